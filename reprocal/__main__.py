@@ -1,0 +1,5 @@
+"""``python -m reprocal``: the CLI."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The ``reprocal`` command: a thin shell over the Python API.
+
+Each command group lives in its own module and registers itself on :data:`main`. Errors are
+mapped to exit codes by :func:`run` (see :mod:`reprocal.errors`): one line on stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_CODES, ReprocalError
+from ._common import cli
+
+
+def _epilog() -> str:
+    rows = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+    return f"Exit codes:\n{rows}"
+
+
+# Importing the command modules registers their commands on `cli`.
+from . import core  # noqa: E402,F401
+
+cli.epilog = _epilog()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of raising (``python -m reprocal``)."""
+    try:
+        cli.main(args=argv, prog_name="reprocal", standalone_mode=False)
+    except ReprocalError as exc:
+        click.echo(f"reprocal: error: {exc.one_line()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"reprocal: error: {exc.format_message()}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("reprocal: interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("reprocal: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+__all__ = ["cli", "main", "__version__"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

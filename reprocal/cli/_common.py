@@ -1,0 +1,60 @@
+"""Shared pieces of the CLI: the root group, common options, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reprocal")
+def cli() -> None:
+    """Reproducible XMM-Newton calibration: pin, rebuild, verify, fetch, package, audit."""
+
+
+def ccf_path_option(f: Any) -> Any:
+    """``--ccf-path``: colon-separated directories; defaults to ``$SAS_CCFPATH``."""
+    return click.option(
+        "--ccf-path",
+        "ccf_path",
+        default=None,
+        metavar="DIRS",
+        help="Colon-separated calibration directories (default: $SAS_CCFPATH).",
+    )(f)
+
+
+def catalog_option(f: Any) -> Any:
+    return click.option(
+        "--catalog",
+        "catalog_path",
+        default=None,
+        metavar="FILE",
+        help="Catalogue database (default: $REPROCAL_CATALOG or the user cache directory).",
+    )(f)
+
+
+def json_option(f: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
+
+
+def echo_json(data: Any) -> None:
+    """Canonical JSON on stdout (sorted keys), one document."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def warn(message: str) -> None:
+    click.echo(f"reprocal: warning: {message}", err=True)
+
+
+def info(message: str) -> None:
+    click.echo(message)
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"

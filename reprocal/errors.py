@@ -1,0 +1,155 @@
+"""One exception hierarchy for reprocal.
+
+Every error says what was wrong (naming the file, field or line), and what to do next. The CLI
+maps each class to an exit code (see :data:`EXIT_CODES` and the README's table) and prints the
+message on one line, never a traceback.
+
+Exit codes:
+
+==== =====================================================================================
+0    success
+1    a check failed: verify found problems, a fetch left files missing, an audit disagreed
+2    bad input or usage: malformed date, name, manifest, FITS file, ODF summary, option
+3    repository problem: empty or missing repository, duplicate constituents
+4    incomplete calibration state: a newer eligible issue is known but its file is missing
+5    network or mirror failure that is not about one file (no mirror reachable)
+6    an external component is unavailable (Docker daemon, rsync binary, registry)
+130  interrupted (Ctrl-C)
+==== =====================================================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ReprocalError(Exception):
+    """Base class. ``exit_code`` is what the CLI returns for this error."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, path: str | Path | None = None):
+        self.message = message
+        self.hint = hint
+        self.path = str(path) if path is not None else None
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """The message on one line: ``[path: ]message[ (hint)]``."""
+        text = self.message
+        if self.path and not text.startswith(self.path):
+            text = f"{self.path}: {text}"
+        if self.hint:
+            text = f"{text}; {self.hint}"
+        return " ".join(text.split())
+
+
+# --- bad input (exit 2) ---------------------------------------------------------------------
+
+
+class InputError(ReprocalError):
+    """Something the user gave us is malformed."""
+
+    exit_code = 2
+
+
+class DateError(InputError, ValueError):
+    """A date is not ``YYYY-MM-DD[Thh:mm:ss]`` (or ``now`` where allowed)."""
+
+
+class ConstituentNameError(InputError, ValueError):
+    """A constituent name does not follow ``SCOPE_TYPEID_ISSUE.CCF``."""
+
+
+class FitsFormatError(InputError):
+    """A FITS file is unreadable, or lacks the HDU/columns/keywords we need."""
+
+
+class OdfError(InputError):
+    """An ODF summary is missing, truncated or malformed."""
+
+
+class ManifestError(InputError):
+    """A manifest is malformed, fails its schema, or its calibration id does not match."""
+
+
+class RecordError(InputError):
+    """A provenance record or bundle is malformed."""
+
+
+# --- check failures (exit 1) ----------------------------------------------------------------
+
+
+class CheckFailed(ReprocalError):
+    """A check ran and found problems (the report says which)."""
+
+    exit_code = 1
+
+
+class HashMismatchError(CheckFailed):
+    """Bytes do not match the pinned size or sha256. Distinct from a network failure."""
+
+    def __init__(self, path: str | Path, *, expected: str, actual: str, what: str = "sha256"):
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{what} mismatch: expected {expected}, got {actual}",
+            path=path,
+            hint="the file is corrupt or a different issue; fetch it again",
+        )
+
+
+# --- repository (exit 3) --------------------------------------------------------------------
+
+
+class RepositoryError(ReprocalError):
+    """The calibration repository is empty, missing or inconsistent."""
+
+    exit_code = 3
+
+
+class DuplicateConstituentError(RepositoryError):
+    """One (scope, type, issue) is present at two paths: we never pick one silently."""
+
+
+# --- incomplete state (exit 4) --------------------------------------------------------------
+
+
+class IncompleteStateError(ReprocalError):
+    """A newer eligible issue is known (catalogue or master index) but its file is missing."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, gaps: tuple[str, ...] = (), hint: str | None = None):
+        self.gaps = gaps
+        super().__init__(message, hint=hint)
+
+
+# --- network (exit 5) -----------------------------------------------------------------------
+
+
+class NetworkError(ReprocalError):
+    """A mirror could not be reached or answered with an error."""
+
+    exit_code = 5
+
+
+# --- components (exit 6) --------------------------------------------------------------------
+
+
+class ComponentUnavailable(ReprocalError):
+    """An external program or daemon we need is not there (docker, rsync, registry)."""
+
+    exit_code = 6
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "a check failed (verify, fetch, audit found problems)",
+    2: "bad input or usage",
+    3: "repository problem (empty, missing, duplicates)",
+    4: "incomplete calibration state (newer eligible issue missing)",
+    5: "network or mirror failure",
+    6: "external component unavailable (docker, rsync, registry)",
+    130: "interrupted",
+}

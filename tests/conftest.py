@@ -1,0 +1,48 @@
+"""Shared fixtures: the real samples from ../shared (skipped when absent), the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(os.environ.get("REPROCAL_SAMPLES", ROOT.parent / "shared" / "data" / "xmm-cif-samples"))
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """The real SAS-written samples; tests using them skip when ../shared is absent."""
+    if not (SAMPLES / "README.md").exists():
+        pytest.skip(f"real samples not found at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's cache or SAS environment from a test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    for var in ("SAS_CCFPATH", "SAS_CCF", "SAS_ODF", "REPROCAL_CATALOG", "REPROCAL_MIRRORS"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m reprocal ARGS`` as a user would, from this source tree."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "reprocal", *args], capture_output=True, text=True,
+        env=full_env, cwd=cwd, input=input, timeout=600,
+    )
+
+
+@pytest.fixture
+def cli():
+    """``cli("index", "--ccf-path", d)`` runs the real command in a subprocess."""
+    return run_cli
