@@ -116,23 +116,31 @@ def read_summary(path: str | Path) -> OdfObservation:
     for label in labels:
         entry = next(body, None)
         if entry is None:
-            raise _fail(path, len(lines), f"the file ends inside the OBSERVATION record (which "
-                        f"starts on line {header}); expected the {label} next", _TRUNCATED_HINT)
+            where = f"inside the OBSERVATION record that starts on line {header}"
+            if cut and values and values[-1][0] == len(lines):
+                what = (f"the file ends in the middle of the {labels[len(values) - 1]} "
+                        f"({values[-1][1]!r}), {where}")
+            else:
+                what = f"the file ends {where}; expected the {label} on the next line"
+            raise _fail(path, len(lines), what, _TRUNCATED_HINT)
         number, text = entry
         values.append((number, text.split(" / ", 1)[0].strip()))
 
     def date(index: int) -> CalDate | None:
         number, value = values[index]
+        if cut and number == len(lines) and " / " not in lines[-1]:
+            # The last line has no newline and no ' / comment': it may be cut short, and a
+            # date cut after the day would still parse (to midnight). Refuse it.
+            raise _fail(path, number, f"the file ends in the middle of the {labels[index]} "
+                        f"({value!r}), inside the OBSERVATION record that starts on line "
+                        f"{header}", _TRUNCATED_HINT)
         if not value and index == 3:
             return None
         try:
             return CalDate.parse(value, field=labels[index])
         except DateError as exc:
-            if cut and number == len(lines):
-                raise _fail(path, number, f"the file ends in the middle of the {labels[index]} "
-                            f"({value!r})", _TRUNCATED_HINT) from None
-            raise _fail(path, number, f"{value!r} is not a valid {labels[index]} "
-                        f"({exc.message.split(': ', 1)[-1]})", _DAMAGED_HINT) from None
+            what = exc.message.replace(f"{labels[index]}: ", f"{labels[index]} ", 1)
+            raise _fail(path, number, what, _DAMAGED_HINT) from None
 
     start = date(2)
     assert start is not None
