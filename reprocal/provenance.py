@@ -219,6 +219,16 @@ def json_path(path: Iterable[Any]) -> str:
     return out
 
 
+def _message(err: Any) -> str:
+    """jsonschema's message, reworded where it would quote our schema at the user."""
+    where = json_path(err.absolute_path)
+    if err.validator == "not" and list(err.absolute_path)[-1:] == ["environment"]:
+        return f"{where}: {err.instance!r} looks like a secret; records never hold secrets"
+    if err.validator == "anyOf" and list(err.absolute_path)[-2:-1] == ["resolvedDependencies"]:
+        return f"{where}: a dependency needs a digest or a uri"
+    return f"{where}: {err.message}"
+
+
 def record_errors(doc: Any) -> list[str]:
     """Every schema violation of ``doc``, as ``<json path>: <message>``, in document order."""
     import jsonschema
@@ -226,7 +236,7 @@ def record_errors(doc: Any) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: ([str(p) for p in e.absolute_path],
                                                                e.message))
-    return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors]
+    return [_message(e) for e in errors]
 
 
 def from_dict(doc: Any, *, source: str = "record") -> Record:
@@ -237,7 +247,7 @@ def from_dict(doc: Any, *, source: str = "record") -> Record:
     errors = list(validator.iter_errors(doc))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        raise RecordError(f"{json_path(err.absolute_path)}: {err.message}", path=source,
+        raise RecordError(_message(err), path=source,
                           hint="not a reprocal provenance record, or edited by hand")
     pred = doc["predicate"]
     build, run = pred["buildDefinition"], pred["runDetails"]
