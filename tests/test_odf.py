@@ -209,6 +209,14 @@ BAD_SUMMARIES = [
         "{path}:1: the file is empty; expected an ODF summary with an OBSERVATION record; copy "
         "the summary again from the ODF or re-run odfingest", id="empty"),
     pytest.param(
+        HEADER + "OBSERVA",
+        f"{{path}}:3: the file ends in the middle of line 3, before any OBSERVATION record; "
+        f"{TRUNCATED}", id="cut-inside-keyword"),
+    pytest.param(
+        RECORD.replace("\n", "\r\n").replace("13:00:16", "13:61:16"),
+        f"{{path}}:4: Observation Start Time '2004-05-09T13:61:16.000' has an impossible time "
+        f"of day; {DAMAGED}", id="crlf-line-numbers"),
+    pytest.param(
         HEADER + "SLEW\n",
         "{path}:3: this is a slew summary (SLEW record), not an observation; give the ODF of a "
         "pointed observation, or pin the date with --obs-date", id="slew"),
@@ -223,6 +231,20 @@ def test_bad_summary_messages(tmp_path: Path, content: str, message: str):
         observation_date(path)
     assert str(info.value) == message.format(path=path)
     assert info.value.exit_code == 2
+
+
+def test_every_cut_of_a_summary_is_refused_until_the_record_is_whole(tmp_path: Path):
+    """Cutting a summary at any byte: an OdfError until the end time and its ' / ' are there,
+    the right start time from then on (a cut date never parses to a wrong one)."""
+    whole = GOOD.index(" / Observation End Time") + len(" / ")
+    path = tmp_path / "cut_SUM.SAS"
+    for size in range(len(GOOD) + 1):
+        path.write_text(GOOD[:size])
+        if size < whole:
+            with pytest.raises(OdfError, match=r"empty|truncated|not an ODF summary"):
+                read_summary(path)
+        else:
+            assert read_summary(path).start == CalDate("2004-05-09T13:00:16"), size
 
 
 def test_real_summary_truncated_names_the_line(samples: Path, tmp_path: Path):
