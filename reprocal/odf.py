@@ -111,7 +111,8 @@ def read_summary(path: str | Path) -> OdfObservation:
         raise _fail(path, len(lines), f"the file ends in the middle of line {len(lines)}, "
                     "before any OBSERVATION record", _TRUNCATED_HINT)
     if header is None:
-        raise _fail(path, len(lines), f"the file ends (after {len(lines)} lines) without an "
+        raise _fail(path, len(lines), f"the file ends (after {len(lines)} line"
+                    f"{'s' if len(lines) > 1 else ''}) without an "
                     "OBSERVATION record; this is not an ODF summary",
                     "give the *SUM.SAS written by odfingest or the ODF's *SUM.ASC")
     labels = _labels(path)

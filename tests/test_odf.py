@@ -205,6 +205,11 @@ BAD_SUMMARIES = [
         "ODF summary; give the *SUM.SAS written by odfingest or the ODF's *SUM.ASC",
         id="no-observation-record"),
     pytest.param(
+        "\n",
+        "{path}:1: the file ends (after 1 line) without an OBSERVATION record; this is not an "
+        "ODF summary; give the *SUM.SAS written by odfingest or the ODF's *SUM.ASC",
+        id="one-blank-line"),
+    pytest.param(
         "",
         "{path}:1: the file is empty; expected an ODF summary with an OBSERVATION record; copy "
         "the summary again from the ODF or re-run odfingest", id="empty"),
