@@ -261,8 +261,8 @@ def audit_state(
     changes: tuple[Change, ...] = ()
     if today is not None and state.obs_date is not None:
         now = selector.select(state.obs_date, today, category=category)
-        changes = diff_states(state, State("today", now.chosen, state.obs_date,
-                                           today)).changes
+        changes = diff_states(state, State("today", now.chosen, state.obs_date, today),
+                              names=("the product", "today")).changes
     return AuditReport(state, rule, tuple(findings), today, changes)
 
 

@@ -159,25 +159,25 @@ def _fields(a: Constituent, b: Constituent) -> str:
     return ", ".join(out)
 
 
-def _note(c: Change, a: State, b: State) -> str:
+def _note(c: Change, a: State, b: State, names: tuple[str, str]) -> str:
     """Where B's (newer) issue's submission date falls relative to the two analysis dates."""
     if a.analysis_date is None or b.analysis_date is None or c.kind == "removed":
         return ""
-    new, old_state, new_state = c.b, a, b
+    new, old, young, old_name, new_name = c.b, a, b, names[0], names[1]
     if c.a is not None and c.b is not None and c.a.issue > c.b.issue:
-        new, old_state, new_state = c.a, b, a  # A holds the newer issue
-    assert new is not None and old_state.analysis_date and new_state.analysis_date
-    lo, hi = old_state.analysis_date, new_state.analysis_date
+        new, old, young, old_name, new_name = c.a, b, a, names[1], names[0]  # A holds the newer
+    assert new is not None and old.analysis_date and young.analysis_date
+    lo, hi = old.analysis_date, young.analysis_date
     sub = new.subdate
     if sub > lo and sub <= hi:
         return (f"issue {new.issue} was submitted {sub.date}, between the analysis dates "
-                f"{lo.date} ({old_state.label}) and {hi.date} ({new_state.label})")
+                f"{lo.date} ({old_name}) and {hi.date} ({new_name})")
     if sub <= lo:
         return (f"issue {new.issue} was already submitted {sub.date}, before the analysis date "
-                f"{lo.date} of {old_state.label}: that repository was stale (or validity differs "
+                f"{lo.date} of {old_name}: that repository was stale (or validity differs "
                 f"at its observation date)")
     return (f"issue {new.issue} was submitted {sub.date}, after both analysis dates: "
-            f"{new_state.label}'s ANALDATE is wrong or its calibration was patched")
+            f"{new_name}'s ANALDATE is wrong or its calibration was patched")
 
 
 @attrs.frozen
@@ -237,8 +237,9 @@ def _by_key(constituents: Iterable[Constituent], label: str) -> dict[tuple[str, 
     return out
 
 
-def diff_states(a: State, b: State, *, table: TaskTable | None = None) -> StateDiff:
-    """Compare two states type by type."""
+def diff_states(a: State, b: State, *, table: TaskTable | None = None,
+                names: tuple[str, str] = ("A", "B")) -> StateDiff:
+    """Compare two states type by type; ``names`` are how the notes refer to them."""
     table = table or type_tasks()
     ka, kb = _by_key(a.constituents, a.label), _by_key(b.constituents, b.label)
     changes = []
@@ -249,7 +250,7 @@ def diff_states(a: State, b: State, *, table: TaskTable | None = None) -> StateD
             unchanged += 1
             continue
         change = Change(key, ca, cb, table.tasks(*key))
-        changes.append(attrs.evolve(change, note=_note(change, a, b)))
+        changes.append(attrs.evolve(change, note=_note(change, a, b, names)))
     return StateDiff(a, b, tuple(changes), unchanged)
 
 

@@ -29,7 +29,11 @@ cli.epilog = _epilog()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising (``python -m reprocal``)."""
     try:
-        cli.main(args=argv, prog_name="reprocal", standalone_mode=False)
+        # A command ending with `raise click.exceptions.Exit(n)` (e.g. `run` passing on its
+        # command's status) makes click return n here in non-standalone mode.
+        rv = cli.main(args=argv, prog_name="reprocal", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            return rv
     except ReprocalError as exc:
         click.echo(f"reprocal: error: {exc.one_line()}", err=True)
         return exc.exit_code

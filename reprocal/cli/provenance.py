@@ -338,4 +338,8 @@ def bundle_verify(path, as_json):  # type: ignore[no-untyped-def]
         info(f"{path}: all {check.files} files match SHA256SUMS; crate, manifest, records and "
              f"CIFs valid; calibration id {check.calibration_id}")
         return
-    raise CheckFailed(f"{len(check.problems)} problem(s): " + "; ".join(check.problems))
+    for problem in check.problems:
+        info(f"  {problem}")
+    raise CheckFailed(f"{len(check.problems)} problem(s) found (listed above): the bundle is not "
+                      "as it was written", path=path,
+                      hint="ask the sender for a fresh copy; do not use this one")
