@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,92 @@ def test_availability_in_report(samples: Path) -> None:
         Local.DIFFERENT, f"/ccf/{second.filename}: VALDATE {second.valdate} in the product, "
                          "1999-01-01T00:00:00 in the catalogue")
     assert "locally: 1 of 118 constituents present with matching content" in "\n".join(render(rep))
+
+
+# --- through the CLI, over the real files ---------------------------------------------------
+
+
+def _imports(samples: Path) -> list[str]:
+    """--import-index of every real table: a catalogue replaying the samples' metadata."""
+    files = sorted(samples.glob("*/ccf.cif")) + sorted(samples.glob("*/calindex_from_*")) + \
+        [samples / "0201901401" / "mos1_exp1_clean_evts.fits"]
+    return [arg for f in files for arg in ("--import-index", str(f))]
+
+
+@pytest.mark.parametrize("obsid", ["0201903501", "0404910601"])
+def test_cli_audit_real_event_list(cli, samples: Path, tmp_path: Path, obsid: str) -> None:  # type: ignore[no-untyped-def]
+    """`audit` names the two stale RGS types, exits 1, and lists the 10 changes today would
+    bring; --json gives per-constituent findings."""
+    pytest.importorskip("reprocal.calindex")
+    product = samples / obsid / "calindex_from_mos1_exp1_clean_evts.fits"
+    args = ["audit", str(product), "--catalog", str(tmp_path / "c.db"), *_imports(samples),
+            "--today", "2026-01-01"]
+    done = cli(*args)
+    assert done.returncode == 1, done.stderr
+    for line in EXPECTED_STALE:
+        assert f"    {line}\n" in done.stdout
+    assert "re-made with today's calibration (2026-01-01), 10 type(s) would change:" in done.stdout
+    doc = json.loads(cli(*args, "--json").stdout)
+    assert doc["agrees"] is False and len(doc["findings"]) == 118
+    stale = [f for f in doc["findings"] if f["verdict"] == "stale"]
+    assert [(f["used"], f["expected"], f["expected_subdate"]) for f in stale] == [
+        ("RGS1_EFFAREACORR_0008.CCF", "RGS1_EFFAREACORR_0009.CCF", "2014-04-12T06:00:05"),
+        ("RGS2_EFFAREACORR_0008.CCF", "RGS2_EFFAREACORR_0009.CCF", "2014-04-12T06:00:05")]
+    assert len(doc["today_changes"]) == 10
+
+
+def test_cli_audit_real_files_that_agree(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The full event list of 0201901401 and the three CIFs agree: exit 0, kinds recognised."""
+    pytest.importorskip("reprocal.calindex")
+    products = [samples / "0201901401" / "mos1_exp1_clean_evts.fits",
+                *sorted(samples.glob("*/ccf.cif"))]
+    done = cli("audit", *map(str, products), "--catalog", str(tmp_path / "c.db"),
+               *_imports(samples), "--json")
+    assert done.returncode == 0, done.stderr
+    docs = json.loads(done.stdout)
+    assert [d["kind"] for d in docs] == ["event list", "CIF", "CIF", "CIF"]
+    assert all(d["agrees"] for d in docs)
+
+
+def test_cli_audit_pin_needs_the_bytes(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--pin of a CALINDEX product with no local copies: exit 4, saying what is missing."""
+    pytest.importorskip("reprocal.calindex")
+    empty = tmp_path / "ccf"
+    empty.mkdir()
+    done = cli("audit", str(samples / "0201903501" / "ccf.cif"), "--pin", "-o",
+               str(tmp_path / "m.json"), "--ccf-path", str(empty), "--catalog",
+               str(tmp_path / "c.db"))
+    assert done.returncode == 4
+    assert "118 constituent(s) are neither pinned nor present locally" in done.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_cli_audit_uses(cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    """Reverse impact over the samples: which tables used EPN CTI issue 45, and each RGS1
+    EFFAREACORR issue."""
+    pytest.importorskip("reprocal.calindex")
+    done = cli("audit", "--uses", "epn_cti_0045", str(samples), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["target"] == "EPN_CTI_0045.CCF"
+    assert sorted(Path(u["path"]).relative_to(samples).as_posix() for u in doc["uses"]) == [
+        "0201901401/ccf.cif", "0201901401/mos1_exp1_clean_evts.fits", "0201903501/ccf.cif",
+        "0404910601/ccf.cif"]
+    by_type = json.loads(cli("audit", "--uses", "RGS1_EFFAREACORR", str(samples), "--json").stdout)
+    assert sorted({u["constituent"] for u in by_type["uses"]}) == [
+        "RGS1_EFFAREACORR_0008.CCF", "RGS1_EFFAREACORR_0009.CCF"]
+
+
+def test_cli_diff_real(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`diff` of an event list and a CIF; and of a date pair (over the catalogue) and a file."""
+    pytest.importorskip("reprocal.calindex")
+    evt = str(samples / "0404910601" / "calindex_from_mos1_exp1_clean_evts.fits")
+    doc = json.loads(cli("diff", evt, str(samples / "0404910601" / "ccf.cif"), "--json").stdout)
+    assert doc["counts"] == {"changed": 10, "added": 0, "removed": 0}
+    assert doc["unchanged"] == 108
+    dates = cli("diff", "obs=2006-05-27T09:39:57,an=2014-05-08T13:54:47", evt, "--catalog",
+                str(tmp_path / "c.db"), *_imports(samples), "--json")
+    assert dates.returncode == 0, dates.stderr
+    d = json.loads(dates.stdout)
+    assert sorted(c["typeid"] + c["scope"] for cs in d["by_instrument"].values() for c in cs) == [
+        "EFFAREACORRRGS1", "EFFAREACORRRGS2"]
