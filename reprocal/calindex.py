@@ -204,7 +204,7 @@ def _row(n: int, get, default_category: str,  # type: ignore[no-untyped-def]
         category=category,
         telescop=_text(get("TELESCOP")) or "XMM",
         creator=_text(get("CREATOR")),
-        extsequ=_text(get("EXTSEQU")),
+        extsequ=_text(get("EXTSEQU", "ANY")),  # the Constituent default when absent
         extseqid=_text(get("EXTSEQID")),
         md5=_text(get("MD5")),
         fsize=size or None,  # 0 is how an unknown size is written
@@ -309,7 +309,7 @@ def write_master_index(
     by (SCOPE, TYPEID, ISSUE), without OBSVDATE/ANALDATE (keyword ``MASTERIX = T`` instead).
 
     CATEGORY is a table keyword when all rows share one; otherwise an extra ``CATEGORY`` column
-    (8A) keeps each row's, which :func:`read_calindex` reads back.
+    (16A) keeps each row's, which :func:`read_calindex` reads back.
     """
     rows = sorted(constituents, key=_sort_key)
     seen: set[str] = set()
@@ -320,7 +320,7 @@ def write_master_index(
         seen.add(c.filename)
     categories = sorted({c.category for c in rows})
     keywords: list[tuple[str, object, str | None]] = [
-        (MASTER_KEYWORD, True, "master index: one row per constituent (every issue)"),
+        (MASTER_KEYWORD, True, "master index: every issue of every type"),
     ]
     extra = None
     if len(categories) == 1:
@@ -364,7 +364,7 @@ def _write(path: str | os.PathLike[str], rows: Sequence[Constituent], fnames: Se
     cells = [_cells(c, f) for c, f in zip(rows, fnames, strict=True)]
     specs = list(COLUMNS)
     if category_column is not None:
-        specs.append(("CATEGORY", "8A", None, "Constituent category"))
+        specs.append(("CATEGORY", "16A", None, "Constituent category"))
         cells = [(*row, cat) for row, cat in zip(cells, category_column, strict=True)]
     dtype = [(name, f"S{tform[:-1]}" if tform.endswith("A") else (">i2" if tform == "I" else
               ">i4")) for name, tform, _unit, _comment in specs]
