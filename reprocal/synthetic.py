@@ -175,8 +175,9 @@ def _creator(subdate: int) -> str:
 
 
 def min_size(extnames: Sequence[str]) -> int:
-    """Smallest file for these extensions: one header block per HDU."""
-    return BLOCK * (1 + len(extnames))
+    """Smallest file for these extensions: a header block per HDU and a data block (one table
+    row) per extension, so every extension carries data. A file without extensions: one block."""
+    return BLOCK * (1 + 2 * len(extnames))
 
 
 def _blocks(nbytes: float, extnames: Sequence[str]) -> int:
@@ -363,10 +364,11 @@ def _hdus(c: Constituent, *, seed: int) -> Any:
     head_text = primary.header.tostring(padding=False, endcard=False)
     head_blocks = math.ceil((len(head_text) + 3 * 80) / BLOCK)
     data_blocks = size // BLOCK - head_blocks - len(extnames)
-    if size % BLOCK or data_blocks < 0:
+    if size % BLOCK or data_blocks < len(extnames):
         raise InputError(
             f"{c.filename}: size {size} is not a multiple of {BLOCK} of at least "
-            f"{BLOCK * (head_blocks + len(extnames))} bytes"
+            f"{BLOCK * (head_blocks + 2 * len(extnames))} bytes "
+            "(a header block per HDU, a data block per extension)"
         )
     rng = random.Random(f"reprocal.synthetic:{seed}:{c.filename}:split")
     if not extnames:
@@ -376,20 +378,23 @@ def _hdus(c: Constituent, *, seed: int) -> Any:
                 data=np.frombuffer(raw, dtype=np.uint8), header=_primary_header(c)
             )
         return fits.HDUList([primary])
-    # spread the data blocks over the extensions (seeded weights; some stay empty)
+    # one row per extension, the other blocks spread over them (seeded weights)
+    spare = data_blocks - len(extnames)
     weights = [rng.random() ** 2 for _ in extnames]
-    shares = [data_blocks * w / (sum(weights) or 1.0) for w in weights]
+    shares = [spare * w / (sum(weights) or 1.0) for w in weights]
     counts = [math.floor(s) for s in shares]
     for i in sorted(range(len(counts)), key=lambda i: (counts[i] - shares[i], i))[
-        : data_blocks - sum(counts)
+        : spare - sum(counts)
     ]:
         counts[i] += 1
+    counts = [n + 1 for n in counts]
     hdus = [primary]
     for i, (name, rows) in enumerate(zip(extnames, counts, strict=True), start=1):
         raw = _data(seed, c.filename, i, rows * BLOCK)
         array = np.frombuffer(raw, dtype=np.uint8).reshape(rows, BLOCK)
         col = fits.Column(name="BLOCK", format=f"{BLOCK}B", array=array)
-        hdu = fits.BinTableHDU.from_columns([col], name=name)
+        hdu = fits.BinTableHDU.from_columns([col])
+        hdu.header["EXTNAME"] = name  # as given: real EXTNAMEs are mixed case
         hdus.append(hdu)
     return fits.HDUList(hdus)
 
@@ -482,3 +487,49 @@ def replay(
         fsize = row.fsize if row.fsize is not None else known.get(row.key, 0)
         sized[row.filename] = attrs.evolve(row, md5="", fsize=_blocks(fsize * scale, extnames))
     return _write_all(root, sized.values(), seed=seed, scale=scale, progress=progress)
+
+
+# --- tampering (for tests of verify/audit) -------------------------------------------------
+
+
+def corrupt(path: str | os.PathLike[str], *, offset: int | None = None) -> int:
+    """Flip one byte of a file's data area (headers intact, so only a checksum notices).
+
+    Default: the middle byte of the first HDU that has data. Returns the offset flipped.
+    """
+    from astropy.io import fits
+
+    p = Path(path)
+    if offset is None:
+        with fits.open(p, lazy_load_hdus=False) as hdul:
+            spans = [(h._data_offset, h._data_size) for h in hdul if h._data_size]
+        if not spans:
+            raise InputError(f"{p}: no HDU has data; pass offset= to flip a header byte")
+        start, size = spans[0]
+        offset = start + size // 2
+    with open(p, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        if len(byte) != 1:
+            raise InputError(f"{p}: offset {offset} is beyond the end of the file")
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    return offset
+
+
+def truncate(path: str | os.PathLike[str], nbytes: int) -> None:
+    """Cut a file to its first ``nbytes`` bytes (as a partial download leaves it)."""
+    os.truncate(path, nbytes)
+
+
+def touch_all(root: str | os.PathLike[str], *, mtime: float = 946684800.0) -> int:
+    """Set the mtime (and atime) of every ``*.CCF`` under ``root``; returns how many.
+
+    The default, 2000-01-01T00:00:00Z, differs from any time a test runs at.
+    """
+    count = 0
+    for p in sorted(Path(root).rglob("*")):
+        if p.is_file() and p.suffix.upper() == ".CCF":
+            os.utime(p, (mtime, mtime))
+            count += 1
+    return count
