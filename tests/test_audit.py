@@ -173,7 +173,6 @@ def _imports(samples: Path) -> list[str]:
 def test_cli_audit_real_event_list(cli, samples: Path, tmp_path: Path, obsid: str) -> None:  # type: ignore[no-untyped-def]
     """`audit` names the two stale RGS types, exits 1, and lists the 10 changes today would
     bring; --json gives per-constituent findings."""
-    pytest.importorskip("reprocal.calindex")
     product = samples / obsid / "calindex_from_mos1_exp1_clean_evts.fits"
     args = ["audit", str(product), "--catalog", str(tmp_path / "c.db"), *_imports(samples),
             "--today", "2026-01-01"]
@@ -193,7 +192,6 @@ def test_cli_audit_real_event_list(cli, samples: Path, tmp_path: Path, obsid: st
 
 def test_cli_audit_real_files_that_agree(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The full event list of 0201901401 and the three CIFs agree: exit 0, kinds recognised."""
-    pytest.importorskip("reprocal.calindex")
     products = [samples / "0201901401" / "mos1_exp1_clean_evts.fits",
                 *sorted(samples.glob("*/ccf.cif"))]
     done = cli("audit", *map(str, products), "--catalog", str(tmp_path / "c.db"),
@@ -206,7 +204,6 @@ def test_cli_audit_real_files_that_agree(cli, samples: Path, tmp_path: Path) -> 
 
 def test_cli_audit_pin_needs_the_bytes(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """--pin of a CALINDEX product with no local copies: exit 4, saying what is missing."""
-    pytest.importorskip("reprocal.calindex")
     empty = tmp_path / "ccf"
     empty.mkdir()
     done = cli("audit", str(samples / "0201903501" / "ccf.cif"), "--pin", "-o",
@@ -220,7 +217,6 @@ def test_cli_audit_pin_needs_the_bytes(cli, samples: Path, tmp_path: Path) -> No
 def test_cli_audit_uses(cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
     """Reverse impact over the samples: which tables used EPN CTI issue 45, and each RGS1
     EFFAREACORR issue."""
-    pytest.importorskip("reprocal.calindex")
     done = cli("audit", "--uses", "epn_cti_0045", str(samples), "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
@@ -235,7 +231,6 @@ def test_cli_audit_uses(cli, samples: Path) -> None:  # type: ignore[no-untyped-
 
 def test_cli_diff_real(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`diff` of an event list and a CIF; and of a date pair (over the catalogue) and a file."""
-    pytest.importorskip("reprocal.calindex")
     evt = str(samples / "0404910601" / "calindex_from_mos1_exp1_clean_evts.fits")
     doc = json.loads(cli("diff", evt, str(samples / "0404910601" / "ccf.cif"), "--json").stdout)
     assert doc["counts"] == {"changed": 10, "added": 0, "removed": 0}

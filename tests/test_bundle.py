@@ -20,7 +20,6 @@ from reprocal.manifest import Manifest, build, save_manifest
 from reprocal.names import ConstituentName
 from reprocal.schemas import load_schema
 
-pytest.importorskip("reprocal.calindex")  # bundles carry CIFs (until calindex is on main)
 
 
 def _manifest() -> Manifest:
