@@ -21,7 +21,6 @@ from reprocal.names import ConstituentName
 from reprocal.schemas import load_schema
 
 
-
 def _manifest() -> Manifest:
     rows = [
         Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
