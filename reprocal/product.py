@@ -111,8 +111,10 @@ def _record_manifest(rec: Record) -> tuple[Manifest | None, str]:
     """The manifest a record names, when its file is still there with the recorded bytes."""
     for dep in rec.by_role("manifest"):
         p = _uri_path(dep.uri)
-        if p is None or not p.is_file():
-            return None, f"its manifest {dep.uri or dep.name} is not there any more"
+        if p is None:
+            return None, ""  # inside an image: the record's constituents say what it held
+        if not p.is_file():
+            return None, f"its manifest {p} is not there any more"
         if dep.sha256 and sha256_file(p) != dep.sha256:
             return None, f"its manifest {p} has changed since the run (sha256 differs)"
         return load_manifest(p), ""

@@ -160,7 +160,9 @@ class ImageContext:
     calibration_id: str | None
     """The calibration id label of the image."""
     dependencies: tuple[Artifact, ...] = ()
-    """Constituents (from the image's ``SHA256SUMS``) and its manifest."""
+    """Constituents and manifest, from the image's ``/ccf/manifest.json``."""
+    environment: Mapping[str, str] = attrs.field(factory=dict)
+    """The image's environment (what the command saw, recorded instead of the host's)."""
 
 
 def run(
@@ -189,7 +191,8 @@ def run(
     deps: list[Artifact] = []
     calibration_id = None
     if manifest is not None:
-        deps.extend(constituent_artifacts(manifest))
+        if image is None or not image.dependencies:
+            deps.extend(constituent_artifacts(manifest))
         deps.append(file_artifact(manifest_path, "manifest",  # type: ignore[arg-type]
                                   calibrationId=manifest.calibration_id))
         calibration_id = manifest.calibration_id
@@ -230,13 +233,13 @@ def run(
             and o != target and not o.name.startswith(f".{target.name}.")]
 
     invocation = str(uuid.uuid4())
+    manifest_digest = next((d.sha256 for d in deps if d.role == "manifest"), None)
     stamped, not_stamped = [], []
     if stamp:
         for o in outs:
             if not is_fits(o):
                 continue
-            st = Stamp(calibration_id=calibration_id,
-                       manifest_digest=sha256_file(manifest_path) if manifest_path else None,
+            st = Stamp(calibration_id=calibration_id, manifest_digest=manifest_digest,
                        cif_digest=cif_digest, image_digest=image.digest if image else None,
                        invocation_id=invocation,
                        record=os.path.relpath(target, o.parent), version=__version__)
@@ -251,7 +254,8 @@ def run(
         subjects=tuple(file_artifact(o, name=os.path.relpath(o, workdir)) for o in outs),
         dependencies=tuple(deps), started=started, finished=finished, exit_status=status,
         calibration_id=calibration_id, image=image.reference if image else None,
-        environment=recorded_environment(env), sas=sas_version(env) if image is None else None,
+        environment=recorded_environment(image.environment if image else env),
+        sas=sas_version(env) if image is None else None,
         host=host_info(), git=git.to_json() if git else None, invocation_id=invocation,
         builder_version=__version__,
     )

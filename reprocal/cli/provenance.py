@@ -45,7 +45,8 @@ def run_cmd(manifest_path, image, record_path, outputs, no_stamp, as_json, comma
     if image is not None:
         from ..runimage import image_context
 
-        executor_kwargs = image_context(image, manifest_path=manifest_path)
+        executor_kwargs = image_context(image, manifest_path=manifest_path,
+                                        base_url=os.environ.get("DOCKER_HOST"))
     result = run(command, manifest_path=manifest_path, outputs=outputs, record=record_path,
                  stamp=not no_stamp, **executor_kwargs)
     rec = result.record
