@@ -105,7 +105,13 @@ def _pin_rebuild(d: Demo, summary: Path) -> None:
     d.run("rebuild", "manifest.json", "--ccf-path", "ccf", "-o", "rebuilt")
 
 
-_EXTRA_STEPS = [_pin_rebuild]
+def _provenance(d: Demo, summary: Path) -> None:
+    from .demo_provenance import steps
+
+    steps(d, summary)
+
+
+_EXTRA_STEPS = [_pin_rebuild, _provenance]
 
 if __name__ == "__main__":
     raise SystemExit(main())
