@@ -56,6 +56,8 @@ class Product:
     stamp: Stamp | None = None
     record: Record | None = None
     record_path: str | None = None
+    obs_id: str | None = None
+    """The observation id, where the source names it (a manifest)."""
     unresolved: tuple[str, ...] = ()
     """Constituents named by a record whose attributes no manifest or catalogue gives."""
     notes: tuple[str, ...] = ()
@@ -101,7 +103,8 @@ def _manifest_products(m: Manifest, path: str, *, kind: str = "manifest",
         name = path if len(m.observations) == 1 else f"{path}#{label}"
         out.append(Product(path, kind, State(name, tuple(m.constituents_for(o)), o.obs_date,
                                              o.analysis_date),
-                           o.category, pinned, m.calibration_id, **extra))  # type: ignore[arg-type]
+                           o.category, pinned, m.calibration_id, obs_id=o.obs_id,
+                           **extra))  # type: ignore[arg-type]
     if not out:
         raise InputError(f"{path}: no observation {obs!r} (it has {', '.join(m.labels())})")
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -148,3 +149,27 @@ def test_json_shape() -> None:
     assert change["a"]["file"] == "EPN_CTI_0032.CCF" and change["b"]["issue"] == 45
     assert doc["affected_tasks"] == {"epchain": ["EPN_CTI"], "epevents": ["EPN_CTI"]}
     assert "approximate" in doc["tasks_note"]
+
+
+def test_cli_diff_manifest_observations(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A manifest of several observations needs `#OBS`; then its states compare."""
+    from reprocal.manifest import build, save_manifest
+
+    cti, redist = C("EPN_CTI_0045.CCF"), C("EPN_REDIST_0012.CCF")
+    m = build([("obsA", CalDate.parse("2004-06-17"), CalDate.parse("2018-07-27"), "XMMCCF",
+                [cti, redist]),
+               ("obsB", CalDate.parse("2006-05-27"), CalDate.parse("2018-07-27"), "XMMCCF", [cti])],
+              {cti.filename: (2880, "a" * 64), redist.filename: (2880, "b" * 64)})
+    path = str(save_manifest(m, tmp_path / "m.json"))
+    bad = cli("diff", path, path)
+    assert bad.returncode == 2
+    assert bad.stderr == (f"reprocal: error: {path} holds 2 observations; name one as "
+                          f"{path}#<obs> (obsA, obsB)\n")
+    done = cli("diff", f"{path}#obsA", f"{path}#obsB", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["counts"] == {"changed": 0, "added": 0, "removed": 1}
+    assert doc["by_instrument"]["EPIC-pn"][0]["text"] == (
+        "EPN REDIST: removed, was issue 12 (submitted 2010-01-01)")
+    missing = cli("diff", f"{path}#obsC", path + "#obsA")
+    assert missing.stderr == f"reprocal: error: {path}: no observation 'obsC' (it has obsA, obsB)\n"

@@ -175,3 +175,18 @@ def test_cli_run_then_audit(cli, work: Path) -> None:  # type: ignore[no-untyped
     assert [f["used"] for f in found["findings"]] == [r.filename for r in ROWS]
     failing = cli("run", "--", sys.executable, "-c", "raise SystemExit(7)", cwd=work)
     assert failing.returncode == 7
+
+
+def test_cli_audit_pin_reproduces_the_calibration_id(cli, work: Path) -> None:  # type: ignore[no-untyped-def]
+    """`audit --pin` of a stamped output writes a manifest with the run's calibration id; the
+    record itself audits the same way; diff of the two manifests is empty."""
+    assert cli("run", "--manifest", "m.json", "--", sys.executable, "-c", WRITER, "pn.pha",
+               cwd=work).returncode == 0
+    calib = json.loads((work / "m.json").read_text())["calibration_id"]
+    done = cli("audit", "pn.pha", "--pin", "-o", "again.json", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((work / "again.json").read_text())["calibration_id"] == calib
+    rec = json.loads(cli("audit", "pn.pha.prov.json", "--json", cwd=work).stdout)
+    assert (rec["kind"], rec["calibration_id"]) == ("record", calib)
+    same = json.loads(cli("diff", "m.json", "again.json#0201903501", "--json", cwd=work).stdout)
+    assert same["counts"] == {"changed": 0, "added": 0, "removed": 0}

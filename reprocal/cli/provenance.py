@@ -249,7 +249,7 @@ def _pin(prod, local, output) -> None:  # type: ignore[no-untyped-def]
             f"cannot pin {prod.path}: {len(missing)} constituent(s) are neither pinned nor "
             f"present locally: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""),
             gaps=tuple(missing), hint="fetch them into --ccf-path first")
-    m = build([(None, s.obs_date, s.analysis_date, prod.category or DEFAULT_CATEGORY,
+    m = build([(prod.obs_id, s.obs_date, s.analysis_date, prod.category or DEFAULT_CATEGORY,
                 s.constituents)], hashes,
               generator=Generator("reprocal", __version__, f"audit --pin: from {prod.kind} "
                                   f"{Path(prod.path).name}"))
