@@ -16,19 +16,18 @@ from reprocal.synthetic import generate
 
 
 @pytest.fixture
-def repo_dir(tmp_path: Path) -> Path:
-    """A small synthetic repository of its own (tests here modify it)."""
-    generate(tmp_path / "ccf", seed=3, scale=0.0001, files=160)
-    return tmp_path / "ccf"
+def repo_dir(synthetic_repo, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A copy of the session's synthetic repository (tests here modify it)."""
+    return Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
 
 
 def _attrs(c):  # type: ignore[no-untyped-def]
     return (c.filename, c.valdate, c.evaldate, c.subdate, c.category, c.extseqid)
 
 
-def test_index_reads_every_header(tmp_path: Path) -> None:
+def test_index_reads_every_header(synthetic_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A cold refresh indexes every generated file with the attributes it was written with."""
-    repo = generate(tmp_path / "ccf", seed=3, scale=0.0001, files=160)
+    repo = synthetic_repo
     cat = Catalog(tmp_path / "c.sqlite")
     report = cat.refresh([repo.root])
     assert report.scanned == report.read == len(repo.constituents)
