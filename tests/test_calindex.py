@@ -297,6 +297,20 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, extra: Constituent, mes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ccf.cif"]
 
 
+@pytest.mark.parametrize(("target", "message"), [
+    ("no/such/dir/ccf.cif", "cannot write: No such file or directory"),
+    ("is-a-dir", "cannot write: Is a directory"),
+])
+def test_unwritable_target(tmp_path: Path, target: str, message: str) -> None:
+    """An unwritable target is one clear line, and leaves no temporary file."""
+    (tmp_path / "is-a-dir").mkdir()
+    with pytest.raises(InputError) as info:
+        write_cif(tmp_path / target, _rows(), obs_date="2004-01-01", analysis_date="2005-01-01")
+    assert str(info.value) == f"{tmp_path / target}: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["is-a-dir"]
+    assert list((tmp_path / "is-a-dir").iterdir()) == []
+
+
 @pytest.mark.parametrize("name", ["ccf.cif.gz", "PCALIND0000.FTZ", "plain-name"])
 def test_gzip_compressed_reads(tmp_path: Path, name: str) -> None:
     """Gzip-compressed tables read whatever their name (recognised by magic bytes)."""
