@@ -74,11 +74,12 @@ def git_state(path: str | os.PathLike[str] = ".") -> GitState | None:
             commit = None
         branch = None if repo.head.is_detached else repo.active_branch.name
         dirty: set[str] = set(repo.untracked_files)
-        dirty.update(d.a_path or d.b_path for d in repo.index.diff(None))  # unstaged
+        changes = list(repo.index.diff(None))  # unstaged
         if commit is not None:
-            dirty.update(d.a_path or d.b_path for d in repo.index.diff("HEAD"))  # staged
+            changes += list(repo.index.diff("HEAD"))  # staged
         else:
             dirty.update(str(p) for p, _stage in repo.index.entries)
+        dirty.update(p for d in changes if (p := d.a_path or d.b_path))
         remotes = tuple(sorted(
             (r.name, strip_credentials(url)) for r in repo.remotes for url in r.urls
         ))

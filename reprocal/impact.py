@@ -111,8 +111,8 @@ def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
         try:
             table = read_calindex(path)
         except ReprocalError as exc:
-            if exc.message.startswith("no CALINDEX") or "gzip" in exc.message:
-                return []
+            if exc.message.startswith(("no CALINDEX", "not a FITS file")):
+                return []  # a FITS file without calibration, or a .gz that is not FITS
             raise
         dates = f"OBSVDATE {table.obs_date or '-'}, ANALDATE {table.analysis_date or '-'}"
         return [Use(str(path), "CALINDEX", c.filename, dates)
@@ -121,21 +121,22 @@ def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
         rec = load_record(path)
         return [Use(str(path), "record", d.name, " ".join(rec.command)[:120])
                 for d in rec.by_role("constituent") if target.matches(d.name)]
-    with open(path, "rb") as f:
-        if b"reprocal.manifest/" not in f.read(4096):
+    with open(path, "rb") as fh:
+        if b"reprocal.manifest/" not in fh.read(4096):
             return []
     m = load_manifest(path)
-    out = []
-    for f in m.files:
-        if target.matches(f.filename):
+    out: list[Use] = []
+    for pinned in m.files:
+        if target.matches(pinned.filename):
             obs = [label for label, o in zip(m.labels(), m.observations, strict=True)
-                   if f.filename in o.files]
-            out.append(Use(str(path), "manifest", f.filename, "observations " + ", ".join(obs)))
+                   if pinned.filename in o.files]
+            out.append(Use(str(path), "manifest", pinned.filename,
+                           "observations " + ", ".join(obs)))
     return out
 
 
 def _walk(root: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for d, dirs, files in os.walk(root):
         dirs[:] = sorted(x for x in dirs if x not in _SKIP)
         out.extend(Path(d) / f for f in sorted(files))

@@ -287,7 +287,7 @@ def load_record(path: str | os.PathLike[str]) -> Record:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise RecordError(f"cannot read: {exc.strerror}", path=path) from None
+        raise RecordError(f"cannot read: {exc.strerror}", path=str(path)) from None
     return loads(data, source=str(path))
 
 
@@ -354,7 +354,7 @@ def record_command(
     deps: list[Artifact] = []
     if manifest is not None:
         deps.extend(constituent_artifacts(manifest))
-    if manifest_path is not None and os.fspath(manifest_path) not in map(os.fspath, outputs):
+    if manifest_path is not None and os.fspath(manifest_path) not in {os.fspath(o) for o in outputs}:
         deps.append(file_artifact(manifest_path, "manifest", calibrationId=(
             manifest.calibration_id if manifest else None)))
     deps.extend(file_artifact(p, "input") for p in inputs)

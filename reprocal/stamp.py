@@ -120,9 +120,10 @@ def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
             warnings.simplefilter("ignore")
             header = fits.Header.fromfile(f)
     except OSError as exc:
-        raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     except Exception as exc:
-        raise FitsFormatError(f"not a FITS file ({type(exc).__name__}: {exc})", path=path) from None
+        raise FitsFormatError(f"not a FITS file ({type(exc).__name__}: {exc})",
+                              path=str(path)) from None
     return _stamp_from_header(header)
 
 
