@@ -226,6 +226,8 @@ def run(
     missing = [o for o in explicit if not o.is_file()]
     if missing and status == 0:
         raise InputError(f"--output {missing[0]} was not written by the command")
+    # the record is named after the first explicit output, else the first FITS one
+    found = sorted(found, key=lambda p: not is_fits(p))
     target = Path(record) if record else default_record_path(
         [*explicit, *found], "run", cwd=workdir, when=started)
     target = target if target.is_absolute() else workdir / target

@@ -241,3 +241,28 @@ def test_cli_diff_real(cli, samples: Path, tmp_path: Path) -> None:  # type: ign
     d = json.loads(dates.stdout)
     assert sorted(c["typeid"] + c["scope"] for cs in d["by_instrument"].values() for c in cs) == [
         "EFFAREACORRRGS1", "EFFAREACORRRGS2"]
+
+
+def test_cli_audit_pps_calind_and_stamped_event_list(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A gzip PPS CALIND product is recognised; a stamped real event list gives its CALINDEX
+    plus the stamp's calibration id and image digest."""
+    import gzip
+    import shutil
+
+    from reprocal.stamp import Stamp, stamp_file
+
+    pps = tmp_path / "P0201903501OBX000CALIND0000.FTZ"
+    pps.write_bytes(gzip.compress((samples / "0201903501" / "ccf.cif").read_bytes()))
+    evt = tmp_path / "evts.fits"
+    shutil.copyfile(samples / "0201901401" / "mos1_exp1_clean_evts.fits", evt)
+    evt.chmod(0o644)
+    stamp_file(evt, Stamp(calibration_id="sha256:" + "1" * 64, image_digest="sha256:" + "2" * 64,
+                          version="0.1.0"))
+    done = cli("audit", str(pps), str(evt), "--catalog", str(tmp_path / "c.db"),
+               *_imports(samples), "--json")
+    assert done.returncode == 0, done.stderr
+    pps_doc, evt_doc = json.loads(done.stdout)
+    assert (pps_doc["kind"], pps_doc["constituents"], pps_doc["agrees"]) == (
+        "PPS CALIND product", 118, True)
+    assert (evt_doc["kind"], evt_doc["calibration_id"], evt_doc["image_digest"]) == (
+        "event list", "sha256:" + "1" * 64, "sha256:" + "2" * 64)

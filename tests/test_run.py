@@ -62,13 +62,13 @@ def test_run_records_and_stamps(work: Path) -> None:
                  manifest_path=work / "m.json", environ={"SAS_VERBOSITY": "4"},
                  executor=_fake_sas())
     assert result.exit_status == 0
-    assert [o.name for o in result.outputs] == ["log.txt", "pn.pha"]
+    assert [o.name for o in result.outputs] == ["pn.pha", "log.txt"]
     assert [o.name for o in result.stamped] == ["pn.pha"]
-    assert result.record_path == work / "log.txt.prov.json"
+    assert result.record_path == work / "pn.pha.prov.json"  # named after the FITS output
     rec = load_record(result.record_path)
     assert record_errors(json.loads(result.record_path.read_bytes())) == []
     assert rec.command == ("evselect", "table=evts.fits", "spectrumset=pn.pha")
-    assert [s.name for s in rec.subjects] == ["log.txt", "pn.pha"]
+    assert [s.name for s in rec.subjects] == ["pn.pha", "log.txt"]
     assert [(d.name, d.role) for d in rec.dependencies] == [
         ("EPN_CTI_0045.CCF", "constituent"), ("EPN_REDIST_0012.CCF", "constituent"),
         (str(work / "m.json"), "manifest"), ("evts.fits", "input")]
@@ -78,11 +78,11 @@ def test_run_records_and_stamps(work: Path) -> None:
     assert stamp.calibration_id == rec.calibration_id
     assert stamp.manifest_digest == rec.manifest_digest
     assert stamp.invocation_id == rec.invocation_id
-    assert stamp.record == "log.txt.prov.json"
+    assert stamp.record == "pn.pha.prov.json"
     # the record's subject digest is of the stamped bytes
     from reprocal.hashing import sha256_file
 
-    assert rec.subjects[1].sha256 == sha256_file(work / "pn.pha")
+    assert rec.subjects[0].sha256 == sha256_file(work / "pn.pha")
 
 
 def test_failed_command_still_recorded(work: Path) -> None:
@@ -190,3 +190,20 @@ def test_cli_audit_pin_reproduces_the_calibration_id(cli, work: Path) -> None:  
     assert (rec["kind"], rec["calibration_id"]) == ("record", calib)
     same = json.loads(cli("diff", "m.json", "again.json#0201903501", "--json", cwd=work).stdout)
     assert same["counts"] == {"changed": 0, "added": 0, "removed": 0}
+
+
+def test_record_whose_manifest_is_gone(work: Path) -> None:
+    """A record whose manifest was deleted: constituents come from the catalogue (lookup),
+    those it does not know are listed as unresolved, and the reason is noted."""
+    from reprocal.product import read_product
+
+    result = run(["evselect"], cwd=work, manifest_path=work / "m.json", executor=_fake_sas(),
+                 environ={})
+    (work / "m.json").unlink()
+    known = {ROWS[0].filename: ROWS[0]}
+    (prod,) = read_product(result.record_path, lookup=known.get)
+    assert prod.kind == "record"
+    assert [c.filename for c in prod.state.constituents] == [ROWS[0].filename]
+    assert prod.unresolved == (ROWS[1].filename,)
+    assert prod.notes == (f"its manifest {work / 'm.json'} is not there any more",)
+    assert prod.pinned == {ROWS[0].filename: "a" * 64, ROWS[1].filename: "b" * 64}
