@@ -361,7 +361,8 @@ def record_command(
     deps.extend(dependencies)
     git = git_state(workdir)
     rec = Record(
-        kind=command, command=tuple(sys.argv if argv is None else argv), workdir=str(workdir),
+        kind=command, command=tuple(["reprocal", *sys.argv[1:]] if argv is None else argv),
+        workdir=str(workdir),
         subjects=tuple(file_artifact(p) for p in outputs), dependencies=tuple(deps),
         started=started or now, finished=finished or now, exit_status=exit_status,
         calibration_id=manifest.calibration_id if manifest else None, image=image,
