@@ -297,3 +297,18 @@ def test_strip_credentials() -> None:
     assert strip_credentials("https://a:b@h/p") == "https://h/p"
     assert strip_credentials("ssh://git@h/p") == "ssh://h/p"
     assert strip_credentials("/local/path") == "/local/path"
+
+
+def test_pin_leaves_a_record(cli, synthetic_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`reprocal pin` writes <manifest>.prov.json: the manifest as subject, every pinned
+    constituent as a dependency, the calibration id, the command line."""
+    done = cli("pin", "--ccf-path", str(synthetic_repo.root), "--obs-date", "2010-01-01",
+               "--analysis-date", "2020-01-01", "-o", "m.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "m.json").read_text())
+    rec = load_record(tmp_path / "m.json.prov.json")
+    assert rec.kind == "pin"
+    assert rec.command[:2] == ("reprocal", "pin")
+    assert rec.calibration_id == manifest["calibration_id"]
+    assert [s.name for s in rec.subjects] == ["m.json"]
+    assert sorted(d.name for d in rec.by_role("constituent")) == sorted(manifest["constituents"])
