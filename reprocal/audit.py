@@ -192,6 +192,8 @@ class AuditReport:
     today: CalDate | None = None
     today_changes: tuple[Change, ...] = ()
     """What re-making the product with ``today``'s calibration would change."""
+    known: int = 0
+    """How many constituents the catalogue knew (0: only the product's own rows were judged)."""
 
     @property
     def disagreements(self) -> tuple[Finding, ...]:
@@ -213,6 +215,7 @@ class AuditReport:
             "obs_date": s.obs_date.text if s.obs_date else None,
             "analysis_date": s.analysis_date.text if s.analysis_date else None,
             "agrees": not self.disagreements, "available": not self.unavailable,
+            "catalogue_constituents": self.known,
             "findings": [f.to_json() for f in self.findings],
             "today": self.today.text if self.today else None,
             "today_changes": [c.to_json() for c in self.today_changes],
@@ -263,7 +266,7 @@ def audit_state(
         now = selector.select(state.obs_date, today, category=category)
         changes = diff_states(state, State("today", now.chosen, state.obs_date, today),
                               names=("the product", "today")).changes
-    return AuditReport(state, rule, tuple(findings), today, changes)
+    return AuditReport(state, rule, tuple(findings), today, changes, len(known))
 
 
 def render(report: AuditReport) -> list[str]:
@@ -274,8 +277,13 @@ def render(report: AuditReport) -> list[str]:
     bad = report.disagreements
     if report.rule is None:
         lines.append("  not judged: the product carries no observation/analysis date")
+    elif not bad and not report.known:
+        lines.append("  every row satisfies the selection rule at its own dates; the catalogue "
+                     "knows no other constituents to compare with (give --ccf-path or "
+                     "--import-index a master index)")
     elif not bad:
-        lines.append("  agrees with the selection rule at its own dates over the catalogue")
+        lines.append(f"  agrees with the selection rule at its own dates over the catalogue "
+                     f"({report.known} known constituents)")
     else:
         lines.append(f"  {len(bad)} type(s) disagree with the selection rule at its own dates:")
         lines.extend(f"    {f.explanation}" for f in bad)
