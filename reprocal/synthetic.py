@@ -352,17 +352,65 @@ def _primary_header(c: Constituent) -> Any:
     return h
 
 
-def _hdus(c: Constituent, *, seed: int) -> Any:
-    """The HDUList of one constituent, ``c.fsize`` bytes once written."""
+def _ones_sum(data: bytes, start: int = 0) -> int:
+    """32-bit ones' complement sum of big-endian words: the FITS checksum arithmetic."""
     import numpy as np
-    from astropy.io import fits
 
+    total = start + int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64))
+    while total >> 32:
+        total = (total & 0xFFFFFFFF) + (total >> 32)
+    return total
+
+
+_EXCLUDED = frozenset(b":;<=>?@[\\]^_`")
+
+
+def _encode_checksum(total: int) -> str:
+    """The 16-character ASCII form of a complemented checksum (FITS Checksum Convention):
+    each byte spread over four characters from '0' on, steering clear of punctuation,
+    interleaved, then rotated right by one."""
+    value = ~total & 0xFFFFFFFF
+    out = [0] * 16
+    for i in range(4):
+        quotient, remainder = divmod((value >> (24 - 8 * i)) & 0xFF, 4)
+        chars = [quotient + 0x30] * 4
+        chars[0] += remainder
+        moved = True
+        while moved:
+            moved = False
+            for j in (0, 2):
+                if chars[j] in _EXCLUDED or chars[j + 1] in _EXCLUDED:
+                    chars[j] += 1
+                    chars[j + 1] -= 1
+                    moved = True
+        for j in range(4):
+            out[4 * j + i] = chars[j]
+    text = bytes(out).decode("ascii")
+    return text[-1] + text[:-1]
+
+
+def _hdu_bytes(header: Any, data: bytes, stamp: str) -> bytes:
+    """A header with CHECKSUM/DATASUM filled in, rendered (the data follows it unchanged).
+
+    The comments carry ``stamp`` (the file's DATE), not the wall clock: reproducible bytes.
+    """
+    datasum = _ones_sum(data)
+    header["CHECKSUM"] = ("0" * 16, f"HDU checksum updated {stamp}")
+    header["DATASUM"] = (str(datasum), f"data unit checksum updated {stamp}")
+    header["CHECKSUM"] = _encode_checksum(_ones_sum(header.tostring().encode("ascii"), datasum))
+    text = header.tostring().encode("ascii")
+    if len(text) % BLOCK or len(data) % BLOCK:
+        raise AssertionError("HDU parts must be whole FITS blocks")
+    return text
+
+
+def _layout(c: Constituent, primary: Any, *, seed: int) -> list[int]:
+    """Data blocks of each extension (one row each at least, the rest spread, seeded) so the
+    file is ``c.fsize`` bytes; for a file without extensions, the primary's data blocks."""
     extnames = c.extseqid.split()
     size = c.fsize if c.fsize is not None else min_size(extnames)
-    primary = fits.PrimaryHDU(header=_primary_header(c))
-    # header blocks: the primary's (with CHECKSUM/DATASUM to come) and one per extension
-    head_text = primary.header.tostring(padding=False, endcard=False)
-    head_blocks = math.ceil((len(head_text) + 3 * 80) / BLOCK)
+    head_text = primary.tostring(padding=False, endcard=False)
+    head_blocks = math.ceil((len(head_text) + 3 * 80) / BLOCK)  # + CHECKSUM, DATASUM, END
     data_blocks = size // BLOCK - head_blocks - len(extnames)
     if size % BLOCK or data_blocks < len(extnames):
         raise InputError(
@@ -370,15 +418,9 @@ def _hdus(c: Constituent, *, seed: int) -> Any:
             f"{BLOCK * (head_blocks + 2 * len(extnames))} bytes "
             "(a header block per HDU, a data block per extension)"
         )
-    rng = random.Random(f"reprocal.synthetic:{seed}:{c.filename}:split")
     if not extnames:
-        if data_blocks:
-            raw = _data(seed, c.filename, 0, data_blocks * BLOCK)
-            primary = fits.PrimaryHDU(
-                data=np.frombuffer(raw, dtype=np.uint8), header=_primary_header(c)
-            )
-        return fits.HDUList([primary])
-    # one row per extension, the other blocks spread over them (seeded weights)
+        return [data_blocks]
+    rng = random.Random(f"reprocal.synthetic:{seed}:{c.filename}:split")
     spare = data_blocks - len(extnames)
     weights = [rng.random() ** 2 for _ in extnames]
     shares = [spare * w / (sum(weights) or 1.0) for w in weights]
@@ -387,40 +429,61 @@ def _hdus(c: Constituent, *, seed: int) -> Any:
         : spare - sum(counts)
     ]:
         counts[i] += 1
-    counts = [n + 1 for n in counts]
-    hdus = [primary]
-    for i, (name, rows) in enumerate(zip(extnames, counts, strict=True), start=1):
-        raw = _data(seed, c.filename, i, rows * BLOCK)
-        array = np.frombuffer(raw, dtype=np.uint8).reshape(rows, BLOCK)
-        col = fits.Column(name="BLOCK", format=f"{BLOCK}B", array=array)
-        hdu = fits.BinTableHDU.from_columns([col])
-        hdu.header["EXTNAME"] = name  # as given: real EXTNAMEs are mixed case
-        hdus.append(hdu)
-    return fits.HDUList(hdus)
+    return [n + 1 for n in counts]
+
+
+def _ext_header(name: str, rows: int) -> Any:
+    from astropy.io import fits
+
+    return fits.Header([
+        ("XTENSION", "BINTABLE", "binary table extension"),
+        ("BITPIX", 8, "array data type"),
+        ("NAXIS", 2, "number of array dimensions"),
+        ("NAXIS1", BLOCK, "length of dimension 1"),
+        ("NAXIS2", rows, "length of dimension 2"),
+        ("PCOUNT", 0, "number of group parameters"),
+        ("GCOUNT", 1, "number of groups"),
+        ("TFIELDS", 1, "number of table fields"),
+        ("TTYPE1", "BLOCK"),
+        ("TFORM1", f"{BLOCK}B"),
+        ("EXTNAME", name, "extension name"),  # as given: real EXTNAMEs are mixed case
+    ])
 
 
 def write_constituent(path: str | os.PathLike[str], c: Constituent, *, seed: int = 0) -> int:
     """Write one constituent file atomically (temp file beside it, then ``os.replace``).
 
+    The primary HDU holds the header keywords, then one binary table per EXTSEQID name
+    (one ``2880B`` column; the rows are seeded bytes); CHECKSUM/DATASUM on every HDU.
     Returns the size written (``c.fsize``; the minimum when ``None``).
     """
-    import warnings
-
     from astropy.io import fits
 
     target = Path(path)
-    hdul = _hdus(c, seed=seed)
+    extnames = c.extseqid.split()
     stamp = (c.date or c.subdate).text
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        for hdu in hdul:
-            # fixed comments (the file's DATE, not the wall clock) keep the bytes reproducible
-            hdu.add_datasum(when=f"data unit checksum updated {stamp}")
-            hdu.add_checksum(when=f"HDU checksum updated {stamp}", override_datasum=True)
+    primary = fits.Header([
+        ("SIMPLE", True, "conforms to FITS standard"),
+        ("BITPIX", 8, "array data type"),
+        ("NAXIS", 0, "number of array dimensions"),
+        ("EXTEND", True),
+    ])
+    primary.extend(_primary_header(c))
+    blocks = _layout(c, primary, seed=seed)
+    if not extnames and blocks[0]:
+        primary["NAXIS"] = 1
+        primary.insert("EXTEND", ("NAXIS1", blocks[0] * BLOCK, "length of dimension 1"))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            hdul.writeto(f, output_verify="exception", checksum=False)
+            data = _data(seed, c.filename, 0, blocks[0] * BLOCK) if not extnames else b""
+            f.write(_hdu_bytes(primary, data, stamp))
+            f.write(data)
+            for i, (name, rows) in enumerate(zip(extnames, blocks[: len(extnames)],
+                                                 strict=True), start=1):
+                data = _data(seed, c.filename, i, rows * BLOCK)
+                f.write(_hdu_bytes(_ext_header(name, rows), data, stamp))
+                f.write(data)
         written = os.path.getsize(tmp)
         os.replace(tmp, target)
     except BaseException:
@@ -428,7 +491,6 @@ def write_constituent(path: str | os.PathLike[str], c: Constituent, *, seed: int
             os.unlink(tmp)
         raise
     return written
-
 
 
 def _write_all(
