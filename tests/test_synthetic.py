@@ -372,7 +372,7 @@ def test_tampering_helpers(synthetic_repo, tmp_path: Path) -> None:  # type: ign
 @given(data=st.binary(min_size=BLOCK, max_size=BLOCK), rows=st.integers(0, 2))
 def test_checksums_agree_with_astropy_for_any_bytes(data: bytes, rows: int) -> None:
     """The hand-rolled CHECKSUM/DATASUM of an HDU verify with astropy, whatever the bytes."""
-    from reprocal.synthetic import _ext_header, _hdu_bytes
+    from reprocal._ccfwrite import _ext_header, _hdu_bytes
 
     payload = data * rows
     raw = fits.PrimaryHDU()
