@@ -62,6 +62,8 @@ SIZE_BOOST = 1.2
 
 _EPOCH = CalDate.parse("1970-01-01").to_datetime()
 _DAY = 86400
+MIN_SPAN = 30 * _DAY
+"""The shortest history (``end - start``) a plan accepts."""
 
 
 # --- the real calibration types -----------------------------------------------------------
@@ -228,7 +230,7 @@ def _history(
     """The ``n`` issues of one type (issues 1..n), sizes included."""
     rng = random.Random(f"reprocal.synthetic:{seed}:{t.scope}:{t.typeid}")
     base = max(start, _secs(CalDate.parse(_base_valdate(t, rng))))
-    if base >= end:
+    if end - base < MIN_SPAN:  # a short history: everything starts at `start`
         base = start
     span = end - base
     # submission dates: the first soon after the base date, the rest spread until the type
@@ -295,8 +297,8 @@ def plan(
     if not scale > 0:
         raise InputError(f"scale={scale}: must be a positive size factor")
     t0, t1 = _secs(CalDate.parse(start, field="start")), _secs(CalDate.parse(end, field="end"))
-    if t1 <= t0:
-        raise InputError(f"end {end!r} is not after start {start!r}")
+    if t1 - t0 < MIN_SPAN:
+        raise InputError(f"end {end!r} is not at least 30 days after start {start!r}")
     types = ccf_types() if types is None else tuple(types)
     counts = _issue_counts(types, files, random.Random(f"reprocal.synthetic:{seed}:counts"))
     planned: list[Constituent] = []

@@ -98,15 +98,18 @@ def test_types_table_matches_the_real_dumps(samples: Path) -> None:
 # --- the plan (pure) -----------------------------------------------------------------------
 
 
-def _check_history(planned: tuple[Constituent, ...], end: str = "2026-11-01") -> None:
+def _check_history(
+    planned: tuple[Constituent, ...], start: str = "1998-01-01", end: str = "2026-11-01",
+) -> None:
     sliced = {t.key for t in ccf_types() if t.sliced}
-    last = CalDate.parse(end)
+    first, last = CalDate.parse(start), CalDate.parse(end)
     for key, issues in _by_type(planned).items():
         assert [c.issue for c in issues] == list(range(1, len(issues) + 1)), key
         subs = [c.subdate for c in issues]
         assert subs == sorted(subs) and len(set(subs)) == len(subs), key  # submitted in turn
-        assert all(CalDate.parse("1998-01-01") <= c.subdate <= last for c in issues), key
-        assert all(c.date is not None and c.date <= c.subdate for c in issues), key
+        assert all(first <= c.subdate <= last for c in issues), key
+        assert all(first <= c.valdate <= last for c in issues), key
+        assert all(c.date is not None and first <= c.date <= c.subdate for c in issues), key
         if key in sliced:
             for a, b in zip(issues, issues[1:], strict=False):
                 assert a.evaldate is not None and a.valdate <= a.evaldate, (key, a.issue)
@@ -174,10 +177,14 @@ def test_files_sets_the_count(files: int) -> None:
     assert len({c.key for c in planned}) == min(files, 118)
 
 
-def test_end_bounds_every_date() -> None:
-    """A short history (1998..2003) keeps every SUBDATE inside it."""
-    planned = plan(seed=5, scale=1e-4, files=300, end="2003-06-30")
-    _check_history(planned, end="2003-06-30")
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("1998-01-01", "2003-06-30"), ("1999-12-20", "2000-01-19"), ("2020-01-01", "2020-01-31")],
+)
+def test_start_and_end_bound_every_date(start: str, end: str) -> None:
+    """Short histories, even of 30 days, keep every date inside [start, end] and still tile."""
+    planned = plan(seed=5, scale=1e-4, files=600, start=start, end=end)
+    _check_history(planned, start=start, end=end)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +193,9 @@ def test_end_bounds_every_date() -> None:
         ({"scale": 0}, "scale=0: must be a positive size factor"),
         ({"files": 0}, "files=0: a repository needs at least one file"),
         ({"start": "2010-01-01", "end": "2005-01-01"},
-         "end '2005-01-01' is not after start '2010-01-01'"),
+         "end '2005-01-01' is not at least 30 days after start '2010-01-01'"),
+        ({"start": "2010-01-01", "end": "2010-01-30T23:59:59"},
+         "end '2010-01-30T23:59:59' is not at least 30 days after start '2010-01-01'"),
         ({"end": "2026-13-01"},
          "end: '2026-13-01' has month 13; expected 01..12"),
     ],
