@@ -349,9 +349,10 @@ def replay(
 ) -> SyntheticRepo:
     """Write one file per row with exactly its metadata (e.g. a real CIF's CALINDEX rows).
 
-    Sizes are ``FSIZE * scale`` rounded to 2880, at least one block per HDU (the real type's size
-    when the row has none). The returned constituents are what the files' headers say: the rows
-    with ``fsize`` the written size and no ``md5`` (a CALINDEX value, not a property of the file).
+    Sizes are ``FSIZE * scale`` rounded to 2880, at least a header block per HDU and a data block
+    per extension (the real type's size when the row has no FSIZE). The returned constituents are
+    what the files' headers say: the rows with ``fsize`` the written size and no ``md5`` (a
+    CALINDEX value, not a property of the file).
     """
     if not scale > 0:
         raise InputError(f"scale={scale}: must be a positive size factor")
@@ -379,7 +380,10 @@ def corrupt(path: str | os.PathLike[str], *, offset: int | None = None) -> int:
     p = Path(path)
     if offset is None:
         with fits.open(p, lazy_load_hdus=False) as hdul:
-            spans = [(h._data_offset, h._data_size) for h in hdul if h._data_size]
+            spans = [
+                (info["datLoc"], info["datSpan"])
+                for info in (hdul.fileinfo(i) for i in range(len(hdul))) if info["datSpan"]
+            ]
         if not spans:
             raise InputError(f"{p}: no HDU has data; pass offset= to flip a header byte")
         start, size = spans[0]
