@@ -138,7 +138,7 @@ def _layout(c: Constituent, primary: Any, *, seed: int) -> list[int]:
         return [data_blocks]
     rng = random.Random(f"reprocal.synthetic:{seed}:{c.filename}:split")
     spare = data_blocks - len(extnames)
-    weights = [rng.random() ** 2 for _ in extnames]
+    weights = [w * w for w in (rng.random() for _ in extnames)]
     shares = [spare * w / (sum(weights) or 1.0) for w in weights]
     counts = [math.floor(s) for s in shares]
     for i in sorted(range(len(counts)), key=lambda i: (counts[i] - shares[i], i))[

@@ -13,10 +13,10 @@ A repository is planned first (pure: a seed in, constituents with their sizes ou
 * at ``scale=1.0`` about 1550 files and 4 GB, sizes multiples of 2880 (most small, the largest
   ~70 MB); ``scale`` multiplies sizes, never the file count.
 
-Everything is deterministic for a seed: histories come from ``random.Random`` seeded with strings
-(no hash randomisation), data bytes from SHAKE-128 keyed by seed, file and extension (the same
-bytes on every machine and Python), and the CHECKSUM comments carry the file's own DATE instead
-of the wall clock.
+Everything is deterministic for a seed: histories come from ``random.Random(str).random()``
+only (the part of ``random`` Python keeps stable across versions; no hash randomisation, no
+libm), data bytes from SHAKE-128 keyed by seed, file and extension (the same bytes on every
+machine), and the CHECKSUM comments carry the file's own DATE instead of the wall clock.
 
 Each file: primary header with ``TELESCOP``, ``SCOPE``, ``TYPEID``, ``ISSUE``, ``VALDATE``,
 ``EVALDATE`` (only when closed), ``SUBDATE``, ``DATE``, ``CATEGORY``, ``CREATOR``, ``EXTSEQU``,
@@ -58,7 +58,9 @@ FULL_SCALE_FILES = 1550
 MAX_SIZE = 24170 * BLOCK
 """No synthetic file is larger than the largest real one (XRT PSFs, ~70 MB)."""
 SIZE_SPREAD = 0.25
+"""Earlier issues' sizes vary by up to this fraction around the real size."""
 SIZE_BOOST = 1.2
+"""Calibrates the sizes so the full archive is ~4 GB (the real one: ~4.3 GB, 1550 files)."""
 
 _EPOCH = CalDate.parse("1970-01-01").to_datetime()
 _DAY = 86400
@@ -160,11 +162,47 @@ def _date(secs: int) -> CalDate:
     return CalDate.from_datetime(_EPOCH + timedelta(seconds=secs))
 
 
-def _base_valdate(t: CcfType, rng: random.Random) -> str:
+class _Draws:
+    """Seeded draws built only on ``random.Random.random()``, whose sequence Python guarantees
+    across versions (``sample``, ``choices``, ``gauss`` may change), with plain arithmetic
+    only (no libm function whose last bit could differ between machines)."""
+
+    def __init__(self, key: str):
+        self._rng = random.Random(key)  # str seeds hash with SHA-512: no hash randomisation
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (b - a) * self._rng.random()
+
+    def weighted(self, options: Sequence[str], weights: Sequence[float]) -> str:
+        x = self._rng.random() * sum(weights)
+        for option, w in zip(options, weights, strict=True):
+            if x < w:
+                return option
+            x -= w
+        return options[-1]
+
+    def distinct(self, lo: int, hi: int, k: int) -> list[int]:
+        """``k`` distinct integers of ``[lo, hi]``, sorted."""
+        if k > hi - lo + 1:
+            raise ValueError(f"cannot draw {k} distinct integers from [{lo}, {hi}]")
+        chosen: set[int] = set()
+        while len(chosen) < k:
+            chosen.add(lo + int(self._rng.random() * (hi - lo + 1)))
+        return sorted(chosen)
+
+    def size_factor(self) -> float:
+        """Triangular on [1 - SIZE_SPREAD, 1 + SIZE_SPREAD], mean 1."""
+        return 1.0 + SIZE_SPREAD * (self._rng.random() + self._rng.random() - 1.0)
+
+
+def _base_valdate(t: CcfType, rng: _Draws) -> str:
     """First validity of a type: real ones are 1998/1999/2000-01-01 (mirrors 2000-01-13)."""
     if t.scope.startswith("XRT"):
         return "2000-01-13"
-    return rng.choices(("1998-01-01", "1999-01-01", "2000-01-01"), (5, 2, 3))[0]
+    return rng.weighted(("1998-01-01", "1999-01-01", "2000-01-01"), (5, 2, 3))
 
 
 def _creator(subdate: int) -> str:
@@ -181,7 +219,7 @@ def _blocks(nbytes: float, extnames: Sequence[str]) -> int:
     return max(min_size(extnames), round(nbytes / BLOCK) * BLOCK)
 
 
-def _issue_counts(types: Sequence[CcfType], files: int | None, rng: random.Random) -> list[int]:
+def _issue_counts(types: Sequence[CcfType], files: int | None, rng: _Draws) -> list[int]:
     """Issues per type: proportional to the real update rate, ~1550 in all, or ``files`` in all.
 
     With ``files`` smaller than the number of types, a seeded subset of types gets one issue
@@ -201,7 +239,7 @@ def _issue_counts(types: Sequence[CcfType], files: int | None, rng: random.Rando
     if files < 1:
         raise InputError(f"files={files}: a repository needs at least one file")
     if files < len(types):
-        chosen = set(rng.sample(range(len(types)), files))
+        chosen = set(rng.distinct(0, len(types) - 1, files))
         return [1 if i in chosen else 0 for i in range(len(types))]
     # everyone gets one, sliced types two (to have a tiling) while the budget allows
     counts = [1] * len(types)
@@ -228,7 +266,7 @@ def _history(
     t: CcfType, n: int, *, seed: int, scale: float, start: int, end: int,
 ) -> list[Constituent]:
     """The ``n`` issues of one type (issues 1..n), sizes included."""
-    rng = random.Random(f"reprocal.synthetic:{seed}:{t.scope}:{t.typeid}")
+    rng = _Draws(f"reprocal.synthetic:{seed}:{t.scope}:{t.typeid}")
     base = max(start, _secs(CalDate.parse(_base_valdate(t, rng))))
     if end - base < MIN_SPAN:  # a short history: everything starts at `start`
         base = start
@@ -239,7 +277,7 @@ def _history(
     until = end if t.max_issue >= 10 else first + int(rng.uniform(0.1, 1.0) * (end - first))
     if until - first < n:
         until = min(end, first + n)
-    rest = sorted(rng.sample(range(first + 1, until + 1), n - 1)) if n > 1 else []
+    rest = rng.distinct(first + 1, until, n - 1) if n > 1 else []
     subdates = [first, *rest]
 
     valdates: list[int] = [base]
@@ -267,7 +305,7 @@ def _history(
         sub = subdates[k]
         created = sub if sub == base else max(start, sub - int(rng.uniform(0, 3 * _DAY)))
         # sizes vary around the real one, never above the largest real file (~70 MB)
-        factor = 1.0 if k == n - 1 else math.exp(rng.gauss(0.0, SIZE_SPREAD))
+        factor = 1.0 if k == n - 1 else rng.size_factor()
         nbytes = min(max(t.fsize, MAX_SIZE), t.fsize * factor * SIZE_BOOST)
         out.append(Constituent(
             name=ConstituentName(t.scope, t.typeid, k + 1),
@@ -300,7 +338,7 @@ def plan(
     if t1 - t0 < MIN_SPAN:
         raise InputError(f"end {end!r} is not at least 30 days after start {start!r}")
     types = ccf_types() if types is None else tuple(types)
-    counts = _issue_counts(types, files, random.Random(f"reprocal.synthetic:{seed}:counts"))
+    counts = _issue_counts(types, files, _Draws(f"reprocal.synthetic:{seed}:counts"))
     planned: list[Constituent] = []
     for t, n in zip(types, counts, strict=True):
         if n:

@@ -232,6 +232,28 @@ def test_bytes_do_not_depend_on_hash_randomisation(tmp_path: Path) -> None:
     assert _digests(mine.root) == _digests(tmp_path / "there")
 
 
+# Golden values: a change here changes every synthetic repository (benchmarks, demo, other
+# helpers' expectations). Update them only on purpose, and say so in the commit message.
+GOLDEN_PLAN = "33d0101995501b47e890cd43e8b80516d5732a1889f9f38208f2a4a2a1ea889c"
+GOLDEN_BYTES = "4d1114372c93a240d6be6a08c61c17203a59efc70b45c9a095f56a8b34c9364c"
+
+
+def test_golden_plan_and_bytes(tmp_path: Path) -> None:
+    """The full-scale plan of seed 0 and the bytes of a 6-file repository are pinned: the same
+    on every machine and Python version."""
+    text = "\n".join(
+        f"{c.filename} {c.valdate} {c.evaldate} {c.subdate} {c.date} {c.creator} {c.extseqid} "
+        f"{c.fsize}"
+        for c in plan(seed=0, scale=1.0)
+    )
+    assert hashlib.sha256(text.encode()).hexdigest() == GOLDEN_PLAN
+    repo = generate(tmp_path / "g", seed=0, scale=1e-4, files=6)
+    h = hashlib.sha256()
+    for name, path in sorted(repo.paths.items()):
+        h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    assert h.hexdigest() == GOLDEN_BYTES
+
+
 def test_every_real_type_is_present(synthetic_repo) -> None:  # type: ignore[no-untyped-def]
     """The shared tiny repository holds every type of the table, 150 files."""
     assert len(synthetic_repo.constituents) == len(synthetic_repo.paths) == 150
