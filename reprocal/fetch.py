@@ -1,0 +1,487 @@
+"""Fetch the gaps: bring pinned constituents that are missing or wrong into a repository.
+
+Guarantees, whatever happens (error, Ctrl-C, ``kill -9``, a full disk):
+
+* bytes are written only to ``DEST/.NAME.part``, never to a constituent's own name; the file is
+  renamed into place (``os.replace``) only after its size and sha256 match the pin, so a wrong or
+  partial file never appears under a constituent name; a present-but-wrong file is replaced
+  atomically by the verified one, never deleted beforehand;
+* nothing is ever deleted except our own ``.part`` files once their bytes are known to be wrong
+  (the ``rsync --delete`` trap); a ``.part`` left by an interrupted run is resumed by the next;
+* one fetch at a time per repository (``fcntl.flock`` on ``DEST/.reprocal-fetch.lock``): a second
+  fetch waits, then finds the files the first one installed and skips them.
+
+Each file tries the mirrors in order; each failed attempt is recorded with a kind (see
+:data:`reprocal.mirrors.ERROR_KINDS`) and the next mirror is tried. The result is a
+:class:`FetchReport`, never an exception for one bad file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from .errors import InputError, RepositoryError
+from .mirrors import Mirror, RetryPolicy, TransferError, Transport, Transports
+from .names import ConstituentName
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".reprocal-fetch.lock"
+Level = Literal["size", "sha256"]
+NO_MIRROR_HINT = "give --mirror URL or set REPROCAL_MIRRORS"
+DEFAULT_POLICY = RetryPolicy()
+RESUMED = "(.part file of an earlier run)"
+"""The ``mirror`` of a result whose bytes were all in the ``.part`` file already."""
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _filename(value: str) -> str:
+    return ConstituentName.parse(value).filename
+
+
+def _sha256(value: str) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    text = text.removeprefix("sha256:")
+    if not _SHA256_RE.match(text):
+        raise InputError(f"sha256 {value!r} is not 64 hexadecimal digits")
+    return text
+
+
+def _size(_inst: Any, _attr: Any, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"size {value!r} is not a non-negative integer")
+
+
+@attrs.frozen
+class FetchItem:
+    """One file to bring into the repository, as pinned by a manifest."""
+
+    filename: str = attrs.field(converter=_filename)
+    """Canonical constituent name (validated: never a path)."""
+    size: int = attrs.field(validator=_size)
+    """Pinned size in bytes."""
+    sha256: str = attrs.field(converter=_sha256)
+    """Pinned sha256, 64 lower-case hex digits (a ``sha256:`` prefix is accepted and dropped)."""
+
+    @classmethod
+    def of(cls, pinned: Any) -> FetchItem:
+        """From anything with ``.filename``, ``.size`` and ``.sha256`` (a manifest's PinnedFile)."""
+        return cls(pinned.filename, pinned.size, pinned.sha256)
+
+
+def _unique(items: Iterable[FetchItem]) -> tuple[FetchItem, ...]:
+    seen: dict[str, FetchItem] = {}
+    for item in items:
+        other = seen.setdefault(item.filename, item)
+        if other != item:
+            raise InputError(f"{item.filename} is pinned twice with different size or sha256")
+    return tuple(sorted(seen.values(), key=lambda i: i.filename))
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+State = Literal["present", "missing", "wrong-size", "wrong-hash"]
+
+
+@attrs.frozen
+class PlanEntry:
+    """What one pinned file looks like in the repository now."""
+
+    item: FetchItem
+    """The pinned file."""
+    state: State
+    """``present`` (verified at the plan's level), ``missing``, ``wrong-size`` or ``wrong-hash``."""
+    partial: int = 0
+    """Bytes already in its ``.part`` file from an interrupted fetch (resumed, then verified)."""
+
+    @property
+    def needed(self) -> bool:
+        return self.state != "present"
+
+
+@attrs.frozen
+class Plan:
+    """Which pinned files a fetch must bring, and which are already right."""
+
+    entries: tuple[PlanEntry, ...]
+    """One entry per pinned file, sorted by file name."""
+    level: Level
+    """``size`` (size only) or ``sha256`` (size, then the hash of every present file)."""
+
+    @property
+    def needed(self) -> tuple[PlanEntry, ...]:
+        return tuple(e for e in self.entries if e.needed)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def part_path(dest: Path, filename: str) -> Path:
+    """The temporary file beside the target: ``.NAME.part`` (never a constituent name)."""
+    return dest / f".{filename}.part"
+
+
+def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sha256",
+         digest: Callable[[Path], str] = sha256_file) -> Plan:
+    """Look at ``dest_dir`` and say, for each pinned file, whether it must be fetched."""
+    if level not in ("size", "sha256"):
+        raise InputError(f"verification level {level!r} is not 'size' or 'sha256'")
+    dest = Path(dest_dir)
+    entries = []
+    for item in _unique(items):
+        target = dest / item.filename
+        part = part_path(dest, item.filename)
+        partial = part.stat().st_size if part.is_file() else 0
+        state: State
+        if not target.is_file():
+            state = "missing"
+        elif target.stat().st_size != item.size:
+            state = "wrong-size"
+        elif level == "sha256" and digest(target) != item.sha256:
+            state = "wrong-hash"
+        else:
+            state = "present"
+        entries.append(PlanEntry(item, state, partial if state != "present" else 0))
+    return Plan(tuple(entries), level)
+
+
+# --- report -----------------------------------------------------------------------------------
+
+Status = Literal["fetched", "present", "failed"]
+
+
+@attrs.frozen
+class Attempt:
+    """One failed try of one mirror for one file."""
+
+    mirror: str
+    """The mirror as given (base URL, directory or rsync source)."""
+    kind: str
+    """One of :data:`reprocal.mirrors.ERROR_KINDS` (hash-mismatch is not a network failure)."""
+    message: str
+    """What happened, with the URL."""
+
+
+@attrs.frozen
+class FetchResult:
+    """The outcome for one pinned file."""
+
+    filename: str
+    """Constituent name."""
+    status: Status
+    """``fetched`` (installed and verified now), ``present`` (already right) or ``failed``."""
+    mirror: str | None = None
+    """The mirror that served the installed bytes (None unless fetched)."""
+    bytes: int = 0
+    """Bytes received over all attempts in this run."""
+    seconds: float = 0.0
+    """Wall time spent on this file."""
+    attempts: tuple[Attempt, ...] = ()
+    """Failed tries, in order, including retried ones on a mirror that finally served it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "status": self.status, "mirror": self.mirror,
+                "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "attempts": [attrs.asdict(a) for a in self.attempts]}
+
+
+@attrs.frozen
+class FetchReport:
+    """Per-file outcomes of one fetch into one directory."""
+
+    dest: Path
+    """The repository directory written to."""
+    results: tuple[FetchResult, ...]
+    """One result per pinned file, sorted by file name."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def failed(self) -> tuple[FetchResult, ...]:
+        return tuple(r for r in self.results if r.status == "failed")
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def bytes(self) -> int:
+        return sum(r.bytes for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dest": str(self.dest), "ok": self.ok,
+                "counts": {s: self.count(s) for s in ("fetched", "present", "failed")},
+                "bytes": self.bytes, "files": [r.to_json() for r in self.results]}
+
+
+class FetchProgress(Protocol):
+    """What the engine tells a progress display (called from worker threads)."""
+
+    def received(self, nbytes: int) -> None: ...
+
+    def finished(self, result: FetchResult) -> None: ...
+
+
+class _Cancelled(Exception):
+    pass
+
+
+# --- the temporary file -----------------------------------------------------------------------
+
+
+class _PartFile:
+    """``.NAME.part``: appends, hashes while streaming, refuses bytes past the pinned size."""
+
+    def __init__(self, path: Path, item: FetchItem, *, progress: FetchProgress | None,
+                 cancel: threading.Event):
+        self.path = path
+        self.item = item
+        self.progress = progress
+        self.cancel = cancel
+        self.received = 0
+        self.attempts: list[Attempt] = []
+        self.mirror = ""
+        self._file = path.open("ab")
+        self.reload()
+        if self._offset > item.size:
+            self.restart()
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    def reload(self) -> None:
+        self._file.flush()
+        self._hash = hashlib.sha256()
+        self._offset = 0
+        with self.path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                self._hash.update(chunk)
+                self._offset += len(chunk)
+        self._file.seek(0, os.SEEK_END)
+
+    def write(self, chunk: bytes) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled
+        if self._offset + len(chunk) > self.item.size:
+            raise TransferError("size-mismatch", f"the mirror sent more than the pinned "
+                                f"{self.item.size} bytes")
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self._offset += len(chunk)
+        self.received += len(chunk)
+        if self.progress is not None:
+            self.progress.received(len(chunk))
+
+    def restart(self) -> None:
+        self._file.truncate(0)
+        self._file.seek(0)
+        self._hash = hashlib.sha256()
+        self._offset = 0
+
+    def note(self, kind: str, message: str) -> None:
+        self.attempts.append(Attempt(self.mirror, kind, message))
+
+    def verify(self) -> None:
+        if self._offset != self.item.size:
+            raise TransferError("size-mismatch", f"got {self._offset} bytes, pinned "
+                                f"{self.item.size}")
+        actual = self._hash.hexdigest()
+        if actual != self.item.sha256:
+            raise TransferError("hash-mismatch", f"sha256 {actual}, pinned {self.item.sha256}")
+
+    def install(self, target: Path) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.path, target)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def discard(self) -> None:
+        """Remove our own temporary file when what it holds is known to be wrong or empty."""
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.stat().st_size == 0:  # wrong bytes were truncated away already
+                self.path.unlink()
+
+
+def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transport: Transport,
+               progress: FetchProgress | None, cancel: threading.Event) -> FetchResult:
+    item = entry.item
+    started = time.monotonic()
+    target = dest / item.filename
+    try:
+        part = _PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
+    except OSError as exc:
+        return FetchResult(item.filename, "failed", seconds=time.monotonic() - started,
+                           attempts=(Attempt("", "local-error",
+                                             f"{exc.filename}: {exc.strerror}"),))
+    try:
+        if part.offset == item.size:  # an earlier run got every byte but was stopped before rename
+            try:
+                part.verify()
+            except TransferError:
+                part.restart()
+            else:
+                part.install(target)
+                return FetchResult(item.filename, "fetched", mirror=RESUMED,
+                                   seconds=time.monotonic() - started)
+        for mirror in mirrors:
+            part.mirror = str(mirror)
+            from_zero_again = True
+            while True:
+                resumed = part.offset > 0
+                try:
+                    transport(mirror, item.filename, part)
+                    part.verify()
+                except TransferError as exc:
+                    part.note(exc.kind, exc.message)
+                    if exc.kind in ("size-mismatch", "hash-mismatch"):
+                        part.restart()  # these bytes are wrong: never keep them
+                        if resumed and from_zero_again:
+                            # the old partial bytes may be the culprit: this mirror gets one
+                            # more chance from byte zero
+                            from_zero_again = False
+                            continue
+                    break
+                part.install(target)
+                return FetchResult(item.filename, "fetched", mirror=str(mirror),
+                                   bytes=part.received, seconds=time.monotonic() - started,
+                                   attempts=tuple(part.attempts))
+        return FetchResult(item.filename, "failed", bytes=part.received,
+                           seconds=time.monotonic() - started, attempts=tuple(part.attempts))
+    except OSError as exc:  # our side: disk full, permissions; the target is untouched
+        part.note("local-error", f"{exc.filename or part.path}: {exc.strerror}")
+        return FetchResult(item.filename, "failed", bytes=part.received,
+                           seconds=time.monotonic() - started, attempts=tuple(part.attempts))
+    finally:
+        part.discard()
+
+
+# --- the lock and the engine ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def repository_lock(dest: Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold ``DEST/.reprocal-fetch.lock`` exclusively; wait (calling ``on_wait``) if taken."""
+    fd = os.open(dest / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the lock file stays (deleting it would race)
+
+
+def _repository(dest_dir: Path | str) -> Path:
+    dest = Path(dest_dir)
+    if dest.exists() and not dest.is_dir():
+        raise RepositoryError(f"{dest} is not a directory", hint="give the repository directory")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RepositoryError(f"cannot create repository directory: {exc.strerror}",
+                              path=dest) from None
+    return dest
+
+
+def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
+          jobs: int = 4, progress: FetchProgress | None = None,
+          sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
+          policy: RetryPolicy = DEFAULT_POLICY, level: Level = "sha256",
+          on_wait: Callable[[], None] | None = None,
+          on_plan: Callable[[Plan], None] | None = None) -> FetchReport:
+    """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
+
+    ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
+    pause (tests pass a no-op). ``on_plan`` sees the plan once the lock is held (a progress bar
+    sizes itself from it).
+    """
+    items = _unique(items)
+    if not mirrors:
+        raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
+        raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
+    dest = _repository(dest_dir)
+    transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
+    with repository_lock(dest, on_wait=on_wait):
+        the_plan = plan(items, dest, level=level)  # after the lock: see what a peer installed
+        if on_plan is not None:
+            on_plan(the_plan)
+        results = {e.item.filename: FetchResult(e.item.filename, "present")
+                   for e in the_plan.entries if not e.needed}
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
+        try:
+            futures = [pool.submit(_fetch_one, e, dest, mirrors, transport, progress, cancel)
+                       for e in the_plan.needed]
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.filename] = result
+                if progress is not None:
+                    progress.finished(result)
+        except BaseException:
+            cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return FetchReport(dest, tuple(results[name] for name in sorted(results)))
+
+
+# --- dry run ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Planned:
+    """A dry-run line: what would be fetched, and from where first."""
+
+    entry: PlanEntry
+    """The file and why it is needed."""
+    mirror: Mirror
+    """The first mirror that would be tried (the others follow on failure)."""
+
+    @property
+    def url(self) -> str:
+        return self.mirror.url(self.entry.item.filename)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.entry.item.filename, "state": self.entry.state,
+                "size": self.entry.item.size, "partial": self.entry.partial,
+                "mirror": str(self.mirror), "url": self.url}
+
+
+def dry_run(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
+            level: Level = "sha256") -> tuple[Planned, ...]:
+    """What :func:`fetch` would download and from which mirror; touches nothing."""
+    if not mirrors:
+        raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
+    dest = Path(dest_dir)
+    if not dest.is_dir():
+        return tuple(Planned(PlanEntry(i, "missing"), mirrors[0]) for i in _unique(items))
+    return tuple(Planned(e, mirrors[0]) for e in plan(items, dest, level=level).needed)
