@@ -428,8 +428,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
         raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
-    dest = _repository(dest_dir)
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
+    dest = _repository(dest_dir)
     with repository_lock(dest, on_wait=on_wait):
         the_plan = plan(items, dest, level=level)  # after the lock: see what a peer installed
         if on_plan is not None:

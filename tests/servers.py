@@ -2,8 +2,8 @@
 rsync daemon. Both bind 127.0.0.1 only and are stopped by whoever started them.
 
 Faults (per file name, see :class:`Fault`): ``404``; ``500`` for the first N requests then the
-file; ``drop`` (the connection closes after ``at`` bytes of a full-length response); ``corrupt``
-(right size, wrong bytes); ``short`` (a shorter file, consistent headers); ``trickle`` (chunks of
+file; ``drop`` (the connection closes after ``at`` bytes of a full-length response);
+``corrupt`` (right size, wrong bytes); ``short`` (a shorter file, consistent headers); ``trickle`` (chunks of
 ``chunk`` bytes every ``delay`` seconds); ``norange`` (Range ignored: always 200 and the whole file).
 """
 
@@ -49,6 +49,13 @@ class Request:
     completed: bool = False
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # clients drop connections on purpose in these tests
+
+
 @dataclass
 class MirrorServer:
     """``with MirrorServer(dir) as srv: srv.url`` serves ``dir`` at ``http://127.0.0.1:PORT/ccf/``."""
@@ -71,11 +78,12 @@ class MirrorServer:
             def do_GET(self) -> None:
                 server._serve(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/ccf/"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
 
     def __enter__(self) -> MirrorServer:
         self._thread.start()
