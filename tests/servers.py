@@ -2,9 +2,9 @@
 rsync daemon. Both bind 127.0.0.1 only and are stopped by whoever started them.
 
 Faults (per file name, see :class:`Fault`): ``404``; ``500`` for the first N requests then the
-file; ``drop`` (the connection closes after ``at`` bytes of a full-length response);
-``corrupt`` (right size, wrong bytes); ``short`` (a shorter file, consistent headers); ``trickle`` (chunks of
-``chunk`` bytes every ``delay`` seconds); ``norange`` (Range ignored: always 200 and the whole file).
+file; ``drop`` (the connection closes after ``at`` bytes of a full-length response); ``corrupt``
+(right size, wrong bytes); ``short`` (a shorter file, consistent headers); ``trickle`` (chunks of
+``chunk`` bytes every ``delay`` seconds); ``norange`` (Range ignored: 200 and the whole file).
 """
 
 from __future__ import annotations
