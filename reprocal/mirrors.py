@@ -83,7 +83,8 @@ class TransferError(Exception):
 # --- mirror specs ------------------------------------------------------------------------------
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
-_MODULE_PATH_RE = re.compile(r"^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*/?$")
+_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._+-]+"  # a plain path segment, never . or ..
+_MODULE_PATH_RE = re.compile(rf"^{_SEGMENT}(/{_SEGMENT})*/?$")
 
 
 @attrs.frozen
@@ -118,9 +119,11 @@ def parse_mirror(value: str, *, where: str = "--mirror") -> Mirror:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         raise InvalidMirrorError(f"{where}: empty mirror", hint="give a URL or a directory")
-    if any(c.isspace() or ord(c) < 32 for c in text):
-        raise InvalidMirrorError(f"{where}: mirror {value!r} contains spaces or control characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidMirrorError(f"{where}: mirror {value!r} contains control characters")
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if (scheme or "::" in text) and any(c.isspace() for c in text):
+        raise InvalidMirrorError(f"{where}: mirror {value!r} contains spaces or control characters")
     if scheme in ("http", "https"):
         parts = urllib.parse.urlsplit(text)
         try:
