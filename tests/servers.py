@@ -256,3 +256,21 @@ def make_files(root: Path, count: int, *, size: int = 2880 * 3, seed: int = 0) -
         (root / name).write_bytes(data)
         items.append(FetchItem(name, len(data), hashlib.sha256(data).hexdigest()))
     return items
+
+
+def write_manifest(path: Path, items: list[FetchItem]) -> Path:
+    """A manifest pinning ``items`` (one observation per file, so keys never clash)."""
+    from reprocal.constituent import Constituent
+    from reprocal.dates import CalDate
+    from reprocal.manifest import build, save_manifest
+    from reprocal.names import ConstituentName
+
+    obs = CalDate.parse("2004-05-09T13:00:16")
+    an = CalDate.parse("2018-07-27T17:25:14")
+    observations = [
+        (f"{n:010d}", obs, an, "XMMCCF",
+         [Constituent(ConstituentName.parse(i.filename), valdate="2000-01-01T00:00:00")])
+        for n, i in enumerate(items)]
+    manifest = build(observations, {i.filename: (i.size, i.sha256) for i in items})
+    save_manifest(manifest, path)
+    return path

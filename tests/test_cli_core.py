@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from reprocal.calindex import read_calindex
 from reprocal.synthetic import generate
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -300,46 +296,6 @@ def test_two_fetches_at_once_download_each_file_once(tmp_path, mirror_dir, serve
     assert sorted(r.name for r in server.gets()) == sorted(i.filename for i in items)
     assert reports["second"].count("present") == len(items)  # type: ignore[attr-defined]
     assert verified(dest, items)
-
-
-DRIVER = textwrap.dedent("""
-    import json, sys
-    from reprocal.fetch import FetchItem, fetch
-    from reprocal.mirrors import parse_mirror
-    items = [FetchItem(*row) for row in json.loads(sys.argv[3])]
-    fetch(items, sys.argv[1], [parse_mirror(sys.argv[2])], jobs=1)
-""")
-
-
-def test_kill_9_then_rerun_completes_without_refetching(tmp_path, mirror_dir, server):
-    """SIGKILL mid-fetch leaves only verified files under constituent names; the next run
-    downloads only what was not installed."""
-    import json
-
-    root, items = mirror_dir
-    dest = tmp_path / "repo"
-    server.faults = {i.filename: Fault("trickle", chunk=1440, delay=0.005) for i in items}
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    rows = json.dumps([[i.filename, i.size, i.sha256] for i in items])
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(dest), server.url, rows], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while len(server.completed()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.02)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    installed = {p.name for p in dest.glob("*.CCF")}
-    assert 0 < len(installed) < len(items)
-    assert verified(dest, [i for i in items if i.filename in installed])
-    before = len(server.gets())
-    server.faults = {}
-    report = fetch(items, dest, [m(server)], sleep=NO_SLEEP)
-    assert report.ok and verified(dest, items)
-    refetched = {r.name for r in server.gets()[before:]}
-    assert refetched == {i.filename for i in items} - installed
-    assert {r.filename for r in report.results if r.status == "present"} == installed
 
 
 # --- other transports -------------------------------------------------------------------------
