@@ -261,7 +261,10 @@ class _PartFile:
         self.attempts: list[Attempt] = []
         self.mirror = ""
         self._file = path.open("ab")
-        self.reload()
+        self._hash = hashlib.sha256()
+        self._offset = 0
+        if os.fstat(self._file.fileno()).st_size:  # a prefix from an interrupted run: resume
+            self.reload()
         if self._offset > item.size:
             self.restart()
 

@@ -293,6 +293,10 @@ class HttpTransport:
             import requests
 
             s = requests.Session()
+            # Proxy and CA settings are read from the environment once per mirror (see
+            # _settings), not on every request as trust_env would: that costs ~0.5 ms a file.
+            s.trust_env = False
+            s.reprocal_settings = {}
             if self.user_agent:
                 s.headers["User-Agent"] = self.user_agent
             self._local.session = s
@@ -311,9 +315,10 @@ class HttpTransport:
         # identity: a byte range of a gzip-encoded body is not a range of the file
         headers["Accept-Encoding"] = "identity"
         timeout = (self.policy.connect_timeout, self.policy.read_timeout)
+        session = self.session()
         try:
-            with self.session().get(url, headers=headers, stream=True, timeout=timeout,
-                                    allow_redirects=True) as r:
+            with session.get(url, headers=headers, stream=True, timeout=timeout,
+                             allow_redirects=True, **_settings(session, url)) as r:
                 status = r.status_code
                 if status in (404, 410):
                     raise TransferError("not-found", f"{url}: HTTP {status}")
@@ -345,6 +350,20 @@ class HttpTransport:
             raise TransferError("connection", f"{url}: {_short(exc)}", transient=True) from None
         except requests.RequestException as exc:
             raise TransferError("http-error", f"{url}: {_short(exc)}") from None
+
+
+def _settings(session, url: str) -> dict[str, object]:  # noqa: ANN001
+    """``proxies`` (honouring no_proxy) and ``verify`` (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) for
+    the host of ``url``, as requests' trust_env would give them, computed once per host."""
+    import requests.utils
+
+    host = urllib.parse.urlsplit(url).netloc
+    cached = session.reprocal_settings.get(host)
+    if cached is None:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        cached = {"proxies": requests.utils.get_environ_proxies(url), "verify": verify}
+        session.reprocal_settings[host] = cached
+    return cached
 
 
 def _stream(raw, sink: Sink) -> None:  # noqa: ANN001 - a urllib3 HTTPResponse
