@@ -12,7 +12,7 @@ Guarantees, whatever happens (error, Ctrl-C, ``kill -9``, a full disk):
   fetch waits, then finds the files the first one installed and skips them.
 
 Each file tries the mirrors in order; each failed attempt is recorded with a kind (see
-:data:`reprocal.mirrors.ERROR_KINDS`) and the next mirror is tried. The result is a
+:data:`reprocal.transports.ERROR_KINDS`) and the next mirror is tried. The result is a
 :class:`FetchReport`, never an exception for one bad file.
 """
 
@@ -34,8 +34,9 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from .errors import InputError, RepositoryError
-from .mirrors import Mirror, RetryPolicy, TransferError, Transport, Transports
+from .mirrors import Mirror
 from .names import ConstituentName
+from .transports import LocalWriteError, RetryPolicy, TransferError, Transport, Transports
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _unique(items: Iterable[FetchItem]) -> tuple[FetchItem, ...]:
 
 # --- plan -------------------------------------------------------------------------------------
 
-State = Literal["present", "missing", "wrong-size", "wrong-hash"]
+State = Literal["present", "missing", "wrong-size", "wrong-hash", "unreadable"]
 
 
 @attrs.frozen
@@ -103,7 +104,8 @@ class PlanEntry:
     item: FetchItem
     """The pinned file."""
     state: State
-    """``present`` (verified at the plan's level), ``missing``, ``wrong-size`` or ``wrong-hash``."""
+    """``present`` (verified at the plan's level), ``missing``, ``wrong-size``, ``wrong-hash``
+    or ``unreadable`` (the file could not be read to hash it)."""
     partial: int = 0
     """Bytes already in its ``.part`` file from an interrupted fetch (resumed, then verified)."""
 
@@ -140,13 +142,15 @@ def part_path(dest: Path, filename: str) -> Path:
 
 
 def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sha256",
-         digest: Callable[[Path], str] = sha256_file) -> Plan:
-    """Look at ``dest_dir`` and say, for each pinned file, whether it must be fetched."""
+         digest: Callable[[Path], str] = sha256_file, jobs: int = 4) -> Plan:
+    """Look at ``dest_dir`` and say, for each pinned file, whether it must be fetched.
+
+    Present files are hashed ``jobs`` at a time (hashlib releases the GIL)."""
     if level not in ("size", "sha256"):
         raise InputError(f"verification level {level!r} is not 'size' or 'sha256'")
     dest = Path(dest_dir)
-    entries = []
-    for item in _unique(items):
+
+    def entry(item: FetchItem) -> PlanEntry:
         target = dest / item.filename
         part = part_path(dest, item.filename)
         partial = part.stat().st_size if part.is_file() else 0
@@ -155,12 +159,17 @@ def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sh
             state = "missing"
         elif target.stat().st_size != item.size:
             state = "wrong-size"
-        elif level == "sha256" and digest(target) != item.sha256:
-            state = "wrong-hash"
+        elif level == "sha256":
+            try:
+                state = "present" if digest(target) == item.sha256 else "wrong-hash"
+            except OSError:
+                state = "unreadable"
         else:
             state = "present"
-        entries.append(PlanEntry(item, state, partial if state != "present" else 0))
-    return Plan(tuple(entries), level)
+        return PlanEntry(item, state, partial if state != "present" else 0)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return Plan(tuple(pool.map(entry, _unique(items))), level)
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -175,7 +184,7 @@ class Attempt:
     mirror: str
     """The mirror as given (base URL, directory or rsync source)."""
     kind: str
-    """One of :data:`reprocal.mirrors.ERROR_KINDS` (hash-mismatch is not a network failure)."""
+    """One of :data:`reprocal.transports.ERROR_KINDS` (hash-mismatch is not a network failure)."""
     message: str
     """What happened, with the URL."""
 
@@ -288,7 +297,10 @@ class _PartFile:
         if self._offset + len(chunk) > self.item.size:
             raise TransferError("size-mismatch", f"the mirror sent more than the pinned "
                                 f"{self.item.size} bytes")
-        self._file.write(chunk)
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            raise LocalWriteError(exc) from None
         self._hash.update(chunk)
         self._offset += len(chunk)
         self.received += len(chunk)
@@ -320,7 +332,8 @@ class _PartFile:
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):  # a flush on a full disk: reported already
+                self._file.close()
 
     def discard(self) -> None:
         """Remove our own temporary file when what it holds is known to be wrong or empty."""
@@ -375,8 +388,9 @@ def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transpor
                                    attempts=tuple(part.attempts))
         return FetchResult(item.filename, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=tuple(part.attempts))
-    except OSError as exc:  # our side: disk full, permissions; the target is untouched
-        part.note("local-error", f"{exc.filename or part.path}: {exc.strerror}")
+    except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
+        error = exc.error if isinstance(exc, LocalWriteError) else exc
+        part.note("local-error", f"{error.filename or part.path}: {error.strerror or error}")
         return FetchResult(item.filename, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=tuple(part.attempts))
     finally:
@@ -434,7 +448,7 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
     dest = _repository(dest_dir)
     with repository_lock(dest, on_wait=on_wait):
-        the_plan = plan(items, dest, level=level)  # after the lock: see what a peer installed
+        the_plan = plan(items, dest, level=level, jobs=jobs)  # after the lock: see what a peer installed
         if on_plan is not None:
             on_plan(the_plan)
         results = {e.item.filename: FetchResult(e.item.filename, "present")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import threading
@@ -23,7 +24,8 @@ from reprocal.fetch import (
     plan,
 )
 from reprocal.fetchscript import script_text, write_script
-from reprocal.mirrors import RetryPolicy, RsyncTransport, Transports, parse_mirror
+from reprocal.mirrors import parse_mirror
+from reprocal.transports import RetryPolicy, RsyncTransport, Transports
 
 pytestmark = pytest.mark.network
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,6 +252,21 @@ def test_never_deletes_and_keeps_a_wrong_file_it_cannot_replace(tmp_path, mirror
     assert (dest / "EPN_OTHER_0001.CCF").read_bytes() == b"not pinned"
     assert names_in(dest) == {items[0].filename, items[1].filename, "EPN_OTHER_0001.CCF",
                               "notes.txt", LOCK_NAME}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_is_a_local_error_and_installs_nothing(tmp_path, mirror_dir, server, faulty):
+    """Writes failing with ENOSPC (the ``.part`` is /dev/full) are reported as ``local-error``,
+    not blamed on the mirror, and no other mirror is tried; nothing appears under the name."""
+    root, items = mirror_dir
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    part_path(dest, items[0].filename).symlink_to("/dev/full")
+    report = fetch(items[:1], dest, [m(server), m(faulty)], sleep=NO_SLEEP)
+    (result,) = report.results
+    assert result.status == "failed" and [a.kind for a in result.attempts] == ["local-error"]
+    assert result.attempts[0].message.endswith("No space left on device")
+    assert faulty.gets() == [] and not (dest / items[0].filename).exists()
 
 
 def test_plan_levels(tmp_path, mirror_dir):

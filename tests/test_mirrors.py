@@ -12,8 +12,6 @@ from reprocal.mirrors import (
     ENV_VAR,
     InvalidMirrorError,
     Mirror,
-    RetryPolicy,
-    TransferError,
     config_file,
     configured_mirrors,
     parse_mirror,
@@ -153,19 +151,3 @@ def test_environment_error_names_the_variable():
     with pytest.raises(InvalidMirrorError) as info:
         configured_mirrors(env={ENV_VAR: "gopher://x"})
     assert str(info.value).startswith("$REPROCAL_MIRRORS: mirror 'gopher://x' has unsupported")
-
-
-# --- retry policy, errors ---------------------------------------------------------------------
-
-
-def test_backoff_doubles_and_is_capped():
-    """0.5, 1, 2, ... up to the cap."""
-    policy = RetryPolicy(backoff=0.5, max_backoff=3)
-    assert [policy.pause(i) for i in range(5)] == [0.5, 1.0, 2.0, 3, 3]
-
-
-def test_transfer_error_kind():
-    """A transfer error carries its kind and whether it is worth retrying."""
-    exc = TransferError("hash-mismatch", "sha256 x, pinned y")
-    assert (str(exc), exc.kind, exc.transient) == ("hash-mismatch: sha256 x, pinned y",
-                                                   "hash-mismatch", False)

@@ -15,9 +15,10 @@ from ..fetch import FetchItem, FetchReport, FetchResult, Plan, fetch
 from ..fetch import dry_run as plan_dry_run
 from ..fetchscript import write_script
 from ..manifest import load_manifest
-from ..mirrors import RetryPolicy, configured_mirrors
+from ..mirrors import configured_mirrors
 from ..names import ConstituentName, is_constituent_name
 from ..progress import bar
+from ..transports import RetryPolicy
 from ._common import ccf_path_option, cli, echo_json, info, json_option, stderr_is_tty, warn
 
 
