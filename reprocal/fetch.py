@@ -281,8 +281,14 @@ class _PartFile:
     def offset(self) -> int:
         return self._offset
 
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise LocalWriteError(exc) from None
+
     def reload(self) -> None:
-        self._file.flush()
+        self.flush()
         self._hash = hashlib.sha256()
         self._offset = 0
         with self.path.open("rb") as f:

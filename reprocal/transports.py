@@ -81,6 +81,9 @@ class Sink(Protocol):
     def restart(self) -> None:
         """Empty the temporary file (the mirror sends the whole file again)."""
 
+    def flush(self) -> None:
+        """Put buffered bytes on disk, before an external program (rsync) reads the file."""
+
     def reload(self) -> None:
         """Re-read the temporary file after an external program (rsync) wrote it."""
 
@@ -283,6 +286,7 @@ class RsyncTransport:
         cmd = [self.binary, "-q", "--no-motd", "-I", "--inplace",
                f"--timeout={int(self.policy.read_timeout)}",
                f"--contimeout={int(self.policy.connect_timeout)}", source, str(sink.path)]
+        sink.flush()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         sink.reload()
         if proc.returncode == 0:
@@ -292,7 +296,7 @@ class RsyncTransport:
             raise TransferError("not-found", f"{source}: {err}")
         if proc.returncode in (30, 35):
             raise TransferError("timeout", f"{source}: {err}", transient=True)
-        if proc.returncode in (5, 10, 12, 20):
+        if proc.returncode in (10, 12):  # socket I/O, protocol stream: worth another try
             raise TransferError("connection", f"{source}: {err}", transient=True)
         raise TransferError("connection", f"{source}: {err}")
 

@@ -370,6 +370,19 @@ def test_rsync_daemon_resumes_a_part_file(tmp_path, mirror_dir, rsyncd):
     assert report.ok and verified(dest, items[:1])
 
 
+def test_http_prefix_then_rsync(tmp_path, mirror_dir, server, rsyncd):
+    """A prefix received over HTTP (still in our write buffer) is on disk before rsync uses the
+    ``.part`` as its basis: the file completes from the rsync mirror and verifies."""
+    root, items = mirror_dir
+    server.faults = {items[0].filename: Fault("drop", at=3000)}
+    report = fetch(items[:1], tmp_path / "repo", [m(server), parse_mirror(rsyncd.url)],
+                   sleep=NO_SLEEP, policy=RetryPolicy(retries=0))
+    (result,) = report.results
+    assert (result.status, result.mirror) == ("fetched", rsyncd.url)
+    assert [a.kind for a in result.attempts] == ["connection"]
+    assert verified(tmp_path / "repo", items[:1])
+
+
 def test_rsync_double_colon_source_and_arguments(tmp_path):
     """``host::module/path`` is passed to rsync as ``host::module/path/NAME`` with the ``.part``
     file as destination, never with --delete or recursion."""
