@@ -73,7 +73,8 @@ def _summary(report: FetchReport, seconds: float) -> None:
          f"({_mb(report.bytes)} in {seconds:.1f} s)")
     for r in report.results:
         if r.status == "fetched" and r.attempts:
-            info(f"  {r.filename}: from {r.mirror} after {len(r.attempts)} failed attempt(s)")
+            before = ", ".join(f"{a.kind} from {a.mirror}" for a in r.attempts)
+            info(f"  {r.filename}: from {r.mirror}, after {before}")
     for r in report.failed:
         info(f"  FAILED {r.filename}:")
         for a in r.attempts:
@@ -128,8 +129,8 @@ def fetch_cmd(manifest: str, ccf_path: str | None, mirror_values: tuple[str, ...
             return
         for p in planned:
             resume = f", resuming at byte {p.entry.partial}" if p.entry.partial else ""
-            info(f"{p.entry.item.filename}  {p.entry.state}  {p.entry.item.size} bytes{resume}  "
-                 f"<- {p.url}")
+            info(f"{p.entry.item.filename:<26} {p.entry.state:<10} {p.entry.item.size:>10} bytes"
+                 f"{resume}  <- {p.url}")
         total = sum(p.entry.item.size for p in planned)
         info(f"{len(planned)} of {len(items)} files to fetch into {dest} ({_mb(total)}); "
              f"{len(mirrors)} mirror(s), first {mirrors[0]}; nothing written (dry run)")
