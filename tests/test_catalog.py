@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from astropy.io import fits
-from reprocal.synthetic import generate
 
 from reprocal.catalog import Catalog, ccf_dirs
 from reprocal.errors import DuplicateConstituentError, RepositoryError
 from reprocal.repository import Repository
+from reprocal.synthetic import generate
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from reprocal.calindex import read_calindex
 from reprocal.synthetic import generate
 
