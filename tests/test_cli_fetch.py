@@ -211,3 +211,44 @@ def test_unused_lists_unpinned_constituents_and_deletes_nothing(world, cli):
         str(repo / "EPN_OLD_0001.CCF"),
         "1 constituent file(s), 0.0 MB, not needed by 2 manifest(s); nothing was deleted"]
     assert len(list(repo.iterdir())) == 14
+
+
+def test_pinned_synthetic_state_is_completed_and_rebuilds(synthetic_repo, tmp_path, cli):
+    """End to end on real-shaped FITS constituents: pin a state, lose a third of its files,
+    truncate two, flip one byte in another; one ``reprocal fetch`` from a faulty mirror then a
+    good one makes ``reprocal rebuild`` (which checks every sha256) succeed again."""
+    from reprocal.manifest import load_manifest
+    from reprocal.synthetic import corrupt, truncate
+
+    obs, an = "2012-03-04T05:06:07", "2020-01-01T00:00:00"
+    proc = cli("pin", "--obs-date", obs, "--analysis-date", an, "--ccf-path",
+               str(synthetic_repo.root), "-o", str(tmp_path / "m.json"))
+    assert proc.returncode == 0, proc.stderr
+    names = [f.filename for f in load_manifest(tmp_path / "m.json").files]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in names:
+        shutil.copy(synthetic_repo.root / name, repo)
+    for name in names[::3]:
+        (repo / name).unlink()
+    truncate(repo / names[1], 2880)
+    truncate(repo / names[2], 0)
+    corrupt(repo / names[4])
+    assert cli("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(repo), "-o",
+               str(tmp_path / "cif0")).returncode != 0
+    with MirrorServer(synthetic_repo.root) as faulty, MirrorServer(synthetic_repo.root) as good:
+        faulty.faults = {names[0]: Fault("404"), names[1]: Fault("corrupt"),
+                         names[4]: Fault("short")}
+        proc = cli("fetch", str(tmp_path / "m.json"), "--ccf-path", str(repo), "--mirror",
+                   faulty.url, "--mirror", good.url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    damaged = len(names[::3]) + 3
+    assert report["counts"] == {"fetched": damaged, "present": len(names) - damaged, "failed": 0}
+    files = {f["filename"]: f for f in report["files"]}
+    assert [(a["kind"], a["mirror"]) for a in files[names[1]]["attempts"]] == [
+        ("hash-mismatch", faulty.url)]
+    assert files[names[1]]["mirror"] == good.url
+    proc = cli("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(repo), "-o",
+               str(tmp_path / "cif"))
+    assert proc.returncode == 0, proc.stderr
