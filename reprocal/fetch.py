@@ -44,6 +44,8 @@ LOCK_NAME = ".reprocal-fetch.lock"
 Level = Literal["size", "sha256"]
 NO_MIRROR_HINT = "give --mirror URL or set REPROCAL_MIRRORS"
 DEFAULT_POLICY = RetryPolicy()
+BAD_BYTES = ("size-mismatch", "hash-mismatch", "content-mismatch")
+"""Failure kinds that condemn the bytes received (they are discarded, never resumed)."""
 RESUMED = "(.part file of an earlier run)"
 """The ``mirror`` of a result whose bytes were all in the ``.part`` file already."""
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -53,7 +55,9 @@ def _filename(value: str) -> str:
     return ConstituentName.parse(value).filename
 
 
-def _sha256(value: str) -> str:
+def _sha256(value: str | None) -> str | None:
+    if value is None:
+        return None
     text = value.strip().lower() if isinstance(value, str) else ""
     text = text.removeprefix("sha256:")
     if not _SHA256_RE.match(text):
@@ -61,7 +65,9 @@ def _sha256(value: str) -> str:
     return text
 
 
-def _size(_inst: Any, _attr: Any, value: int) -> None:
+def _size(_inst: Any, _attr: Any, value: int | None) -> None:
+    if value is None:
+        return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError(f"size {value!r} is not a non-negative integer")
 
@@ -72,10 +78,16 @@ class FetchItem:
 
     filename: str = attrs.field(converter=_filename)
     """Canonical constituent name (validated: never a path)."""
-    size: int = attrs.field(validator=_size)
-    """Pinned size in bytes."""
-    sha256: str = attrs.field(converter=_sha256)
-    """Pinned sha256, 64 lower-case hex digits (a ``sha256:`` prefix is accepted and dropped)."""
+    size: int | None = attrs.field(validator=_size)
+    """Pinned size in bytes (None: not known, e.g. a file a master index lists but no pin)."""
+    sha256: str | None = attrs.field(converter=_sha256)
+    """Pinned sha256, 64 lower-case hex digits (a ``sha256:`` prefix is accepted and dropped);
+    None when the file is not pinned: then only ``size`` (if known) and the engine's ``check``
+    can judge the bytes."""
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
 
     @classmethod
     def of(cls, pinned: Any) -> FetchItem:
@@ -157,9 +169,9 @@ def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sh
         state: State
         if not target.is_file():
             state = "missing"
-        elif target.stat().st_size != item.size:
+        elif item.size is not None and target.stat().st_size != item.size:
             state = "wrong-size"
-        elif level == "sha256":
+        elif level == "sha256" and item.sha256 is not None:
             try:
                 state = "present" if digest(target) == item.sha256 else "wrong-hash"
             except OSError:
@@ -250,6 +262,9 @@ class FetchProgress(Protocol):
     def finished(self, result: FetchResult) -> None: ...
 
 
+Check = Callable[[Path, "FetchItem"], None]
+
+
 class _Cancelled(Exception):
     pass
 
@@ -274,7 +289,7 @@ class _PartFile:
         self._offset = 0
         if os.fstat(self._file.fileno()).st_size:  # a prefix from an interrupted run: resume
             self.reload()
-        if self._offset > item.size:
+        if item.size is not None and self._offset > item.size:
             self.restart()
 
     @property
@@ -300,7 +315,7 @@ class _PartFile:
     def write(self, chunk: bytes) -> None:
         if self.cancel.is_set():
             raise _Cancelled
-        if self._offset + len(chunk) > self.item.size:
+        if self.item.size is not None and self._offset + len(chunk) > self.item.size:
             raise TransferError("size-mismatch", f"the mirror sent more than the pinned "
                                 f"{self.item.size} bytes")
         try:
@@ -322,13 +337,16 @@ class _PartFile:
     def note(self, kind: str, message: str) -> None:
         self.attempts.append(Attempt(self.mirror, kind, message))
 
-    def verify(self) -> None:
-        if self._offset != self.item.size:
+    def verify(self, check: Check | None = None) -> None:
+        if self.item.size is not None and self._offset != self.item.size:
             raise TransferError("size-mismatch", f"got {self._offset} bytes, pinned "
                                 f"{self.item.size}")
         actual = self._hash.hexdigest()
-        if actual != self.item.sha256:
+        if self.item.sha256 is not None and actual != self.item.sha256:
             raise TransferError("hash-mismatch", f"sha256 {actual}, pinned {self.item.sha256}")
+        if check is not None:
+            self.flush()
+            check(self.path, self.item)
 
     def install(self, target: Path) -> None:
         self._file.flush()
@@ -350,7 +368,8 @@ class _PartFile:
 
 
 def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transport: Transport,
-               progress: FetchProgress | None, cancel: threading.Event) -> FetchResult:
+               progress: FetchProgress | None, cancel: threading.Event,
+               check: Check | None = None) -> FetchResult:
     item = entry.item
     started = time.monotonic()
     target = dest / item.filename
@@ -361,9 +380,10 @@ def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transpor
                            attempts=(Attempt("", "local-error",
                                              f"{exc.filename}: {exc.strerror}"),))
     try:
-        if part.offset == item.size:  # an earlier run got every byte but was stopped before rename
+        if item.pinned and part.offset == item.size:
+            # an earlier run got every byte but was stopped before the rename
             try:
-                part.verify()
+                part.verify(check)
             except TransferError:
                 part.restart()
             else:
@@ -377,10 +397,10 @@ def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transpor
                 resumed = part.offset > 0
                 try:
                     transport(mirror, item.filename, part)
-                    part.verify()
+                    part.verify(check)
                 except TransferError as exc:
                     part.note(exc.kind, exc.message)
-                    if exc.kind in ("size-mismatch", "hash-mismatch"):
+                    if exc.kind in BAD_BYTES:
                         part.restart()  # these bytes are wrong: never keep them
                         if resumed and from_zero_again:
                             # the old partial bytes may be the culprit: this mirror gets one
@@ -439,12 +459,15 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
           sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
           policy: RetryPolicy = DEFAULT_POLICY, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
-          on_plan: Callable[[Plan], None] | None = None) -> FetchReport:
+          on_plan: Callable[[Plan], None] | None = None,
+          check: Check | None = None) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
     pause (tests pass a no-op). ``on_plan`` sees the plan once the lock is held (a progress bar
-    sizes itself from it).
+    sizes itself from it). ``check(part_path, item)`` runs on bytes that passed the size and
+    sha256 tests, before they are installed; it raises :class:`TransferError` (kind
+    ``content-mismatch``) to refuse them (for files without a pin, see :mod:`reprocal.gaps`).
     """
     items = _unique(items)
     if not mirrors:
@@ -462,7 +485,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         cancel = threading.Event()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
         try:
-            futures = [pool.submit(_fetch_one, e, dest, mirrors, transport, progress, cancel)
+            futures = [pool.submit(_fetch_one, e, dest, mirrors, transport, progress, cancel,
+                                   check)
                        for e in the_plan.needed]
             for future in as_completed(futures):
                 result = future.result()

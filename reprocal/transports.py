@@ -32,12 +32,15 @@ log = logging.getLogger(__name__)
 
 ERROR_KINDS: tuple[str, ...] = (
     "not-found", "http-error", "connection", "timeout", "size-mismatch", "hash-mismatch",
-    "local-error",
+    "content-mismatch", "local-error",
 )
 """Every ``kind`` a failed attempt can have. ``size-mismatch`` and ``hash-mismatch`` are about the
-bytes a mirror sent (not network failures); ``local-error`` is our side (disk full, permissions)."""
+bytes a mirror sent (not network failures), as is ``content-mismatch`` (a file without a pin
+whose FITS header or checksums are not those expected); ``local-error`` is our side (disk full)."""
 
 CHUNK = 256 * 1024
+
+
 class TransferError(Exception):
     """One attempt to read a file from a mirror failed; ``kind`` is one of :data:`ERROR_KINDS`."""
 

@@ -106,7 +106,7 @@ def test_dry_run_text_and_json(world, cli):
     proc = cli("fetch", str(manifest), "--ccf-path", str(dest), "--mirror", good.url, "--dry-run")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        f"{items[0].filename:<26} missing    {items[0].size:>10} bytes  <- {good.url}"
+        f"{items[0].filename:<32} missing    {items[0].size:>10} bytes  <- {good.url}"
         f"{items[0].filename}",
         f"1 of 12 files to fetch into {dest} (0.0 MB); 1 mirror(s), first {good.url}; "
         "nothing written (dry run)"]
