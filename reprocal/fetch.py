@@ -36,6 +36,7 @@ import attrs
 from .errors import InputError, RepositoryError
 from .mirrors import Mirror
 from .names import ConstituentName
+from .partfile import PartFile, part_path
 from .transports import LocalWriteError, RetryPolicy, TransferError, Transport, Transports
 
 log = logging.getLogger(__name__)
@@ -146,11 +147,6 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def part_path(dest: Path, filename: str) -> Path:
-    """The temporary file beside the target: ``.NAME.part`` (never a constituent name)."""
-    return dest / f".{filename}.part"
 
 
 def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sha256",
@@ -265,106 +261,8 @@ class FetchProgress(Protocol):
 Check = Callable[[Path, "FetchItem"], None]
 
 
-class _Cancelled(Exception):
-    pass
-
-
-# --- the temporary file -----------------------------------------------------------------------
-
-
-class _PartFile:
-    """``.NAME.part``: appends, hashes while streaming, refuses bytes past the pinned size."""
-
-    def __init__(self, path: Path, item: FetchItem, *, progress: FetchProgress | None,
-                 cancel: threading.Event):
-        self.path = path
-        self.item = item
-        self.progress = progress
-        self.cancel = cancel
-        self.received = 0
-        self.attempts: list[Attempt] = []
-        self.mirror = ""
-        self._file = path.open("ab")
-        self._hash = hashlib.sha256()
-        self._offset = 0
-        if os.fstat(self._file.fileno()).st_size:  # a prefix from an interrupted run: resume
-            self.reload()
-        if item.size is not None and self._offset > item.size:
-            self.restart()
-
-    @property
-    def offset(self) -> int:
-        return self._offset
-
-    def flush(self) -> None:
-        try:
-            self._file.flush()
-        except OSError as exc:
-            raise LocalWriteError(exc) from None
-
-    def reload(self) -> None:
-        self.flush()
-        self._hash = hashlib.sha256()
-        self._offset = 0
-        with self.path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                self._hash.update(chunk)
-                self._offset += len(chunk)
-        self._file.seek(0, os.SEEK_END)
-
-    def write(self, chunk: bytes) -> None:
-        if self.cancel.is_set():
-            raise _Cancelled
-        if self.item.size is not None and self._offset + len(chunk) > self.item.size:
-            raise TransferError("size-mismatch", f"the mirror sent more than the pinned "
-                                f"{self.item.size} bytes")
-        try:
-            self._file.write(chunk)
-        except OSError as exc:
-            raise LocalWriteError(exc) from None
-        self._hash.update(chunk)
-        self._offset += len(chunk)
-        self.received += len(chunk)
-        if self.progress is not None:
-            self.progress.received(len(chunk))
-
-    def restart(self) -> None:
-        self._file.truncate(0)
-        self._file.seek(0)
-        self._hash = hashlib.sha256()
-        self._offset = 0
-
-    def note(self, kind: str, message: str) -> None:
-        self.attempts.append(Attempt(self.mirror, kind, message))
-
-    def verify(self, check: Check | None = None) -> None:
-        if self.item.size is not None and self._offset != self.item.size:
-            raise TransferError("size-mismatch", f"got {self._offset} bytes, pinned "
-                                f"{self.item.size}")
-        actual = self._hash.hexdigest()
-        if self.item.sha256 is not None and actual != self.item.sha256:
-            raise TransferError("hash-mismatch", f"sha256 {actual}, pinned {self.item.sha256}")
-        if check is not None:
-            self.flush()
-            check(self.path, self.item)
-
-    def install(self, target: Path) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self.path, target)
-
-    def close(self) -> None:
-        if not self._file.closed:
-            with contextlib.suppress(OSError):  # a flush on a full disk: reported already
-                self._file.close()
-
-    def discard(self) -> None:
-        """Remove our own temporary file when what it holds is known to be wrong or empty."""
-        self.close()
-        with contextlib.suppress(FileNotFoundError):
-            if self.path.stat().st_size == 0:  # wrong bytes were truncated away already
-                self.path.unlink()
+def _attempts(part: PartFile) -> tuple[Attempt, ...]:
+    return tuple(Attempt(*a) for a in part.attempts)
 
 
 def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transport: Transport,
@@ -374,7 +272,7 @@ def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transpor
     started = time.monotonic()
     target = dest / item.filename
     try:
-        part = _PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
+        part = PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
     except OSError as exc:
         return FetchResult(item.filename, "failed", seconds=time.monotonic() - started,
                            attempts=(Attempt("", "local-error",
@@ -411,14 +309,14 @@ def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transpor
                 part.install(target)
                 return FetchResult(item.filename, "fetched", mirror=str(mirror),
                                    bytes=part.received, seconds=time.monotonic() - started,
-                                   attempts=tuple(part.attempts))
+                                   attempts=_attempts(part))
         return FetchResult(item.filename, "failed", bytes=part.received,
-                           seconds=time.monotonic() - started, attempts=tuple(part.attempts))
+                           seconds=time.monotonic() - started, attempts=_attempts(part))
     except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
         error = exc.error if isinstance(exc, LocalWriteError) else exc
         part.note("local-error", f"{error.filename or part.path}: {error.strerror or error}")
         return FetchResult(item.filename, "failed", bytes=part.received,
-                           seconds=time.monotonic() - started, attempts=tuple(part.attempts))
+                           seconds=time.monotonic() - started, attempts=_attempts(part))
     finally:
         part.discard()
 

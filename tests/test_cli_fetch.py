@@ -252,3 +252,27 @@ def test_pinned_synthetic_state_is_completed_and_rebuilds(synthetic_repo, tmp_pa
     proc = cli("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(repo), "-o",
                str(tmp_path / "cif"))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_ctrl_c_stops_cleanly_with_exit_130(world):
+    """SIGINT mid-fetch: workers stop at their next chunk, exit status 130, one line on stderr,
+    only verified files under constituent names; a rerun completes."""
+    tmp, items, manifest, faulty, good = world
+    dest = tmp / "repo"
+    good.faults = {i.filename: Fault("trickle", chunk=1440, delay=0.005) for i in items}
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "reprocal", "fetch", str(manifest), "--ccf-path", str(dest),
+           "--mirror", good.url, "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while len(good.completed()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err.splitlines()[-1]) == (130, "reprocal: interrupted")
+    installed = [i for i in items if (dest / i.filename).exists()]
+    assert 0 < len(installed) < len(items) and verified(dest, installed)
+    good.faults = {}
+    assert subprocess.run(cmd, env=env, capture_output=True, timeout=60).returncode == 0
+    assert verified(dest, items)
