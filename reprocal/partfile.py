@@ -42,6 +42,7 @@ class PartFile:
                  cancel: threading.Event):
         self.path = path
         self.item = item
+        self.size = item.size
         self.progress = progress
         self.cancel = cancel
         self.received = 0

@@ -71,6 +71,8 @@ class Sink(Protocol):
 
     path: Path
     """The temporary ``.part`` file (never the constituent's own name)."""
+    size: int | None
+    """The size the file must have (None when not pinned)."""
 
     @property
     def offset(self) -> int:
@@ -197,6 +199,7 @@ class HttpTransport:
                         sink.restart()
                 else:
                     raise TransferError("http-error", f"{url}: HTTP {status}")
+                _check_length(url, r.headers.get("Content-Length"), sink)
                 _stream(r.raw, sink)
         except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise TransferError("timeout", f"{url}: {_short(exc)}", transient=True) from None
@@ -220,6 +223,16 @@ def _settings(session, url: str) -> dict[str, object]:  # noqa: ANN001
         cached = {"proxies": requests.utils.get_environ_proxies(url), "verify": verify}
         session.reprocal_settings[host] = cached
     return cached
+
+
+def _check_length(url: str, header: str | None, sink: Sink) -> None:
+    """Refuse before downloading a body whose announced length cannot give the pinned size."""
+    if sink.size is None or header is None or not header.strip().isdigit():
+        return
+    total = sink.offset + int(header)
+    if total != sink.size:
+        raise TransferError("size-mismatch", f"{url}: the mirror's file is {total} bytes, "
+                            f"pinned {sink.size}")
 
 
 def _stream(raw, sink: Sink) -> None:  # noqa: ANN001 - a urllib3 HTTPResponse

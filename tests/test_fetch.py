@@ -503,3 +503,21 @@ def test_bad_fetch_arguments(tmp_path, call, message):
         call(tmp_path / "repo")
     assert str(info.value) == message
     assert not (tmp_path / "repo").exists()
+
+
+@pytest.mark.skipif(not shutil.which("wget"), reason="wget is not installed")
+def test_shell_script_falls_back_to_wget(tmp_path, mirror_dir, server):
+    """Without curl on PATH the script uses wget, with the same checks."""
+    root, items = mirror_dir
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("wget", "sha256sum", "mkdir", "rm", "mv", "cp"):
+        (tools / tool).symlink_to(shutil.which(tool))  # type: ignore[arg-type]
+    server.faults = {items[1].filename: Fault("corrupt")}
+    script = write_script(items[:3], [m(server)], tmp_path / "get.sh")
+    proc = subprocess.run([shutil.which("sh") or "/bin/sh", str(script), str(tmp_path / "repo")],
+                          capture_output=True, text=True, timeout=60, env={"PATH": str(tools)})
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[-1] == f"FAILED {items[1].filename}"
+    assert verified(tmp_path / "repo", [items[0], items[2]])
+    assert sorted(names_in(tmp_path / "repo")) == sorted([items[0].filename, items[2].filename])
