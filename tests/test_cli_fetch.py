@@ -207,9 +207,9 @@ def test_unused_lists_unpinned_constituents_and_deletes_nothing(world, cli):
     listed = [Path(u["path"]).name for u in json.loads(proc.stdout)["unused"]]
     assert listed == sorted(["EPN_OLD_0001.CCF", *(i.filename for i in items[6:])])
     proc = cli("unused", str(small), str(manifest), "--ccf-path", str(repo))
-    assert proc.stdout.splitlines() == [
-        str(repo / "EPN_OLD_0001.CCF"),
-        "1 constituent file(s), 0.0 MB, not needed by 2 manifest(s); nothing was deleted"]
+    assert proc.stdout.splitlines() == [str(repo / "EPN_OLD_0001.CCF")]
+    assert proc.stderr == ("1 constituent file(s), 0.0 MB, not needed by 2 manifest(s); "
+                           "nothing was deleted\n")
     assert len(list(repo.iterdir())) == 14
 
 

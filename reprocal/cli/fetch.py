@@ -229,7 +229,10 @@ def _dry_run(items: list[FetchItem], dest: Path, mirrors: Sequence[Mirror], leve
 @ccf_path_option
 @json_option
 def unused_cmd(manifests: tuple[str, ...], ccf_path: str | None, as_json: bool) -> None:
-    """List constituent files in the repository that none of MANIFESTS pins. Deletes nothing."""
+    """List constituent files in the repository that none of MANIFESTS pins. Deletes nothing.
+
+    Paths go to stdout, one a line; the count to stderr.
+    """
     from ..catalog import ccf_dirs
 
     needed: set[str] = set()
@@ -249,5 +252,6 @@ def unused_cmd(manifests: tuple[str, ...], ccf_path: str | None, as_json: bool) 
         return
     for p, _size in unused:
         info(str(p))
-    info(f"{len(unused)} constituent file(s), {_mb(sum(s for _, s in unused))}, not needed by "
-         f"{len(manifests)} manifest(s); nothing was deleted")
+    # the count goes to stderr so that stdout is only paths (safe to pipe)
+    click.echo(f"{len(unused)} constituent file(s), {_mb(sum(s for _, s in unused))}, not needed "
+               f"by {len(manifests)} manifest(s); nothing was deleted", err=True)
