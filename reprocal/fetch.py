@@ -119,6 +119,9 @@ class PlanEntry:
     state: State
     """``present`` (verified at the plan's level), ``missing``, ``wrong-size``, ``wrong-hash``
     or ``unreadable`` (the file could not be read to hash it)."""
+    directory: Path
+    """Where the file is, or will be installed: the first repository directory holding that
+    name (a wrong copy is replaced where it is, never duplicated), else the destination."""
     partial: int = 0
     """Bytes already in its ``.part`` file from an interrupted fetch (resumed, then verified)."""
 
@@ -150,17 +153,22 @@ def sha256_file(path: Path) -> str:
 
 
 def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sha256",
-         digest: Callable[[Path], str] = sha256_file, jobs: int = 4) -> Plan:
-    """Look at ``dest_dir`` and say, for each pinned file, whether it must be fetched.
+         also: Sequence[Path | str] = (), digest: Callable[[Path], str] = sha256_file,
+         jobs: int = 4) -> Plan:
+    """Look at the repository and say, for each pinned file, whether it must be fetched.
 
-    Present files are hashed ``jobs`` at a time (hashlib releases the GIL)."""
+    ``dest_dir`` is where new files go; ``also`` are the repository's other directories
+    (``SAS_CCFPATH`` order): a name found there is checked there. Present files are hashed
+    ``jobs`` at a time (hashlib releases the GIL)."""
     if level not in ("size", "sha256"):
         raise InputError(f"verification level {level!r} is not 'size' or 'sha256'")
     dest = Path(dest_dir)
+    dirs = [dest, *(Path(d) for d in also)]
 
     def entry(item: FetchItem) -> PlanEntry:
-        target = dest / item.filename
-        part = part_path(dest, item.filename)
+        where = next((d for d in dirs if (d / item.filename).is_file()), dest)
+        target = where / item.filename
+        part = part_path(where, item.filename)
         partial = part.stat().st_size if part.is_file() else 0
         state: State
         if not target.is_file():
@@ -174,7 +182,7 @@ def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sh
                 state = "unreadable"
         else:
             state = "present"
-        return PlanEntry(item, state, partial if state != "present" else 0)
+        return PlanEntry(item, state, where, partial if state != "present" else 0)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return Plan(tuple(pool.map(entry, _unique(items))), level)
@@ -265,10 +273,11 @@ def _attempts(part: PartFile) -> tuple[Attempt, ...]:
     return tuple(Attempt(*a) for a in part.attempts)
 
 
-def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transport: Transport,
+def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport,
                progress: FetchProgress | None, cancel: threading.Event,
                check: Check | None = None) -> FetchResult:
     item = entry.item
+    dest = entry.directory
     started = time.monotonic()
     target = dest / item.filename
     try:
@@ -325,19 +334,50 @@ def _fetch_one(entry: PlanEntry, dest: Path, mirrors: Sequence[Mirror], transpor
 
 
 @contextlib.contextmanager
-def repository_lock(dest: Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold ``DEST/.reprocal-fetch.lock`` exclusively; wait (calling ``on_wait``) if taken."""
+def repository_lock(dest: Path, *, on_wait: Callable[[], None] | None = None,
+                    wait: bool = True) -> Iterator[None]:
+    """Hold ``DEST/.reprocal-fetch.lock`` exclusively; wait (calling ``on_wait``) if taken, or
+    raise BlockingIOError at once when ``wait`` is false."""
     fd = os.open(dest / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                raise
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock; the lock file stays (deleting it would race)
+
+
+def _lock_others(stack: contextlib.ExitStack, dirs: Iterable[Path]) -> dict[Path, str]:
+    """Lock the other directories a fetch must write to (a wrong file found there).
+
+    Never waits: the destination's lock is held already, and waiting for a second one could
+    deadlock with a peer whose path lists the directories the other way round. Returns why
+    each directory could not be locked (busy, or not writable: then it cannot be fixed)."""
+    refused = {}
+    for d in sorted(set(dirs)):
+        try:
+            stack.enter_context(repository_lock(d, wait=False))
+        except BlockingIOError:
+            refused[d] = f"{d} is being written by another fetch; run again when it has finished"
+        except OSError as exc:
+            refused[d] = f"{d}: {exc.strerror}; cannot replace a wrong file there"
+    return refused
+
+
+def _others(also: Sequence[Path | str]) -> list[Path]:
+    out = []
+    for d in also:
+        p = Path(d)
+        if not p.is_dir():
+            raise RepositoryError(f"{p} is not a directory", hint="check --ccf-path / SAS_CCFPATH")
+        out.append(p)
+    return out
 
 
 def _repository(dest_dir: Path | str) -> Path:
@@ -358,12 +398,14 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
           policy: RetryPolicy = DEFAULT_POLICY, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
           on_plan: Callable[[Plan], None] | None = None,
-          check: Check | None = None) -> FetchReport:
+          check: Check | None = None, also: Sequence[Path | str] = ()) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
     pause (tests pass a no-op). ``on_plan`` sees the plan once the lock is held (a progress bar
-    sizes itself from it). ``check(part_path, item)`` runs on bytes that passed the size and
+    sizes itself from it). ``also``: the repository's other directories, where a pinned name
+    already present is checked (and replaced if wrong) instead of being duplicated into
+    ``dest_dir``. ``check(part_path, item)`` runs on bytes that passed the size and
     sha256 tests, before they are installed; it raises :class:`TransferError` (kind
     ``content-mismatch``) to refuse them (for files without a pin, see :mod:`reprocal.gaps`).
     """
@@ -373,19 +415,27 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
         raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
+    others = _others(also)
     dest = _repository(dest_dir)
-    with repository_lock(dest, on_wait=on_wait):
-        the_plan = plan(items, dest, level=level, jobs=jobs)  # after the lock: see what a peer installed
+    with repository_lock(dest, on_wait=on_wait), contextlib.ExitStack() as stack:
+        # planned under the lock, so that what a peer installed meanwhile is seen as present
+        the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
+        elsewhere = {e.directory for e in the_plan.needed if e.directory != dest}
+        refused = _lock_others(stack, elsewhere)
+        if elsewhere:  # look again, now that those directories are ours too
+            the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
         if on_plan is not None:
             on_plan(the_plan)
         results = {e.item.filename: FetchResult(e.item.filename, "present")
                    for e in the_plan.entries if not e.needed}
+        results.update({e.item.filename: FetchResult(
+            e.item.filename, "failed", attempts=(Attempt("", "local-error", refused[e.directory]),))
+            for e in the_plan.needed if e.directory in refused})
         cancel = threading.Event()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
         try:
-            futures = [pool.submit(_fetch_one, e, dest, mirrors, transport, progress, cancel,
-                                   check)
-                       for e in the_plan.needed]
+            futures = [pool.submit(_fetch_one, e, mirrors, transport, progress, cancel, check)
+                       for e in the_plan.needed if e.directory not in refused]
             for future in as_completed(futures):
                 result = future.result()
                 results[result.filename] = result
@@ -418,15 +468,15 @@ class Planned:
     def to_json(self) -> dict[str, Any]:
         return {"filename": self.entry.item.filename, "state": self.entry.state,
                 "size": self.entry.item.size, "partial": self.entry.partial,
+                "directory": str(self.entry.directory),
                 "mirror": str(self.mirror), "url": self.url}
 
 
 def dry_run(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
-            level: Level = "sha256") -> tuple[Planned, ...]:
+            level: Level = "sha256", also: Sequence[Path | str] = ()) -> tuple[Planned, ...]:
     """What :func:`fetch` would download and from which mirror; touches nothing."""
     if not mirrors:
         raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
-    dest = Path(dest_dir)
-    if not dest.is_dir():
-        return tuple(Planned(PlanEntry(i, "missing"), mirrors[0]) for i in _unique(items))
-    return tuple(Planned(e, mirrors[0]) for e in plan(items, dest, level=level).needed)
+    # a destination that does not exist yet simply holds nothing: every file is missing
+    return tuple(Planned(e, mirrors[0])
+                 for e in plan(items, dest_dir, level=level, also=_others(also)).needed)

@@ -114,6 +114,7 @@ def test_dry_run_text_and_json(world, cli):
                "--dry-run", "--json")
     assert json.loads(proc.stdout)["to_fetch"] == [{
         "filename": items[0].filename, "state": "missing", "size": items[0].size, "partial": 0,
+        "directory": str(dest),
         "mirror": good.url, "url": good.url + items[0].filename}]
     assert good.gets() == [] and LOCK_NAME not in os.listdir(dest)
 

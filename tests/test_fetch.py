@@ -22,6 +22,7 @@ from reprocal.fetch import (
     fetch,
     part_path,
     plan,
+    repository_lock,
 )
 from reprocal.fetchscript import script_text, write_script
 from reprocal.mirrors import parse_mirror
@@ -521,3 +522,44 @@ def test_shell_script_falls_back_to_wget(tmp_path, mirror_dir, server):
     assert proc.stderr.splitlines()[-1] == f"FAILED {items[1].filename}"
     assert verified(tmp_path / "repo", [items[0], items[2]])
     assert sorted(names_in(tmp_path / "repo")) == sorted([items[0].filename, items[2].filename])
+
+
+def test_other_repository_directories_are_checked_in_place(tmp_path, mirror_dir, server):
+    """With several repository directories (SAS_CCFPATH), a right file in a later one is left
+    alone, a wrong one is replaced where it is (never duplicated into the first), and only new
+    files go to the first directory; both directories are locked."""
+    root, items = mirror_dir
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(root / items[0].filename, second)
+    (second / items[1].filename).write_bytes(b"wrong")
+    report = fetch(items[:3], first, [m(server)], sleep=NO_SLEEP, also=[second])
+    assert report.ok
+    assert {r.filename: r.status for r in report.results} == {
+        items[0].filename: "present", items[1].filename: "fetched",
+        items[2].filename: "fetched"}
+    assert names_in(first) == {items[2].filename, LOCK_NAME}
+    assert names_in(second) == {items[0].filename, items[1].filename, LOCK_NAME}
+    assert verified(second, items[:2]) and verified(first, items[2:3])
+    assert {r.name for r in server.gets()} == {items[1].filename, items[2].filename}
+    assert dry_run(items[:3], first, [m(server)], also=[second]) == ()
+
+
+def test_busy_other_directory_is_reported_not_waited_for(tmp_path, mirror_dir, server):
+    """A wrong file in a later directory that another fetch holds is reported (local-error),
+    without waiting (no deadlock between peers listing the directories in another order)."""
+    root, items = mirror_dir
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / items[0].filename).write_bytes(b"wrong")
+    with repository_lock(second):
+        report = fetch(items[:2], first, [m(server)], sleep=NO_SLEEP, also=[second])
+    by_name = {r.filename: r for r in report.results}
+    assert by_name[items[1].filename].status == "fetched"
+    (attempt,) = by_name[items[0].filename].attempts
+    assert (attempt.kind, attempt.message) == (
+        "local-error", f"{second} is being written by another fetch; run again when it has "
+        "finished")
+    assert (second / items[0].filename).read_bytes() == b"wrong"

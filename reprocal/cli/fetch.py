@@ -24,15 +24,16 @@ from ..transports import RetryPolicy
 from ._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, stderr_is_tty, warn
 
 
-def _dest(ccf_path: str | None) -> Path:
-    """The first directory of ``--ccf-path`` / ``$SAS_CCFPATH``: where fetched files go."""
+def _dirs(ccf_path: str | None) -> tuple[Path, list[Path]]:
+    """``--ccf-path`` / ``$SAS_CCFPATH``: the first directory (where new files go, created if
+    needed) and the others (where a pinned name already present is checked in place)."""
     origin = "--ccf-path" if ccf_path is not None else "SAS_CCFPATH"
     value = ccf_path if ccf_path is not None else os.environ.get("SAS_CCFPATH", "")
     parts = [p for p in value.split(":") if p.strip()]
     if not parts:
         raise RepositoryError(f"no calibration directory given ({origin} is empty)",
                               hint="pass --ccf-path DIR or set SAS_CCFPATH")
-    return Path(parts[0]).expanduser()
+    return Path(parts[0]).expanduser(), [Path(p).expanduser() for p in parts[1:]]
 
 
 def _mb(n: int) -> str:
@@ -87,7 +88,7 @@ def _summary(report: FetchReport, seconds: float) -> None:
 
 def _state_items(obs_date: str | None, odf: str | None, analysis_date: str | None,
                  master_indexes: tuple[str, ...], category: str, ccf_path: str | None,
-                 catalog_path: str | None) -> tuple[list[FetchItem], Check, Path]:
+                 catalog_path: str | None) -> tuple[list[FetchItem], Check, Path, list[Path]]:
     """The no-manifest form: the gaps of the state given by dates, judged by master indexes."""
     from ..calindex import read_calindex
     from ..catalog import DEFAULT_GLOB
@@ -109,7 +110,8 @@ def _state_items(obs_date: str | None, odf: str | None, analysis_date: str | Non
                          hint="give --master-index FILE, or import one with "
                               "`reprocal index --import-index FILE`")
     missing = missing_constituents(repo.present(), known, [Rule(obs, an, category)])
-    return items(missing), constituent_check({c.filename: c for c in missing}), repo.dirs[0]
+    return (items(missing), constituent_check({c.filename: c for c in missing}), repo.dirs[0],
+            list(repo.dirs[1:]))
 
 
 @cli.command("fetch")
@@ -156,15 +158,16 @@ def fetch_cmd(manifest: str | None, obs_date: str | None, odf: str | None,
     fetched, checked by their FITS header and checksums (no sha256 is known for them yet).
     """
     check: Check | None = None
+    dest: Path | None = None
+    also: list[Path] = []
     if manifest is not None:
         if obs_date or odf or analysis_date or master_indexes:
             raise InputError("give a MANIFEST or --obs-date/--odf with --analysis-date, not both")
         items = [FetchItem.of(f) for f in load_manifest(manifest).files]
         mirrors = configured_mirrors(mirror_values)
-        dest = None
     elif obs_date or odf or analysis_date:
         mirrors = configured_mirrors(mirror_values)
-        items, check, dest = _state_items(obs_date, odf, analysis_date, master_indexes, category,
+        items, check, dest, also = _state_items(obs_date, odf, analysis_date, master_indexes, category,
                                           ccf_path, catalog_path)
     else:
         raise InputError("give a MANIFEST, or --obs-date/--odf with --analysis-date",
@@ -178,9 +181,10 @@ def fetch_cmd(manifest: str | None, obs_date: str | None, odf: str | None,
             info(f"wrote {path}: {len(items)} files from {len(mirrors)} mirror(s); "
                  f"run: sh {path} DEST")
         return
-    dest = dest or _dest(ccf_path)
+    if dest is None:
+        dest, also = _dirs(ccf_path)
     if dry_run:
-        _dry_run(items, dest, mirrors, level, as_json)
+        _dry_run(items, dest, also, mirrors, level, as_json)
         return
     if not dest.exists():
         warn(f"creating repository directory {dest}")
@@ -188,7 +192,7 @@ def fetch_cmd(manifest: str | None, obs_date: str | None, odf: str | None,
     started = time.monotonic()
     try:
         report = fetch(items, dest, mirrors, jobs=jobs, progress=progress, level=level,  # type: ignore[arg-type]
-                       policy=RetryPolicy(retries=retries), check=check,
+                       policy=RetryPolicy(retries=retries), check=check, also=also,
                        on_plan=progress.start,
                        on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"))
     finally:
@@ -207,9 +211,9 @@ def fetch_cmd(manifest: str | None, obs_date: str | None, odf: str | None,
                           hint="see the failures above; try another --mirror")
 
 
-def _dry_run(items: list[FetchItem], dest: Path, mirrors: Sequence[Mirror], level: str,
-             as_json: bool) -> None:
-    planned = plan_dry_run(items, dest, mirrors, level=level)  # type: ignore[arg-type]
+def _dry_run(items: list[FetchItem], dest: Path, also: list[Path], mirrors: Sequence[Mirror],
+             level: str, as_json: bool) -> None:
+    planned = plan_dry_run(items, dest, mirrors, level=level, also=also)  # type: ignore[arg-type]
     if as_json:
         echo_json({"dest": str(dest), "files": len(items),
                    "to_fetch": [p.to_json() for p in planned]})
