@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .fetch import FetchItem, _unique
+from .fetchplan import FetchItem, _unique
 from .mirrors import Mirror
 
 _HEADER = r"""#!/bin/sh
