@@ -240,13 +240,17 @@ def _lock_others(stack: contextlib.ExitStack, dirs: Iterable[Path]) -> dict[Path
     return refused
 
 
-def _others(also: Sequence[Path | str]) -> list[Path]:
+def _others(also: Sequence[Path | str], dest: Path | str) -> list[Path]:
+    """The other repository directories, each once, without the destination however spelt."""
+    seen = {Path(dest).resolve()}
     out = []
     for d in also:
         p = Path(d)
         if not p.is_dir():
             raise RepositoryError(f"{p} is not a directory", hint="check --ccf-path / SAS_CCFPATH")
-        out.append(p)
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            out.append(p)
     return out
 
 
@@ -285,7 +289,7 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
         raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
-    others = _others(also)
+    others = _others(also, dest_dir)
     dest = _repository(dest_dir)
     with repository_lock(dest, on_wait=on_wait), contextlib.ExitStack() as stack:
         # planned under the lock, so that what a peer installed meanwhile is seen as present
@@ -349,4 +353,4 @@ def dry_run(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[
         raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
     # a destination that does not exist yet simply holds nothing: every file is missing
     return tuple(Planned(e, mirrors[0])
-                 for e in plan(items, dest_dir, level=level, also=_others(also)).needed)
+                 for e in plan(items, dest_dir, level=level, also=_others(also, dest_dir)).needed)

@@ -534,7 +534,8 @@ def test_other_repository_directories_are_checked_in_place(tmp_path, mirror_dir,
     second.mkdir()
     shutil.copy(root / items[0].filename, second)
     (second / items[1].filename).write_bytes(b"wrong")
-    report = fetch(items[:3], first, [m(server)], sleep=NO_SLEEP, also=[second])
+    report = fetch(items[:3], first, [m(server)], sleep=NO_SLEEP,
+                   also=[second, first, tmp_path / "second" / ".." / "second"])
     assert report.ok
     assert {r.filename: r.status for r in report.results} == {
         items[0].filename: "present", items[1].filename: "fetched",
