@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reprocal.errors import InputError
 from reprocal.mirrors import (
@@ -151,3 +153,26 @@ def test_environment_error_names_the_variable():
     with pytest.raises(InvalidMirrorError) as info:
         configured_mirrors(env={ENV_VAR: "gopher://x"})
     assert str(info.value).startswith("$REPROCAL_MIRRORS: mirror 'gopher://x' has unsupported")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda s, rest: s + rest, st.sampled_from(["http://", "https://", "rsync://",
+                                                          "file://", "h::", "::"]),
+              st.text(max_size=30)),
+))
+def test_any_value_parses_or_is_refused_in_one_line(value):
+    """Whatever the text, parsing gives a mirror whose file URLs extend its base, or one
+    InvalidMirrorError line; never another exception."""
+    try:
+        mirror = parse_mirror(value)
+    except InvalidMirrorError as exc:
+        assert "\n" not in str(exc)
+        return
+    name = "EPN_QUANTUMEF_0017.CCF"
+    if mirror.kind == "file":
+        assert Path(mirror.url(name)) == Path(mirror.base) / name
+    else:
+        assert mirror.base.endswith("/") and mirror.url(name) == mirror.base + name
+        assert not any(c.isspace() for c in mirror.base)
