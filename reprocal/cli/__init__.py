@@ -17,11 +17,11 @@ from ._common import cli
 
 def _epilog() -> str:
     rows = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
-    return f"Exit codes:\n{rows}"
+    return f"\b\nExit codes:\n{rows}"
 
 
 # Importing the command modules registers their commands on `cli`.
-from . import core  # noqa: E402,F401
+from . import core, manifest  # noqa: E402,F401
 
 cli.epilog = _epilog()
 

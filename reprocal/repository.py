@@ -1,0 +1,97 @@
+"""A calibration repository: its directories plus the catalogue that indexes them.
+
+The notebook entry point::
+
+    from reprocal import Repository, CalDate
+    repo = Repository("/data/ccf")                 # or Repository() for $SAS_CCFPATH
+    res = repo.resolve("2004-05-09T13:00:16", "2018-07-27T17:25:14")
+    repo.write_cif(res, "ccf.cif")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .catalog import DEFAULT_GLOB, Catalog, LocalFile, ScanReport, ccf_dirs
+from .constituent import DEFAULT_CATEGORY
+from .dates import CalDate
+from .errors import RepositoryError
+from .resolve import Resolution, resolve
+from .select import Rule
+
+
+class Repository:
+    """Directories of constituents (``SAS_CCFPATH`` order), indexed by a :class:`Catalog`."""
+
+    def __init__(
+        self,
+        ccf_path: str | Sequence[str | os.PathLike[str]] | None = None,
+        *,
+        catalog: Catalog | str | os.PathLike[str] | None = None,
+        recurse: bool = False,
+        fileglob: str = DEFAULT_GLOB,
+        refresh: bool = True,
+        progress: object | None = None,
+    ):
+        self.dirs = ccf_dirs(ccf_path)
+        self.catalog = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog)
+        self.recurse = recurse
+        self.fileglob = fileglob
+        self.last_scan: ScanReport | None = None
+        if refresh:
+            self.refresh(progress=progress)
+
+    def refresh(self, *, progress: object | None = None) -> ScanReport:
+        """Re-scan the directories (only new or changed files are read)."""
+        self.last_scan = self.catalog.refresh(
+            self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress)
+        return self.last_scan
+
+    def present(self) -> list[LocalFile]:
+        return self.catalog.present(self.dirs, recurse=self.recurse)
+
+    def path_of(self, filename: str) -> Path | None:
+        """The first path holding ``filename`` in ``SAS_CCFPATH`` order, or ``None``."""
+        for d in self.dirs:
+            p = d / filename
+            if p.is_file():
+                return p
+        for lf in self.present():
+            if lf.filename == filename:
+                return lf.path
+        return None
+
+    def resolve(
+        self,
+        obs_date: CalDate | str,
+        analysis_date: CalDate | str,
+        *,
+        category: str = DEFAULT_CATEGORY,
+        ignore_category: bool = False,
+    ) -> Resolution:
+        """Apply cifbuild's rule to this repository (``now`` must be resolved by the caller)."""
+        rule = Rule(CalDate.parse(obs_date, field="observation date"),
+                    CalDate.parse(analysis_date, field="analysis date"),
+                    category, ignore_category)
+        present = self.present()
+        if not present:
+            raise RepositoryError(
+                f"no calibration constituents found in {':'.join(map(str, self.dirs))}",
+                hint="cifbuild would write an empty CIF here; check --ccf-path / SAS_CCFPATH",
+            )
+        known = self.catalog.known(self.dirs, recurse=self.recurse)
+        return resolve(present, known, rule)
+
+    def write_cif(self, resolution: Resolution, out: str | os.PathLike[str], *,
+                  fullpath: bool = False) -> Path:
+        """Write the CIF of a resolution (base names, or absolute paths with ``fullpath``)."""
+        from .calindex import write_cif
+
+        rule = resolution.rule
+        write_cif(
+            out, resolution.chosen, obs_date=rule.obs_date, analysis_date=rule.analysis_date,
+            category=rule.category, paths=resolution.paths if fullpath else None,
+        )
+        return Path(out)
