@@ -42,15 +42,30 @@ class _Range:
 
     def __init__(self, path: Path, member: Member):
         self._fh = open(path, "rb")
-        self._fh.seek(member.offset)
-        self._left = member.size
+        self._start = member.offset
+        self._size = member.size
+        self._pos = 0
+        self._fh.seek(self._start)
 
     def read(self, n: int = -1) -> bytes:
-        if n < 0 or n > self._left:
-            n = self._left
+        left = self._size - self._pos
+        if n < 0 or n > left:
+            n = left
         data = self._fh.read(n)
-        self._left -= len(data)
+        self._pos += len(data)
         return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, min(self._size, base + pos))
+        self._fh.seek(self._start + self._pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
 
     def close(self) -> None:
         self._fh.close()
@@ -124,7 +139,8 @@ class ImageTar:
 
     def layer_files(self, i: int) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
         """Iterate the entries of layer ``i`` (``tf.extractfile(info)`` reads the current one)."""
-        mode = "r|gz" if self.layers[i].media_type in GZIP_LAYERS else "r|"
+        # plain layers are read seekably (member data skipped, not read); gzip ones streamed
+        mode = "r|gz" if self.layers[i].media_type in GZIP_LAYERS else "r:"
         with _Range(self.path, self.members[self.layer_paths[i]]) as r:
             with tarfile.open(fileobj=r, mode=mode) as tf:  # type: ignore[call-overload]
                 for info in tf:

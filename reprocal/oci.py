@@ -156,8 +156,8 @@ def with_parents(paths: Iterable[str]) -> list[tuple[str, bool]]:
     return sorted(entries.items(), key=lambda e: e[0].encode("utf-8"))
 
 
-def _file_chunks(f: LayerFile) -> Iterator[bytes]:
-    """The pinned bytes of ``f``, checked for size and sha256 while read."""
+def _file_chunks(f: LayerFile, check: bool = True) -> Iterator[bytes]:
+    """The pinned bytes of ``f``, checked for size (and sha256 when ``check``) while read."""
     if isinstance(f.source, bytes):
         data = f.source
         if len(data) != f.size or hashlib.sha256(data).hexdigest() != f.sha256:
@@ -181,16 +181,21 @@ def _file_chunks(f: LayerFile) -> Iterator[bytes]:
             if n > f.size:
                 raise HashMismatchError(f.source, what="size", expected=str(f.size),
                                         actual=f"more than {f.size} bytes")
-            h.update(chunk)
+            if check:
+                h.update(chunk)
             yield chunk
     if n != f.size:
         raise HashMismatchError(f.source, what="size", expected=str(f.size), actual=str(n))
-    if h.hexdigest() != f.sha256:
+    if check and h.hexdigest() != f.sha256:
         raise HashMismatchError(f.source, expected=f.sha256, actual=h.hexdigest())
 
 
-def layer_chunks(files: Sequence[LayerFile], mtime: int) -> Iterator[bytes]:
-    """Stream the uncompressed layer tar holding ``files`` (and their parent directories)."""
+def layer_chunks(files: Sequence[LayerFile], mtime: int, *, check: bool = True) -> Iterator[bytes]:
+    """Stream the uncompressed layer tar holding ``files`` (and their parent directories).
+
+    ``check=False`` skips the per-file sha256 (the second pass, where the whole layer's digest
+    is checked instead); sizes are always checked.
+    """
     by_path = {f.path: f for f in files}
     written = 0
     for path, is_dir in with_parents(by_path):
@@ -200,7 +205,7 @@ def layer_chunks(files: Sequence[LayerFile], mtime: int) -> Iterator[bytes]:
         written += len(header)
         yield header
         if f is not None:
-            yield from _file_chunks(f)
+            yield from _file_chunks(f, check)
             pad = _padding(f.size)
             written += f.size + len(pad)
             yield pad
@@ -273,22 +278,26 @@ class BuiltLayer:
 
 
 def measure_layer(files: Sequence[LayerFile], mtime: int, *, gzip: bool = False) -> BuiltLayer:
-    """First pass: stream the layer through the hashers (files checked against their pins)."""
+    """First pass: stream the layer through the hashers (files checked against their pins).
 
-    def produce() -> Iterator[bytes]:
-        return layer_chunks(files, mtime)
+    The returned blob re-streams the layer without the per-file check: :func:`write_image_tar`
+    checks the whole layer's digest instead, so a file changed in between is still caught.
+    """
+
+    def produce(check: bool = False) -> Iterator[bytes]:
+        return layer_chunks(files, mtime, check=check)
 
     diff = hashlib.sha256()
     size = 0
     if not gzip:
-        for chunk in produce():
+        for chunk in produce(True):
             diff.update(chunk)
             size += len(chunk)
         digest = "sha256:" + diff.hexdigest()
         return BuiltLayer(Descriptor(MEDIA_LAYER, digest, size), digest, Blob(digest, size, produce))
 
     def tee() -> Iterator[bytes]:
-        for chunk in produce():
+        for chunk in produce(True):
             diff.update(chunk)
             yield chunk
 
