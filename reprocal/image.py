@@ -28,8 +28,17 @@ from .imagetar import GZIP_LAYERS, PLAIN_LAYERS, ImageTar, read_image_tar
 from .layers import CCF_DIR, DEFAULT_GROUPS, LayerFile, TypedFile, plan_layers, sha256sums
 from .manifest import Manifest
 from .oci import (
-    MEDIA_LAYER, MEDIA_LAYER_GZIP, Descriptor, canonical_json, epoch_of, image_docs,
-    measure_layer, resolve_epoch, rfc3339, sha256_digest, write_image_tar,
+    MEDIA_LAYER,
+    MEDIA_LAYER_GZIP,
+    Descriptor,
+    canonical_json,
+    epoch_of,
+    image_docs,
+    measure_layer,
+    resolve_epoch,
+    rfc3339,
+    sha256_digest,
+    write_image_tar,
 )
 
 ENV = {"SAS_CCFPATH": f"/{CCF_DIR}", "SAS_CCF": f"/{CCF_DIR}/ccf.cif"}

@@ -18,8 +18,17 @@ import attrs
 
 from .errors import InputError
 from .oci import (
-    CHUNK, DOCKER_LAYER, DOCKER_LAYER_GZIP, DOCKER_LIST, MEDIA_INDEX, MEDIA_LAYER,
-    MEDIA_LAYER_GZIP, Blob, Descriptor, decompress_chunks, sha256_digest,
+    CHUNK,
+    DOCKER_LAYER,
+    DOCKER_LAYER_GZIP,
+    DOCKER_LIST,
+    MEDIA_INDEX,
+    MEDIA_LAYER,
+    MEDIA_LAYER_GZIP,
+    Blob,
+    Descriptor,
+    decompress_chunks,
+    sha256_digest,
 )
 
 _INDEXES = (MEDIA_INDEX, DOCKER_LIST)

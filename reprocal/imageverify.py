@@ -18,7 +18,7 @@ from .errors import ReprocalError
 from .image import ENV, LABEL_CALIBRATION_ID, MANIFEST_PATH, SUMS_PATH
 from .imagetar import GZIP_LAYERS, ImageTar, read_image_tar
 from .layers import CCF_DIR, parse_sha256sums
-from .oci import OCI_LAYOUT, sha256_digest
+from .oci import sha256_digest
 
 SMALL = 1 << 20
 """Files under ``/ccf`` up to this size are kept in memory (manifest, sums, record, CIFs)."""
@@ -123,7 +123,8 @@ def _diff_ids(img: ImageTar) -> Check:
            for i, d in enumerate(img.layers)]
     if want == got:
         return Check("diff_ids", True, f"{len(got)} layers")
-    bad = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+    pairs = enumerate(zip(want, got, strict=False))
+    bad = next((i for i, (a, b) in pairs if a != b), min(len(want), len(got)))
     return Check("diff_ids", False, f"config lists {len(want)} DiffIDs, image has {len(got)} "
                  f"layers; first difference at layer {bad + 1}")
 

@@ -94,7 +94,7 @@ class PlannedLayer:
 
 def _sorted(files: Iterable[LayerFile], where: str) -> tuple[LayerFile, ...]:
     out = sorted(files, key=lambda f: f.path.encode("utf-8"))
-    for a, b in zip(out, out[1:]):
+    for a, b in zip(out, out[1:], strict=False):
         if a.path == b.path:
             raise InputError(f"{where}: {a.path} appears twice in one image")
     return tuple(out)

@@ -332,7 +332,8 @@ class ImageDocs:
 
 
 def image_docs(config: bytes, layers: Sequence[Descriptor], *, name: str,
-               manifest_bytes: bytes | None = None) -> ImageDocs:
+               manifest_bytes: bytes | None = None,
+               manifest_media_type: str = MEDIA_MANIFEST) -> ImageDocs:
     """Manifest, index (with the image name annotations) and docker-archive manifest.
 
     ``name`` is ``[registry/]repo:tag``; the index carries it fully qualified in
@@ -353,7 +354,7 @@ def image_docs(config: bytes, layers: Sequence[Descriptor], *, name: str,
         "schemaVersion": 2,
         "mediaType": MEDIA_INDEX,
         "manifests": [{
-            "mediaType": MEDIA_MANIFEST,
+            "mediaType": manifest_media_type,
             "digest": sha256_digest(manifest_bytes),
             "size": len(manifest_bytes),
             "annotations": {
