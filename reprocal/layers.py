@@ -157,6 +157,7 @@ def parse_sha256sums(data: bytes, *, where: str = "SHA256SUMS") -> dict[str, str
     for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
         hexdigest, sep, path = line.partition("  ")
         if not sep or len(hexdigest) != 64 or not all(c in "0123456789abcdef" for c in hexdigest):
-            raise InputError(f"{where}: line {n} is not '<sha256>  <path>': {line[:80]!r}")
+            raise InputError(f"{where}: line {n} is not in sha256sum format (64 hex digits, "
+                             f"two spaces, a path): {line[:80]!r}")
         out[path] = hexdigest
     return out
