@@ -176,8 +176,11 @@ def open_base(base: str | os.PathLike[str], workdir: Path) -> ImageTar:
     p = Path(base)
     if p.is_file():
         return read_image_tar(p)
-    if p.suffix == ".tar" or os.sep in str(base):
-        raise InputError("no such base image tar", path=p)
+    text = os.fspath(base)
+    if p.suffix == ".tar" or text.startswith(("/", "./", "../", "~")) or p.parent.is_dir() \
+            and p.parent != Path("."):
+        raise InputError("no such base image tar", path=p,
+                         hint="give a `docker save`/OCI tar file or an image name the daemon has")
     from .daemon import export_image
 
     return read_image_tar(export_image(str(base), workdir / "base.tar"))

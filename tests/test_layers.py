@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from reprocal.errors import InputError
 from reprocal.layers import (
-    MAX_LAYERS, LayerFile, TypedFile, parse_sha256sums, plan_layers, sha256sums, type_group,
+    MAX_LAYERS,
+    LayerFile,
+    TypedFile,
+    parse_sha256sums,
+    plan_layers,
+    sha256sums,
+    type_group,
 )
 from reprocal.names import SCOPES
 

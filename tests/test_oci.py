@@ -15,8 +15,16 @@ from reprocal.errors import HashMismatchError, InputError
 from reprocal.imagetar import read_image_tar
 from reprocal.layers import LayerFile
 from reprocal.oci import (
-    MEDIA_LAYER_GZIP, Blob, canonical_json, epoch_of, image_docs, layer_chunks, measure_layer,
-    qualify, resolve_epoch, write_image_tar,
+    MEDIA_LAYER_GZIP,
+    Blob,
+    canonical_json,
+    epoch_of,
+    image_docs,
+    layer_chunks,
+    measure_layer,
+    qualify,
+    resolve_epoch,
+    write_image_tar,
 )
 
 
