@@ -9,9 +9,10 @@ first, relative paths, only regular files and directories, uid/gid 0, empty user
 names, modes 0755/0644, one integer mtime (the *epoch*), PAX format; JSON with sorted keys,
 ``(',', ':')`` separators, ASCII only, no floats. Layers are streamed and hashed while written,
 never held in memory: the outer tar is written in two passes (measure every blob's digest,
-then write the blobs in digest order, checking each again). Files are checked against their
-pinned size and sha256 while they are streamed; any mismatch aborts, and nothing is left at the
-target (temp file beside it, then ``os.replace``).
+then write the blobs in digest order). Files are checked against their pinned size and sha256
+while streamed in the first pass, and in the second their identity (inode, size, mtime, ctime)
+must be unchanged; other blobs (base layers, pulled blobs) are hashed again as written. Any
+mismatch aborts, and nothing is left at the target (temp file beside it, then ``os.replace``).
 
 Layers are uncompressed by default. ``gzip=True`` writes ``tar+gzip`` layers with
 ``GzipFile(filename='', mtime=0)``; deflate output differs between zlib builds (zlib, zlib-ng),
@@ -156,8 +157,18 @@ def with_parents(paths: Iterable[str]) -> list[tuple[str, bool]]:
     return sorted(entries.items(), key=lambda e: e[0].encode("utf-8"))
 
 
-def _file_chunks(f: LayerFile, check: bool = True) -> Iterator[bytes]:
-    """The pinned bytes of ``f``, checked for size (and sha256 when ``check``) while read."""
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's bytes change (``ctime`` moves on every write)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _file_chunks(f: LayerFile, seen: dict[str, tuple[int, ...]]) -> Iterator[bytes]:
+    """The pinned bytes of ``f``, checked while read.
+
+    First read (``f.path`` not in ``seen``): size and sha256 against the pin, and the file's
+    identity (:func:`_identity`) recorded, the same before and after the read. Later reads:
+    size and the identity must be unchanged, so the bytes are those that were hashed.
+    """
     if isinstance(f.source, bytes):
         data = f.source
         if len(data) != f.size or hashlib.sha256(data).hexdigest() != f.sha256:
@@ -166,6 +177,7 @@ def _file_chunks(f: LayerFile, check: bool = True) -> Iterator[bytes]:
                                     f"{hashlib.sha256(data).hexdigest()}")
         yield data
         return
+    first = f.path not in seen
     h = hashlib.sha256()
     n = 0
     try:
@@ -173,6 +185,10 @@ def _file_chunks(f: LayerFile, check: bool = True) -> Iterator[bytes]:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=f.source) from None
     with fh:
+        before = _identity(os.fstat(fh.fileno()))
+        if not first and before != seen[f.path]:
+            raise HashMismatchError(f.source, what="file identity", expected="unchanged",
+                                    actual="modified while the image was being written")
         while True:
             chunk = fh.read(min(CHUNK, f.size - n + 1))
             if not chunk:
@@ -181,21 +197,29 @@ def _file_chunks(f: LayerFile, check: bool = True) -> Iterator[bytes]:
             if n > f.size:
                 raise HashMismatchError(f.source, what="size", expected=str(f.size),
                                         actual=f"more than {f.size} bytes")
-            if check:
+            if first:
                 h.update(chunk)
             yield chunk
+        after = _identity(os.fstat(fh.fileno()))
     if n != f.size:
         raise HashMismatchError(f.source, what="size", expected=str(f.size), actual=str(n))
-    if check and h.hexdigest() != f.sha256:
-        raise HashMismatchError(f.source, expected=f.sha256, actual=h.hexdigest())
+    if before != after:
+        raise HashMismatchError(f.source, what="file identity", expected="unchanged",
+                                actual="modified while being read")
+    if first:
+        if h.hexdigest() != f.sha256:
+            raise HashMismatchError(f.source, expected=f.sha256, actual=h.hexdigest())
+        seen[f.path] = before
 
 
-def layer_chunks(files: Sequence[LayerFile], mtime: int, *, check: bool = True) -> Iterator[bytes]:
+def layer_chunks(files: Sequence[LayerFile], mtime: int,
+                 seen: dict[str, tuple[int, ...]] | None = None) -> Iterator[bytes]:
     """Stream the uncompressed layer tar holding ``files`` (and their parent directories).
 
-    ``check=False`` skips the per-file sha256 (the second pass, where the whole layer's digest
-    is checked instead); sizes are always checked.
+    Files are checked as in :func:`_file_chunks`; pass the same ``seen`` to a second stream of
+    the same layer to skip re-hashing while still refusing a file changed in between.
     """
+    seen = {} if seen is None else seen
     by_path = {f.path: f for f in files}
     written = 0
     for path, is_dir in with_parents(by_path):
@@ -205,7 +229,7 @@ def layer_chunks(files: Sequence[LayerFile], mtime: int, *, check: bool = True) 
         written += len(header)
         yield header
         if f is not None:
-            yield from _file_chunks(f, check)
+            yield from _file_chunks(f, seen)
             pad = _padding(f.size)
             written += f.size + len(pad)
             yield pad
@@ -225,6 +249,38 @@ def gzip_chunks(chunks: Iterable[bytes], level: int = 6) -> Iterator[bytes]:
                 buf.seek(0)
                 buf.truncate()
     yield buf.getvalue()
+
+
+class BackgroundHash:
+    """sha256 computed on another thread (hashlib releases the GIL on large updates), so a
+    stream's two hashes (a file's pin and its layer's digest) use two cores. Bounded queue."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._h = hashlib.sha256()
+        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while (chunk := self._q.get()) is not None:
+            self._h.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._q.put(chunk)
+
+    def hexdigest(self) -> str:
+        """Finish (joins the thread) and return the digest."""
+        self.close()
+        return self._h.hexdigest()
+
+    def close(self) -> None:
+        """Stop the thread (idempotent; also on errors)."""
+        if self._t.is_alive():
+            self._q.put(None)
+            self._t.join()
 
 
 # --- blobs and descriptors -------------------------------------------------------------------
@@ -259,6 +315,9 @@ class Blob:
     """Exact length."""
     chunks: Callable[[], Iterable[bytes]] = attrs.field(eq=False, repr=False)
     """Produces the bytes (called once, at write time)."""
+    verify: bool = True
+    """Hash the bytes again while writing them; ``False`` only when the producer guarantees
+    them (a measured layer whose files are checked unchanged)."""
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Blob:
@@ -280,34 +339,42 @@ class BuiltLayer:
 def measure_layer(files: Sequence[LayerFile], mtime: int, *, gzip: bool = False) -> BuiltLayer:
     """First pass: stream the layer through the hashers (files checked against their pins).
 
-    The returned blob re-streams the layer without the per-file check: :func:`write_image_tar`
-    checks the whole layer's digest instead, so a file changed in between is still caught.
+    The returned blob re-streams the layer without hashing again (``verify=False``): each
+    file's identity recorded in the first pass must be unchanged (see :func:`_file_chunks`).
     """
+    seen: dict[str, tuple[int, ...]] = {}
 
-    def produce(check: bool = False) -> Iterator[bytes]:
-        return layer_chunks(files, mtime, check=check)
+    def produce() -> Iterator[bytes]:
+        return layer_chunks(files, mtime, seen)
 
-    diff = hashlib.sha256()
+    diff = BackgroundHash()
     size = 0
     if not gzip:
-        for chunk in produce(True):
-            diff.update(chunk)
-            size += len(chunk)
+        try:
+            for chunk in produce():
+                diff.update(chunk)
+                size += len(chunk)
+        finally:
+            diff.close()
         digest = "sha256:" + diff.hexdigest()
-        return BuiltLayer(Descriptor(MEDIA_LAYER, digest, size), digest, Blob(digest, size, produce))
+        return BuiltLayer(Descriptor(MEDIA_LAYER, digest, size), digest,
+                          Blob(digest, size, produce, verify=False))
 
     def tee() -> Iterator[bytes]:
-        for chunk in produce(True):
+        for chunk in produce():
             diff.update(chunk)
             yield chunk
 
     comp = hashlib.sha256()
-    for chunk in gzip_chunks(tee()):
-        comp.update(chunk)
-        size += len(chunk)
+    try:
+        for chunk in gzip_chunks(tee()):
+            comp.update(chunk)
+            size += len(chunk)
+    finally:
+        diff.close()
     digest = "sha256:" + comp.hexdigest()
     return BuiltLayer(Descriptor(MEDIA_LAYER_GZIP, digest, size), "sha256:" + diff.hexdigest(),
-                      Blob(digest, size, lambda: gzip_chunks(produce())))
+                      Blob(digest, size, lambda: gzip_chunks(produce()), verify=False))
 
 
 # --- manifests, index, the image tar ---------------------------------------------------------
@@ -397,7 +464,7 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
                        ("oci-layout", OCI_LAYOUT)):
         files[name] = Blob.of_bytes(data)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    h = hashlib.sha256()
+    h = BackgroundHash()
     written = 0
     try:
         with open(tmp, "wb") as fh:
@@ -417,25 +484,28 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
                 check = hashlib.sha256()
                 n = 0
                 for chunk in blob.chunks():
-                    check.update(chunk)
+                    if blob.verify:
+                        check.update(chunk)
                     n += len(chunk)
                     if n > blob.size:
                         break
                     put(chunk)
                     if progress is not None:
                         progress.update(len(chunk))
-                if n != blob.size or "sha256:" + check.hexdigest() != blob.digest:
+                if n != blob.size or blob.verify and "sha256:" + check.hexdigest() != blob.digest:
                     raise HashMismatchError(
                         path, expected=f"{blob.digest} ({blob.size} bytes)",
                         actual=f"sha256:{check.hexdigest()} ({n} bytes)",
                         what="blob digest")
                 put(_padding(blob.size))
             put(_end(written))
+        digest = h.hexdigest()
         os.replace(tmp, out)
     except BaseException:
+        h.close()
         tmp.unlink(missing_ok=True)
         raise
-    return h.hexdigest()
+    return digest
 
 
 def decompress_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -194,3 +194,22 @@ def test_reader_refuses_non_images(tmp_path, content, message):
         p.write_bytes(gzip.compress(content))
     with pytest.raises(InputError, match=message):
         read_image_tar(p)
+
+
+def test_file_changed_between_the_two_passes_is_caught(tmp_path):
+    """Measured, then rewritten with the same size: the write refuses it and leaves nothing."""
+    f = tmp_path / "in" / "EPN_X_0001.CCF"
+    f.parent.mkdir()
+    f.write_bytes(b"abc")
+    layer = measure_layer([LayerFile("ccf/EPN_X_0001.CCF", f, 3,
+                                     hashlib.sha256(b"abc").hexdigest())], 0)
+    f.write_bytes(b"abd")
+    out = tmp_path / "out"
+    out.mkdir()
+    docs = image_docs(b"{}", [layer.descriptor], name="x:y")
+    with pytest.raises(HashMismatchError) as err:
+        write_image_tar(out / "i.tar", [layer.blob], docs, mtime=0)
+    assert err.value.one_line() == (
+        f"{f}: file identity mismatch: expected unchanged, got modified while the image was "
+        "being written; the file is corrupt or a different issue; fetch it again")
+    assert list(out.iterdir()) == []
