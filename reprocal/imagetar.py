@@ -18,7 +18,6 @@ import attrs
 
 from .errors import InputError
 from .oci import (
-    CHUNK,
     DOCKER_LAYER,
     DOCKER_LAYER_GZIP,
     DOCKER_LIST,
@@ -27,9 +26,9 @@ from .oci import (
     MEDIA_LAYER_GZIP,
     Blob,
     Descriptor,
-    decompress_chunks,
     sha256_digest,
 )
+from .tarstream import CHUNK, decompress_chunks
 
 _INDEXES = (MEDIA_INDEX, DOCKER_LIST)
 GZIP_LAYERS = (MEDIA_LAYER_GZIP, DOCKER_LAYER_GZIP)

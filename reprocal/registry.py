@@ -26,7 +26,6 @@ import attrs
 from .errors import HashMismatchError, InputError, NetworkError
 from .imagetar import ImageTar, Member, _Range, read_image_tar
 from .oci import (
-    CHUNK,
     DOCKER_LIST,
     DOCKER_MANIFEST,
     MEDIA_INDEX,
@@ -37,6 +36,7 @@ from .oci import (
     sha256_digest,
     write_image_tar,
 )
+from .tarstream import CHUNK
 
 ACCEPT = ", ".join((MEDIA_MANIFEST, DOCKER_MANIFEST, MEDIA_INDEX, DOCKER_LIST))
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")

@@ -20,12 +20,12 @@ from reprocal.oci import (
     canonical_json,
     epoch_of,
     image_docs,
-    layer_chunks,
     measure_layer,
     qualify,
     resolve_epoch,
     write_image_tar,
 )
+from reprocal.tarstream import layer_chunks
 
 
 def _lf(path: str, data: bytes) -> LayerFile:
