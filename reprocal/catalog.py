@@ -64,7 +64,9 @@ def default_catalog_path() -> Path:
     return Path(cache) / "reprocal" / "catalog.sqlite"
 
 
-def ccf_dirs(ccf_path: str | Sequence[str | os.PathLike[str]] | None) -> tuple[Path, ...]:
+def ccf_dirs(
+    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+) -> tuple[Path, ...]:
     """The calibration directories: ``--ccf-path`` (colon-separated) or ``$SAS_CCFPATH``.
 
     An empty path is an error (cifbuild quietly writes an empty CIF); so is a missing directory.
@@ -74,6 +76,8 @@ def ccf_dirs(ccf_path: str | Sequence[str | os.PathLike[str]] | None) -> tuple[P
         origin = "SAS_CCFPATH"
     else:
         origin = "--ccf-path"
+    if isinstance(ccf_path, os.PathLike):
+        ccf_path = [ccf_path]
     parts: list[str] = (
         [p for p in ccf_path.split(":") if p.strip()] if isinstance(ccf_path, str)
         else [os.fspath(p) for p in ccf_path]
@@ -389,7 +393,7 @@ class Catalog:
 
 
 def index(
-    ccf_path: str | Sequence[str | os.PathLike[str]] | None = None,
+    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     *,
     catalog: Catalog | str | os.PathLike[str] | None = None,
     recurse: bool = False,

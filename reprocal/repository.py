@@ -27,7 +27,7 @@ class Repository:
 
     def __init__(
         self,
-        ccf_path: str | Sequence[str | os.PathLike[str]] | None = None,
+        ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
         *,
         catalog: Catalog | str | os.PathLike[str] | None = None,
         recurse: bool = False,
