@@ -177,9 +177,8 @@ def open_base(base: str | os.PathLike[str], workdir: Path) -> ImageTar:
     if p.is_file():
         return read_image_tar(p)
     text = os.fspath(base)
-    if p.suffix == ".tar" or text.startswith(("/", "./", "../", "~")) or p.parent.is_dir() \
-            and p.parent != Path("."):
-        raise InputError("no such base image tar", path=p,
+    if p.suffix in (".tar", ".tgz", ".gz") or text.startswith(("/", "./", "../", "~")):
+        raise InputError("no such base image tar", path=text,
                          hint="give a `docker save`/OCI tar file or an image name the daemon has")
     from .daemon import export_image
 

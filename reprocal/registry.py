@@ -9,7 +9,9 @@ Pull: the manifest by tag or digest, then the config and layers streamed straigh
 image tar (:func:`reprocal.oci.write_image_tar`, each blob checked against its digest).
 
 ``http://`` is used for loopback registries (``127.0.0.1``, ``localhost``, ``[::1]``), https
-otherwise. Authentication (bearer tokens) is not implemented: anonymous registries only.
+otherwise. Authentication: the registry's ``401`` challenge is answered, ``Bearer`` (a token
+from the named realm, anonymous or with credentials) or ``Basic``; credentials come from
+``REPROCAL_REGISTRY_USER`` and ``REPROCAL_REGISTRY_PASSWORD`` when set (never from a file).
 """
 
 from __future__ import annotations
@@ -147,17 +149,62 @@ def _session(session: Any) -> Any:
     return requests.Session()
 
 
-def _call(s: Any, method: str, url: str, ok: tuple[int, ...], what: str, **kw: Any) -> Any:
+_CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def credentials(env: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """``(user, password)`` from ``REPROCAL_REGISTRY_USER``/``_PASSWORD``, else ``None``."""
+    env = dict(os.environ) if env is None else env
+    user = env.get("REPROCAL_REGISTRY_USER")
+    return (user, env.get("REPROCAL_REGISTRY_PASSWORD", "")) if user else None
+
+
+def _authenticate(s: Any, challenge: str, what: str) -> bool:
+    """Answer a ``WWW-Authenticate`` challenge by setting the session's Authorization header."""
+    import base64
+
+    scheme, _, params = challenge.partition(" ")
+    creds = credentials()
+    if scheme.lower() == "basic":
+        if creds is None:
+            return False
+        token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+        s.headers["Authorization"] = f"Basic {token}"
+        return True
+    if scheme.lower() != "bearer":
+        return False
+    fields = dict(_CHALLENGE_RE.findall(params))
+    if "realm" not in fields:
+        return False
+    query = {k: v for k, v in fields.items() if k in ("service", "scope")}
+    r = _call(s, "GET", fields["realm"], (200,), f"{what}: token", retry_auth=False,
+              params=query, auth=creds)
+    try:
+        doc = r.json()
+        token = doc.get("token") or doc["access_token"]
+    except (ValueError, KeyError, AttributeError):
+        raise NetworkError(f"{what}: the token service {fields['realm']} answered no token"
+                           ) from None
+    s.headers["Authorization"] = f"Bearer {token}"
+    return True
+
+
+def _call(s: Any, method: str, url: str, ok: tuple[int, ...], what: str, *,
+          retry_auth: bool = True, **kw: Any) -> Any:
     import requests
 
     try:
         r = s.request(method, url, timeout=TIMEOUT, **kw)
+        if (r.status_code == 401 and retry_auth and not isinstance(kw.get("data"), _Body)
+                and _authenticate(s, r.headers.get("WWW-Authenticate", ""), what)):
+            r = s.request(method, url, timeout=TIMEOUT, **kw)
     except requests.RequestException as exc:
         raise NetworkError(f"{what}: {method} {url} failed: {exc}") from None
     if r.status_code not in ok:
         detail = r.text[:200].strip() if r.text else ""
-        hint = ("this registry needs a login; reprocal pushes only to anonymous registries"
-                if r.status_code == 401 else None)
+        hint = ("the registry refused the credentials, or needs some: set "
+                "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD"
+                if r.status_code in (401, 403) else None)
         raise NetworkError(f"{what}: {method} {url} answered {r.status_code} {detail}", hint=hint)
     return r
 

@@ -252,3 +252,22 @@ def test_base_by_name_from_the_daemon(tmp_path, dockerd: Daemon, monkeypatch):  
     assert img.config["config"]["Labels"]["org.reprocal.base.config-digest"] == \
         read_image_tar(base).config_digest
     assert all(c.ok for c in check_in_docker(result.path, base_url=dockerd.url))
+
+
+@pytest.mark.parametrize("base", ["missing.tar", "./nothing", "/no/such/base"])
+def test_missing_base_tar(tmp_path, base):
+    """A base that looks like a file but is not there: bad input, no daemon consulted."""
+    with pytest.raises(InputError) as err:
+        _build(tmp_path, base=base)
+    assert err.value.one_line() == (f"{base}: no such base image tar; give a `docker save`/OCI "
+                                    "tar file or an image name the daemon has")
+
+
+def test_base_name_without_a_daemon(tmp_path, monkeypatch):
+    """A base given by name with no daemon answering: component unavailable (exit 6)."""
+    from reprocal.errors import ComponentUnavailable
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
+    with pytest.raises(ComponentUnavailable) as err:
+        _build(tmp_path, base="xmmsas:21.0.0")
+    assert err.value.exit_code == 6

@@ -100,6 +100,11 @@ class _Response:
     def iter_content(self, n: int):
         yield self.content
 
+    def json(self):
+        import json
+
+        return json.loads(self.content)
+
     def __enter__(self):
         return self
 
@@ -150,3 +155,52 @@ def test_corrupt_blob_on_pull_leaves_nothing(image, tmp_path):
     with pytest.raises(HashMismatchError, match="blob digest mismatch"):
         pull_image("127.0.0.1:1/a:b", out / "p.tar", session=lying)
     assert list(out.iterdir()) == []
+
+
+class _TokenRegistry:
+    """A registry that wants a bearer token from its realm (or basic credentials)."""
+
+    def __init__(self, scheme: str = "Bearer"):
+        self.headers: dict[str, str] = {}
+        self.scheme = scheme
+        self.token_requests: list[tuple[dict, object]] = []
+
+    def request(self, method, url, **kw):
+        import hashlib
+
+        if url == "http://auth.test/token":
+            self.token_requests.append((kw.get("params"), kw.get("auth")))
+            return _Response(200, b'{"token": "T1"}')
+        if self.headers.get("Authorization") not in ("Bearer T1", "Basic dTpw"):
+            challenge = ('Bearer realm="http://auth.test/token",service="reg",'
+                         'scope="repository:a:pull,push"' if self.scheme == "Bearer"
+                         else 'Basic realm="reg"')
+            return _Response(401, b"unauthorized", {"WWW-Authenticate": challenge})
+        if method == "PUT":
+            return _Response(201, headers={
+                "Docker-Content-Digest": "sha256:" + hashlib.sha256(kw["data"]).hexdigest()})
+        return _Response(200)
+
+
+@pytest.mark.parametrize(("creds", "auth"), [({}, None), ({"REPROCAL_REGISTRY_USER": "u",
+                                                          "REPROCAL_REGISTRY_PASSWORD": "p"},
+                                                         ("u", "p"))])
+def test_bearer_token_challenge(image, monkeypatch, creds, auth):
+    """A 401 Bearer challenge: a token from the realm (anonymous or with credentials), then retry."""
+    for k, v in creds.items():
+        monkeypatch.setenv(k, v)
+    fake = _TokenRegistry()
+    result = push_image(image, "127.0.0.1:1/a:b", session=fake)
+    assert result.uploaded == ()
+    assert fake.token_requests[0] == ({"service": "reg", "scope": "repository:a:pull,push"}, auth)
+
+
+def test_basic_challenge_needs_credentials(image, monkeypatch):
+    """A Basic challenge without credentials: a network error saying which variables to set."""
+    with pytest.raises(NetworkError) as err:
+        push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic"))
+    assert err.value.hint == ("the registry refused the credentials, or needs some: set "
+                              "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD")
+    monkeypatch.setenv("REPROCAL_REGISTRY_USER", "u")
+    monkeypatch.setenv("REPROCAL_REGISTRY_PASSWORD", "p")
+    assert push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic")).digest
