@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import tarfile
 from collections.abc import Iterator
@@ -206,7 +207,7 @@ def _pick(manifests: list[dict[str, Any]], img_path: Path) -> dict[str, Any]:
     return manifests[0]
 
 
-def read_image_tar(path: str | Path) -> ImageTar:
+def read_image_tar(path: str | os.PathLike[str]) -> ImageTar:
     """Open an image tar (OCI layout, docker-archive, or both); refuse anything else clearly."""
     path = Path(path)
     try:

@@ -16,6 +16,7 @@ from the named realm, anonymous or with credentials) or ``Basic``; credentials c
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -287,7 +288,7 @@ def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) ->
         raise HashMismatchError(str(reference), what="config digest", expected=cd["digest"],
                                 actual=sha256_digest(config))
     layers = [Descriptor(d["mediaType"], d["digest"], int(d["size"])) for d in doc["layers"]]
-    blobs = [Blob(d.digest, d.size, lambda url=f"{base}/blobs/{d.digest}": _blob_chunks(s, url))
+    blobs = [Blob(d.digest, d.size, functools.partial(_blob_chunks, s, f"{base}/blobs/{d.digest}"))
              for d in layers]
     name = f"{reference.registry}/{reference.repository}:{reference.tag or 'latest'}"
     docs = image_docs(config, layers, name=name, manifest_bytes=body,
