@@ -32,6 +32,7 @@ from .oci import (
     MEDIA_LAYER_GZIP,
     Descriptor,
     canonical_json,
+    check_output,
     epoch_of,
     image_docs,
     measure_layer,
@@ -272,6 +273,7 @@ def build_image(
     """
     if not manifest.observations:
         raise InputError("the manifest pins no observation; nothing to build")
+    check_output(out)
     found = _locate(manifest, repo_paths)
     epoch = default_epoch(manifest) if epoch is None else epoch
     labels = manifest.labels()

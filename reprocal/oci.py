@@ -272,6 +272,17 @@ def qualify(ref: str) -> str:
     return f"docker.io/{ref}"
 
 
+def check_output(out: str | os.PathLike[str]) -> Path:
+    """The output path, refused up front when its directory is missing or it is a directory."""
+    p = Path(out)
+    if p.is_dir():
+        raise InputError("is a directory; give the image tar's file name", path=p)
+    if not p.parent.is_dir():
+        raise InputError(f"directory {p.parent} does not exist", path=p,
+                         hint="create it first")
+    return p
+
+
 def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: ImageDocs,
                     *, mtime: int, progress: Any = None) -> str:
     """Write the one tar (OCI layout + docker-archive) atomically; return its sha256 hex.
@@ -279,7 +290,7 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
     Blobs are written in digest order, each checked again against its digest and size; a
     mismatch raises and leaves nothing at ``out``.
     """
-    out = Path(out)
+    out = check_output(out)
     every: dict[str, Blob] = {}
     for b in [*blobs, Blob.of_bytes(docs.config), Blob.of_bytes(docs.manifest)]:
         every.setdefault(b.digest, b)

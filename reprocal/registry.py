@@ -35,6 +35,7 @@ from .oci import (
     MEDIA_MANIFEST,
     Blob,
     Descriptor,
+    check_output,
     image_docs,
     sha256_digest,
     write_image_tar,
@@ -261,6 +262,7 @@ def _blob_chunks(s: Any, url: str) -> Iterator[bytes]:
 def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) -> PullResult:
     """Pull ``ref`` into an image tar at ``out`` (manifest kept byte for byte)."""
     reference = Reference.parse(ref)
+    check_output(out)
     s = _session(session)
     base = reference.base_url
     r = _call(s, "GET", f"{base}/manifests/{reference.digest or reference.tag}", (200,),

@@ -271,3 +271,15 @@ def test_base_name_without_a_daemon(tmp_path, monkeypatch):
     with pytest.raises(ComponentUnavailable) as err:
         _build(tmp_path, base="xmmsas:21.0.0")
     assert err.value.exit_code == 6
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    ("nodir/i.tar", "{tmp}/nodir/i.tar: directory {tmp}/nodir does not exist; create it first"),
+    (".", "{tmp}: is a directory; give the image tar's file name"),
+])
+def test_output_path_is_checked_first(tmp_path, out, message):
+    """A missing output directory or a directory as output: one line, before any work."""
+    manifest, repo = make_state(tmp_path / "repo")
+    with pytest.raises(InputError) as err:
+        build_image(manifest, [repo], tmp_path / out, cifs=fake_cifs(manifest))
+    assert err.value.one_line() == message.format(tmp=tmp_path)
