@@ -32,6 +32,9 @@ from .names import ConstituentName
 from .progress import NullProgress
 
 DEFAULT_GLOB = "*.ccf|*.CCF"
+MASTER_INDEX_PREFIX = "XMM_CALINDEX_"
+"""Master index files (``XMM_CALINDEX_nnnn.CCF``) found in a repository are imported as
+expected content instead of being indexed as constituents."""
 SCHEMA_VERSION = 2
 
 _COLUMNS = (
@@ -299,9 +302,12 @@ class Catalog:
     def _index_file(self, path: str, directory: str, filename: str, st: os.stat_result) -> None:
         status, problem, values = "ok", None, (None,) * len(_COLUMNS)
         try:
-            c = read_constituent(path)
-            values = _row_values(c)
-            filename = c.filename
+            if filename.upper().startswith(MASTER_INDEX_PREFIX) and self._import_master(path):
+                status = "masterindex"
+            else:
+                c = read_constituent(path)
+                values = _row_values(c)
+                filename = c.filename
         except ReprocalError as exc:
             status, problem = "invalid", exc.one_line()
         self._db.execute(
@@ -310,6 +316,23 @@ class Catalog:
             (path, directory, filename.upper(), st.st_size, st.st_mtime_ns, st.st_ino, status,
              problem, *values),
         )
+
+    def _import_master(self, path: str) -> bool:
+        """A master index file found in the repository: import its rows as expected content."""
+        from .calindex import read_calindex
+
+        table = read_calindex(path)
+        if not table.is_master_index:
+            return False
+        source = f"calindex:{path}"
+        self._db.execute("DELETE FROM expected WHERE source = ?", (source,))
+        for c in table.rows:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
+                f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+                (c.filename, source, *_row_values(c)),
+            )
+        return True
 
     def _forget(self, path: str) -> None:
         row = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
