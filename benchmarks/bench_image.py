@@ -69,7 +69,11 @@ def _dockerd(root: Path):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            docker.DockerClient(base_url=f"unix://{sock}").ping()
+            client = docker.DockerClient(base_url=f"unix://{sock}")
+            try:
+                client.ping()
+            finally:
+                client.close()
             return proc, f"unix://{sock}"
         except docker.errors.DockerException:
             time.sleep(0.3)

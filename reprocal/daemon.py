@@ -22,6 +22,7 @@ from .imagetar import read_image_tar
 from .imageverify import Check
 from .layers import CCF_DIR, parse_sha256sums
 
+API_VERSION = "1.41"
 CHECK_SCRIPT = (f"cd /{CCF_DIR} && sha256sum -c SHA256SUMS && test -f \"$SAS_CCF\" && "
                 "echo '--- env' && env")
 
@@ -33,14 +34,19 @@ def client(base_url: str | None = None) -> Any:
     except ImportError:  # pragma: no cover - docker is a declared dependency
         raise ComponentUnavailable("the docker Python package is not installed",
                                    hint="pip install docker") from None
+    url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    hint = "start dockerd or set DOCKER_HOST"
+    if url.startswith("unix://") and not Path(url[len("unix://"):]).exists():
+        raise ComponentUnavailable(f"no Docker daemon answers ({url}): no such socket", hint=hint)
+    # A fixed API version: the SDK's version probe in the constructor leaks its socket when the
+    # daemon does not answer. 1.41 (Docker 20.10) is accepted by every daemon since.
+    c = docker.DockerClient(base_url=url, version=API_VERSION)
     try:
-        c = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
         c.ping()
         return c
     except docker.errors.DockerException as exc:
-        raise ComponentUnavailable(
-            f"no Docker daemon answers ({base_url or os.environ.get('DOCKER_HOST', 'default')}):"
-            f" {exc}", hint="start dockerd or set DOCKER_HOST") from None
+        c.close()
+        raise ComponentUnavailable(f"no Docker daemon answers ({url}): {exc}", hint=hint) from None
 
 
 def export_image(name: str, dest: Path, *, base_url: str | None = None) -> Path:
@@ -49,15 +55,19 @@ def export_image(name: str, dest: Path, *, base_url: str | None = None) -> Path:
 
     c = client(base_url)
     try:
-        image = c.images.get(name)
-    except docker.errors.ImageNotFound:
-        raise InputError(f"base image {name!r} is neither a file nor an image the daemon has",
-                         hint="give a `docker save` tar, or `docker pull` it first") from None
-    tmp = dest.with_name(dest.name + ".part")
-    with open(tmp, "wb") as fh:
-        for chunk in image.save(named=True):
-            fh.write(chunk)
-    os.replace(tmp, dest)
+        try:
+            image = c.images.get(name)
+        except docker.errors.ImageNotFound:
+            raise InputError(f"base image {name!r} is neither a file nor an image the daemon "
+                             "has", hint="give a `docker save` tar, or `docker pull` it first"
+                             ) from None
+        tmp = dest.with_name(dest.name + ".part")
+        with open(tmp, "wb") as fh:
+            for chunk in image.save(named=True):
+                fh.write(chunk)
+        os.replace(tmp, dest)
+    finally:
+        c.close()
     return dest
 
 
@@ -86,10 +96,17 @@ def _archive_checks(container: Any) -> list[Check]:
 def check_in_docker(tar: str | os.PathLike[str], *, base_url: str | None = None,
                     remove: bool = False) -> list[Check]:
     """Load ``tar`` into the daemon and check it there (see the module docstring)."""
-    import docker
-
     img_tar = read_image_tar(tar)
     c = client(base_url)
+    try:
+        return _check(c, tar, img_tar, remove)
+    finally:
+        c.close()
+
+
+def _check(c: Any, tar: str | os.PathLike[str], img_tar: Any, remove: bool) -> list[Check]:
+    import docker
+
     with open(tar, "rb") as fh:
         loaded = c.images.load(fh)
     if not loaded:

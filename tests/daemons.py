@@ -81,7 +81,11 @@ def dockerd() -> Iterator[Daemon]:
                 pytest.fail(f"dockerd exited with {proc.returncode}:\n{_tail(root / 'log')}")
             if sock.exists():
                 try:
-                    docker.DockerClient(base_url=f"unix://{sock}").ping()
+                    client = docker.DockerClient(base_url=f"unix://{sock}")
+                    try:
+                        client.ping()
+                    finally:
+                        client.close()
                     break
                 except docker.errors.DockerException:
                     pass

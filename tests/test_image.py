@@ -242,8 +242,11 @@ def test_base_by_name_from_the_daemon(tmp_path, dockerd: Daemon, monkeypatch):  
     import docker
 
     client = docker.DockerClient(base_url=dockerd.url)
-    with open(base, "rb") as fh:
-        client.images.load(fh)
+    try:
+        with open(base, "rb") as fh:
+            client.images.load(fh)
+    finally:
+        client.close()
     monkeypatch.setenv("DOCKER_HOST", dockerd.url)
     saved = export_image("reprocal-test/busybox:name", tmp_path / "saved.tar")
     assert read_image_tar(saved).config_digest == read_image_tar(base).config_digest
