@@ -29,7 +29,7 @@ from .constituent import Constituent, read_constituent
 from .dates import CalDate, parse_optional
 from .errors import RepositoryError, ReprocalError
 from .names import ConstituentName
-from .progress import NullProgress
+from .progress import NullProgress, Progress
 
 DEFAULT_GLOB = "*.ccf|*.CCF"
 MASTER_INDEX_PREFIX = "XMM_CALINDEX_"
@@ -259,7 +259,7 @@ class Catalog:
         *,
         recurse: bool = False,
         fileglob: str = DEFAULT_GLOB,
-        progress: object | None = None,
+        progress: Progress | None = None,
     ) -> ScanReport:
         """Bring the catalogue up to date with ``dirs``: read headers of new or changed files
         only; forget files that are gone (remembering them as expected)."""
@@ -300,7 +300,8 @@ class Catalog:
                           tuple(self.problems(dirs, recurse=recurse)))
 
     def _index_file(self, path: str, directory: str, filename: str, st: os.stat_result) -> None:
-        status, problem, values = "ok", None, (None,) * len(_COLUMNS)
+        status, problem = "ok", None
+        values: tuple[object, ...] = (None,) * len(_COLUMNS)
         try:
             if filename.upper().startswith(MASTER_INDEX_PREFIX) and self._import_master(path):
                 status = "masterindex"
@@ -377,7 +378,7 @@ class Catalog:
 
     def _rows(self, dirs: Sequence[Path], status: str | None = "ok", recurse: bool = False
               ) -> list[sqlite3.Row]:
-        out = []
+        out: list[sqlite3.Row] = []
         for d in dirs:
             where, args = _dir_filter(d, recurse)
             q = f"SELECT * FROM files WHERE {where}"
@@ -421,7 +422,7 @@ def index(
     catalog: Catalog | str | os.PathLike[str] | None = None,
     recurse: bool = False,
     fileglob: str = DEFAULT_GLOB,
-    progress: object | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Catalog, ScanReport]:
     """Open the catalogue and refresh it for ``ccf_path`` (the notebook entry point)."""
     dirs = ccf_dirs(ccf_path)
