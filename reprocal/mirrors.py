@@ -144,7 +144,11 @@ def _bracket(host: str) -> str:
 def _directory(path: str, value: str, where: str) -> Mirror:
     if not path:
         raise InvalidMirrorError(f"{where}: mirror {value!r} names no directory")
-    directory = Path(path).expanduser().absolute()
+    try:
+        directory = Path(path).expanduser().absolute()
+    except RuntimeError:  # ~user for a user that does not exist
+        raise InvalidMirrorError(f"{where}: mirror {value!r}: cannot expand "
+                                 f"{path.split('/', 1)[0]!r} (no such user)") from None
     if not directory.is_dir():
         raise InvalidMirrorError(f"{where}: mirror directory {str(directory)!r} does not exist",
                                  hint="give an existing directory, or a http(s)/rsync URL")
