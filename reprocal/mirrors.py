@@ -94,7 +94,7 @@ def parse_mirror(value: str, *, where: str = "--mirror") -> Mirror:
     if (scheme or "::" in text) and any(c.isspace() for c in text):
         raise InvalidMirrorError(f"{where}: mirror {value!r} contains spaces or control characters")
     if scheme in ("http", "https"):
-        parts = urllib.parse.urlsplit(text)
+        parts = _split(text, value, where)
         try:
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError:
@@ -108,13 +108,13 @@ def parse_mirror(value: str, *, where: str = "--mirror") -> Mirror:
         base = urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
         return Mirror("http", base)
     if scheme == "file":
-        parts = urllib.parse.urlsplit(text)
+        parts = _split(text, value, where)
         if parts.netloc not in ("", "localhost"):
             raise InvalidMirrorError(f"{where}: file URL {value!r} names a remote host; "
                                      "use file:///absolute/path")
         return _directory(urllib.parse.unquote(parts.path), value, where)
     if scheme == "rsync":
-        parts = urllib.parse.urlsplit(text)
+        parts = _split(text, value, where)
         try:
             parts.port  # noqa: B018
         except ValueError:
@@ -135,6 +135,13 @@ def parse_mirror(value: str, *, where: str = "--mirror") -> Mirror:
             raise InvalidMirrorError(f"{where}: rsync mirror {value!r} is not host::module[/path]")
         return Mirror("rsync", f"{host}::{module.rstrip('/')}/")
     return _directory(text, value, where)
+
+
+def _split(text: str, value: str, where: str) -> urllib.parse.SplitResult:
+    try:
+        return urllib.parse.urlsplit(text)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InvalidMirrorError(f"{where}: mirror {value!r} is not a valid URL ({exc})") from None
 
 
 def _bracket(host: str) -> str:

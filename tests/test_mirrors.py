@@ -60,6 +60,7 @@ def test_parse_local_directories(tmp_path, monkeypatch):
      "or #fragment"),
     ("http://h/a b", "--mirror: mirror 'http://h/a b' contains spaces or control characters"),
     ("/tmp/a\nb", "--mirror: mirror '/tmp/a\\nb' contains control characters"),
+    ("http://[", "--mirror: mirror 'http://[' is not a valid URL (Invalid IPv6 URL)"),
     ("~nosuchuser0/ccf", "--mirror: mirror '~nosuchuser0/ccf': cannot expand '~nosuchuser0' "
      "(no such user)"),
     ("rsync://h/", "--mirror: rsync mirror 'rsync://h/' is not rsync://host[:port]/module[/path]/"),
