@@ -7,17 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from daemons import Daemon, dockerd  # noqa: F401
+from imagekit import busybox_base, make_state
 
-pytest.importorskip("reprocal.daemon")  # the image engine (until it is on main)
-
-from daemons import Daemon, dockerd  # noqa: E402,F401
-from imagekit import busybox_base, make_state  # noqa: E402
-from reprocal.image import build_image  # noqa: E402
-
-from reprocal.product import read_product  # noqa: E402
-from reprocal.provenance import load_record  # noqa: E402
-from reprocal.run import run  # noqa: E402
-from reprocal.runimage import image_context  # noqa: E402
+from reprocal.image import build_image
+from reprocal.product import read_product
+from reprocal.provenance import load_record
+from reprocal.run import run
+from reprocal.runimage import image_context
 
 pytestmark = pytest.mark.docker
 
