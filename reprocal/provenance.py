@@ -374,9 +374,23 @@ def record_command(
     return save_record(rec, target)
 
 
+def record_image_build(manifest: Manifest, manifest_path: str | os.PathLike[str],
+                       output: str | os.PathLike[str], *, base: str | None = None) -> Path:
+    """The record ``reprocal image build`` leaves: the image tar as subject; the manifest, its
+    constituents and the base image (a tar by sha256, or a daemon image by name) as
+    dependencies."""
+    deps = []
+    if base is not None:
+        deps.append(file_artifact(base, "input") if Path(base).is_file()
+                    else Artifact(base, None, f"docker-image:{base}", {"role": "input"}))
+    return record_command("image build", outputs=[output], manifest=manifest,
+                          manifest_path=manifest_path, dependencies=deps)
+
+
 __all__ = [
     "Artifact", "BUILDER_ID", "PREDICATE_TYPE", "ROLES", "Record", "STATEMENT_TYPE",
     "build_type", "constituent_artifacts", "default_record_path", "file_artifact", "from_dict",
     "is_record", "json_path", "load_record", "loads", "record_command", "record_errors",
+    "record_image_build",
     "save_record", "schema",
 ]

@@ -312,3 +312,28 @@ def test_pin_leaves_a_record(cli, synthetic_repo, tmp_path: Path) -> None:  # ty
     assert rec.calibration_id == manifest["calibration_id"]
     assert [s.name for s in rec.subjects] == ["m.json"]
     assert sorted(d.name for d in rec.by_role("constituent")) == sorted(manifest["constituents"])
+
+
+def test_image_build_leaves_a_record(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`reprocal image build` writes <image>.prov.json: the tar as subject, the manifest and its
+    constituents as dependencies."""
+    import hashlib
+
+    from reprocal.manifest import save_manifest
+
+    ccf = tmp_path / "ccf"
+    ccf.mkdir()
+    data = b"SIMPLE  = T" + b" " * 2869
+    (ccf / "EPN_CTI_0045.CCF").write_bytes(data)
+    c = Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
+                    subdate="2014-09-06T06:00:05")
+    m = build([("0201903501", CalDate.parse("2004-06-17"), CalDate.parse("2015-01-01"), "XMMCCF",
+                [c])], {c.filename: (len(data), hashlib.sha256(data).hexdigest())})
+    save_manifest(m, tmp_path / "m.json")
+    done = cli("image", "build", "m.json", "--ccf-path", "ccf", "-o", "img.tar", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rec = load_record(tmp_path / "img.tar.prov.json")
+    assert (rec.kind, rec.calibration_id) == ("image-build", m.calibration_id)
+    assert [s.name for s in rec.subjects] == ["img.tar"]
+    assert [(d.name, d.role) for d in rec.dependencies] == [
+        ("EPN_CTI_0045.CCF", "constituent"), ("m.json", "manifest")]

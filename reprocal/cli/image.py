@@ -52,6 +52,9 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
     with bar(total, "image", unit="B", unit_scale=True) as progress:
         result = build_image(m, dirs, output, base=base, tag=tag, gzip=use_gzip,
                              progress=progress, k=layer_groups)
+    from ..provenance import record_image_build
+
+    record_image_build(m, manifest, output, base=base)
     if as_json:
         echo_json(result.to_json())
         return
