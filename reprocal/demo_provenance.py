@@ -64,7 +64,8 @@ def steps(d: Any, summary: Path) -> None:
     records.mkdir(exist_ok=True)
     for rec in out.glob("*.prov.json"):
         shutil.copy(rec, records / rec.name)
-    d.run("bundle", "manifest.json", "--records", "records", "-o", "bundle")
+    image = ["--image", "ccf-image.tar"] if (out / "ccf-image.tar").is_file() else []
+    d.run("bundle", "manifest.json", "--records", "records", *image, "-o", "bundle")
     d.run("bundle", "verify", "bundle.tar")
     shutil.copytree(out / "bundle", out / "tampered")
     with open(out / "tampered" / "manifest.json", "ab") as f:
