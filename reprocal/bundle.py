@@ -105,7 +105,8 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
 
 
 def crate(manifest: Manifest, files: Sequence[str], sums: dict[str, str], sizes: dict[str, int],
-          *, name: str, date: CalDate | None, license_url: str | None) -> dict[str, Any]:
+          *, name: str, date: CalDate | None, license_url: str | None,
+          image_digest: str | None = None) -> dict[str, Any]:
     """The RO-Crate 1.1 metadata: the root dataset, one File entity per file."""
     published = (date or max(o.analysis_date for o in manifest.observations)).date
     root: dict[str, Any] = {
@@ -137,6 +138,8 @@ def crate(manifest: Manifest, files: Sequence[str], sums: dict[str, str], sizes:
             entity["description"] = "Calibration Index File (CALINDEX), as cifbuild writes it"
         elif f.startswith("image/"):
             entity["description"] = "OCI/docker-archive calibration image"
+            if image_digest:
+                entity["identifier"] = image_digest
         graph.append(entity)
     return {"@context": CRATE_CONTEXT, "@graph": graph}
 
@@ -165,6 +168,18 @@ def write_tar(directory: Path, files: Iterable[str], target: Path, *, mtime: int
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _image_digest(path: Path) -> str | None:
+    """The image's manifest digest (else config digest); ``None`` when it is not an image tar."""
+    from .errors import ReprocalError
+    from .imagetar import read_image_tar
+
+    try:
+        img = read_image_tar(path)
+    except ReprocalError:
+        return None
+    return img.manifest_digest or img.config_digest
 
 
 def make_bundle(
@@ -204,7 +219,7 @@ def make_bundle(
                 rel = f"records/{p.relative_to(rdir).as_posix()}"
                 _copy(p, out / rel)
                 files.append(rel)
-    image_rel = None
+    image_rel = image_digest = None
     if image is not None:
         src = Path(image)
         if not src.is_file():
@@ -212,13 +227,15 @@ def make_bundle(
                              "(`reprocal image build -o image.tar`)")
         image_rel = f"image/{src.name}"
         _copy(src, out / image_rel)
+        image_digest = _image_digest(out / image_rel)
         files.append(image_rel)
     (out / "README.md").write_text(readme(manifest, files, image_rel))
     files.append("README.md")
     sums = {f: sha256_file(out / f) for f in files}
     sizes = {f: (out / f).stat().st_size for f in files}
     doc = crate(manifest, files, sums, sizes, name=name or f"Calibration state "
-                f"{manifest.calibration_id[:19]}", date=date, license_url=license_url)
+                f"{manifest.calibration_id[:19]}", date=date, license_url=license_url,
+                image_digest=image_digest)
     atomic_write(out / CRATE, _json_bytes(doc))
     files.append(CRATE)
     sums[CRATE] = sha256_file(out / CRATE)

@@ -228,3 +228,17 @@ def test_refuses_non_empty_output(tmp_path: Path, manifest_path: Path) -> None:
     with pytest.raises(InputError):
         make_bundle(manifest_path, tmp_path / "b")
     assert (tmp_path / "b" / "x").read_text() == "mine"
+
+
+def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
+    """A real image tar's digest is the crate File's identifier; a non-image file has none."""
+    from imagekit import busybox_base
+
+    from reprocal.imagetar import read_image_tar
+
+    tar = busybox_base(tmp_path / "base.tar")
+    b = make_bundle(manifest_path, tmp_path / "b", image=tar)
+    doc = json.loads((b.directory / "ro-crate-metadata.json").read_text())
+    entity = next(e for e in doc["@graph"] if e["@id"] == "image/base.tar")
+    assert entity["identifier"] == read_image_tar(tar).manifest_digest
+    assert verify_bundle(b.tarball).problems == ()
