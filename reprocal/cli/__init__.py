@@ -29,16 +29,16 @@ cli.epilog = _epilog()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising (``python -m reprocal``)."""
     try:
-        # A command ending with `raise click.exceptions.Exit(n)` (e.g. `run` passing on its
-        # command's status) makes click return n here in non-standalone mode.
         rv = cli.main(args=argv, prog_name="reprocal", standalone_mode=False)
-        if isinstance(rv, int) and not isinstance(rv, bool):
-            return rv
     except ReprocalError as exc:
         click.echo(f"reprocal: error: {exc.one_line()}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx else ""
+        click.echo(f"reprocal: error: {exc.format_message().rstrip('.')}{where}", err=True)
+        return 2
     except click.ClickException as exc:
         click.echo(f"reprocal: error: {exc.format_message()}", err=True)
         return 2
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 __all__ = ["cli", "main", "__version__"]
