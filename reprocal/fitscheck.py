@@ -1,0 +1,93 @@
+"""FITS integrity of one constituent file: CHECKSUM/DATASUM of every HDU, header/name agreement.
+
+One pass through astropy (data memory-mapped, never copied): each HDU's ``verify_datasum`` and
+``verify_checksum`` (the FITS checksum convention: 32-bit ones' complement sums), then the primary
+header's SCOPE/TYPEID/ISSUE against the file name (:func:`reprocal.constituent.from_header`, the
+same rule as :func:`~reprocal.constituent.read_constituent`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import attrs
+
+from .constituent import Constituent, from_header
+from .errors import ReprocalError
+
+
+@attrs.frozen
+class FitsCheck:
+    """The outcome of checking one file."""
+
+    problem: str | None
+    """Why the file is corrupt or not the constituent its name says; ``None`` when it passed."""
+    unchecked: tuple[str, ...] = ()
+    """HDUs without CHECKSUM/DATASUM keywords (their bytes are only covered by a sha256)."""
+    constituent: Constituent | None = None
+    """The indexing attributes read from the primary header, when readable."""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _hdu_label(i: int, name: str) -> str:
+    return f"HDU {i}" + (f" ({name})" if name and name != "PRIMARY" else "")
+
+
+def _truncation(caught: list[warnings.WarningMessage] | None) -> str:
+    for w in caught or ():
+        if "truncated" in str(w.message):
+            return " ".join(str(w.message).split())
+    return ""
+
+
+def check_fits(path: str | os.PathLike[str], *, filename: str | None = None) -> FitsCheck:
+    """Verify every HDU's CHECKSUM/DATASUM and the header/name agreement of one file.
+
+    ``filename`` is the name the file is known by (default: its base name). Never raises for a
+    bad file: the problem is returned. Must run in one thread at a time (astropy reports
+    truncation through :mod:`warnings`, which are process-global).
+    """
+    from astropy.io import fits  # heavy import kept at the I/O edge
+
+    p = Path(path)
+    name = filename or p.name
+    failed: list[str] = []
+    unchecked: list[str] = []
+    constituent: Constituent | None = None
+    caught: list[warnings.WarningMessage] | None = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # astropy reports truncation only as a warning
+            with fits.open(p, checksum=False, memmap=True, lazy_load_hdus=False) as hdul:
+                for i, hdu in enumerate(hdul):
+                    label = _hdu_label(i, hdu.name)
+                    has = "CHECKSUM" in hdu.header or "DATASUM" in hdu.header
+                    if not has:
+                        unchecked.append(label)
+                        continue
+                    bad = [k for k, r in (("DATASUM", hdu.verify_datasum()),
+                                          ("CHECKSUM", hdu.verify_checksum())) if r == 0]
+                    if bad:
+                        failed.append(f"{label} {'/'.join(bad)} mismatch")
+                header = dict(hdul[0].header)
+        if _truncation(caught):
+            failed.insert(0, _truncation(caught))
+    except OSError as exc:
+        if exc.errno is not None:
+            return FitsCheck(f"cannot read: {exc.strerror}")
+        return FitsCheck(f"not a FITS file ({' '.join(str(exc).split())})")
+    except Exception as exc:  # astropy raises many types (and warnings) on damaged files
+        text = _truncation(caught) or " ".join(str(exc).split())
+        return FitsCheck(f"not a readable FITS file ({text})")
+    if failed:
+        return FitsCheck("FITS checksum failed: " + "; ".join(failed), tuple(unchecked))
+    try:
+        constituent = from_header(header, name, path=p)
+    except ReprocalError as exc:
+        return FitsCheck(exc.message, tuple(unchecked))
+    return FitsCheck(None, tuple(unchecked), constituent)
