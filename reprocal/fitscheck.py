@@ -28,6 +28,9 @@ class FitsCheck:
     """HDUs without CHECKSUM/DATASUM keywords (their bytes are only covered by a sha256)."""
     constituent: Constituent | None = None
     """The indexing attributes read from the primary header, when readable."""
+    kind: str = ""
+    """``corrupt`` (unreadable, truncated, checksum mismatch) or ``header`` (valid FITS whose
+    header is not the constituent its name says); empty when it passed."""
 
     @property
     def ok(self) -> bool:
@@ -38,8 +41,8 @@ def _hdu_label(i: int, name: str) -> str:
     return f"HDU {i}" + (f" ({name})" if name and name != "PRIMARY" else "")
 
 
-def _truncation(caught: list[warnings.WarningMessage] | None) -> str:
-    for w in caught or ():
+def _truncation(caught: list[warnings.WarningMessage]) -> str:
+    for w in caught:
         if "truncated" in str(w.message):
             return " ".join(str(w.message).split())
     return ""
@@ -59,7 +62,7 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None) -> 
     failed: list[str] = []
     unchecked: list[str] = []
     constituent: Constituent | None = None
-    caught: list[warnings.WarningMessage] | None = []
+    caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # astropy reports truncation only as a warning
@@ -79,15 +82,16 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None) -> 
             failed.insert(0, _truncation(caught))
     except OSError as exc:
         if exc.errno is not None:
-            return FitsCheck(f"cannot read: {exc.strerror}")
-        return FitsCheck(f"not a FITS file ({' '.join(str(exc).split())})")
+            return FitsCheck(f"cannot read: {exc.strerror}", kind="corrupt")
+        return FitsCheck(f"not a FITS file ({' '.join(str(exc).split())})", kind="corrupt")
     except Exception as exc:  # astropy raises many types (and warnings) on damaged files
         text = _truncation(caught) or " ".join(str(exc).split())
-        return FitsCheck(f"not a readable FITS file ({text})")
+        return FitsCheck(f"not a readable FITS file ({text})", kind="corrupt")
     if failed:
-        return FitsCheck("FITS checksum failed: " + "; ".join(failed), tuple(unchecked))
+        return FitsCheck("FITS checksum failed: " + "; ".join(failed), tuple(unchecked),
+                         kind="corrupt")
     try:
         constituent = from_header(header, name, path=p)
     except ReprocalError as exc:
-        return FitsCheck(exc.message, tuple(unchecked))
+        return FitsCheck(exc.message, tuple(unchecked), kind="header")
     return FitsCheck(None, tuple(unchecked), constituent)

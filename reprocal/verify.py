@@ -32,11 +32,14 @@ from typing import Any
 import attrs
 
 from .catalog import ccf_dirs
+from .constituent import Constituent
+from .dates import CalDate
 from .errors import InputError
 from .fitscheck import check_fits
 from .hashing import Hasher, hash_files
 from .names import ConstituentName
 from .progress import NullProgress
+from .select import Rule, Selector
 from .verifycache import CacheEntry, FileStat, VerifyCache, now_ns
 
 LEVELS = ("stat", "fits", "full")
@@ -290,12 +293,14 @@ def verify_files(
             continue
         fits_ok = fc.ok if fc is not None else prior.fits_ok if prior else None
         fits_problem = fc.problem if fc is not None else prior.fits_problem if prior else None
+        fits_kind = fc.kind if fc is not None else prior.fits_kind if prior else None
         sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
         unchanged = True
         if fc is not None or digest is not None:
-            unchanged = _still(loc)
+            unchanged = unchanged_since_listed(loc)
             if unchanged:
-                fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok, fits_problem))
+                fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok, fits_problem,
+                                        fits_kind or None))
         results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha,
                                        fc, digest, unchanged=unchanged)
     if cache is not None:
@@ -305,7 +310,7 @@ def verify_files(
                    reused=len(todo) - len({loc.real for _, loc in need_fits + need_hash}))
 
 
-def _still(loc: Located) -> bool:
+def unchanged_since_listed(loc: Located) -> bool:
     """The file's stat is what it was when listed (it did not change while being read)."""
     try:
         return FileStat.of(os.stat(loc.real)) == loc.stat
@@ -364,5 +369,55 @@ def _report(level: str, dirs: tuple[Path, ...], items: list[Expected],
     return VerifyReport(level, dirs, tuple(results[e.filename] for e in items), **counts)
 
 
+
+@attrs.frozen
+class NewerIssue:
+    """A pinned constituent for which the repository now holds a newer eligible issue."""
+
+    observation: str
+    """The observation's label (obs id, else ``obs<N>``)."""
+    pinned: str
+    """The pinned file name."""
+    newer: str
+    """The newest eligible issue present now."""
+    at_pinned_dates: bool
+    """Eligible even under the pinned analysis date (the pin was a downgrade, or the file
+    appeared with a back-dated SUBDATE); otherwise only under today's analysis date."""
+
+    def describe(self) -> str:
+        when = ("even at the pinned analysis date" if self.at_pinned_dates
+                else "with today's analysis date")
+        return f"{self.observation}: {self.newer} is newer than the pinned {self.pinned} ({when})"
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable[Constituent],
+                 *, today: CalDate) -> list[NewerIssue]:
+    """For each ``(label, pinned observation)``, the pinned types whose newest eligible issue
+    among ``constituents`` (read from the repository) is higher than the pinned one.
+
+    Eligible is cifbuild's rule with the pinned observation date and category, under the pinned
+    analysis date and under ``today`` (the calibration may have moved on since the pin: the
+    pinned state stays reproducible, but the user should know). Pure: no file, no clock.
+    """
+    selector = Selector(constituents)
+    out: list[NewerIssue] = []
+    for label, obs in observations:
+        at_pin = selector.apply(Rule(obs.obs_date, obs.analysis_date, obs.category)).by_key()
+        now = selector.apply(Rule(obs.obs_date, max(today, obs.analysis_date),
+                                  obs.category)).by_key()
+        for filename in obs.files:
+            pinned = ConstituentName.parse(filename)
+            best = now.get(pinned.key)
+            if best is None or best.issue <= pinned.issue:
+                continue
+            then = at_pin.get(pinned.key)
+            out.append(NewerIssue(label, pinned.filename, best.filename,
+                                  then is not None and then.issue > pinned.issue))
+    return out
+
+
 __all__ = ["Expected", "FileResult", "LEVELS", "Located", "Status", "VerifyReport", "locate",
-           "verify_files"]
+           "NewerIssue", "newer_issues", "unchanged_since_listed", "verify_files"]

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
     ctime_ns INTEGER NOT NULL,
-    sha256 TEXT, fits_ok INTEGER, fits_problem TEXT,
+    sha256 TEXT, fits_ok INTEGER, fits_problem TEXT, fits_kind TEXT,
     checked_ns INTEGER NOT NULL
 );
 """
@@ -89,6 +89,8 @@ class CacheEntry:
     """FITS CHECKSUM/DATASUM of every HDU passed (``None``: not checked)."""
     fits_problem: str | None = None
     """Why the FITS check failed."""
+    fits_kind: str | None = None
+    """``corrupt`` or ``header`` (see :class:`reprocal.fitscheck.FitsCheck`)."""
 
     @property
     def level(self) -> str | None:
@@ -113,6 +115,7 @@ class CacheEntry:
             sha256=newer.sha256 if newer.sha256 is not None else self.sha256,
             fits_ok=newer.fits_ok if newer.fits_ok is not None else self.fits_ok,
             fits_problem=newer.fits_problem if newer.fits_ok is not None else self.fits_problem,
+            fits_kind=newer.fits_kind if newer.fits_ok is not None else self.fits_kind,
         )
 
 
@@ -222,11 +225,11 @@ class VerifyCache:
                 part = paths[i:i + 900]
                 rows = self._db.execute(
                     "SELECT path, size, mtime_ns, ino, ctime_ns, sha256, fits_ok, fits_problem,"
-                    f" checked_ns FROM files WHERE path IN ({','.join('?' * len(part))})", part)
+                    f" fits_kind, checked_ns FROM files WHERE path IN ({','.join('?' * len(part))})", part)
                 for r in rows:
                     out[r[0]] = CacheEntry(
-                        r[0], FileStat(r[1], r[2], r[3], r[4]), r[8], r[5],
-                        None if r[6] is None else bool(r[6]), r[7])
+                        r[0], FileStat(r[1], r[2], r[3], r[4]), r[9], r[5],
+                        None if r[6] is None else bool(r[6]), r[7], r[8])
             return out
 
         return self._retry(run)  # type: ignore[return-value]
@@ -246,10 +249,10 @@ class VerifyCache:
                     old = known.get(e.path)
                     e = old.merge(e, self.racy_ns) if old is not None else e
                     db.execute(
-                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (e.path, e.stat.size, e.stat.mtime_ns, e.stat.ino, e.stat.ctime_ns,
                          e.sha256, None if e.fits_ok is None else int(e.fits_ok),
-                         e.fits_problem, e.checked_ns))
+                         e.fits_problem, e.fits_kind, e.checked_ns))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
