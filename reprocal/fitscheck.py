@@ -9,6 +9,7 @@ same rule as :func:`~reprocal.constituent.read_constituent`).
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -41,9 +42,16 @@ def _hdu_label(i: int, name: str) -> str:
     return f"HDU {i}" + (f" ({name})" if name and name != "PRIMARY" else "")
 
 
+BLOCK = 2880
+"""Every FITS file is a whole number of 2880-byte blocks."""
+
+_DAMAGE = re.compile(r"truncated|corrupted|extra bytes|not multiple of 2880", re.IGNORECASE)
+
+
 def _truncation(caught: list[warnings.WarningMessage]) -> str:
+    """The first astropy warning that says the file is cut or damaged (astropy reads on)."""
     for w in caught:
-        if "truncated" in str(w.message):
+        if _DAMAGE.search(str(w.message)):
             return " ".join(str(w.message).split())
     return ""
 
@@ -60,9 +68,17 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None) -> 
     p = Path(path)
     name = filename or p.name
     failed: list[str] = []
+    extnames: list[str] = []
     unchecked: list[str] = []
     constituent: Constituent | None = None
     caught: list[warnings.WarningMessage] = []
+    try:
+        size = os.stat(p).st_size
+    except OSError as exc:
+        return FitsCheck(f"cannot read: {exc.strerror}", kind="corrupt")
+    if size % BLOCK:
+        return FitsCheck(f"size {size} is not a multiple of {BLOCK} bytes: truncated or "
+                         "padded", kind="corrupt")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # astropy reports truncation only as a warning
@@ -78,15 +94,20 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None) -> 
                     if bad:
                         failed.append(f"{label} {'/'.join(bad)} mismatch")
                 header = dict(hdul[0].header)
-        if _truncation(caught):
-            failed.insert(0, _truncation(caught))
+                extnames = [hdu.name for hdu in hdul[1:]]
     except OSError as exc:
         if exc.errno is not None:
             return FitsCheck(f"cannot read: {exc.strerror}", kind="corrupt")
         return FitsCheck(f"not a FITS file ({' '.join(str(exc).split())})", kind="corrupt")
     except Exception as exc:  # astropy raises many types (and warnings) on damaged files
-        text = _truncation(caught) or " ".join(str(exc).split())
-        return FitsCheck(f"not a readable FITS file ({text})", kind="corrupt")
+        damage = _truncation(caught)
+        if damage:
+            return FitsCheck(f"damaged FITS file ({damage})", kind="corrupt")
+        return FitsCheck(f"not a readable FITS file ({' '.join(str(exc).split())})",
+                         kind="corrupt")
+    damage = _truncation(caught)
+    if damage:
+        return FitsCheck(f"damaged FITS file ({damage})", tuple(unchecked), kind="corrupt")
     if failed:
         return FitsCheck("FITS checksum failed: " + "; ".join(failed), tuple(unchecked),
                          kind="corrupt")
@@ -94,4 +115,10 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None) -> 
         constituent = from_header(header, name, path=p)
     except ReprocalError as exc:
         return FitsCheck(exc.message, tuple(unchecked), kind="header")
+    # A file cut exactly at an HDU boundary is valid FITS with fewer HDUs: the primary
+    # header's EXTSEQID says which extensions must follow.
+    gone = [n for n in constituent.extseqid.split() if n.upper() not in extnames]
+    if gone:
+        return FitsCheck(f"extension(s) {', '.join(gone)} listed in EXTSEQID are missing "
+                         "(truncated?)", tuple(unchecked), constituent, kind="corrupt")
     return FitsCheck(None, tuple(unchecked), constituent)

@@ -102,7 +102,7 @@ def _glob(name: str, patterns: Sequence[str]) -> bool:
 
 
 def verify_repository(
-    dirs: str | Sequence[str | os.PathLike[str]] | None,
+    dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
     *,
     recurse: bool = False,
     expected: Iterable[str | Constituent] = (),
@@ -116,7 +116,7 @@ def verify_repository(
     ``expected`` names (or constituents) the catalogue knows of: those in no directory are
     reported ``gone``.
     """
-    dirs_t = ccf_dirs(dirs)
+    dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
     bar = progress if progress is not None else NullProgress()
     patterns = [p for p in fileglob.split("|") if p]
     started = now_ns()

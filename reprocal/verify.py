@@ -208,7 +208,7 @@ def locate(dirs: Sequence[Path], *, recurse: bool = False) -> dict[str, list[Loc
 
 def verify_files(
     expected: Iterable[Expected],
-    dirs: str | Sequence[str | os.PathLike[str]] | None,
+    dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
     *,
     level: str = "stat",
     jobs: int | None = None,
@@ -231,7 +231,7 @@ def verify_files(
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(f"{dupes[0]} is expected twice; each constituent is listed once")
-    dirs_t = ccf_dirs(dirs)
+    dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
     bar = progress if progress is not None else NullProgress()
     started = now_ns()
     found = locate(dirs_t)
