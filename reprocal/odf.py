@@ -13,13 +13,9 @@ seconds. The raw ODF summary ``*SUM.ASC`` has the same record, per the ODF ICD::
 Lines starting with ``//`` are comments. A truncated summary makes cifbuild fail with a bare
 ``UnexpectedEOF``; here every error names the file and line, and says what was expected.
 
->>> import tempfile, pathlib
->>> d = pathlib.Path(tempfile.mkdtemp())
->>> _ = (d / "x_SUM.SAS").write_text("OBSERVATION\\n0201901401 / Observation Identifier\\n"
-...     "0809 / Revolution Identifier\\n2004-05-09T13:00:16.000 / Observation Start Time\\n"
-...     "2004-05-09T20:20:16.000 / Observation End Time\\n")
->>> read_summary(d / "x_SUM.SAS").start
-CalDate('2004-05-09T13:00:16')
+>>> obs = read_summary(demo_summary_path())
+>>> obs.obs_id, obs.start, obs.line
+('0999990101', CalDate('2005-03-14T08:30:00'), 15)
 """
 
 from __future__ import annotations
@@ -80,7 +76,11 @@ def _read_lines(path: Path) -> tuple[list[str], bool]:
         raise _fail(path, None, f"cannot read: {exc.strerror or exc}",
                     "check the path and its permissions") from None
     text = raw.decode("ascii", errors="replace")
-    return text.splitlines(), bool(text) and not text.endswith(("\n", "\r"))
+    # Split on line ends only (str.splitlines also splits on form feeds and the like, which
+    # would shift the line numbers we report).
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    cut = lines[-1] != ""
+    return (lines if cut else lines[:-1]), cut
 
 
 def _records(lines: list[str]) -> Iterator[tuple[int, str]]:
@@ -107,8 +107,12 @@ def read_summary(path: str | Path) -> OdfObservation:
         if keyword == "SLEW":
             raise _fail(path, number, "this is a slew summary (SLEW record), not an observation",
                         "give the ODF of a pointed observation, or pin the date with --obs-date")
+    if header is None and cut:
+        raise _fail(path, len(lines), f"the file ends in the middle of line {len(lines)}, "
+                    "before any OBSERVATION record", _TRUNCATED_HINT)
     if header is None:
-        raise _fail(path, len(lines), f"the file ends (after {len(lines)} lines) without an "
+        raise _fail(path, len(lines), f"the file ends (after {len(lines)} line"
+                    f"{'s' if len(lines) > 1 else ''}) without an "
                     "OBSERVATION record; this is not an ODF summary",
                     "give the *SUM.SAS written by odfingest or the ODF's *SUM.ASC")
     labels = _labels(path)
@@ -190,7 +194,7 @@ def observation_date(path: str | Path | None = None,
 
 def demo_summary_path() -> Path:
     """The bundled synthetic summary (obs id 0999990101) used by the demo."""
-    return Path(str(resources.files("reprocal").joinpath("data", DEMO_SUMMARY)))
+    return Path(str(resources.files("reprocal").joinpath("data").joinpath(DEMO_SUMMARY)))
 
 
 # --- observation lists (``reprocal pin --obs-list FILE.csv``) -------------------------------
@@ -254,18 +258,21 @@ def _row(path: Path, number: int, row: dict[str, str]) -> ObsSpec:
             CalDate.parse(analysis, field="analysis_date")
         except DateError as exc:
             raise fail("analysis_date", exc.message.split(": ", 1)[-1],
-                       "use YYYY-MM-DD[Thh:mm:ss] or 'now'") from None
+                       "fix the date, or write 'now'") from None
     if literal:
         try:
             return ObsSpec(obs_id, CalDate.parse(literal, field="obs_date"), analysis, None)
         except DateError as exc:
             raise fail("obs_date", exc.message.split(": ", 1)[-1],
-                       "use YYYY-MM-DD[Thh:mm:ss]") from None
+                       "fix the date") from None
+    where = path.parent / odf
+    if not where.exists():
+        raise fail("odf", f"{where}: no such file or directory",
+                   "odf paths are relative to the list's directory")
     try:
-        found = read_summary(find_summary(path.parent / odf))
-    except OdfError as exc:
-        raise fail("odf", exc.one_line(), "fix the path (relative to the list's directory)"
-                   ) from None
+        found = read_summary(find_summary(where))
+    except OdfError as exc:  # its message already says what to do
+        raise OdfError(f"{path}:{number}: column 'odf': {exc.one_line()}", path=path) from None
     if obs_id and found.obs_id and obs_id != found.obs_id:
         raise fail("odf", f"obs_id is {obs_id} but {found.source} is observation {found.obs_id}",
                    "give the ODF of that observation")

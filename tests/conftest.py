@@ -21,6 +21,15 @@ def samples() -> Path:
     return SAMPLES
 
 
+@pytest.fixture(scope="session")
+def synthetic_repo(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny generated repository shared by the session (seed 0, 150 files, ~3 MB, every real
+    type, sliced histories). Read-only: copy it (shutil.copytree) before tampering."""
+    from reprocal.synthetic import generate
+
+    return generate(tmp_path_factory.mktemp("synthetic") / "ccf", seed=0, scale=1e-4, files=150)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's cache or SAS environment from a test."""

@@ -80,11 +80,17 @@ def print_rows(rows: list[Constituent] | tuple[Constituent, ...]) -> None:
 @scan_options
 @click.option("--import-index", "imports", multiple=True, type=click.Path(dir_okay=False),
               help="Import a master index / CALINDEX table as expected content (repeatable).")
+@click.option("--write-master-index", "mif", type=click.Path(dir_okay=False), default=None,
+              help="Also write a master index file (one row per constituent present).")
 @json_option
-def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, as_json):  # type: ignore[no-untyped-def]
+def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, mif, as_json):  # type: ignore[no-untyped-def]
     """Index the calibration repository (only new or changed files are read)."""
     repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
     imported = {path: repo.catalog.import_calindex(path) for path in imports}
+    if mif:
+        from ..calindex import write_master_index
+
+        write_master_index(mif, [lf.constituent for lf in repo.present()])
     report = repo.last_scan
     assert report is not None
     present = repo.present()
@@ -100,6 +106,8 @@ def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, as_json):  # t
              f"({report.read} read, {report.unchanged} unchanged, {len(report.removed)} gone)")
         for path, n in imported.items():
             info(f"Imported {n} expected constituents from {path}")
+        if mif:
+            info(f"Wrote master index {mif}")
         for p in report.problems:
             warn(f"{p.kind}: {p.message} ({', '.join(p.paths)})")
     if not present:
@@ -119,24 +127,38 @@ def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, as_json):  # t
 @click.option("--ignore-category", is_flag=True, help="Select regardless of CATEGORY.")
 @click.option("--fullpath", is_flag=True, help="Write absolute paths in FNAME (default: base names).")
 @click.option("-o", "--output", default="ccf.cif", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--master-index", "mif", type=click.Path(dir_okay=False), default=None,
+              help="Select from a master index file instead of the files (cifbuild masterindex=yes; "
+              "its documented rule omits the end-of-validity test).")
 @scan_options
 @json_option
-def cif_cmd(obs_date, odf, analysis_date, category, ignore_category, fullpath, output,  # type: ignore[no-untyped-def]
+def cif_cmd(obs_date, odf, analysis_date, category, ignore_category, fullpath, output, mif,  # type: ignore[no-untyped-def]
             ccf_path, catalog_path, recurse, fileglob, as_json):
     """Write the CIF cifbuild would write for an observation and analysis date, offline."""
     obs_id, obs = observation(obs_date, odf)
     an = analysis(analysis_date, obs)
-    repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
-    res = repo.resolve(obs, an, category=category, ignore_category=ignore_category)
-    report_gaps(res)
-    repo.write_cif(res, output, fullpath=fullpath)
+    gaps: list[str] = []
+    if mif:
+        from ..calindex import read_calindex, write_cif
+        from ..select import select
+
+        if fullpath:
+            raise InputError("--fullpath needs the files; it does not go with --master-index")
+        chosen = select(read_calindex(mif).rows, obs, an, category=category,
+                        ignore_category=ignore_category, master_index=True).chosen
+        write_cif(output, chosen, obs_date=obs, analysis_date=an, category=category)
+    else:
+        repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
+        res = repo.resolve(obs, an, category=category, ignore_category=ignore_category)
+        report_gaps(res)
+        repo.write_cif(res, output, fullpath=fullpath)
+        chosen, gaps = res.chosen, [g.describe() for g in res.gaps]
     if as_json:
         echo_json({"output": str(Path(output).resolve()), "obs_id": obs_id,
                    "obs_date": str(obs), "analysis_date": str(an), "category": category,
-                   "constituents": rows_json(res.chosen),
-                   "gaps": [g.describe() for g in res.gaps]})
+                   "constituents": rows_json(chosen), "gaps": gaps})
     else:
-        info(f"Wrote {output}: {len(res.chosen)} constituents for observation "
+        info(f"Wrote {output}: {len(chosen)} constituents for observation "
              f"{obs_id + ' ' if obs_id else ''}{obs}, analysis date {an} ({category})")
 
 

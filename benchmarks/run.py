@@ -1,0 +1,126 @@
+"""``make bench``: run every benchmark and write benchmarks/RESULTS.md (machine and date).
+
+Each ``bench_*.py`` module exposes ``run(ctx) -> list[dict]`` rows with ``name``, ``reprocal_s``,
+``baseline``, ``baseline_s`` and ``note``; the ratio is computed here. ``ctx`` gives a work
+directory and a shared full-scale synthetic repository (generated once).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+
+class Context:
+    """What benchmarks share: a work directory and (lazily) a full-scale repository."""
+
+    def __init__(self, work: Path, scale: float):
+        self.work = work
+        self.scale = scale
+        self._repo = None
+
+    @property
+    def repo(self):  # type: ignore[no-untyped-def]
+        if self._repo is None:
+            from reprocal.synthetic import generate
+
+            t = time.perf_counter()
+            self._repo = generate(self.work / "ccf", seed=7, scale=self.scale)
+            size = sum(p.stat().st_size for p in self._repo.paths.values())
+            print(f"  generated {len(self._repo.paths)} files, {size / 1e9:.2f} GB in "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+        return self._repo
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def main() -> int:
+    scale = float(os.environ.get("REPROCAL_BENCH_SCALE", "1.0"))
+    work = Path(os.environ.get("REPROCAL_BENCH_DIR", HERE / "work"))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ctx = Context(work, scale)
+    sections = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        print(f"== {path.stem}", flush=True)
+        try:
+            rows = mod.run(ctx)
+        except Exception as exc:  # a broken benchmark is reported, the others still run
+            rows = [{"name": path.stem, "note": f"FAILED: {type(exc).__name__}: {exc}"}]
+        for r in rows:
+            print("  ", r, flush=True)
+        sections.append((path.stem, (mod.__doc__ or "").strip().splitlines()[0:1], rows))
+    write_results(sections, scale)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _fmt(x: object) -> str:
+    if isinstance(x, float):
+        return f"{x:.3f}"
+    return "" if x is None else str(x)
+
+
+def write_results(sections, scale: float) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results", "",
+        f"Written by `make bench` on {now}.", "",
+        f"Machine: {machine()}", "",
+        f"Repository: synthetic, seed 7, scale {scale} (full scale = ~1550 files, ~4 GB).", "",
+        "Ratios are reprocal time / baseline time in the same run (below 1 means reprocal is faster).",
+        "",
+    ]
+    for name, doc, rows in sections:
+        lines += [f"## {name}", ""]
+        if doc:
+            lines += [doc[0], ""]
+        lines += ["| benchmark | reprocal (s) | baseline | baseline (s) | ratio | note |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            ratio = (r["reprocal_s"] / r["baseline_s"]
+                     if r.get("reprocal_s") and r.get("baseline_s") else None)
+            lines.append(
+                f"| {r.get('name', '')} | {_fmt(r.get('reprocal_s'))} | {r.get('baseline', '')} | "
+                f"{_fmt(r.get('baseline_s'))} | {_fmt(ratio)} | {r.get('note', '')} |")
+        lines.append("")
+    (HERE / "RESULTS.md").write_text("\n".join(lines))
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+def timed(cmd: list[str], **kw) -> float:  # type: ignore[no-untyped-def]
+    """Wall time of a subprocess (for baselines such as sha256sum, curl, tar)."""
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
