@@ -218,7 +218,7 @@ def main(argv: list[str]) -> int:
         try:
             from reprocal.synthetic import generate
 
-            generate(repo, seed=7, scale=args.gb / 4.0)
+            generate(repo, seed=7, scale=args.gb / 4.0, files=args.files)
         except ImportError:
             _make_repo(repo, args.files, args.gb * 1e9)
         print(f"generated in {time.perf_counter() - t:.1f} s", flush=True)

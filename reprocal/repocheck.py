@@ -21,7 +21,7 @@ import attrs
 
 from .catalog import DEFAULT_GLOB, ccf_dirs
 from .constituent import Constituent
-from .fitscheck import check_fits
+from .fitscheck import FitsCheck, Scan, judge, scan_files
 from .names import ConstituentName, is_constituent_name
 from .progress import NullProgress
 from .verify import Located, locate, unchanged_since_listed
@@ -109,6 +109,7 @@ def verify_repository(
     cache: VerifyCache | None = None,
     rehash: bool = False,
     fileglob: str = DEFAULT_GLOB,
+    jobs: int | None = None,
     progress: object | None = None,
 ) -> RepositoryReport:
     """Check every file of the repository ``dirs`` (``None``: ``$SAS_CCFPATH``).
@@ -138,27 +139,35 @@ def verify_repository(
         to_check.extend((name, w) for w in where)
     known = cache.lookup([loc.real for _, loc in to_check]) if cache is not None else {}
     racy_ns = cache.racy_ns if cache is not None else 0
-    fresh: list[CacheEntry] = []
-    checked = reused = 0
-    for name, loc in to_check:
+    def vouched(loc: Located) -> CacheEntry | None:
         prior = known.get(loc.real)
-        if not rehash and prior is not None and prior.fits_ok is not None and prior.trusted(
-                loc.stat, racy_ns):
+        if rehash or prior is None or prior.fits_ok is None:
+            return None
+        return prior if prior.trusted(loc.stat, racy_ns) else None
+
+    scans = scan_files([loc.real for _, loc in to_check if vouched(loc) is None], jobs=jobs,
+                       progress=bar)
+    fresh: list[CacheEntry] = []
+    for name, loc in to_check:
+        prior = vouched(loc)
+        if prior is not None:
             ok, problem, kind = prior.fits_ok, prior.fits_problem, prior.fits_kind
-            reused += 1
+            bar.update(1)
         else:
-            fc = check_fits(loc.real, filename=name)
+            scan = scans[loc.real]
+            fc = (judge(scan, name, path=loc.path) if isinstance(scan, Scan)
+                  else FitsCheck(f"cannot read: {scan.strerror}", kind="corrupt"))
             ok, problem, kind = fc.ok, fc.problem, fc.kind
-            checked += 1
-            if unchanged_since_listed(loc):
+            if isinstance(scan, Scan) and unchanged_since_listed(loc):
                 fresh.append(CacheEntry(loc.real, loc.stat, started, None, fc.ok, fc.problem,
                                         fc.kind or None))
-        bar.update(1)
         if ok:
             entries.append(RepoEntry(Finding.OK, name, (loc.path,)))
         else:
             finding = Finding.HEADER if kind == "header" else Finding.CORRUPT
             entries.append(RepoEntry(finding, name, (loc.path,), problem or ""))
+    checked = len(scans)
+    reused = len(to_check) - checked
     if cache is not None:
         cache.store(fresh)
     present = {ConstituentName.parse(u).filename for u in found if is_constituent_name(u)}

@@ -35,7 +35,7 @@ from .catalog import ccf_dirs
 from .constituent import Constituent
 from .dates import CalDate
 from .errors import InputError
-from .fitscheck import check_fits
+from .fitscheck import FitsCheck, Scan, judge, scan_files
 from .hashing import Hasher, hash_files
 from .names import ConstituentName
 from .progress import NullProgress
@@ -266,48 +266,47 @@ def verify_files(
         return _report(level, dirs_t, items, results, reused=sum(
             1 for _, loc in todo if trusted(loc) is not None))
 
-    # fits / full: decide what must be read again
-    need_fits = [(e, loc) for e, loc in todo
-                 if rehash or (t := trusted(loc)) is None or t.fits_ok is None]
-    need_hash = [(e, loc) for e, loc in todo
-                 if level == "full" and (rehash or (t := trusted(loc)) is None or t.sha256 is None)]
+    # fits / full: read again what the cache cannot vouch for; one pass per file gives the
+    # FITS sums and (full) the sha256, in worker threads.
+    need = [(e, loc) for e, loc in todo
+            if rehash or (t := trusted(loc)) is None or t.fits_ok is None
+            or (level == "full" and t.sha256 is None)]
+    fused = level == "full" and hasher is None
+    scans = scan_files([loc.real for _, loc in need], sha256=fused, jobs=jobs, progress=bar)
+    digests: dict[str, str | OSError] = {}
+    if level == "full" and not fused:
+        digests = dict(hash_files([loc.real for _, loc in need], jobs=jobs, hasher=hasher))
     fresh: list[CacheEntry] = []
-    # Hash in worker threads while this thread checks FITS sums (astropy's warnings are global).
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash-files") as runner:
-        hashing = runner.submit(hash_files, [loc.real for _, loc in need_hash], jobs=jobs,
-                                progress=bar, hasher=hasher)
-        fits_done = {}
-        for e, loc in need_fits:
-            fits_done[loc.real] = check_fits(loc.real, filename=e.filename)
-            bar.update(1)
-        digests = hashing.result()
     for e, loc in todo:
-        prior = trusted(loc) if not rehash else None
-        fc = fits_done.get(loc.real)
-        digest = digests.get(loc.real)
-        if isinstance(digest, OSError):
-            results[e.filename] = FileResult(e.filename, Status.CORRUPT, loc.path,
-                                             detail=f"cannot read: {digest.strerror}")
-            continue
-        fits_ok = fc.ok if fc is not None else prior.fits_ok if prior else None
-        fits_problem = fc.problem if fc is not None else prior.fits_problem if prior else None
-        fits_kind = fc.kind if fc is not None else prior.fits_kind if prior else None
-        sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
-        unchanged = True
-        if fc is not None or digest is not None:
-            unchanged = unchanged_since_listed(loc)
-            if unchanged:
-                fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok, fits_problem,
-                                        fits_kind or None))
-        results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha,
-                                       fc, digest, unchanged=unchanged)
+        prior = None if rehash else trusted(loc)
+        scan = scans.get(loc.real)
+        digest = digests.get(loc.real, scan.sha256 if isinstance(scan, Scan) else None)
+        for failure in (scan, digest):
+            if isinstance(failure, OSError):
+                results[e.filename] = FileResult(e.filename, Status.CORRUPT, loc.path,
+                                                 detail=f"cannot read: {failure.strerror}")
+                break
+        else:
+            fc = judge(scan, e.filename, path=loc.path) if isinstance(scan, Scan) else None
+            if fc is not None:
+                fits_ok, fits_problem, fits_kind = fc.ok, fc.problem, fc.kind or None
+            elif prior is not None:
+                fits_ok, fits_problem, fits_kind = prior.fits_ok, prior.fits_problem, prior.fits_kind
+            else:  # pragma: no cover - every file is either read or vouched for
+                fits_ok, fits_problem, fits_kind = None, None, None
+            sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
+            unchanged = True
+            if scan is not None:
+                unchanged = unchanged_since_listed(loc)
+                if unchanged:
+                    fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok,
+                                            fits_problem, fits_kind))
+            results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha, fc,
+                                           unchanged=unchanged)
     if cache is not None:
         cache.store(fresh)
-    return _report(level, dirs_t, items, results, hashed=len(need_hash),
-                   fits_checked=len(need_fits),
-                   reused=len(todo) - len({loc.real for _, loc in need_fits + need_hash}))
+    return _report(level, dirs_t, items, results, hashed=len(need) if level == "full" else 0,
+                   fits_checked=len(need), reused=len(todo) - len(need))
 
 
 def unchanged_since_listed(loc: Located) -> bool:
@@ -344,7 +343,7 @@ def _from_cache(e: Expected, loc: Located, entry: CacheEntry | None,
 
 
 def _verdict(e: Expected, loc: Located, level: str, fits_ok: bool | None,
-             fits_problem: str | None, sha: str | None, fc: Any, digest: Any,
+             fits_problem: str | None, sha: str | None, fc: FitsCheck | None,
              *, unchanged: bool) -> FileResult:
     basis = "sha256" if level == "full" else "fits"
     if fits_ok is False:
@@ -358,7 +357,7 @@ def _verdict(e: Expected, loc: Located, level: str, fits_ok: bool | None,
     if not unchanged:
         return FileResult(e.filename, Status.MODIFIED, loc.path, basis=basis,
                           detail="changed while being verified; verify again")
-    note = "reused from the verify cache" if fc is None and not isinstance(digest, str) else ""
+    note = "reused from the verify cache" if fc is None else ""
     if fc is not None and fc.unchecked:
         note = "no CHECKSUM/DATASUM in " + ", ".join(fc.unchecked)
     return FileResult(e.filename, Status.OK, loc.path, basis=basis, detail=note)

@@ -163,22 +163,19 @@ def test_flip_in_a_header_card_caught_by_checksum(repo: Path, pinned: list[Expec
     assert (r.status, r.detail) == (Status.CORRUPT, "FITS checksum failed: HDU 0 CHECKSUM mismatch")
 
 
-def test_flip_in_header_padding_seen_only_by_sha256(repo: Path, pinned: list[Expected]) -> None:
-    """What fits cannot see: astropy checks the header as it re-serialises it, so a byte in
-    the blank padding after END passes CHECKSUM. full (sha256) sees it."""
+def test_flip_in_header_padding_caught_on_raw_bytes(repo: Path, pinned: list[Expected]) -> None:
+    """A byte in the blank padding after END changes no keyword, but the checksum is
+    computed on the raw bytes, so fits sees it (astropy's re-serialising check would not)."""
     flip_byte(repo / A, offset=2879)
-    assert statuses(verify_files(pinned, repo, level="fits"))[A] == "ok"
-    r = verify_files(pinned, repo, level="full").result(A)
-    assert (r.status, r.detail) == (Status.CORRUPT, f"sha256 {sha256(repo / A)}, pinned "
-                                                    f"{pinned[0].sha256}")
+    r = verify_files(pinned, repo, level="fits").result(A)
+    assert (r.status, r.detail) == (Status.CORRUPT, "FITS checksum failed: HDU 0 CHECKSUM mismatch")
 
 
 @pytest.mark.parametrize(
     ("size", "detail"),
     [
-        (5000, "size 5000 is not a multiple of 2880 bytes: truncated or padded"),
-        (5760, "damaged FITS file (File may have been truncated: actual file length (5760) is "
-               "smaller than the expected size (8640))"),
+        (5000, "truncated in the header of HDU 1"),
+        (5760, "truncated: HDU 1 (DATA) needs 8640 bytes, the file has 5760"),
         (2880, "extension(s) DATA listed in EXTSEQID are missing (truncated?)"),
     ],
 )
@@ -215,19 +212,27 @@ def test_full_verify_reuses_hashes_of_untouched_files(repo: Path, pinned: list[E
     assert verify_files(pinned, repo, level="stat", cache=cache).ok
 
 
-def test_fits_then_full_hashes_but_does_not_recheck_fits(repo: Path, pinned: list[Expected],
-                                                         cache: VerifyCache) -> None:
-    """Facts add up: after a fits verify, a full one only hashes."""
-    verify_files(pinned, repo, level="fits", cache=cache)
+def test_facts_add_up_across_levels(repo: Path, pinned: list[Expected],
+                                    cache: VerifyCache) -> None:
+    """After a full verify a fits one reads nothing; after a fits verify a full one reads
+    each file once (FITS sums and sha256 in the same pass)."""
+    verify_files(pinned, repo, level="full", cache=cache)
+    assert verify_files(pinned, repo, level="fits", cache=cache).reused == 3
+    verify_files(pinned, repo, level="fits", cache=cache, rehash=True)
     report = verify_files(pinned, repo, level="full", cache=cache)
-    assert (report.fits_checked, report.hashed) == (0, 3)
+    assert (report.fits_checked, report.hashed, report.reused) == (0, 0, 3)
+    fresh = VerifyCache(cache.path.parent / "other.sqlite", racy_ns=0)
+    verify_files(pinned, repo, level="fits", cache=fresh)
+    report = verify_files(pinned, repo, level="full", cache=fresh)
+    assert (report.fits_checked, report.hashed, report.reused) == (3, 3, 0)
+    fresh.close()
 
 
 def test_stat_warm_cache_reads_no_file(repo: Path, pinned: list[Expected], cache: VerifyCache,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A warm stat verify rests on the cache, opening no constituent."""
     verify_files(pinned, repo, level="full", cache=cache)
-    monkeypatch.setattr("reprocal.verify.check_fits", lambda *a, **k: pytest.fail("read"))
+    monkeypatch.setattr("reprocal.verify.scan_files", lambda *a, **k: pytest.fail("read"))
     report = verify_files(pinned, repo, level="stat", cache=cache,
                           hasher=lambda p: pytest.fail("hashed"))
     assert report.ok and report.reused == 3
@@ -414,8 +419,8 @@ def test_repository_finds_every_kind_of_problem(repo: Path, tmp_path: Path,
     by = {(e.finding, e.name): e for e in report.entries}
     assert by[(Finding.HEADER, C)].detail == (
         "header says EPN_CTI_0002.CCF but the file is named EMOS1_QE_0003.CCF")
-    assert by[(Finding.CORRUPT, "EPN_CTI_0007.CCF")].detail.startswith(
-        "damaged FITS file (File may have been truncated")
+    assert by[(Finding.CORRUPT, "EPN_CTI_0007.CCF")].detail == (
+        "truncated: HDU 1 (DATA) needs 8640 bytes, the file has 5760")
     assert report.counts()["corrupt"] == 2
     assert [e.finding for e in report.problems()][:2] == [Finding.CORRUPT, Finding.CORRUPT]
 
