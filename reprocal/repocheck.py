@@ -21,7 +21,7 @@ import attrs
 
 from .catalog import DEFAULT_GLOB, ccf_dirs
 from .constituent import Constituent
-from .fitscheck import FitsCheck, Scan, judge, scan_files
+from .fitscheck import FitsCheck, check_files
 from .names import ConstituentName, is_constituent_name
 from .progress import NullProgress
 from .verify import Located, locate, unchanged_since_listed
@@ -145,8 +145,8 @@ def verify_repository(
             return None
         return prior if prior.trusted(loc.stat, racy_ns) else None
 
-    scans = scan_files([loc.real for _, loc in to_check if vouched(loc) is None], jobs=jobs,
-                       progress=bar)
+    checks = check_files([(loc.real, name) for name, loc in to_check if vouched(loc) is None],
+                         jobs=jobs, progress=bar)
     fresh: list[CacheEntry] = []
     for name, loc in to_check:
         prior = vouched(loc)
@@ -154,11 +154,11 @@ def verify_repository(
             ok, problem, kind = prior.fits_ok, prior.fits_problem, prior.fits_kind
             bar.update(1)
         else:
-            scan = scans[loc.real]
-            fc = (judge(scan, name, path=loc.path) if isinstance(scan, Scan)
-                  else FitsCheck(f"cannot read: {scan.strerror}", kind="corrupt"))
+            got = checks[loc.real]
+            fc = (got if isinstance(got, FitsCheck)
+                  else FitsCheck(f"cannot read: {got.strerror}", kind="corrupt"))
             ok, problem, kind = fc.ok, fc.problem, fc.kind
-            if isinstance(scan, Scan) and unchanged_since_listed(loc):
+            if isinstance(got, FitsCheck) and unchanged_since_listed(loc):
                 fresh.append(CacheEntry(loc.real, loc.stat, started, None, fc.ok, fc.problem,
                                         fc.kind or None))
         if ok:
@@ -166,7 +166,7 @@ def verify_repository(
         else:
             finding = Finding.HEADER if kind == "header" else Finding.CORRUPT
             entries.append(RepoEntry(finding, name, (loc.path,), problem or ""))
-    checked = len(scans)
+    checked = len(checks)
     reused = len(to_check) - checked
     if cache is not None:
         cache.store(fresh)

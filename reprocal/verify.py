@@ -35,7 +35,7 @@ from .catalog import ccf_dirs
 from .constituent import Constituent
 from .dates import CalDate
 from .errors import InputError
-from .fitscheck import FitsCheck, Scan, judge, scan_files
+from .fitscheck import FitsCheck, check_files
 from .hashing import Hasher, hash_files
 from .names import ConstituentName
 from .progress import NullProgress
@@ -272,23 +272,23 @@ def verify_files(
             if rehash or (t := trusted(loc)) is None or t.fits_ok is None
             or (level == "full" and t.sha256 is None)]
     fused = level == "full" and hasher is None
-    scans = scan_files([loc.real for _, loc in need], sha256=fused, jobs=jobs, progress=bar)
+    checks = check_files([(loc.real, e.filename) for e, loc in need], sha256=fused, jobs=jobs,
+                         progress=bar)
     digests: dict[str, str | OSError] = {}
     if level == "full" and not fused:
         digests = dict(hash_files([loc.real for _, loc in need], jobs=jobs, hasher=hasher))
     fresh: list[CacheEntry] = []
     for e, loc in todo:
         prior = None if rehash else trusted(loc)
-        scan = scans.get(loc.real)
-        digest = digests.get(loc.real, scan.sha256 if isinstance(scan, Scan) else None)
-        for failure in (scan, digest):
+        fc = checks.get(loc.real)
+        digest = digests.get(loc.real, fc.sha256 if isinstance(fc, FitsCheck) else None)
+        for failure in (fc, digest):
             if isinstance(failure, OSError):
                 results[e.filename] = FileResult(e.filename, Status.CORRUPT, loc.path,
                                                  detail=f"cannot read: {failure.strerror}")
                 break
         else:
-            fc = judge(scan, e.filename, path=loc.path) if isinstance(scan, Scan) else None
-            if fc is not None:
+            if isinstance(fc, FitsCheck):
                 fits_ok, fits_problem, fits_kind = fc.ok, fc.problem, fc.kind or None
             elif prior is not None:
                 fits_ok, fits_problem, fits_kind = prior.fits_ok, prior.fits_problem, prior.fits_kind
@@ -296,12 +296,13 @@ def verify_files(
                 fits_ok, fits_problem, fits_kind = None, None, None
             sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
             unchanged = True
-            if scan is not None:
+            if fc is not None:
                 unchanged = unchanged_since_listed(loc)
                 if unchanged:
                     fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok,
                                             fits_problem, fits_kind))
-            results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha, fc,
+            results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha,
+                                           fc if isinstance(fc, FitsCheck) else None,
                                            unchanged=unchanged)
     if cache is not None:
         cache.store(fresh)

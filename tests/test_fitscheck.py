@@ -12,7 +12,7 @@ from astropy.io import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reprocal.fitscheck import check_fits, scan_file, scan_files
+from reprocal.fitscheck import check_files, check_fits, header_keywords, scan_file
 
 NAME = "EPN_CTI_0001.CCF"
 
@@ -113,7 +113,25 @@ def test_files_without_checksums_are_unchecked_not_corrupt(tmp_path: Path) -> No
 
 def test_scan_files_reports_unreadable(tmp_path: Path, ccf: Path) -> None:
     """Many files in threads; a missing one maps to its OSError."""
-    out = scan_files([str(ccf), str(tmp_path / "gone")], sha256=True, jobs=2)
-    assert out[str(ccf)].problem is None  # type: ignore[union-attr]
+    out = check_files([(str(ccf), NAME), (str(tmp_path / "gone"), NAME)], sha256=True, jobs=2)
+    assert out[str(ccf)].ok  # type: ignore[union-attr]
+    assert out[str(ccf)].sha256 == hashlib.sha256(ccf.read_bytes()).hexdigest()  # type: ignore[union-attr]
     assert isinstance(out[str(tmp_path / "gone")], FileNotFoundError)
     assert check_fits(tmp_path / "gone").problem == "cannot read: No such file or directory"
+
+
+def test_header_keywords_strings_numbers_and_long_strings() -> None:
+    """Card values: quotes removed, doubled quotes kept once, comments dropped, OGIP
+    CONTINUE long strings joined, first occurrence wins, nothing after END."""
+    cards = [
+        "SIMPLE  =                    T / conforms",
+        "ISSUE   =                   17 / issue",
+        "CREATOR = 'O''Brien tool&'",
+        "CONTINUE  ' v2'",
+        "ISSUE   =                   18",
+        "COMMENT this is not a value",
+        "END",
+        "LATE    = 'after end'",
+    ]
+    raw = "".join(c.ljust(80) for c in cards).encode()
+    assert header_keywords(raw) == {"SIMPLE": "T", "ISSUE": "17", "CREATOR": "O'Brien tool v2"}
