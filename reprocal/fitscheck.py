@@ -89,8 +89,19 @@ def _words_sum(buf: memoryview | bytes) -> int:
 
 
 _STRING = re.compile(rb"'((?:[^']|'')*)'")
-_SIZE_KEYS = frozenset({b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS", b"EXTNAME",
-                        b"CHECKSUM", b"DATASUM"})
+_SIZE_CARD = re.compile(
+    rb"(BITPIX  |NAXIS   |NAXIS\d  |NAXIS\d\d |NAXIS\d\d\d|PCOUNT  |GCOUNT  |GROUPS  |EXTNAME |"
+    rb"CHECKSUM|DATASUM )= ")
+"""The keywords that size an HDU or carry its sums (matched at card starts only)."""
+_END = b"END" + b" " * 77
+
+
+def _end_card(header: bytes | bytearray, start: int) -> int:
+    """Offset of the END card at or after ``start`` (on a card boundary), or -1."""
+    at = header.find(_END, start)
+    while at >= 0 and at % CARD:
+        at = header.find(_END, at + 1)
+    return at
 
 
 def _value(card: bytes) -> str:
@@ -204,8 +215,7 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
                 break
             header = bytearray(first)
             hsum = _words_sum(first)
-            while not any(header[i:i + 8] == b"END     "
-                          for i in range(len(header) - BLOCK, len(header), CARD)):
+            while _end_card(header, len(header) - BLOCK) < 0:
                 more = read(BLOCK)
                 if len(more) < BLOCK:
                     problem = f"truncated in the header of HDU {hdu}"
@@ -218,13 +228,12 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
             if problem:
                 break
             raw = bytes(header)
+            end = _end_card(raw, 0)
             keys: dict[str, str] = {}
-            for i in range(0, len(raw), CARD):
-                key = raw[i:i + 8].rstrip()
-                if key == b"END":
-                    break
-                if key in _SIZE_KEYS or key.startswith(b"NAXIS"):
-                    keys.setdefault(key.decode("ascii"), _value(raw[i:i + CARD]))
+            for m in _SIZE_CARD.finditer(raw, 0, end):
+                if m.start() % CARD == 0:
+                    keys.setdefault(m.group(1).rstrip().decode("ascii"),
+                                    _value(raw[m.start():m.start() + CARD]))
             if hdu == 0:
                 primary = raw
             name = keys.get("EXTNAME", "").upper()
