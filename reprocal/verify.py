@@ -227,8 +227,7 @@ def verify_files(
     if level not in LEVELS:
         raise InputError(f"--level {level!r} is not one of {', '.join(LEVELS)}")
     items = list(expected)
-    names = [e.filename for e in items]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(e.filename for e in items).items() if k > 1)
     if dupes:
         raise InputError(f"{dupes[0]} is expected twice; each constituent is listed once")
     dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
@@ -252,6 +251,7 @@ def verify_files(
                 detail=f"size {where[0].stat.size}, pinned {e.size}")
         else:
             todo.append((e, where[0]))
+    bar.update(len(items) - len(todo))  # decided by the listing alone
     known = cache.lookup([loc.real for _, loc in todo]) if cache is not None else {}
     racy_ns = cache.racy_ns if cache is not None else 0
 
@@ -260,11 +260,13 @@ def verify_files(
         return entry if entry is not None and entry.trusted(loc.stat, racy_ns) else None
 
     if level == "stat":
+        reused = 0
         for e, loc in todo:
-            results[e.filename] = _from_cache(e, loc, known.get(loc.real), trusted(loc))
-            bar.update(1)
-        return _report(level, dirs_t, items, results, reused=sum(
-            1 for _, loc in todo if trusted(loc) is not None))
+            vouched = trusted(loc)
+            reused += vouched is not None
+            results[e.filename] = _from_cache(e, loc, known.get(loc.real), vouched)
+        bar.update(len(todo))
+        return _report(level, dirs_t, items, results, reused=reused)
 
     # fits / full: read again what the cache cannot vouch for; one pass per file gives the
     # FITS sums and (full) the sha256, in worker threads.
@@ -272,6 +274,7 @@ def verify_files(
             if rehash or (t := trusted(loc)) is None or t.fits_ok is None
             or (level == "full" and t.sha256 is None)]
     fused = level == "full" and hasher is None
+    bar.update(len(todo) - len(need))  # vouched for by the cache
     checks = check_files([(loc.real, e.filename) for e, loc in need], sha256=fused, jobs=jobs,
                          progress=bar)
     digests: dict[str, str | OSError] = {}
