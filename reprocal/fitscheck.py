@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
-import numpy as np
 
 from .constituent import Constituent, from_header
 from .errors import ReprocalError
@@ -85,6 +84,10 @@ def _fold(s: int) -> int:
 
 
 def _words_sum(buf: memoryview | bytes) -> int:
+    """Sum of the big-endian 32-bit words (numpy, imported on first use: ``stat`` never
+    needs it)."""
+    import numpy as np
+
     return int(np.frombuffer(buf, dtype=">u4").sum(dtype=np.uint64))
 
 
