@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import FitsFormatError
+from .errors import FitsFormatError, InputError
 
 BLOCK = 2880
 CARD = 80
@@ -206,12 +206,11 @@ def _table(path: str | os.PathLike[str], header: bytes, data: bytes, nbytes: int
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
         try:
             hdu = fits.BinTableHDU.fromstring(header + data + padding)
-            columns = hdu.columns  # parse TFORMs now, inside the error handling
+            hdu.data  # noqa: B018 - parse the TFORMs and rows now, inside the error handling
         except Exception as exc:  # astropy raises many types on a malformed table header
             raise FitsFormatError(
                 f"HDU #{index} is not a readable binary table ({type(exc).__name__}: {exc})",
                 path=path) from None
-    del columns
     return Table(hdu.header, hdu)
 
 
@@ -222,13 +221,19 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], 
     """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

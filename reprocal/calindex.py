@@ -117,14 +117,11 @@ def read_calindex(path: str | os.PathLike[str]) -> CalIndex:
     obs = _keyword_date(table, "OBSVDATE", path)
     an = _keyword_date(table, "ANALDATE", path)
 
-    cells = {name: table.column(name) for name in columns}
+    category = keyword_category or DEFAULT_CATEGORY
     rows, fnames = [], []
-    for i in range(table.nrows):
-        def get(name: str, default: object = "", i: int = i) -> object:
-            values = cells.get(name)
-            return default if values is None else values[i]
-
-        row, fname = _row(i + 1, get, keyword_category or DEFAULT_CATEGORY, path)
+    data = [table.column(name) for name in columns]
+    for n, values in enumerate(zip(*data, strict=True), start=1):
+        row, fname = _row(n, dict(zip(columns, values, strict=True)), category, path)
         rows.append(row)
         fnames.append(fname)
     return CalIndex(rows=tuple(rows), fnames=tuple(fnames), category=keyword_category,
@@ -153,10 +150,14 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _row(n: int, get, default_category: str,  # type: ignore[no-untyped-def]
+def _row(n: int, cells: dict[str, object], default_category: str,
          path: str | os.PathLike[str]) -> tuple[Constituent, str]:
-    """Row ``n`` (1-based, as FITS counts) as a constituent and its raw FNAME."""
+    """Row ``n`` (1-based, as FITS counts; ``cells`` by column name) as a constituent and its
+    raw FNAME. Absent optional columns take the :class:`Constituent` defaults."""
     where = f"{EXTNAME} row {n}"
+
+    def get(column: str, default: object = "") -> object:
+        return cells.get(column, default)
 
     def date(column: str, optional: bool) -> CalDate | None:
         text = _text(get(column))

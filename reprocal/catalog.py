@@ -29,9 +29,12 @@ from .constituent import Constituent, read_constituent
 from .dates import CalDate, parse_optional
 from .errors import RepositoryError, ReprocalError
 from .names import ConstituentName
-from .progress import NullProgress
+from .progress import NullProgress, Progress
 
 DEFAULT_GLOB = "*.ccf|*.CCF"
+MASTER_INDEX_PREFIX = "XMM_CALINDEX_"
+"""Master index files (``XMM_CALINDEX_nnnn.CCF``) found in a repository are imported as
+expected content instead of being indexed as constituents."""
 SCHEMA_VERSION = 2
 
 _COLUMNS = (
@@ -64,7 +67,9 @@ def default_catalog_path() -> Path:
     return Path(cache) / "reprocal" / "catalog.sqlite"
 
 
-def ccf_dirs(ccf_path: str | Sequence[str | os.PathLike[str]] | None) -> tuple[Path, ...]:
+def ccf_dirs(
+    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+) -> tuple[Path, ...]:
     """The calibration directories: ``--ccf-path`` (colon-separated) or ``$SAS_CCFPATH``.
 
     An empty path is an error (cifbuild quietly writes an empty CIF); so is a missing directory.
@@ -74,6 +79,8 @@ def ccf_dirs(ccf_path: str | Sequence[str | os.PathLike[str]] | None) -> tuple[P
         origin = "SAS_CCFPATH"
     else:
         origin = "--ccf-path"
+    if isinstance(ccf_path, os.PathLike):
+        ccf_path = [ccf_path]
     parts: list[str] = (
         [p for p in ccf_path.split(":") if p.strip()] if isinstance(ccf_path, str)
         else [os.fspath(p) for p in ccf_path]
@@ -252,7 +259,7 @@ class Catalog:
         *,
         recurse: bool = False,
         fileglob: str = DEFAULT_GLOB,
-        progress: object | None = None,
+        progress: Progress | None = None,
     ) -> ScanReport:
         """Bring the catalogue up to date with ``dirs``: read headers of new or changed files
         only; forget files that are gone (remembering them as expected)."""
@@ -293,11 +300,15 @@ class Catalog:
                           tuple(self.problems(dirs, recurse=recurse)))
 
     def _index_file(self, path: str, directory: str, filename: str, st: os.stat_result) -> None:
-        status, problem, values = "ok", None, (None,) * len(_COLUMNS)
+        status, problem = "ok", None
+        values: tuple[object, ...] = (None,) * len(_COLUMNS)
         try:
-            c = read_constituent(path)
-            values = _row_values(c)
-            filename = c.filename
+            if filename.upper().startswith(MASTER_INDEX_PREFIX) and self._import_master(path):
+                status = "masterindex"
+            else:
+                c = read_constituent(path)
+                values = _row_values(c)
+                filename = c.filename
         except ReprocalError as exc:
             status, problem = "invalid", exc.one_line()
         self._db.execute(
@@ -306,6 +317,23 @@ class Catalog:
             (path, directory, filename.upper(), st.st_size, st.st_mtime_ns, st.st_ino, status,
              problem, *values),
         )
+
+    def _import_master(self, path: str) -> bool:
+        """A master index file found in the repository: import its rows as expected content."""
+        from .calindex import read_calindex
+
+        table = read_calindex(path)
+        if not table.is_master_index:
+            return False
+        source = f"calindex:{path}"
+        self._db.execute("DELETE FROM expected WHERE source = ?", (source,))
+        for c in table.rows:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
+                f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+                (c.filename, source, *_row_values(c)),
+            )
+        return True
 
     def _forget(self, path: str) -> None:
         row = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
@@ -350,7 +378,7 @@ class Catalog:
 
     def _rows(self, dirs: Sequence[Path], status: str | None = "ok", recurse: bool = False
               ) -> list[sqlite3.Row]:
-        out = []
+        out: list[sqlite3.Row] = []
         for d in dirs:
             where, args = _dir_filter(d, recurse)
             q = f"SELECT * FROM files WHERE {where}"
@@ -389,12 +417,12 @@ class Catalog:
 
 
 def index(
-    ccf_path: str | Sequence[str | os.PathLike[str]] | None = None,
+    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     *,
     catalog: Catalog | str | os.PathLike[str] | None = None,
     recurse: bool = False,
     fileglob: str = DEFAULT_GLOB,
-    progress: object | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Catalog, ScanReport]:
     """Open the catalogue and refresh it for ``ccf_path`` (the notebook entry point)."""
     dirs = ccf_dirs(ccf_path)

@@ -44,7 +44,7 @@ class Constituent:
     """Start of validity (inclusive)."""
     evaldate: CalDate | None = attrs.field(converter=_opt_date, default=None)
     """End of validity (inclusive); ``None`` means no end."""
-    subdate: CalDate = attrs.field(converter=_date, default="1998-01-01T00:00:00")
+    subdate: CalDate = attrs.field(converter=_date, default=CalDate("1998-01-01T00:00:00"))
     """Submission (publication) date, compared with the analysis date."""
     date: CalDate | None = attrs.field(converter=_opt_date, default=None)
     """Creation date of the file."""

@@ -20,7 +20,7 @@ Exit codes:
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 
 class ReprocalError(Exception):
@@ -28,10 +28,11 @@ class ReprocalError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, hint: str | None = None, path: str | Path | None = None):
+    def __init__(self, message: str, *, hint: str | None = None,
+                 path: str | os.PathLike[str] | None = None):
         self.message = message
         self.hint = hint
-        self.path = str(path) if path is not None else None
+        self.path = os.fspath(path) if path is not None else None
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -89,7 +90,8 @@ class CheckFailed(ReprocalError):
 class HashMismatchError(CheckFailed):
     """Bytes do not match the pinned size or sha256. Distinct from a network failure."""
 
-    def __init__(self, path: str | Path, *, expected: str, actual: str, what: str = "sha256"):
+    def __init__(self, path: str | os.PathLike[str], *, expected: str, actual: str,
+                 what: str = "sha256"):
         self.expected = expected
         self.actual = actual
         super().__init__(

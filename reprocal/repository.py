@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .catalog import DEFAULT_GLOB, Catalog, LocalFile, ScanReport, ccf_dirs
+from .progress import Progress
 from .constituent import DEFAULT_CATEGORY
 from .dates import CalDate
 from .errors import RepositoryError
@@ -27,13 +28,13 @@ class Repository:
 
     def __init__(
         self,
-        ccf_path: str | Sequence[str | os.PathLike[str]] | None = None,
+        ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
         *,
         catalog: Catalog | str | os.PathLike[str] | None = None,
         recurse: bool = False,
         fileglob: str = DEFAULT_GLOB,
         refresh: bool = True,
-        progress: object | None = None,
+        progress: Progress | None = None,
     ):
         self.dirs = ccf_dirs(ccf_path)
         self.catalog = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog)
@@ -43,7 +44,7 @@ class Repository:
         if refresh:
             self.refresh(progress=progress)
 
-    def refresh(self, *, progress: object | None = None) -> ScanReport:
+    def refresh(self, *, progress: Progress | None = None) -> ScanReport:
         """Re-scan the directories (only new or changed files are read)."""
         self.last_scan = self.catalog.refresh(
             self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress)

@@ -67,10 +67,10 @@ def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Ru
         by_name.setdefault(lf.filename, []).append(lf.path)
     local = Selector(lf.constituent for lf in present).apply(rule)
     for c in local.chosen:
-        paths = by_name[c.filename]
-        if len(paths) > 1:
+        copies = by_name[c.filename]
+        if len(copies) > 1:
             raise DuplicateConstituentError(
-                f"{c.filename} is present {len(paths)} times: {', '.join(map(str, paths))}",
+                f"{c.filename} is present {len(copies)} times: {', '.join(map(str, copies))}",
                 hint="remove or rename all but one copy, then run `reprocal index`",
             )
     full = Selector(list(known) + [lf.constituent for lf in present]).apply(rule)

@@ -13,10 +13,10 @@ A repository is planned first (pure: a seed in, constituents with their sizes ou
 * at ``scale=1.0`` about 1550 files and 4 GB, sizes multiples of 2880 (most small, the largest
   ~70 MB); ``scale`` multiplies sizes, never the file count.
 
-Everything is deterministic for a seed: histories come from ``random.Random`` seeded with strings
-(no hash randomisation), data bytes from SHAKE-128 keyed by seed, file and extension (the same
-bytes on every machine and Python), and the CHECKSUM comments carry the file's own DATE instead
-of the wall clock.
+Everything is deterministic for a seed: histories come from ``random.Random(str).random()``
+only (the part of ``random`` Python keeps stable across versions; no hash randomisation, no
+libm), data bytes from SHAKE-128 keyed by seed, file and extension (the same bytes on every
+machine), and the CHECKSUM comments carry the file's own DATE instead of the wall clock.
 
 Each file: primary header with ``TELESCOP``, ``SCOPE``, ``TYPEID``, ``ISSUE``, ``VALDATE``,
 ``EVALDATE`` (only when closed), ``SUBDATE``, ``DATE``, ``CATEGORY``, ``CREATOR``, ``EXTSEQU``,
@@ -26,14 +26,11 @@ Each file: primary header with ``TELESCOP``, ``SCOPE``, ``TYPEID``, ``ISSUE``, `
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import hashlib
 import io
 import math
 import os
 import random
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
@@ -43,14 +40,17 @@ from typing import Any
 
 import attrs
 
+from ._ccfwrite import BLOCK, min_size, write_constituent
 from .constituent import DEFAULT_CATEGORY, Constituent
 from .dates import CalDate
 from .errors import InputError
 from .names import ConstituentName
 from .select import Selection, Selector
 
-BLOCK = 2880
-"""FITS block size: every HDU, and so every file, is a multiple of it."""
+__all__ = [
+    "BLOCK", "CcfType", "SyntheticRepo", "ccf_types", "corrupt", "generate", "min_size", "plan",
+    "replay", "touch_all", "truncate", "write_constituent",
+]
 
 FULL_SCALE_FILES = 1550
 """About how many constituents the whole archive holds."""
@@ -58,10 +58,14 @@ FULL_SCALE_FILES = 1550
 MAX_SIZE = 24170 * BLOCK
 """No synthetic file is larger than the largest real one (XRT PSFs, ~70 MB)."""
 SIZE_SPREAD = 0.25
+"""Earlier issues' sizes vary by up to this fraction around the real size."""
 SIZE_BOOST = 1.2
+"""Calibrates the sizes so the full archive is ~4 GB (the real one: ~4.3 GB, 1550 files)."""
 
 _EPOCH = CalDate.parse("1970-01-01").to_datetime()
 _DAY = 86400
+MIN_SPAN = 30 * _DAY
+"""The shortest history (``end - start``) a plan accepts."""
 
 
 # --- the real calibration types -----------------------------------------------------------
@@ -158,11 +162,47 @@ def _date(secs: int) -> CalDate:
     return CalDate.from_datetime(_EPOCH + timedelta(seconds=secs))
 
 
-def _base_valdate(t: CcfType, rng: random.Random) -> str:
+class _Draws:
+    """Seeded draws built only on ``random.Random.random()``, whose sequence Python guarantees
+    across versions (``sample``, ``choices``, ``gauss`` may change), with plain arithmetic
+    only (no libm function whose last bit could differ between machines)."""
+
+    def __init__(self, key: str):
+        self._rng = random.Random(key)  # str seeds hash with SHA-512: no hash randomisation
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (b - a) * self._rng.random()
+
+    def weighted(self, options: Sequence[str], weights: Sequence[float]) -> str:
+        x = self._rng.random() * sum(weights)
+        for option, w in zip(options, weights, strict=True):
+            if x < w:
+                return option
+            x -= w
+        return options[-1]
+
+    def distinct(self, lo: int, hi: int, k: int) -> list[int]:
+        """``k`` distinct integers of ``[lo, hi]``, sorted."""
+        if k > hi - lo + 1:
+            raise ValueError(f"cannot draw {k} distinct integers from [{lo}, {hi}]")
+        chosen: set[int] = set()
+        while len(chosen) < k:
+            chosen.add(lo + int(self._rng.random() * (hi - lo + 1)))
+        return sorted(chosen)
+
+    def size_factor(self) -> float:
+        """Triangular on [1 - SIZE_SPREAD, 1 + SIZE_SPREAD], mean 1."""
+        return 1.0 + SIZE_SPREAD * (self._rng.random() + self._rng.random() - 1.0)
+
+
+def _base_valdate(t: CcfType, rng: _Draws) -> str:
     """First validity of a type: real ones are 1998/1999/2000-01-01 (mirrors 2000-01-13)."""
     if t.scope.startswith("XRT"):
         return "2000-01-13"
-    return rng.choices(("1998-01-01", "1999-01-01", "2000-01-01"), (5, 2, 3))[0]
+    return rng.weighted(("1998-01-01", "1999-01-01", "2000-01-01"), (5, 2, 3))
 
 
 def _creator(subdate: int) -> str:
@@ -174,18 +214,12 @@ def _creator(subdate: int) -> str:
     return "/home/ccflib/sas/lib/perl5/deceit.pl 1.22"
 
 
-def min_size(extnames: Sequence[str]) -> int:
-    """Smallest file for these extensions: a header block per HDU and a data block (one table
-    row) per extension, so every extension carries data. A file without extensions: one block."""
-    return BLOCK * (1 + 2 * len(extnames))
-
-
 def _blocks(nbytes: float, extnames: Sequence[str]) -> int:
     """``nbytes`` rounded to a multiple of 2880, at least :func:`min_size`."""
     return max(min_size(extnames), round(nbytes / BLOCK) * BLOCK)
 
 
-def _issue_counts(types: Sequence[CcfType], files: int | None, rng: random.Random) -> list[int]:
+def _issue_counts(types: Sequence[CcfType], files: int | None, rng: _Draws) -> list[int]:
     """Issues per type: proportional to the real update rate, ~1550 in all, or ``files`` in all.
 
     With ``files`` smaller than the number of types, a seeded subset of types gets one issue
@@ -205,7 +239,7 @@ def _issue_counts(types: Sequence[CcfType], files: int | None, rng: random.Rando
     if files < 1:
         raise InputError(f"files={files}: a repository needs at least one file")
     if files < len(types):
-        chosen = set(rng.sample(range(len(types)), files))
+        chosen = set(rng.distinct(0, len(types) - 1, files))
         return [1 if i in chosen else 0 for i in range(len(types))]
     # everyone gets one, sliced types two (to have a tiling) while the budget allows
     counts = [1] * len(types)
@@ -232,9 +266,9 @@ def _history(
     t: CcfType, n: int, *, seed: int, scale: float, start: int, end: int,
 ) -> list[Constituent]:
     """The ``n`` issues of one type (issues 1..n), sizes included."""
-    rng = random.Random(f"reprocal.synthetic:{seed}:{t.scope}:{t.typeid}")
+    rng = _Draws(f"reprocal.synthetic:{seed}:{t.scope}:{t.typeid}")
     base = max(start, _secs(CalDate.parse(_base_valdate(t, rng))))
-    if base >= end:
+    if end - base < MIN_SPAN:  # a short history: everything starts at `start`
         base = start
     span = end - base
     # submission dates: the first soon after the base date, the rest spread until the type
@@ -243,7 +277,7 @@ def _history(
     until = end if t.max_issue >= 10 else first + int(rng.uniform(0.1, 1.0) * (end - first))
     if until - first < n:
         until = min(end, first + n)
-    rest = sorted(rng.sample(range(first + 1, until + 1), n - 1)) if n > 1 else []
+    rest = rng.distinct(first + 1, until, n - 1) if n > 1 else []
     subdates = [first, *rest]
 
     valdates: list[int] = [base]
@@ -271,7 +305,7 @@ def _history(
         sub = subdates[k]
         created = sub if sub == base else max(start, sub - int(rng.uniform(0, 3 * _DAY)))
         # sizes vary around the real one, never above the largest real file (~70 MB)
-        factor = 1.0 if k == n - 1 else math.exp(rng.gauss(0.0, SIZE_SPREAD))
+        factor = 1.0 if k == n - 1 else rng.size_factor()
         nbytes = min(max(t.fsize, MAX_SIZE), t.fsize * factor * SIZE_BOOST)
         out.append(Constituent(
             name=ConstituentName(t.scope, t.typeid, k + 1),
@@ -301,134 +335,15 @@ def plan(
     if not scale > 0:
         raise InputError(f"scale={scale}: must be a positive size factor")
     t0, t1 = _secs(CalDate.parse(start, field="start")), _secs(CalDate.parse(end, field="end"))
-    if t1 <= t0:
-        raise InputError(f"end {end!r} is not after start {start!r}")
+    if t1 - t0 < MIN_SPAN:
+        raise InputError(f"end {end!r} is not at least 30 days after start {start!r}")
     types = ccf_types() if types is None else tuple(types)
-    counts = _issue_counts(types, files, random.Random(f"reprocal.synthetic:{seed}:counts"))
+    counts = _issue_counts(types, files, _Draws(f"reprocal.synthetic:{seed}:counts"))
     planned: list[Constituent] = []
     for t, n in zip(types, counts, strict=True):
         if n:
             planned.extend(_history(t, n, seed=seed, scale=scale, start=t0, end=t1))
     return tuple(sorted(planned, key=lambda c: c.filename))
-
-
-# --- writing --------------------------------------------------------------------------------
-
-
-def _data(seed: int, filename: str, index: int, nbytes: int) -> bytes:
-    """Deterministic pseudo-random bytes for one HDU (SHAKE-128: the same everywhere)."""
-    if nbytes == 0:
-        return b""
-    key = f"reprocal.synthetic:{seed}:{filename}:{index}".encode()
-    return hashlib.shake_128(key).digest(nbytes)
-
-
-def _card(header: Any, key: str, value: object, comment: str) -> None:
-    """Set a keyword, with its comment only when it fits on the card (no truncation warning)."""
-    fits_comment = not isinstance(value, str) or len(value) + len(comment) <= 52
-    header[key] = (value, comment) if fits_comment else value
-
-
-def _primary_header(c: Constituent) -> Any:
-    from astropy.io import fits
-
-    h = fits.Header()
-    _card(h, "TELESCOP", c.telescop, "Telescope (mission) name")
-    _card(h, "SCOPE", c.scope, "Calibration scope")
-    _card(h, "TYPEID", c.typeid, "Calibration data type")
-    _card(h, "ISSUE", c.issue, "Constituent issue number")
-    _card(h, "VALDATE", c.valdate.text, "Start of validity")
-    if c.evaldate is not None:
-        _card(h, "EVALDATE", c.evaldate.text, "End of validity")
-    _card(h, "SUBDATE", c.subdate.text, "Submission date")
-    if c.date is not None:
-        _card(h, "DATE", c.date.text, "Creation date")
-    _card(h, "CATEGORY", c.category, "Calibration category")
-    _card(h, "CREATOR", c.creator, "File creator")
-    _card(h, "EXTSEQU", c.extsequ, "Extension sequence")
-    if len(c.extseqid) > 68:
-        _card(h, "LONGSTRN", "OGIP 1.0", "The OGIP long string convention may be used")
-    _card(h, "EXTSEQID", c.extseqid, "Extension sequence identifiers")
-    return h
-
-
-def _hdus(c: Constituent, *, seed: int) -> Any:
-    """The HDUList of one constituent, ``c.fsize`` bytes once written."""
-    import numpy as np
-    from astropy.io import fits
-
-    extnames = c.extseqid.split()
-    size = c.fsize if c.fsize is not None else min_size(extnames)
-    primary = fits.PrimaryHDU(header=_primary_header(c))
-    # header blocks: the primary's (with CHECKSUM/DATASUM to come) and one per extension
-    head_text = primary.header.tostring(padding=False, endcard=False)
-    head_blocks = math.ceil((len(head_text) + 3 * 80) / BLOCK)
-    data_blocks = size // BLOCK - head_blocks - len(extnames)
-    if size % BLOCK or data_blocks < len(extnames):
-        raise InputError(
-            f"{c.filename}: size {size} is not a multiple of {BLOCK} of at least "
-            f"{BLOCK * (head_blocks + 2 * len(extnames))} bytes "
-            "(a header block per HDU, a data block per extension)"
-        )
-    rng = random.Random(f"reprocal.synthetic:{seed}:{c.filename}:split")
-    if not extnames:
-        if data_blocks:
-            raw = _data(seed, c.filename, 0, data_blocks * BLOCK)
-            primary = fits.PrimaryHDU(
-                data=np.frombuffer(raw, dtype=np.uint8), header=_primary_header(c)
-            )
-        return fits.HDUList([primary])
-    # one row per extension, the other blocks spread over them (seeded weights)
-    spare = data_blocks - len(extnames)
-    weights = [rng.random() ** 2 for _ in extnames]
-    shares = [spare * w / (sum(weights) or 1.0) for w in weights]
-    counts = [math.floor(s) for s in shares]
-    for i in sorted(range(len(counts)), key=lambda i: (counts[i] - shares[i], i))[
-        : spare - sum(counts)
-    ]:
-        counts[i] += 1
-    counts = [n + 1 for n in counts]
-    hdus = [primary]
-    for i, (name, rows) in enumerate(zip(extnames, counts, strict=True), start=1):
-        raw = _data(seed, c.filename, i, rows * BLOCK)
-        array = np.frombuffer(raw, dtype=np.uint8).reshape(rows, BLOCK)
-        col = fits.Column(name="BLOCK", format=f"{BLOCK}B", array=array)
-        hdu = fits.BinTableHDU.from_columns([col])
-        hdu.header["EXTNAME"] = name  # as given: real EXTNAMEs are mixed case
-        hdus.append(hdu)
-    return fits.HDUList(hdus)
-
-
-def write_constituent(path: str | os.PathLike[str], c: Constituent, *, seed: int = 0) -> int:
-    """Write one constituent file atomically (temp file beside it, then ``os.replace``).
-
-    Returns the size written (``c.fsize``; the minimum when ``None``).
-    """
-    import warnings
-
-    from astropy.io import fits
-
-    target = Path(path)
-    hdul = _hdus(c, seed=seed)
-    stamp = (c.date or c.subdate).text
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        for hdu in hdul:
-            # fixed comments (the file's DATE, not the wall clock) keep the bytes reproducible
-            hdu.add_datasum(when=f"data unit checksum updated {stamp}")
-            hdu.add_checksum(when=f"HDU checksum updated {stamp}", override_datasum=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            hdul.writeto(f, output_verify="exception", checksum=False)
-        written = os.path.getsize(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return written
-
 
 
 def _write_all(
@@ -472,9 +387,10 @@ def replay(
 ) -> SyntheticRepo:
     """Write one file per row with exactly its metadata (e.g. a real CIF's CALINDEX rows).
 
-    Sizes are ``FSIZE * scale`` rounded to 2880, at least one block per HDU (the real type's size
-    when the row has none). The returned constituents are what the files' headers say: the rows
-    with ``fsize`` the written size and no ``md5`` (a CALINDEX value, not a property of the file).
+    Sizes are ``FSIZE * scale`` rounded to 2880, at least a header block per HDU and a data block
+    per extension (the real type's size when the row has no FSIZE). The returned constituents are
+    what the files' headers say: the rows with ``fsize`` the written size and no ``md5`` (a
+    CALINDEX value, not a property of the file).
     """
     if not scale > 0:
         raise InputError(f"scale={scale}: must be a positive size factor")
@@ -502,7 +418,10 @@ def corrupt(path: str | os.PathLike[str], *, offset: int | None = None) -> int:
     p = Path(path)
     if offset is None:
         with fits.open(p, lazy_load_hdus=False) as hdul:
-            spans = [(h._data_offset, h._data_size) for h in hdul if h._data_size]
+            spans = [
+                (info["datLoc"], info["datSpan"])
+                for info in (hdul.fileinfo(i) for i in range(len(hdul))) if info["datSpan"]
+            ]
         if not spans:
             raise InputError(f"{p}: no HDU has data; pass offset= to flip a header byte")
         start, size = spans[0]

@@ -150,7 +150,7 @@ def test_real_digest_ignores_paths_and_layout(samples: Path, tmp_path: Path) -> 
 def test_real_cif_gzip_copy_reads(samples: Path, tmp_path: Path) -> None:
     """A gzip-compressed copy (a PPS *CALIND*.FTZ product) reads like the original."""
     ftz = tmp_path / "P0201901401OBX000CALIND0000.FTZ"
-    ftz.write_bytes(gzip.compress((samples / EVENT_LIST).read_bytes()))
+    ftz.write_bytes(gzip.compress((samples / EVENT_LIST).read_bytes(), compresslevel=1))
     assert read_calindex(ftz).rows == read_calindex(samples / EVENT_LIST).rows
 
 
@@ -295,6 +295,20 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, extra: Constituent, mes
     assert str(info.value) == f"{target}: {message}"
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ccf.cif"]
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("no/such/dir/ccf.cif", "cannot write: No such file or directory"),
+    ("is-a-dir", "cannot write: Is a directory"),
+])
+def test_unwritable_target(tmp_path: Path, target: str, message: str) -> None:
+    """An unwritable target is one clear line, and leaves no temporary file."""
+    (tmp_path / "is-a-dir").mkdir()
+    with pytest.raises(InputError) as info:
+        write_cif(tmp_path / target, _rows(), obs_date="2004-01-01", analysis_date="2005-01-01")
+    assert str(info.value) == f"{tmp_path / target}: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["is-a-dir"]
+    assert list((tmp_path / "is-a-dir").iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["ccf.cif.gz", "PCALIND0000.FTZ", "plain-name"])

@@ -16,19 +16,18 @@ from reprocal.synthetic import generate
 
 
 @pytest.fixture
-def repo_dir(tmp_path: Path) -> Path:
-    """A small synthetic repository of its own (tests here modify it)."""
-    generate(tmp_path / "ccf", seed=3, scale=0.0001, files=160)
-    return tmp_path / "ccf"
+def repo_dir(synthetic_repo, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A copy of the session's synthetic repository (tests here modify it)."""
+    return Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
 
 
 def _attrs(c):  # type: ignore[no-untyped-def]
     return (c.filename, c.valdate, c.evaldate, c.subdate, c.category, c.extseqid)
 
 
-def test_index_reads_every_header(tmp_path: Path) -> None:
+def test_index_reads_every_header(synthetic_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A cold refresh indexes every generated file with the attributes it was written with."""
-    repo = generate(tmp_path / "ccf", seed=3, scale=0.0001, files=160)
+    repo = synthetic_repo
     cat = Catalog(tmp_path / "c.sqlite")
     report = cat.refresh([repo.root])
     assert report.scanned == report.read == len(repo.constituents)
@@ -166,3 +165,18 @@ def test_master_index_import_makes_missing_files_known(repo_dir: Path, tmp_path:
     repo = Repository(pruned, catalog=cat)
     gaps = repo.resolve("2010-01-01", "2026-01-01").gaps
     assert sorted(g.missing.filename for g in gaps) == sorted(c.filename for c in best[:3])
+
+
+def test_master_index_in_the_repository_is_imported(repo_dir: Path, tmp_path: Path) -> None:
+    """An XMM_CALINDEX_nnnn.CCF lying among the constituents is read as expected content."""
+    from reprocal.calindex import write_master_index
+
+    full = Repository(repo_dir, catalog=tmp_path / "full.sqlite")
+    rows = [lf.constituent for lf in full.present()]
+    victim = full.resolve("2010-01-01", "2026-01-01").chosen[0]
+    write_master_index(repo_dir / "XMM_CALINDEX_0042.CCF", rows)
+    (repo_dir / victim.filename).unlink()
+    repo = Repository(repo_dir, catalog=tmp_path / "c.sqlite")
+    assert repo.last_scan is not None and repo.last_scan.problems == ()
+    gaps = repo.resolve("2010-01-01", "2026-01-01").gaps
+    assert [g.missing.filename for g in gaps] == [victim.filename]

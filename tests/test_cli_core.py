@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 
 from reprocal.calindex import read_calindex
-from reprocal.synthetic import generate
 
 
 @pytest.fixture(scope="module")
-def ccf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("repo") / "ccf"
-    generate(root, seed=5, scale=0.0001, files=200)
-    return root
+def ccf(synthetic_repo) -> Path:  # type: ignore[no-untyped-def]
+    """The session's synthetic repository (read-only here; tests that tamper copy it)."""
+    return synthetic_repo.root
 
 
 def _rows(path: Path) -> list[tuple]:  # type: ignore[type-arg]
@@ -28,8 +26,8 @@ def test_index_json(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-
     env = {"REPROCAL_CATALOG": str(tmp_path / "c.sqlite")}
     first = json.loads(cli("index", "--ccf-path", str(ccf), "--json", env=env).stdout)
     second = json.loads(cli("index", "--ccf-path", str(ccf), "--json", env=env).stdout)
-    assert first["read"] == first["scanned"] == 200 and first["constituents"] == 200
-    assert second["read"] == 0 and second["unchanged"] == 200
+    assert first["read"] == first["scanned"] == 150 and first["constituents"] == 150
+    assert second["read"] == 0 and second["unchanged"] == 150
 
 
 def test_cif_then_pin_then_rebuild_round_trip(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
