@@ -30,6 +30,7 @@ import attrs
 
 from .constituent import Constituent, from_header
 from .errors import ReprocalError
+from .progress import Progress
 
 BLOCK = 2880
 """Every FITS file is a whole number of 2880-byte blocks."""
@@ -284,7 +285,8 @@ def judge(scan: Scan, filename: str, *, path: str | os.PathLike[str] | None = No
     if scan.problem:
         return FitsCheck(scan.problem, scan.unchecked, kind="corrupt", sha256=scan.sha256)
     try:
-        constituent = from_header(header_keywords(scan.primary), filename,
+        keywords: dict[str, object] = dict(header_keywords(scan.primary))
+        constituent = from_header(keywords, filename,
                                   path=path or filename)
     except ReprocalError as exc:
         return FitsCheck(exc.message, scan.unchecked, kind="header", sha256=scan.sha256)
@@ -309,7 +311,7 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None,
 
 
 def check_files(items: Iterable[tuple[str, str]], *, sha256: bool = False,
-                jobs: int | None = None, progress: object | None = None
+                jobs: int | None = None, progress: Progress | None = None
                 ) -> dict[str, FitsCheck | OSError]:
     """:func:`check_fits` over ``(path, filename)`` pairs, ``jobs`` threads at a time (default:
     one per core), largest file first. A file that cannot be read maps to its OSError."""
@@ -340,5 +342,5 @@ def check_files(items: Iterable[tuple[str, str]], *, sha256: bool = False,
         for p, result in zip(order, pool.map(one, order), strict=True):
             out[p] = result
             if progress is not None:
-                progress.update(1)  # type: ignore[attr-defined]
+                progress.update(1)
     return out

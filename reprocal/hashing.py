@@ -28,6 +28,9 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
+
+from .progress import NullProgress, Progress
 
 DEFAULT_CHUNK = 4 << 20
 """Read size used by :func:`hash_files` (4 MiB measured slightly faster than 1 MiB)."""
@@ -65,7 +68,7 @@ def hash_files(
     paths: Iterable[str | os.PathLike[str]],
     *,
     jobs: int | None = None,
-    progress: object | None = None,
+    progress: Progress | object | None = None,
     hasher: Hasher | None = None,
     chunk: int = DEFAULT_CHUNK,
 ) -> dict[str, str | OSError]:
@@ -76,6 +79,7 @@ def hash_files(
     ``progress.update(1)`` is called once per file.
     """
     hash_one: Hasher = hasher or (lambda p: sha256_file(p, chunk=chunk))
+    bar = cast(Progress, progress if progress is not None else NullProgress())
     unique = list(dict.fromkeys(os.fspath(p) for p in paths))
     out: dict[str, str | OSError] = {}
     if not unique:
@@ -98,12 +102,10 @@ def hash_files(
     if workers == 1:
         for p in order:
             out[p] = one(p)
-            if progress is not None:
-                progress.update(1)  # type: ignore[attr-defined]
+            bar.update(1)
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sha256") as pool:
             for p, digest in zip(order, pool.map(one, order), strict=True):
                 out[p] = digest
-                if progress is not None:
-                    progress.update(1)  # type: ignore[attr-defined]
+                bar.update(1)
     return {p: out[p] for p in unique}

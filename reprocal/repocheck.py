@@ -23,7 +23,7 @@ from .catalog import DEFAULT_GLOB, ccf_dirs
 from .constituent import Constituent
 from .fitscheck import FitsCheck, check_files
 from .names import ConstituentName, is_constituent_name
-from .progress import NullProgress
+from .progress import NullProgress, Progress
 from .verify import Located, locate, unchanged_since_listed
 from .verifycache import CacheEntry, VerifyCache, now_ns
 
@@ -110,7 +110,7 @@ def verify_repository(
     rehash: bool = False,
     fileglob: str = DEFAULT_GLOB,
     jobs: int | None = None,
-    progress: object | None = None,
+    progress: Progress | None = None,
 ) -> RepositoryReport:
     """Check every file of the repository ``dirs`` (``None``: ``$SAS_CCFPATH``).
 
@@ -118,7 +118,7 @@ def verify_repository(
     reported ``gone``.
     """
     dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
-    bar = progress if progress is not None else NullProgress()
+    bar: Progress = progress if progress is not None else NullProgress()
     patterns = [p for p in fileglob.split("|") if p]
     started = now_ns()
     found = locate(dirs_t, recurse=recurse)

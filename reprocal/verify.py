@@ -38,7 +38,7 @@ from .errors import InputError
 from .fitscheck import FitsCheck, check_files
 from .hashing import Hasher, hash_files
 from .names import ConstituentName
-from .progress import NullProgress
+from .progress import NullProgress, Progress
 from .select import Rule, Selector
 from .verifycache import CacheEntry, FileStat, VerifyCache, now_ns
 
@@ -214,7 +214,7 @@ def verify_files(
     jobs: int | None = None,
     cache: VerifyCache | None = None,
     rehash: bool = False,
-    progress: object | None = None,
+    progress: Progress | None = None,
     hasher: Hasher | None = None,
 ) -> VerifyReport:
     """Verify every expected constituent in ``dirs`` (colon-separated string, a sequence, or
@@ -231,7 +231,7 @@ def verify_files(
     if dupes:
         raise InputError(f"{dupes[0]} is expected twice; each constituent is listed once")
     dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
-    bar = progress if progress is not None else NullProgress()
+    bar: Progress = progress if progress is not None else NullProgress()
     started = now_ns()
     found = locate(dirs_t)
     results: dict[str, FileResult] = {}
@@ -291,6 +291,9 @@ def verify_files(
                                                  detail=f"cannot read: {failure.strerror}")
                 break
         else:
+            fits_ok: bool | None
+            fits_problem: str | None
+            fits_kind: str | None
             if isinstance(fc, FitsCheck):
                 fits_ok, fits_problem, fits_kind = fc.ok, fc.problem, fc.kind or None
             elif prior is not None:
