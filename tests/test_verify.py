@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from _constituents import flip_byte, sha256, write_constituent
 
-from reprocal.dates import CalDate
 from reprocal.errors import ConstituentNameError, InputError, RepositoryError
 from reprocal.hashing import sha256_file
 from reprocal.repocheck import Finding, verify_repository
@@ -446,28 +445,3 @@ def test_repository_json(repo: Path) -> None:
     assert doc["ok"] is True and doc["counts"]["ok"] == 3
     assert doc["entries"][0] == {"finding": "ok", "name": C, "paths": [str(repo / C)],
                                  "detail": ""}
-
-
-# --- newer issues -------------------------------------------------------------------------
-
-
-def test_newer_issue_reported_under_today_and_pinned_dates(repo: Path) -> None:
-    """B (submitted 2005) is newer than the pinned A: eligible today; at the pinned analysis
-    date only if submitted by then."""
-    from reprocal.constituent import read_constituent
-    from reprocal.manifest import PinnedObservation
-    from reprocal.verify import NewerIssue, newer_issues
-
-    present = [read_constituent(repo / n) for n in (A, B, C)]
-    obs = PinnedObservation("0201901401", CalDate.parse("2003-01-01"),
-                            CalDate.parse("2002-01-01"), "XMMCCF", (C, A))
-    today = CalDate.parse("2026-01-01")
-    assert newer_issues([("0201901401", obs)], present, today=today) == [
-        NewerIssue("0201901401", A, B, False)]
-    late = PinnedObservation(None, CalDate.parse("2003-01-01"), CalDate.parse("2006-01-01"),
-                             "XMMCCF", (A,))
-    (n,) = newer_issues([("obs1", late)], present, today=today)
-    assert n.at_pinned_dates
-    assert n.describe() == ("obs1: EPN_CTI_0002.CCF is newer than the pinned EPN_CTI_0001.CCF "
-                            "(even at the pinned analysis date)")
-    assert newer_issues([("obs1", obs)], present[:1] + present[2:], today=today) == []

@@ -7,9 +7,10 @@ from typing import Any
 import click
 
 from ..catalog import ccf_dirs
+from ..drift import NewerIssue, newer_issues
 from ..errors import CheckFailed, InputError, ReprocalError
 from ..progress import bar
-from ..verify import LEVELS, Expected, NewerIssue, VerifyReport, newer_issues, verify_files
+from ..verify import LEVELS, Expected, VerifyReport, verify_files
 from ..verifycache import VerifyCache
 from ._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
 
