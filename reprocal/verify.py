@@ -313,6 +313,43 @@ def verify_files(
                    fits_checked=len(need), reused=len(todo) - len(need))
 
 
+def hash_and_remember(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    cache: VerifyCache | None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, str | OSError]:
+    """sha256 of every file, like :func:`reprocal.hashing.hash_files` (same keys and values),
+    read in the same pass as its FITS check, both remembered in ``cache``: after ``pin`` the
+    first ``verify`` then costs a stat walk instead of a re-read."""
+    started = now_ns()
+    out: dict[str, str | OSError] = {}
+    located: dict[str, Located] = {}
+    for p in paths:
+        key = os.fspath(p)
+        try:
+            located[key] = Located(Path(key), os.path.realpath(key), FileStat.of(os.stat(key)))
+        except OSError as exc:
+            out[key] = exc
+    checks = check_files([(loc.real, loc.path.name) for loc in located.values()], sha256=True,
+                         jobs=jobs, progress=progress)
+    fresh = []
+    for key, loc in located.items():
+        fc = checks[loc.real]
+        if isinstance(fc, OSError):
+            out[key] = fc
+            continue
+        assert fc.sha256 is not None
+        out[key] = fc.sha256
+        if unchanged_since_listed(loc):
+            fresh.append(CacheEntry(loc.real, loc.stat, started, fc.sha256, fc.ok, fc.problem,
+                                    fc.kind or None))
+    if cache is not None:
+        cache.store(fresh)
+    return out
+
+
 def unchanged_since_listed(loc: Located) -> bool:
     """The file's stat is what it was when listed (it did not change while being read)."""
     try:
@@ -374,4 +411,4 @@ def _report(level: str, dirs: tuple[Path, ...], items: list[Expected],
 
 
 __all__ = ["Expected", "FileResult", "LEVELS", "Located", "Status", "VerifyReport", "locate",
-           "unchanged_since_listed", "verify_files"]
+           "hash_and_remember", "unchanged_since_listed", "verify_files"]

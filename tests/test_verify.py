@@ -13,7 +13,7 @@ from _constituents import flip_byte, sha256, write_constituent
 from reprocal.errors import ConstituentNameError, InputError, RepositoryError
 from reprocal.hashing import sha256_file
 from reprocal.repocheck import Finding, verify_repository
-from reprocal.verify import Expected, Status, VerifyReport, verify_files
+from reprocal.verify import Expected, Status, VerifyReport, hash_and_remember, verify_files
 from reprocal.verifycache import VerifyCache
 
 A, B, C = "EPN_CTI_0001.CCF", "EPN_CTI_0002.CCF", "EMOS1_QE_0003.CCF"
@@ -445,3 +445,16 @@ def test_repository_json(repo: Path) -> None:
     assert doc["ok"] is True and doc["counts"]["ok"] == 3
     assert doc["entries"][0] == {"finding": "ok", "name": C, "paths": [str(repo / C)],
                                  "detail": ""}
+
+
+def test_hash_and_remember_primes_the_cache(repo: Path, pinned: list[Expected],
+                                            cache: VerifyCache, tmp_path: Path) -> None:
+    """Hashing for a pin through hash_and_remember: same digests as hash_files, and the first
+    verify afterwards reads nothing."""
+    paths = [repo / A, repo / B, repo / C, tmp_path / "gone"]
+    got = hash_and_remember(paths, cache=cache)
+    assert [got[str(p)] for p in paths[:3]] == [e.sha256 for e in pinned]
+    assert isinstance(got[str(tmp_path / "gone")], FileNotFoundError)
+    assert {r.basis for r in verify_files(pinned, repo, cache=cache).results} == {"cache"}
+    report = verify_files(pinned, repo, level="full", cache=cache)
+    assert (report.ok, report.hashed, report.reused) == (True, 0, 3)
