@@ -44,6 +44,12 @@ def test_verify_full_ok_then_stat_from_cache(cli, setup: tuple[Path, Path]) -> N
     assert lines[0] == "Level full: 2 pinned constituents: ok 2"
     assert "Newer: 0201901401: EPN_CTI_0002.CCF is newer than the pinned EPN_CTI_0001.CCF " \
            "(with today's analysis date)" in lines
+    r = cli("verify", str(manifest), "--ccf-path", str(repo), "-v")
+    assert r.stdout.splitlines()[:3] == [
+        "  STATUS     CONSTITUENT        DETAIL",
+        "  ok         EMOS1_QE_0003.CCF  unchanged since verified at level full",
+        "  ok         EPN_CTI_0001.CCF   unchanged since verified at level full",
+    ]
     r = cli("verify", str(manifest), "--ccf-path", str(repo), "--json")
     doc = json.loads(r.stdout)
     assert r.returncode == 0
@@ -82,7 +88,12 @@ def test_verify_repository(cli, setup: tuple[Path, Path], tmp_path: Path) -> Non
     assert doc["counts"]["duplicate"] == 1 and doc["counts"]["ok"] == 4
     assert r.stderr == ("reprocal: error: 1 problem(s) in the repository; see the report "
                         "above\n")
-    assert cli("verify", "--repository", "--ccf-path", str(repo)).returncode == 0
+    r = cli("verify", "--repository", "--ccf-path", str(repo), "--verbose")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[:2] == [
+        "  FINDING          NAME               DETAIL",
+        f"  ok               EMOS1_QE_0003.CCF   [{repo / C}]",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -41,13 +41,14 @@ def _newer(manifest: Any, dirs: Any, catalog_path: str | None) -> list[NewerIssu
     return newer_issues(labelled, present, today=resolve("now"))
 
 
-def _print_report(report: VerifyReport, newer: list[NewerIssue] | None) -> None:
-    problems = report.problems()
-    if problems:
-        width = max(len(r.filename) for r in problems)
+def _print_report(report: VerifyReport, newer: list[NewerIssue] | None, verbose: bool) -> None:
+    rows = list(report.results) if verbose else report.problems()
+    if rows:
+        width = max(len(r.filename) for r in rows)
         info(f"  {'STATUS':<10} {'CONSTITUENT':<{width}}  DETAIL")
-        for r in problems:
-            info(f"  {r.status.value:<10} {r.filename:<{width}}  {r.detail}")
+        for r in rows:
+            detail = r.detail or (f"({r.basis})" if r.basis else "")
+            info(f"  {r.status.value:<10} {r.filename:<{width}}  {detail}")
     counts = "  ".join(f"{k} {v}" for k, v in report.counts().items() if v)
     info(f"Level {report.level}: {len(report.results)} pinned constituents: {counts}")
     size_only = sum(1 for r in report.results if r.ok and r.basis == "size")
@@ -65,7 +66,7 @@ def _print_report(report: VerifyReport, newer: list[NewerIssue] | None) -> None:
 
 def _verify_manifest(manifest_path: str, ccf_path: str | None, level: str, jobs: int | None,
                      rehash: bool, cache_path: str | None, catalog_path: str | None,
-                     as_json: bool) -> None:
+                     as_json: bool, verbose: bool) -> None:
     manifest, expected = load_expected(manifest_path)
     dirs = ccf_dirs(ccf_path)
     with VerifyCache(cache_path, warn=warn) as cache:
@@ -79,7 +80,7 @@ def _verify_manifest(manifest_path: str, ccf_path: str | None, level: str, jobs:
                    newer=[n.to_json() for n in newer] if newer is not None else None)
         echo_json(doc)
     else:
-        _print_report(report, newer)
+        _print_report(report, newer, verbose)
     if not report.ok:
         bad = len(report.problems())
         raise CheckFailed(f"{bad} of {len(report.results)} pinned constituents are not as pinned",
@@ -87,7 +88,8 @@ def _verify_manifest(manifest_path: str, ccf_path: str | None, level: str, jobs:
 
 
 def _verify_repository(ccf_path: str | None, recurse: bool, rehash: bool,
-                       cache_path: str | None, catalog_path: str | None, as_json: bool) -> None:
+                       cache_path: str | None, catalog_path: str | None, as_json: bool,
+                       verbose: bool) -> None:
     from ..catalog import Catalog
     from ..repocheck import verify_repository
 
@@ -105,11 +107,11 @@ def _verify_repository(ccf_path: str | None, recurse: bool, rehash: bool,
     if as_json:
         echo_json(report.to_json())
     else:
-        problems = report.problems()
-        if problems:
-            width = max(len(e.name) for e in problems)
+        rows = list(report.entries) if verbose else report.problems()
+        if rows:
+            width = max(len(e.name) for e in rows)
             info(f"  {'FINDING':<16} {'NAME':<{width}}  DETAIL")
-            for e in problems:
+            for e in rows:
                 where = ", ".join(map(str, e.paths))
                 info(f"  {e.finding.value:<16} {e.name:<{width}}  {e.detail}"
                      + (f" [{where}]" if where else ""))
@@ -138,10 +140,11 @@ def _verify_repository(ccf_path: str | None, recurse: bool, rehash: bool,
 @click.option("--recurse", is_flag=True, help="--repository: also scan subdirectories.")
 @click.option("--cache", "cache_path", default=None, metavar="FILE",
               help="Verify cache (default: $REPROCAL_VERIFY_CACHE or the user cache directory).")
+@click.option("-v", "--verbose", is_flag=True, help="List every constituent, not only problems.")
 @catalog_option
 @json_option
 def verify_cmd(manifest_path, repository, ccf_path, level, jobs, rehash, recurse,  # type: ignore[no-untyped-def]
-               cache_path, catalog_path, as_json):
+               cache_path, verbose, catalog_path, as_json):
     """Verify a manifest's pinned constituents (or, with --repository, every file) in the
     repository. Exits 1 if anything is not ok."""
     if repository and manifest_path:
@@ -150,11 +153,12 @@ def verify_cmd(manifest_path, repository, ccf_path, level, jobs, rehash, recurse
         if level or jobs:
             raise InputError("--level and --jobs go with a MANIFEST; --repository always checks "
                              "FITS checksums")
-        _verify_repository(ccf_path, recurse, rehash, cache_path, catalog_path, as_json)
+        _verify_repository(ccf_path, recurse, rehash, cache_path, catalog_path, as_json,
+                           verbose)
         return
     if not manifest_path:
         raise InputError("give a MANIFEST to verify, or --repository")
     if recurse:
         raise InputError("--recurse goes with --repository")
     _verify_manifest(manifest_path, ccf_path, level or "stat", jobs, rehash, cache_path, catalog_path,
-                     as_json)
+                     as_json, verbose)
