@@ -458,3 +458,19 @@ def test_hash_and_remember_primes_the_cache(repo: Path, pinned: list[Expected],
     assert {r.basis for r in verify_files(pinned, repo, cache=cache).results} == {"cache"}
     report = verify_files(pinned, repo, level="full", cache=cache)
     assert (report.ok, report.hashed, report.reused) == (True, 0, 3)
+
+
+def test_files_without_checksums_pass_fits_with_a_note(repo: Path, tmp_path: Path) -> None:
+    """Real SAS files may carry no CHECKSUM: fits passes on structure and says so."""
+    from astropy.io import fits
+
+    with fits.open(repo / A) as hdul:
+        for h in hdul:
+            del h.header["CHECKSUM"]
+            del h.header["DATASUM"]
+        hdul.writeto(tmp_path / "plain.fits")
+    (tmp_path / "plain.fits").replace(repo / A)
+    e = Expected(A, (repo / A).stat().st_size, sha256(repo / A))
+    r = verify_files([e], repo, level="fits").result(A)
+    assert (r.status, r.detail) == (Status.OK, "no CHECKSUM/DATASUM in HDU 0, HDU 1 (DATA): "
+                                               "structure checked, bytes only by sha256")
