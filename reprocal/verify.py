@@ -8,9 +8,17 @@ Three levels, each including the one before:
     made when its bytes were last read. Costs a directory listing and one query. A file never
     verified on this machine passes on its size alone (the report says so: ``basis='size'``).
 ``fits``
-    also the FITS CHECKSUM/DATASUM of every HDU, and the header agreeing with the file name.
+    also the FITS structure (no truncation, nothing after the last HDU, every EXTSEQID
+    extension there), the CHECKSUM/DATASUM of every HDU on the raw bytes, and the header
+    naming the same constituent as the file (see :mod:`reprocal.fitscheck`).
 ``full``
-    also the sha256 of the bytes against the pinned one (parallel, streaming).
+    also the sha256 of the bytes against the pinned one, computed in the same read as the FITS
+    sums (worker threads, streaming; each file is read once).
+
+What each level can see: ``stat`` cannot see bytes changed before the first verification on
+this machine, nor changes that keep size, mtime, inode and ctime (raw device writes, bit rot);
+``fits`` cannot see a file replaced by another valid one of the same name and header (only the
+pin knows the bytes), nor anything in an HDU without CHECKSUM; ``full`` sees any byte.
 
 A fact established before about the same bytes (same stat key) is reused at ``fits`` and
 ``full`` unless ``rehash`` is set, so re-verifying an untouched repository reads nothing.
