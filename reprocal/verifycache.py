@@ -142,6 +142,8 @@ class VerifyCache:
     def _connect(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() and not self.path.is_file():
+                raise IsADirectoryError(21, "not a regular file")
             db = self._open(self.path)
         except sqlite3.DatabaseError as exc:
             return self._rebuild(f"{exc}")
@@ -181,7 +183,7 @@ class VerifyCache:
         for suffix in ("", "-wal", "-shm", "-journal"):
             try:
                 os.unlink(f"{self.path}{suffix}")
-            except FileNotFoundError:
+            except OSError:  # absent, or not ours to remove: opening again will tell
                 pass
         try:
             return self._open(self.path)

@@ -117,6 +117,16 @@ def test_unusable_location_falls_back_to_memory(tmp_path: Path) -> None:
                         "temporary one, nothing will be remembered"]
 
 
+def test_directory_as_cache_path_falls_back_to_memory(tmp_path: Path) -> None:
+    """A directory given as the cache file: a warning, a temporary cache, no crash."""
+    warnings: list[str] = []
+    with VerifyCache(tmp_path, warn=warnings.append) as c:
+        c.store([entry()])
+        assert len(c) == 1
+    assert warnings == [f"verify cache {tmp_path} unusable (not a regular file); using a "
+                        "temporary one, nothing will be remembered"]
+
+
 def test_other_schema_version_is_dropped(tmp_path: Path) -> None:
     """A cache written by another schema version is emptied, not misread."""
     path = tmp_path / "v.sqlite"
