@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from _constituents import flip_byte, sha256, write_constituent
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reprocal.errors import ConstituentNameError, InputError, RepositoryError
 from reprocal.hashing import sha256_file
 from reprocal.repocheck import Finding, verify_repository
 from reprocal.verify import Expected, Status, VerifyReport, hash_and_remember, verify_files
-from reprocal.verifycache import VerifyCache
+from reprocal.verifycache import RACY_NS, VerifyCache
 
 A, B, C = "EPN_CTI_0001.CCF", "EPN_CTI_0002.CCF", "EMOS1_QE_0003.CCF"
 
@@ -26,7 +30,15 @@ def repo(tmp_path: Path) -> Path:
     write_constituent(d, A, rows=8, seed=1)
     write_constituent(d, B, rows=800, seed=2, subdate="2005-01-01T00:00:00")
     write_constituent(d, C, rows=100, seed=3)
+    settle()
     return d
+
+
+def settle() -> None:
+    """Let the kernel's coarse clock (which stamps mtime/ctime) move on past the files' last
+    change, as it has for any real repository: the verify cache then trusts what it records
+    (see RACY_NS), and a later change always gets a newer ctime than the one recorded."""
+    time.sleep(2 * RACY_NS / 1e9)
 
 
 @pytest.fixture
@@ -36,8 +48,8 @@ def pinned(repo: Path) -> list[Expected]:
 
 @pytest.fixture
 def cache(tmp_path: Path) -> VerifyCache:
-    """A cache trusting facts at once (no racy window: files here are seconds old at most)."""
-    with VerifyCache(tmp_path / "verify.sqlite", racy_ns=0) as c:
+    """The verify cache, with its real racy window."""
+    with VerifyCache(tmp_path / "verify.sqlite") as c:
         yield c
 
 
@@ -142,6 +154,7 @@ def test_flip_without_any_previous_verify_is_invisible_at_stat(
     """What stat cannot see: bytes changed (same size, mtime restored) before the first
     verification on this machine. fits and full see it."""
     _flip(repo)
+    settle()
     assert statuses(verify_files(pinned, repo, level="stat", cache=cache))[A] == "ok"
     assert statuses(verify_files(pinned, repo, level="fits", cache=cache))[A] == "corrupt"
     assert statuses(verify_files(pinned, repo, level="full", cache=cache))[A] == "corrupt"
@@ -220,7 +233,7 @@ def test_facts_add_up_across_levels(repo: Path, pinned: list[Expected],
     verify_files(pinned, repo, level="fits", cache=cache, rehash=True)
     report = verify_files(pinned, repo, level="full", cache=cache)
     assert (report.fits_checked, report.hashed, report.reused) == (0, 0, 3)
-    fresh = VerifyCache(cache.path.parent / "other.sqlite", racy_ns=0)
+    fresh = VerifyCache(cache.path.parent / "other.sqlite")
     verify_files(pinned, repo, level="fits", cache=fresh)
     report = verify_files(pinned, repo, level="full", cache=fresh)
     assert (report.fits_checked, report.hashed, report.reused) == (3, 3, 0)
@@ -257,7 +270,7 @@ def test_corrupt_cache_is_rebuilt_and_verify_still_works(repo: Path, pinned: lis
     path = tmp_path / "bad.sqlite"
     path.write_bytes(b"\x00garbage" * 1000)
     warnings: list[str] = []
-    with VerifyCache(path, warn=warnings.append, racy_ns=0) as c:
+    with VerifyCache(path, warn=warnings.append) as c:
         assert verify_files(pinned, repo, level="full", cache=c).ok
         assert verify_files(pinned, repo, level="full", cache=c).hashed == 0
     assert len(warnings) == 1 and "is corrupt" in warnings[0]
@@ -474,3 +487,41 @@ def test_files_without_checksums_pass_fits_with_a_note(repo: Path, tmp_path: Pat
     r = verify_files([e], repo, level="fits").result(A)
     assert (r.status, r.detail) == (Status.OK, "no CHECKSUM/DATASUM in HDU 0, HDU 1 (DATA): "
                                                "structure checked, bytes only by sha256")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.sampled_from(["flip", "touch", "restore", "full", "stat"]),
+                              st.integers(0, 2)), min_size=1, max_size=6))
+def test_cache_never_vouches_for_changed_bytes(tmp_path_factory: pytest.TempPathFactory,
+                                               ops: list[tuple[str, int]]) -> None:
+    """Whatever happens to the files (bytes flipped with mtime restored, touched, restored),
+    ``full`` always tells the truth, and ``stat`` never says ok on the cache's word for bytes
+    that differ from the pinned ones."""
+    d = tmp_path_factory.mktemp("ops")
+    names = [A, B, C]
+    for i, n in enumerate(names):
+        write_constituent(d, n, rows=8 + 100 * i, seed=i)
+    original = {n: (d / n).read_bytes() for n in names}
+    pinned = [Expected(n, len(original[n]), hashlib.sha256(original[n]).hexdigest())
+              for n in names]
+    settle()
+    with VerifyCache(d / "v.sqlite") as cache:
+        for op, i in ops:
+            path = d / names[i]
+            if op == "flip":
+                flip_byte(path)
+            elif op == "touch":
+                os.utime(path)
+            elif op == "restore":
+                path.write_bytes(original[names[i]])
+            if op in ("flip", "touch", "restore"):
+                settle()
+                continue
+            report = verify_files(pinned, d, level=op, cache=cache)
+            for n in names:
+                intact = (d / n).read_bytes() == original[n]
+                r = report.result(n)
+                if op == "full":
+                    assert r.ok is intact
+                elif r.basis == "cache" and r.ok:
+                    assert intact

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,15 @@ from reprocal.hashing import hash_files
 from reprocal.repocheck import verify_repository
 from reprocal.synthetic import corrupt, truncate
 from reprocal.verify import Expected, verify_files
-from reprocal.verifycache import VerifyCache
+from reprocal.verifycache import RACY_NS, VerifyCache
 
 
 @pytest.fixture
 def repo(synthetic_repo, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     """A private copy of the session's synthetic repository (tampering allowed)."""
-    return Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
+    root = Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
+    time.sleep(2 * RACY_NS / 1e9)  # past the copies' ctime tick, as for any real repository
+    return root
 
 
 def test_every_generated_file_passes_the_raw_byte_walk(repo: Path) -> None:
@@ -34,7 +37,7 @@ def test_synthetic_tampering_at_full(repo: Path, tmp_path: Path) -> None:
     paths = sorted(repo.iterdir())
     digests = hash_files(paths)
     pinned = [Expected(p.name, p.stat().st_size, str(digests[str(p)])) for p in paths]
-    with VerifyCache(tmp_path / "v.sqlite", racy_ns=0) as cache:
+    with VerifyCache(tmp_path / "v.sqlite") as cache:
         assert verify_files(pinned, repo, level="full", cache=cache).ok
         corrupt(paths[0])
         truncate(paths[1], paths[1].stat().st_size - 2880)
