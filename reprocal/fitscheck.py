@@ -260,6 +260,10 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
                 left -= len(view)
             if "CHECKSUM" not in keys and "DATASUM" not in keys:
                 unchecked.append(_label(hdu, name))
+            elif "CHECKSUM" not in keys:
+                # Writers put CHECKSUM wherever they put DATASUM; a DATASUM alone is what a
+                # damaged CHECKSUM card (its keyword hit) leaves, and the header goes unchecked.
+                failed.append(f"{_label(hdu, name)} has DATASUM but no CHECKSUM")
             else:
                 bad = []
                 if "DATASUM" in keys and keys["DATASUM"].strip() != str(_fold(dsum)):

@@ -32,7 +32,7 @@ def test_intact_file_passes_and_hash_is_of_every_byte(ccf: Path) -> None:
     assert fc.ok and fc.constituent is not None and fc.constituent.filename == NAME
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_single_bit_flip_is_caught(ccf: Path, data: st.DataObject) -> None:
     """Flip any one bit anywhere: the ones' complement sums (or the structure) always see it,
@@ -46,6 +46,17 @@ def test_any_single_bit_flip_is_caught(ccf: Path, data: st.DataObject) -> None:
     scan = scan_file(bad, sha256=True)
     assert scan.sha256 == hashlib.sha256(raw).hexdigest()
     assert not check_fits(bad, filename=NAME).ok
+
+
+def test_checksum_keyword_hit_is_caught(ccf: Path) -> None:
+    """Found by the property above: a bit flipped in the CHECKSUM keyword's name leaves a
+    DATASUM that still matches and no CHECKSUM; that is reported, not passed."""
+    raw = bytearray(ccf.read_bytes())
+    at = raw.index(b"CHECKSUM=", 2880)
+    raw[at] ^= 1
+    bad = ccf.with_name("hit.fits")
+    bad.write_bytes(raw)
+    assert scan_file(bad).problem == "FITS checksum failed: HDU 1 (DATA) has DATASUM but no CHECKSUM"
 
 
 @pytest.mark.parametrize("sample", ["0201901401/mos1_exp1_clean_evts.fits", "0201901401/ccf.cif"])
