@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .catalog import DEFAULT_GLOB, Catalog, LocalFile, ScanReport, ccf_dirs
-from .progress import Progress
 from .constituent import DEFAULT_CATEGORY
 from .dates import CalDate
 from .errors import RepositoryError
+from .progress import Progress
 from .resolve import Resolution, resolve
 from .select import Rule
 

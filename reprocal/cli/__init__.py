@@ -21,7 +21,7 @@ def _epilog() -> str:
 
 
 # Importing the command modules registers their commands on `cli`.
-from . import core, fetch, image, manifest, provenance  # noqa: E402,F401
+from . import core, fetch, image, manifest, provenance, verify  # noqa: E402,F401
 
 cli.epilog = _epilog()
 
