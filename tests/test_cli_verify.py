@@ -105,7 +105,7 @@ def test_verify_repository(cli, setup: tuple[Path, Path], tmp_path: Path) -> Non
          "--level and --jobs go with a MANIFEST; --repository always checks FITS checksums"),
         (["m.json", "--recurse"], "--recurse goes with --repository"),
         (["m.json", "--level", "fast"],
-         "Invalid value for '--level': 'fast' is not one of 'stat', 'fits', 'full'."),
+         "Invalid value for '--level': 'fast' is not one of 'stat', 'fits', 'full'; see 'reprocal verify --help'"),
     ],
 )
 def test_verify_usage_errors(cli, setup: tuple[Path, Path], args: list[str],  # type: ignore[no-untyped-def]
