@@ -15,7 +15,9 @@ from . import __version__
 from .constituent import DEFAULT_CATEGORY
 from .dates import CalDate
 from .errors import FitsFormatError, IncompleteStateError
-from .hashing import hash_files
+from .progress import Progress
+from .verify import hash_and_remember
+from .verifycache import VerifyCache
 from .manifest import Generator, Manifest, build
 from .repository import Repository
 from .resolve import Resolution
@@ -41,7 +43,7 @@ def pin(
     allow_incomplete: bool = False,
     sas_version: str | None = None,
     jobs: int | None = None,
-    progress: object | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Manifest, list[Resolution]]:
     """Resolve every request, hash the union of selected files once, build the manifest."""
     resolutions = [repo.resolve(r.obs_date, r.analysis_date, category=category) for r in requests]
@@ -59,7 +61,10 @@ def pin(
     paths = {}
     for res in resolutions:
         paths.update(res.paths)
-    digests = hash_files(sorted(map(str, paths.values())), jobs=jobs, progress=progress)
+    # Hash and FITS-check in one pass, remembered so the first `verify` after a pin is a stat walk.
+    with VerifyCache() as cache:
+        digests = hash_and_remember(sorted(map(str, paths.values())), cache=cache, jobs=jobs,
+                                    progress=progress)
     hashes: dict[str, tuple[int, str]] = {}
     for name, path in paths.items():
         digest = digests[str(path)]

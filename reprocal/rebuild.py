@@ -13,8 +13,10 @@ from pathlib import Path
 import attrs
 
 from .errors import CheckFailed
-from .hashing import hash_files
 from .manifest import Manifest
+from .progress import Progress
+from .verify import Expected, verify_files
+from .verifycache import VerifyCache
 
 
 @attrs.frozen
@@ -29,47 +31,22 @@ class RebuiltCif:
     """Number of constituents."""
 
 
-def locate(manifest: Manifest, dirs: Sequence[Path]) -> tuple[dict[str, Path], list[str]]:
-    """Find each pinned file in ``dirs`` (first directory wins, as in ``SAS_CCFPATH``)."""
-    found: dict[str, Path] = {}
-    missing = []
-    for f in manifest.files:
-        for d in dirs:
-            p = d / f.filename
-            if p.is_file():
-                found[f.filename] = p
-                break
-        else:
-            missing.append(f.filename)
-    return found, missing
-
-
 def check_pinned_bytes(manifest: Manifest, dirs: Sequence[Path], *, jobs: int | None = None,
-                       progress: object | None = None) -> dict[str, Path]:
-    """Every pinned file present with its pinned size and sha256, or :class:`CheckFailed`."""
-    found, missing = locate(manifest, dirs)
-    problems = [f"{n}: missing" for n in missing]
-    sized = {}
-    for f in manifest.files:
-        p = found.get(f.filename)
-        if p is None:
-            continue
-        size = p.stat().st_size
-        if size != f.size:
-            problems.append(f"{f.filename}: size {size}, pinned {f.size}")
-        else:
-            sized[f.filename] = p
-    digests = hash_files([str(p) for p in sized.values()], jobs=jobs, progress=progress)
-    for name, p in sized.items():
-        if digests[str(p)] != manifest.file(name).sha256:
-            problems.append(f"{name}: sha256 differs from the pinned one")
+                       progress: Progress | None = None) -> dict[str, Path]:
+    """Every pinned file present with its pinned size, FITS checksums and sha256 (a ``full``
+    verify, reusing hashes the verify cache vouches for), or :class:`CheckFailed`."""
+    with VerifyCache() as cache:
+        report = verify_files((Expected.from_pinned(f) for f in manifest.files), list(dirs),
+                              level="full", jobs=jobs, cache=cache, progress=progress)
+    problems = [f"{r.filename}: {r.status.value}" + (f" ({r.detail})" if r.detail else "")
+                for r in report.problems()]
     if problems:
         raise CheckFailed(
             f"{len(problems)} pinned constituent(s) not as pinned: " + "; ".join(problems[:5])
             + (" ..." if len(problems) > 5 else ""),
             hint="run `reprocal verify` for the full report, `reprocal fetch` to repair",
         )
-    return found
+    return {r.filename: r.path for r in report.results if r.path is not None}
 
 
 def rebuild(
@@ -79,7 +56,7 @@ def rebuild(
     *,
     fullpath: bool = False,
     jobs: int | None = None,
-    progress: object | None = None,
+    progress: Progress | None = None,
 ) -> list[RebuiltCif]:
     """Check the pinned bytes, then write ``OUT/<label>/ccf.cif`` for every observation."""
     from .calindex import write_cif

@@ -74,7 +74,8 @@ def test_rebuild_refuses_tampered_repository(cli, ccf: Path, tmp_path: Path) -> 
     (copy / name).write_bytes(bytes(data))
     r = cli("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(copy), "-o", str(tmp_path / "out"))
     assert r.returncode == 1
-    assert f"{name}: sha256 differs from the pinned one" in r.stderr
+    assert f"{name}: corrupt (FITS checksum failed" in r.stderr
+    assert "sha256 differs from the pinned one" in r.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.cif"))
 
 
