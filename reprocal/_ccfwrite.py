@@ -8,16 +8,15 @@ complement sums; the complement encoded in 16 ASCII characters). astropy's HDU m
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import os
 import random
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_file
 from .constituent import Constituent
 from .errors import InputError
 
@@ -189,21 +188,14 @@ def write_constituent(path: str | os.PathLike[str], c: Constituent, *, seed: int
     if not extnames and blocks[0]:
         primary["NAXIS"] = 1
         primary.insert("EXTEND", ("NAXIS1", blocks[0] * BLOCK, "length of dimension 1"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            data = _data(seed, c.filename, 0, blocks[0] * BLOCK) if not extnames else b""
-            f.write(_hdu_bytes(primary, data, stamp))
+    with atomic_file(target, fsync=False) as f:
+        data = _data(seed, c.filename, 0, blocks[0] * BLOCK) if not extnames else b""
+        f.write(_hdu_bytes(primary, data, stamp))
+        f.write(data)
+        for i, (name, rows) in enumerate(zip(extnames, blocks[: len(extnames)],
+                                             strict=True), start=1):
+            data = _data(seed, c.filename, i, rows * BLOCK)
+            f.write(_hdu_bytes(_ext_header(name, rows), data, stamp))
             f.write(data)
-            for i, (name, rows) in enumerate(zip(extnames, blocks[: len(extnames)],
-                                                 strict=True), start=1):
-                data = _data(seed, c.filename, i, rows * BLOCK)
-                f.write(_hdu_bytes(_ext_header(name, rows), data, stamp))
-                f.write(data)
-        written = os.path.getsize(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        written = f.tell()
     return written

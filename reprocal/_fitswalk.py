@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import secrets
 import warnings
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
-from .errors import FitsFormatError, InputError
+from .atomic import atomic_file
+from .errors import FitsFormatError
 
 BLOCK = 2880
 CARD = 80
@@ -219,21 +218,5 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], 
 
     On any error the temporary file is removed and ``path`` is untouched.
     """
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, mode=0o644) as f:
+        write(f)

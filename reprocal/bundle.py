@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,11 @@ from typing import Any
 import attrs
 
 from . import __version__
+from .atomic import atomic_file, atomic_write
 from .dates import CalDate
 from .errors import InputError
 from .hashing import sha256_file
-from .manifest import Manifest, atomic_write, load_manifest
+from .manifest import Manifest, load_manifest
 
 SUMS = "SHA256SUMS"
 CRATE = "ro-crate-metadata.json"
@@ -151,22 +151,15 @@ def _json_bytes(doc: Any) -> bytes:
 def write_tar(directory: Path, files: Iterable[str], target: Path, *, mtime: int) -> Path:
     """A deterministic tar of ``files`` (relative to ``directory``), under ``<dirname>/``."""
     prefix = directory.name
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w",
-                                                       format=tarfile.PAX_FORMAT) as tar:
-            for rel in sorted(files):
-                info = tarfile.TarInfo(f"{prefix}/{rel}")
-                info.size = (directory / rel).stat().st_size
-                info.mtime, info.mode, info.uid, info.gid = mtime, 0o644, 0, 0
-                info.uname = info.gname = ""
-                with open(directory / rel, "rb") as fh:
-                    tar.addfile(info, fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(target) as raw, tarfile.open(fileobj=raw, mode="w",
+                                                  format=tarfile.PAX_FORMAT) as tar:
+        for rel in sorted(files):
+            info = tarfile.TarInfo(f"{prefix}/{rel}")
+            info.size = (directory / rel).stat().st_size
+            info.mtime, info.mode, info.uid, info.gid = mtime, 0o644, 0, 0
+            info.uname = info.gname = ""
+            with open(directory / rel, "rb") as fh:
+                tar.addfile(info, fh)
     return target
 
 

@@ -16,6 +16,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_file
 from .errors import ComponentUnavailable, InputError
 from .image import ENV, LABEL_CALIBRATION_ID, SUMS_PATH
 from .imagetar import read_image_tar
@@ -61,11 +62,9 @@ def export_image(name: str, dest: Path, *, base_url: str | None = None) -> Path:
             raise InputError(f"base image {name!r} is neither a file nor an image the daemon "
                              "has", hint="give a `docker save` tar, or `docker pull` it first"
                              ) from None
-        tmp = dest.with_name(dest.name + ".part")
-        with open(tmp, "wb") as fh:
+        with atomic_file(dest) as fh:
             for chunk in image.save(named=True):
                 fh.write(chunk)
-        os.replace(tmp, dest)
     finally:
         c.close()
     return dest

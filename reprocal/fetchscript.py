@@ -9,11 +9,11 @@ could not be fetched.
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .atomic import atomic_write
 from .fetchplan import FetchItem, _unique
 from .mirrors import Mirror
 
@@ -96,8 +96,4 @@ def write_script(items: Iterable[FetchItem], mirrors: Sequence[Mirror], path: Pa
 
     path = Path(path)
     text = script_text(items, mirrors, name=path.name, version=__version__)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, text.encode("utf-8"), mode=0o755)

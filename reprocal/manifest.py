@@ -18,18 +18,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from .atomic import atomic_write
 from .constituent import DEFAULT_CATEGORY, Constituent
 from .dates import CalDate, parse_optional
 from .errors import InputError, ManifestError
 from .names import ConstituentName
-from .schemas import load_schema
+from .schemas import json_path, load_schema
 
 SCHEMA_ID = "reprocal.manifest/v1"
 KNOWN_SCHEMAS = (SCHEMA_ID,)
@@ -187,13 +187,6 @@ def schema() -> dict[str, Any]:
     return load_schema("manifest.schema.json")
 
 
-def _json_path(path: Iterable[Any]) -> str:
-    out = "$"
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return out
-
-
 def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
     """Validate a parsed manifest document and build the model."""
     import jsonschema
@@ -211,7 +204,7 @@ def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
     errors = sorted(validator.iter_errors(doc), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        raise ManifestError(f"{_json_path(err.absolute_path)}: {err.message}", path=source)
+        raise ManifestError(f"{json_path(err.absolute_path)}: {err.message}", path=source)
     try:
         files = []
         for name, entry in sorted(doc["constituents"].items()):
@@ -293,27 +286,6 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
 def save_manifest(manifest: Manifest, path: str | os.PathLike[str]) -> Path:
     """Write the canonical bytes atomically (temp file beside the target, then rename)."""
     return atomic_write(path, manifest.dumps())
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temp file in the same directory, then rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
 
 
 __all__ = [

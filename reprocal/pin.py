@@ -15,12 +15,12 @@ from . import __version__
 from .constituent import DEFAULT_CATEGORY
 from .dates import CalDate
 from .errors import FitsFormatError, IncompleteStateError
-from .progress import Progress
-from .verify import hash_and_remember
-from .verifycache import VerifyCache
 from .manifest import Generator, Manifest, build
+from .progress import Progress
 from .repository import Repository
 from .resolve import Resolution
+from .verify import hash_and_remember
+from .verifycache import VerifyCache
 
 
 @attrs.frozen

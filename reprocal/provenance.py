@@ -31,17 +31,18 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from .atomic import atomic_write
 from .errors import RecordError
 from .hashing import sha256_file
-from .manifest import Manifest, atomic_write
-from .schemas import load_schema
+from .manifest import Manifest
+from .schemas import json_path, load_schema
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -209,14 +210,6 @@ class Record:
 def schema() -> dict[str, Any]:
     """The record JSON Schema (``schemas/record.schema.json``)."""
     return load_schema("record.schema.json")
-
-
-def json_path(path: Iterable[Any]) -> str:
-    """``$.predicate.resolvedDependencies[0].name`` from a jsonschema error path."""
-    out = "$"
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return out
 
 
 def _message(err: Any) -> str:

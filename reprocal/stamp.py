@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from .atomic import atomic_file
 from .errors import FitsFormatError
 
 KEYWORDS: dict[str, tuple[str, str]] = {
@@ -195,27 +195,19 @@ def stamp_file(path: str | os.PathLike[str], stamp: Stamp) -> Path:
     except Exception as exc:
         raise FitsFormatError(f"cannot stamp ({type(exc).__name__}: {exc})", path=target) from None
     mode = target.stat().st_mode & 0o7777
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".stamp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, open(target, "rb") as src:
-            out.write(primary)
-            src.seek(end)
-            while block := src.read(1 << 20):
-                out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
+    with atomic_file(target, mode=mode) as out, open(target, "rb") as src:
+        out.write(primary)
+        src.seek(end)
+        while block := src.read(1 << 20):
+            out.write(block)
+        out.flush()
         try:
-            _check(tmp, target, stamp, n_hdus)
+            _check(Path(out.name), target, stamp, n_hdus)
         except FitsFormatError:
             raise
         except Exception as exc:
             raise FitsFormatError(f"stamped copy failed its check ({exc}); original kept",
                                   path=target) from None
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

@@ -12,7 +12,7 @@ import pytest
 from reprocal.constituent import Constituent
 from reprocal.dates import CalDate
 from reprocal.environment import is_secret, parse_sas_version, recorded_environment, sas_version
-from reprocal.errors import RecordError
+from reprocal.errors import InputError, RecordError
 from reprocal.gitstate import git_state, strip_credentials
 from reprocal.manifest import build
 from reprocal.names import ConstituentName
@@ -204,7 +204,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         raise OSError("disk full")
 
     monkeypatch.setattr("os.replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match=r": cannot write: (disk full|read-only)$"):
         save_record(_record(), target)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]

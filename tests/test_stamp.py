@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from reprocal.errors import FitsFormatError
+from reprocal.errors import FitsFormatError, InputError
 from reprocal.stamp import Stamp, checksum_problems, read_stamp, stamp_file
 
 STAMP = Stamp(calibration_id="sha256:" + "a1" * 32, manifest_digest="b2" * 32,
@@ -135,7 +135,7 @@ def test_rename_failure_leaves_original(tmp_path: Path, monkeypatch: pytest.Monk
         raise OSError("read-only")
 
     monkeypatch.setattr("reprocal.stamp.os.replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match=r": cannot write: (disk full|read-only)$"):
         stamp_file(p, STAMP)
     assert p.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["pn.fits"]
