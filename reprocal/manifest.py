@@ -29,7 +29,7 @@ from .constituent import DEFAULT_CATEGORY, Constituent
 from .dates import CalDate, parse_optional
 from .errors import InputError, ManifestError
 from .names import ConstituentName
-from .schemas import json_path, load_schema
+from .schemas import json_path, load_schema, parse_json, read_json
 
 SCHEMA_ID = "reprocal.manifest/v1"
 KNOWN_SCHEMAS = (SCHEMA_ID,)
@@ -263,24 +263,13 @@ def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
 
 
 def loads(data: bytes | str, *, source: str = "manifest") -> Manifest:
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(
-            f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})", path=source
-        ) from None
-    except UnicodeDecodeError:
-        raise ManifestError("not a UTF-8 text file", path=source) from None
-    return from_dict(doc, source=source)
+    """Parse and validate manifest text."""
+    return from_dict(parse_json(data, source=source, error=ManifestError), source=source)
 
 
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Read and validate a manifest file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ManifestError(f"cannot read: {exc.strerror}", path=path) from None
-    return loads(data, source=str(path))
+    return from_dict(read_json(path, error=ManifestError), source=str(path))
 
 
 def save_manifest(manifest: Manifest, path: str | os.PathLike[str]) -> Path:

@@ -42,7 +42,7 @@ from .atomic import atomic_write
 from .errors import RecordError
 from .hashing import sha256_file
 from .manifest import Manifest
-from .schemas import json_path, load_schema
+from .schemas import json_path, load_schema, parse_json, read_json
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -265,23 +265,12 @@ def from_dict(doc: Any, *, source: str = "record") -> Record:
 
 
 def loads(data: bytes | str, *, source: str = "record") -> Record:
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise RecordError(f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
-                          path=source) from None
-    except UnicodeDecodeError:
-        raise RecordError("not a UTF-8 text file", path=source) from None
-    return from_dict(doc, source=source)
+    return from_dict(parse_json(data, source=source, error=RecordError), source=source)
 
 
 def load_record(path: str | os.PathLike[str]) -> Record:
     """Read and validate a record file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise RecordError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    return loads(data, source=str(path))
+    return from_dict(read_json(path, error=RecordError), source=str(path))
 
 
 def save_record(record: Record, path: str | os.PathLike[str]) -> Path:

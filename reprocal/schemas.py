@@ -4,10 +4,13 @@ top-level ``schemas/`` directory of the source tree: one copy, read where it is.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from .errors import InputError
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -24,3 +27,24 @@ def json_path(path: Iterable[Any]) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else f".{p}"
     return out
+
+
+def read_json(path: str | os.PathLike[str], *, error: type[InputError] = InputError) -> Any:
+    """Parse a JSON document file; unreadable or malformed input raises ``error`` naming the
+    file (and the line and column of a syntax error)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}", path=path) from None
+    return parse_json(data, source=os.fspath(path), error=error)
+
+
+def parse_json(data: bytes | str, *, source: str, error: type[InputError] = InputError) -> Any:
+    """``json.loads`` with one-line errors naming ``source``, line and column."""
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise error(f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
+                    path=source) from None
+    except UnicodeDecodeError:
+        raise error("not a UTF-8 text file", path=source) from None
