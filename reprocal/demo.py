@@ -105,6 +105,24 @@ def _pin_rebuild(d: Demo, summary: Path) -> None:
     d.run("rebuild", "manifest.json", "--ccf-path", "ccf", "-o", "rebuilt")
 
 
+def _verify(d: Demo, summary: Path) -> None:
+    d.step("Verify the repository holds exactly the pinned bytes",
+           "`full` checks size, every HDU's FITS CHECKSUM/DATASUM and sha256, in parallel; the "
+           "verify cache then makes the default `stat` level a directory walk.")
+    d.run("verify", "manifest.json", "--ccf-path", "ccf", "--level", "full")
+    d.run("verify", "manifest.json", "--ccf-path", "ccf")
+    import json
+
+    from .synthetic import corrupt
+
+    victim = json.loads((d.out / "manifest.json").read_text())["observations"][0]["constituents"][5]
+    shutil.copytree(d.out / "ccf", d.out / "ccf-tampered")
+    corrupt(d.out / "ccf-tampered" / victim)
+    print(f"  (flipped one data byte of ccf-tampered/{victim})")
+    d.run("verify", "manifest.json", "--ccf-path", "ccf-tampered", "--level", "fits", expect=1)
+    shutil.rmtree(d.out / "ccf-tampered")
+
+
 def _fetch_gaps(d: Demo, summary: Path) -> None:
     import threading
     from functools import partial
@@ -176,7 +194,7 @@ def _provenance(d: Demo, summary: Path) -> None:
     steps(d, summary)
 
 
-_EXTRA_STEPS = [_pin_rebuild, _fetch_gaps, _image, _provenance]
+_EXTRA_STEPS = [_pin_rebuild, _verify, _fetch_gaps, _image, _provenance]
 
 if __name__ == "__main__":
     raise SystemExit(main())

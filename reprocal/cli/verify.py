@@ -41,6 +41,10 @@ def _newer(manifest: Any, dirs: Any, catalog_path: str | None) -> list[NewerIssu
     return newer_issues(labelled, present, today=resolve("now"))
 
 
+NEWER_SHOWN = 5
+"""Newer-issue lines shown without -v (a state pinned years ago may have dozens)."""
+
+
 def _print_report(report: VerifyReport, newer: list[NewerIssue] | None, verbose: bool) -> None:
     rows = list(report.results) if verbose else report.problems()
     if rows:
@@ -58,8 +62,12 @@ def _print_report(report: VerifyReport, newer: list[NewerIssue] | None, verbose:
     if report.hashed or report.fits_checked or report.reused:
         info(f"  read now: {report.fits_checked} FITS-checked, {report.hashed} hashed; "
              f"{report.reused} vouched for by the verify cache")
-    for n in newer or ():
+    newer = newer or []
+    shown = newer if verbose else newer[:NEWER_SHOWN]
+    for n in shown:
         info(f"Newer: {n.describe()}")
+    if len(newer) > len(shown):
+        info(f"Newer: ... and {len(newer) - len(shown)} more type(s) (-v or --json lists all)")
     if newer:
         info("  The pinned state stays reproducible; re-pin to move to the newer calibration.")
 
