@@ -108,6 +108,13 @@ class Selector:
             (key, sorted(group, key=lambda c: c.issue, reverse=True))
             for key, group in sorted(groups.items())
         ]
+        # The hot loop compares canonical date strings (fixed width, so string order is time
+        # order) instead of CalDate objects: the same rule as Rule.why_not, ~10x cheaper.
+        self._rows = [
+            [(c.category, c.valdate.text, c.evaldate.text if c.evaldate else None,
+              c.subdate.text, c) for c in group]
+            for _key, group in self._groups
+        ]
 
     def select(
         self,
@@ -122,10 +129,17 @@ class Selector:
         return self.apply(rule)
 
     def apply(self, rule: Rule) -> Selection:
+        """Apply ``rule``: for each type, the highest issue passing steps 1-4 (see module doc)."""
+        obs, an = rule.obs_date.text, rule.analysis_date.text
+        category = None if rule.ignore_category else rule.category
+        check_end = not rule.master_index
         chosen = []
-        for _key, group in self._groups:
-            for c in group:  # highest issue first: step 5
-                if rule.why_not(c) is None:
+        for rows in self._rows:
+            for cat, valdate, evaldate, subdate, c in rows:  # highest issue first: step 5
+                if ((category is None or cat == category)                     # step 1
+                        and valdate <= obs                                     # step 2
+                        and (not check_end or evaldate is None or evaldate >= obs)  # step 3
+                        and subdate <= an):                                    # step 4
                     chosen.append(c)
                     break
         return Selection(rule, tuple(chosen))
