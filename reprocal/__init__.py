@@ -20,6 +20,7 @@ from .constituent import Constituent, read_constituent
 from .dates import CalDate
 from .errors import ReprocalError
 from .names import ConstituentName
+from .repository import Repository
 from .select import Rule, Selection, Selector, select
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Constituent",
     "ConstituentName",
     "ReprocalError",
+    "Repository",
     "Rule",
     "Selection",
     "Selector",
