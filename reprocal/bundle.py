@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from .dates import CalDate
 from .errors import InputError
 from .hashing import sha256_file
 from .manifest import Manifest, load_manifest
+from .tarstream import padding, tar_end, tar_header
 
 SUMS = "SHA256SUMS"
 CRATE = "ro-crate-metadata.json"
@@ -149,17 +149,21 @@ def _json_bytes(doc: Any) -> bytes:
 
 
 def write_tar(directory: Path, files: Iterable[str], target: Path, *, mtime: int) -> Path:
-    """A deterministic tar of ``files`` (relative to ``directory``), under ``<dirname>/``."""
+    """A deterministic tar of ``files`` (relative to ``directory``), under ``<dirname>/``:
+    the same normalised headers as image layers (:mod:`reprocal.tarstream`), streamed."""
     prefix = directory.name
-    with atomic_file(target) as raw, tarfile.open(fileobj=raw, mode="w",
-                                                  format=tarfile.PAX_FORMAT) as tar:
+    written = 0
+    with atomic_file(target) as out:
         for rel in sorted(files):
-            info = tarfile.TarInfo(f"{prefix}/{rel}")
-            info.size = (directory / rel).stat().st_size
-            info.mtime, info.mode, info.uid, info.gid = mtime, 0o644, 0, 0
-            info.uname = info.gname = ""
-            with open(directory / rel, "rb") as fh:
-                tar.addfile(info, fh)
+            path = directory / rel
+            size = path.stat().st_size
+            header = tar_header(f"{prefix}/{rel}", size=size, is_dir=False, mtime=mtime)
+            out.write(header)
+            with open(path, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+            out.write(padding(size))
+            written += len(header) + size + len(padding(size))
+        out.write(tar_end(written))
     return target
 
 
