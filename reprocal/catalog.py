@@ -416,21 +416,6 @@ class Catalog:
         return list(out.values())
 
 
-def index(
-    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
-    *,
-    catalog: Catalog | str | os.PathLike[str] | None = None,
-    recurse: bool = False,
-    fileglob: str = DEFAULT_GLOB,
-    progress: Progress | None = None,
-) -> tuple[Catalog, ScanReport]:
-    """Open the catalogue and refresh it for ``ccf_path`` (the notebook entry point)."""
-    dirs = ccf_dirs(ccf_path)
-    cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog)
-    report = cat.refresh(dirs, recurse=recurse, fileglob=fileglob, progress=progress)
-    return cat, report
-
-
 __all__ = [
-    "Catalog", "LocalFile", "Problem", "ScanReport", "ccf_dirs", "default_catalog_path", "index",
+    "Catalog", "LocalFile", "Problem", "ScanReport", "ccf_dirs", "default_catalog_path",
 ]

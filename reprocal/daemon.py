@@ -50,18 +50,23 @@ def client(base_url: str | None = None) -> Any:
         raise ComponentUnavailable(f"no Docker daemon answers ({url}): {exc}", hint=hint) from None
 
 
-def export_image(name: str, dest: Path, *, base_url: str | None = None) -> Path:
-    """``docker save NAME`` into ``dest`` (streamed), for use as a base image."""
+def get_image(c: Any, name: str, *, what: str, hint: str) -> Any:
+    """The daemon's image ``name``, or a one-line :class:`InputError` (``what`` names the option)."""
     import docker
 
+    try:
+        return c.images.get(name)
+    except docker.errors.ImageNotFound:
+        raise InputError(f"{what} {name!r} is neither a file nor an image the daemon has",
+                         hint=hint) from None
+
+
+def export_image(name: str, dest: Path, *, base_url: str | None = None) -> Path:
+    """``docker save NAME`` into ``dest`` (streamed), for use as a base image."""
     c = client(base_url)
     try:
-        try:
-            image = c.images.get(name)
-        except docker.errors.ImageNotFound:
-            raise InputError(f"base image {name!r} is neither a file nor an image the daemon "
-                             "has", hint="give a `docker save` tar, or `docker pull` it first"
-                             ) from None
+        image = get_image(c, name, what="base image",
+                          hint="give a `docker save` tar, or `docker pull` it first")
         with atomic_file(dest) as fh:
             for chunk in image.save(named=True):
                 fh.write(chunk)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .catalog import DEFAULT_GLOB, Catalog, LocalFile, ScanReport, ccf_dirs
-from .constituent import DEFAULT_CATEGORY
+from .constituent import DEFAULT_CATEGORY, Constituent
 from .dates import CalDate
 from .errors import RepositoryError
 from .progress import Progress
@@ -41,28 +41,25 @@ class Repository:
         self.recurse = recurse
         self.fileglob = fileglob
         self.last_scan: ScanReport | None = None
+        self._snapshot: tuple[list[LocalFile], list[Constituent]] | None = None
         if refresh:
             self.refresh(progress=progress)
 
     def refresh(self, *, progress: Progress | None = None) -> ScanReport:
         """Re-scan the directories (only new or changed files are read)."""
+        self._snapshot = None
         self.last_scan = self.catalog.refresh(
             self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress)
         return self.last_scan
 
+    def import_index(self, path: str | os.PathLike[str]) -> int:
+        """Import a master index / CALINDEX table as expected content (see
+        :meth:`Catalog.import_calindex`); later resolutions see it."""
+        self._snapshot = None
+        return self.catalog.import_calindex(path)
+
     def present(self) -> list[LocalFile]:
         return self.catalog.present(self.dirs, recurse=self.recurse)
-
-    def path_of(self, filename: str) -> Path | None:
-        """The first path holding ``filename`` in ``SAS_CCFPATH`` order, or ``None``."""
-        for d in self.dirs:
-            p = d / filename
-            if p.is_file():
-                return p
-        for lf in self.present():
-            if lf.filename == filename:
-                return lf.path
-        return None
 
     def resolve(
         self,
@@ -76,13 +73,15 @@ class Repository:
         rule = Rule(CalDate.parse(obs_date, field="observation date"),
                     CalDate.parse(analysis_date, field="analysis date"),
                     category, ignore_category)
-        present = self.present()
+        # Read the catalogue once per refresh, not once per observation (pin --obs-list).
+        if self._snapshot is None:
+            self._snapshot = (self.present(), self.catalog.known(self.dirs, recurse=self.recurse))
+        present, known = self._snapshot
         if not present:
             raise RepositoryError(
                 f"no calibration constituents found in {':'.join(map(str, self.dirs))}",
                 hint="cifbuild would write an empty CIF here; check --ccf-path / SAS_CCFPATH",
             )
-        known = self.catalog.known(self.dirs, recurse=self.recurse)
         return resolve(present, known, rule)
 
     def write_cif(self, resolution: Resolution, out: str | os.PathLike[str], *,

@@ -93,9 +93,9 @@ def _docker_executor(client: Any, image_id: str) -> Executor:
 def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = None,
                   base_url: str | None = None) -> dict[str, Any]:
     """``run()`` keyword arguments (``executor``, ``image``) for running in ``image``."""
-    import docker
 
     from .daemon import client as docker_client
+    from .daemon import get_image
     from .image import LABEL_CALIBRATION_ID
 
     c = docker_client(base_url)
@@ -113,11 +113,8 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
         config = img.config.get("config") or {}
         manifest_bytes = _manifest_from_tar(p)
     else:
-        try:
-            obj = c.images.get(image)
-        except docker.errors.ImageNotFound:
-            raise InputError(f"--image {image!r} is neither an image tar nor an image the daemon "
-                             "has", hint="give the tar from `reprocal image build`") from None
+        obj = get_image(c, image, what="--image",
+                        hint="give the tar from `reprocal image build`")
         image_id = obj.id
         repo_digests = obj.attrs.get("RepoDigests") or []
         digest = repo_digests[0].split("@", 1)[1] if repo_digests else obj.id

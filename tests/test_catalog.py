@@ -180,3 +180,18 @@ def test_master_index_in_the_repository_is_imported(repo_dir: Path, tmp_path: Pa
     assert repo.last_scan is not None and repo.last_scan.problems == ()
     gaps = repo.resolve("2010-01-01", "2026-01-01").gaps
     assert [g.missing.filename for g in gaps] == [victim.filename]
+
+
+def test_import_after_resolve_is_seen(repo_dir: Path, tmp_path: Path) -> None:
+    """Resolutions read the catalogue once per refresh; an import through the repository
+    invalidates that, so a gap it reveals is reported at once."""
+    from reprocal.calindex import write_master_index
+
+    repo = Repository(repo_dir, catalog=tmp_path / "c.sqlite")
+    best = repo.resolve("2010-01-01", "2026-01-01").chosen[0]
+    write_master_index(tmp_path / "mif.fits", [lf.constituent for lf in repo.present()])
+    (repo_dir / best.filename).unlink()
+    fresh = Repository(repo_dir, catalog=tmp_path / "fresh.sqlite")
+    assert fresh.resolve("2010-01-01", "2026-01-01").gaps == ()
+    assert fresh.import_index(tmp_path / "mif.fits") > 0
+    assert [g.missing.filename for g in fresh.resolve("2010-01-01", "2026-01-01").gaps] == [best.filename]

@@ -86,7 +86,7 @@ def print_rows(rows: list[Constituent] | tuple[Constituent, ...]) -> None:
 def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, mif, as_json):  # type: ignore[no-untyped-def]
     """Index the calibration repository (only new or changed files are read)."""
     repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
-    imported = {path: repo.catalog.import_calindex(path) for path in imports}
+    imported = {path: repo.import_index(path) for path in imports}
     if mif:
         from ..calindex import write_master_index
 
