@@ -23,6 +23,8 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check reprocal tests benchmarks
+	$(PY) -m mypy reprocal
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) demo-out benchmarks/work .pytest_cache

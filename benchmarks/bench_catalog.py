@@ -15,9 +15,9 @@ def _stat_walk(root: str) -> float:
 
 
 def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
-    from reprocal.catalog import Catalog
-    from reprocal.dates import CalDate
-    from reprocal.select import Rule, Selector
+    from reprocal.core._dates import CalDate
+    from reprocal.core._select import Rule, Selector
+    from reprocal.repo._catalog import Catalog
 
     repo = ctx.repo
     root = str(repo.root)

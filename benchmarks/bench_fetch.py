@@ -33,7 +33,7 @@ SCOPES = ("EPN", "EMOS1", "EMOS2", "RGS1", "RGS2", "OM", "XMM", "XRT1", "XRT2", 
 
 
 def _make(root: Path, count: int, size: int, prefix: str, rnd: random.Random) -> list[object]:
-    from reprocal.fetch import FetchItem
+    from reprocal.fetch._engine import FetchItem
 
     items = []
     block = rnd.randbytes(1 << 20)

@@ -17,11 +17,11 @@ OBS = "2014-05-01T00:00:00"
 
 def _state(ctx):  # type: ignore[no-untyped-def]
     """One observation's pinned state over the benchmark repository (a manifest)."""
-    from reprocal.constituent import read_constituent
-    from reprocal.dates import CalDate
-    from reprocal.hashing import hash_files
-    from reprocal.manifest import build
-    from reprocal.select import Selector
+    from reprocal.core._dates import CalDate
+    from reprocal.core._select import Selector
+    from reprocal.fits._headers import read_constituent
+    from reprocal.fs._hashing import hash_files
+    from reprocal.state._manifest import build
 
     repo = ctx.repo
     paths = {Path(p).name: Path(p) for p in repo.paths.values()}
@@ -38,7 +38,7 @@ def _state(ctx):  # type: ignore[no-untyped-def]
 
 def _cifs(manifest):  # type: ignore[no-untyped-def]
     try:
-        import reprocal.calindex  # noqa: F401
+        import reprocal.fits._calindex  # noqa: F401
     except ImportError:  # CIF writer not there yet: a stand-in of similar size
         return {x: b"\0" * 46080 for x in manifest.labels()}
     return None
@@ -92,7 +92,7 @@ def _stop(proc) -> None:  # type: ignore[no-untyped-def]
 
 
 def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
-    from reprocal.image import build_image
+    from reprocal.image._build import build_image
 
     manifest, paths = _state(ctx)
     files = [paths[f.filename] for f in manifest.files]

@@ -61,10 +61,10 @@ def _stat_walk(dirs: list[Path]) -> float:
 def run_on(workdir: str | os.PathLike[str], repo_dir: str | os.PathLike[str],
            *, cli: bool = True) -> list[dict[str, Any]]:
     """The measurements over every constituent file in ``repo_dir`` (caches in ``workdir``)."""
-    from reprocal.hashing import default_jobs, hash_files
-    from reprocal.names import is_constituent_name
-    from reprocal.verify import Expected, verify_files
-    from reprocal.verifycache import VerifyCache
+    from reprocal.core._names import is_constituent_name
+    from reprocal.fs._hashing import default_jobs, hash_files
+    from reprocal.repo._verify import Expected, verify_files
+    from reprocal.repo._verifycache import VerifyCache
 
     work, repo = Path(workdir), Path(repo_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -145,9 +145,9 @@ def run_on(workdir: str | os.PathLike[str], repo_dir: str | os.PathLike[str],
 def _cli_row(work: Path, repo: Path, paths: list[Path], expected: list[Any],
              n: int) -> list[dict[str, Any]]:
     """``reprocal verify M`` (warm caches) as a user runs it, against an empty command."""
-    from reprocal.constituent import read_constituent
-    from reprocal.dates import CalDate
-    from reprocal.manifest import build, save_manifest
+    from reprocal.core._dates import CalDate
+    from reprocal.fits._headers import read_constituent
+    from reprocal.state._manifest import build, save_manifest
 
     hashes = {e.filename: (e.size, e.sha256) for e in expected}
     manifest = build([(None, CalDate.parse("2030-01-01"), CalDate.parse("2030-01-01"),
@@ -170,7 +170,7 @@ def _cli_row(work: Path, repo: Path, paths: list[Path], expected: list[Any],
         base.append(time.perf_counter() - t)
     import json
 
-    from reprocal.manifest import load_manifest
+    from reprocal.state._manifest import load_manifest
 
     load = min(_timed(lambda: load_manifest(m))[0] for _ in range(3))
     parse = min(_timed(lambda: json.loads(m.read_bytes()))[0] for _ in range(3))
@@ -191,7 +191,7 @@ def run(ctx: Any) -> list[dict[str, Any]]:
 
 
 def _make_repo(root: Path, files: int, total_bytes: float, seed: int = 7) -> None:
-    """A stand-in repository when reprocal.synthetic is absent: ``files`` valid constituents,
+    """A stand-in repository when reprocal.testing._synthetic is absent: ``files`` valid constituents,
     sizes multiples of 2880, most small, a few tens of MB."""
     import numpy as np
     from astropy.io import fits
@@ -227,7 +227,7 @@ def main(argv: list[str]) -> int:
     try:
         t = time.perf_counter()
         try:
-            from reprocal.synthetic import generate
+            from reprocal.testing._synthetic import generate
 
             generate(repo, seed=7, scale=args.gb / 4.0, files=args.files)
         except ImportError:

@@ -33,7 +33,7 @@ class Context:
     @property
     def repo(self):  # type: ignore[no-untyped-def]
         if self._repo is None:
-            from reprocal.synthetic import generate
+            from reprocal.testing._synthetic import generate
 
             t = time.perf_counter()
             self._repo = generate(self.work / "ccf", seed=7, scale=self.scale)

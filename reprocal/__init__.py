@@ -5,34 +5,53 @@ its CIF offline exactly as cifbuild would, verify a local repository holds those
 gaps from mirrors, package it as a reproducible container image, and record and audit which
 calibration produced a result.
 
-The Python API mirrors the CLI; heavy or optional dependencies (docker, gitpython) are imported
-lazily by the modules that need them, so ``import reprocal`` works anywhere.
+The package is laid out in the order of that pipeline; each stage is a subpackage whose
+``__all__`` is its public API:
+
+==================  ===============================================================================
+``core``            dates, constituent names and attributes, the selection rule, drift (pure)
+``fs``              atomic writes, streaming sha256
+``fits``            constituent headers, CALINDEX tables, FITS checksums, ODF summaries, stamping
+``repo``            directories, the catalogue, resolution, verifying a repository's bytes
+``state``           manifests, pinning, offline rebuild
+``fetch``           mirrors, transports, the fetch engine
+``image``           reproducible OCI/Docker images, verification, daemon, registries
+``provenance``      in-toto/SLSA records, recorded runs
+``audit``           judging a product's calibration, diffs, reverse impact
+``bundle``          paper bundles
+``testing``         synthetic repositories (tests, demo, benchmarks)
+``cli``             the ``reprocal`` command, a thin shell over the above
+==================  ===============================================================================
+
+The names most used in a notebook are re-exported here. Heavy or optional dependencies (astropy,
+docker, gitpython) are imported by the modules that need them, when they need them.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from reprocal import _compat
+from reprocal._version import __version__
+from reprocal.core import CalDate, Constituent, ConstituentName, Rule, Selection, Selector, select
+from reprocal.errors import ReprocalError
+from reprocal.fits import read_constituent
+from reprocal.repo import Repository
+from reprocal.state import Manifest, ObsRequest, load_manifest, pin, save_manifest
 
-try:
-    __version__ = version("reprocal")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.1.0"
-
-from .constituent import Constituent, read_constituent
-from .dates import CalDate
-from .errors import ReprocalError
-from .names import ConstituentName
-from .repository import Repository
-from .select import Rule, Selection, Selector, select
+_compat.install()
 
 __all__ = [
     "CalDate",
     "Constituent",
     "ConstituentName",
+    "Manifest",
+    "ObsRequest",
     "ReprocalError",
     "Repository",
     "Rule",
     "Selection",
     "Selector",
     "__version__",
+    "load_manifest",
+    "pin",
     "read_constituent",
+    "save_manifest",
     "select",
 ]

@@ -1,5 +1,5 @@
 """``python -m reprocal``: the CLI."""
 
-from .cli import main
+from reprocal.cli import main
 
 raise SystemExit(main())

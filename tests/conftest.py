@@ -25,7 +25,7 @@ def samples() -> Path:
 def synthetic_repo(tmp_path_factory: pytest.TempPathFactory):
     """A tiny generated repository shared by the session (seed 0, 150 files, ~3 MB, every real
     type, sliced histories). Read-only: copy it (shutil.copytree) before tampering."""
-    from reprocal.synthetic import generate
+    from reprocal.testing._synthetic import generate
 
     return generate(tmp_path_factory.mktemp("synthetic") / "ccf", seed=0, scale=1e-4, files=150)
 
@@ -40,9 +40,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m reprocal ARGS`` as a user would, from this source tree."""
+    """Run ``python -m reprocal ARGS`` as a user would, with the reprocal this environment has
+    installed (the source tree is not put on the path)."""
     full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     if env:
         full_env.update(env)
     return subprocess.run(

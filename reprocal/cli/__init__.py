@@ -10,9 +10,9 @@ import sys
 
 import click
 
-from .. import __version__
-from ..errors import EXIT_CODES, ReprocalError
-from ._common import cli
+from reprocal._version import __version__
+from reprocal.cli._common import cli
+from reprocal.errors import EXIT_CODES, ReprocalError
 
 
 def _epilog() -> str:
@@ -21,7 +21,7 @@ def _epilog() -> str:
 
 
 # Importing the command modules registers their commands on `cli`.
-from . import core, fetch, image, manifest, provenance, verify  # noqa: E402,F401
+from reprocal.cli import core, fetch, image, manifest, provenance, verify  # noqa: E402,F401
 
 cli.epilog = _epilog()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from reprocal._version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

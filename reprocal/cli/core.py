@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from ..catalog import DEFAULT_GLOB
-from ..constituent import DEFAULT_CATEGORY, Constituent
-from ..dates import CalDate, resolve
-from ..errors import InputError
-from ..progress import bar
-from ..repository import Repository
-from ..resolve import Resolution
-from ._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
+from reprocal.core._dates import CalDate, resolve
+from reprocal.errors import InputError
+from reprocal.progress import bar
+from reprocal.repo._catalog import DEFAULT_GLOB
+from reprocal.repo._repository import Repository
+from reprocal.repo._resolve import Resolution
 
 
 def scan_options(f):  # type: ignore[no-untyped-def]
@@ -33,7 +33,7 @@ def open_repository(ccf_path: str | None, catalog_path: str | None, recurse: boo
 
 def observation(obs_date: str | None, odf: str | None) -> tuple[str | None, CalDate]:
     """``--obs-date`` or ``--odf`` (exactly one; ``$SAS_ODF`` when neither): (obs id, date)."""
-    from ..odf import observation_date
+    from reprocal.fits._odf import observation_date
 
     if obs_date and odf:
         raise InputError("give --obs-date or --odf, not both")
@@ -88,7 +88,7 @@ def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, mif, as_json):
     repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
     imported = {path: repo.import_index(path) for path in imports}
     if mif:
-        from ..calindex import write_master_index
+        from reprocal.fits._calindex import write_master_index
 
         write_master_index(mif, [lf.constituent for lf in repo.present()])
     report = repo.last_scan
@@ -111,7 +111,7 @@ def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, mif, as_json):
         for p in report.problems:
             warn(f"{p.kind}: {p.message} ({', '.join(p.paths)})")
     if not present:
-        from ..errors import RepositoryError
+        from reprocal.errors import RepositoryError
 
         raise RepositoryError(f"no calibration constituents in {':'.join(map(str, repo.dirs))}",
                               hint="check --ccf-path / SAS_CCFPATH and --fileglob")
@@ -139,8 +139,8 @@ def cif_cmd(obs_date, odf, analysis_date, category, ignore_category, fullpath, o
     an = analysis(analysis_date, obs)
     gaps: list[str] = []
     if mif:
-        from ..calindex import read_calindex, write_cif
-        from ..select import select
+        from reprocal.core._select import select
+        from reprocal.fits._calindex import read_calindex, write_cif
 
         if fullpath:
             raise InputError("--fullpath needs the files; it does not go with --master-index")
@@ -167,7 +167,7 @@ def cif_cmd(obs_date, odf, analysis_date, category, ignore_category, fullpath, o
 @json_option
 def show_cmd(path, as_json):  # type: ignore[no-untyped-def]
     """List the CALINDEX of a CIF, event list, master index or product."""
-    from ..calindex import read_calindex
+    from reprocal.fits._calindex import read_calindex
 
     table = read_calindex(path)
     if as_json:

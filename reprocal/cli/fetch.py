@@ -11,17 +11,26 @@ from typing import Any
 
 import click
 
-from ..constituent import DEFAULT_CATEGORY
-from ..errors import CheckFailed, InputError, RepositoryError
-from ..fetch import Check, FetchItem, FetchReport, FetchResult, Plan, fetch
-from ..fetch import dry_run as plan_dry_run
-from ..fetchscript import write_script
-from ..manifest import load_manifest
-from ..mirrors import Mirror, configured_mirrors
-from ..names import ConstituentName, is_constituent_name
-from ..progress import bar
-from ..transports import RetryPolicy
-from ._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, stderr_is_tty, warn
+from reprocal.cli._common import (
+    catalog_option,
+    ccf_path_option,
+    cli,
+    echo_json,
+    info,
+    json_option,
+    stderr_is_tty,
+    warn,
+)
+from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._names import ConstituentName, is_constituent_name
+from reprocal.errors import CheckFailed, InputError, RepositoryError
+from reprocal.fetch._engine import Check, FetchItem, FetchReport, FetchResult, Plan, fetch
+from reprocal.fetch._engine import dry_run as plan_dry_run
+from reprocal.fetch._mirrors import Mirror, configured_mirrors
+from reprocal.fetch._script import write_script
+from reprocal.fetch._transports import RetryPolicy
+from reprocal.progress import bar
+from reprocal.state._manifest import load_manifest
 
 
 def _dirs(ccf_path: str | None) -> tuple[Path, list[Path]]:
@@ -90,12 +99,12 @@ def _state_items(obs_date: str | None, odf: str | None, analysis_date: str | Non
                  master_indexes: tuple[str, ...], category: str, ccf_path: str | None,
                  catalog_path: str | None) -> tuple[list[FetchItem], Check, Path, list[Path]]:
     """The no-manifest form: the gaps of the state given by dates, judged by master indexes."""
-    from ..calindex import read_calindex
-    from ..catalog import DEFAULT_GLOB
-    from ..dates import CalDate
-    from ..gaps import constituent_check, items, missing_constituents
-    from ..select import Rule
-    from .core import analysis, observation, open_repository
+    from reprocal.cli.core import analysis, observation, open_repository
+    from reprocal.core._dates import CalDate
+    from reprocal.core._select import Rule
+    from reprocal.fetch._gaps import constituent_check, items, missing_constituents
+    from reprocal.fits._calindex import read_calindex
+    from reprocal.repo._catalog import DEFAULT_GLOB
 
     if not analysis_date:
         raise InputError("--analysis-date is required with --obs-date/--odf (a date, or 'now')")
@@ -237,7 +246,7 @@ def unused_cmd(manifests: tuple[str, ...], ccf_path: str | None, as_json: bool) 
 
     Paths go to stdout, one a line; the count to stderr.
     """
-    from ..catalog import ccf_dirs
+    from reprocal.repo._catalog import ccf_dirs
 
     needed: set[str] = set()
     for m in manifests:

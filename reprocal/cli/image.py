@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckFailed, InputError
-from ..layers import DEFAULT_GROUPS
-from ..progress import bar
-from ._common import ccf_path_option, cli, echo_json, info, json_option
+from reprocal.cli._common import ccf_path_option, cli, echo_json, info, json_option
+from reprocal.errors import CheckFailed, InputError
+from reprocal.image._layers import DEFAULT_GROUPS
+from reprocal.progress import bar
 
 _TAG_RE = re.compile(
     r"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
@@ -40,9 +40,9 @@ def image() -> None:
 def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | None,
               use_gzip: bool, layer_groups: int, output: str, as_json: bool) -> None:
     """Build the image of a pinned MANIFEST: /ccf holds exactly its constituents and CIFs."""
-    from ..catalog import ccf_dirs
-    from ..image import build_image
-    from ..manifest import load_manifest
+    from reprocal.image._build import build_image
+    from reprocal.repo._catalog import ccf_dirs
+    from reprocal.state._manifest import load_manifest
 
     if tag is not None and not _TAG_RE.match(tag):
         raise InputError(f"--tag: {tag!r} is not NAME:TAG (lower-case name, e.g. ccf:2014-05)")
@@ -52,7 +52,7 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
     with bar(total, "image", unit="B", unit_scale=True) as progress:
         result = build_image(m, dirs, output, base=base, tag=tag, gzip=use_gzip,
                              progress=progress, k=layer_groups)
-    from ..provenance import record_image_build
+    from reprocal.provenance._record import record_image_build
 
     record_image_build(m, manifest, output, base=base)
     if as_json:
@@ -75,11 +75,11 @@ def verify_cmd(tar: str, use_docker: bool, as_json: bool) -> None:
     """Check an image tar: structure, every digest, DiffIDs, /ccf against its manifest."""
     import attrs
 
-    from ..imageverify import verify_image
+    from reprocal.image._verify import verify_image
 
     report = verify_image(tar)
     if use_docker and report.ok:
-        from ..daemon import check_in_docker
+        from reprocal.image._daemon import check_in_docker
 
         report = attrs.evolve(report, checks=report.checks + tuple(check_in_docker(tar)))
     if as_json:
@@ -103,7 +103,7 @@ def verify_cmd(tar: str, use_docker: bool, as_json: bool) -> None:
 @json_option
 def push_cmd(tar: str, reference: str, as_json: bool) -> None:
     """Push an image tar to an OCI registry; the registry must report our manifest digest."""
-    from ..registry import push_image
+    from reprocal.image._registry import push_image
 
     r = push_image(tar, reference)
     if as_json:
@@ -121,7 +121,7 @@ def push_cmd(tar: str, reference: str, as_json: bool) -> None:
 @json_option
 def pull_cmd(reference: str, output: str, as_json: bool) -> None:
     """Pull an image from an OCI registry into an image tar (manifest kept byte for byte)."""
-    from ..registry import pull_image
+    from reprocal.image._registry import pull_image
 
     r = pull_image(reference, output)
     if as_json:

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from ..catalog import ccf_dirs
-from ..constituent import DEFAULT_CATEGORY
-from ..dates import resolve
-from ..errors import InputError
-from ..manifest import load_manifest, save_manifest
-from ..pin import ObsRequest, pin
-from ..progress import bar
-from ..rebuild import rebuild
-from ._common import cli, echo_json, info, json_option
-from .core import analysis, observation, open_repository, report_gaps, scan_options
+from reprocal.cli._common import cli, echo_json, info, json_option
+from reprocal.cli.core import analysis, observation, open_repository, report_gaps, scan_options
+from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._dates import resolve
+from reprocal.errors import InputError
+from reprocal.progress import bar
+from reprocal.repo._catalog import ccf_dirs
+from reprocal.state._manifest import load_manifest, save_manifest
+from reprocal.state._pin import ObsRequest, pin
+from reprocal.state._rebuild import rebuild
 
 
 def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest]:  # type: ignore[no-untyped-def]
@@ -23,7 +23,7 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
     if len(given) > 1:
         raise InputError("give one of --obs-date, --odf, --obs-list")
     if obs_list:
-        from ..odf import read_obs_list
+        from reprocal.fits._odf import read_obs_list
 
         if obs_id:
             raise InputError("--obs-id goes with --obs-date/--odf, not --obs-list")
@@ -90,7 +90,7 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
 def _record(command: str, output: str, manifest) -> None:  # type: ignore[no-untyped-def]
     """Leave a provenance record of this command when the provenance module is present."""
     try:
-        from ..provenance import record_command
+        from reprocal.provenance._record import record_command
     except ImportError:
         return
     record_command(command, outputs=[output], manifest=manifest)

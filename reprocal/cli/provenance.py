@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from ..constituent import DEFAULT_CATEGORY, Constituent
-from ..dates import resolve
-from ..errors import CheckFailed, IncompleteStateError, InputError
-from ._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
+from reprocal.core._dates import resolve
+from reprocal.errors import CheckFailed, IncompleteStateError, InputError
 
 # --- run ------------------------------------------------------------------------------------
 
@@ -36,14 +36,14 @@ def run_cmd(manifest_path, image, record_path, outputs, no_stamp, as_json, comma
 
     Exits with the command's own exit status.
     """
-    from ..run import run
+    from reprocal.provenance._run import run
 
     command = list(command)
     if command and command[0] == "--":
         command = command[1:]
     executor_kwargs: dict[str, Any] = {}
     if image is not None:
-        from ..runimage import image_context
+        from reprocal.provenance._runimage import image_context
 
         executor_kwargs = image_context(image, manifest_path=manifest_path,
                                         base_url=os.environ.get("DOCKER_HOST"))
@@ -70,9 +70,9 @@ def run_cmd(manifest_path, image, record_path, outputs, no_stamp, as_json, comma
 def _catalogue(ccf_path: str | None, catalog_path: str | None, imports: tuple[str, ...]
                ) -> tuple[list[Constituent], dict[str, Any] | None]:
     """Known constituents, and the local copies (``None`` when no repository is given)."""
-    from ..audit import LocalCopy
-    from ..catalog import Catalog, ccf_dirs
-    from ..progress import bar
+    from reprocal.audit._judge import LocalCopy
+    from reprocal.progress import bar
+    from reprocal.repo._catalog import Catalog, ccf_dirs
 
     cat = Catalog.open(catalog_path)
     for path in imports:
@@ -97,9 +97,9 @@ def catalogue_options(f):  # type: ignore[no-untyped-def]
 
 
 def _state(spec: str, known_fn):  # type: ignore[no-untyped-def]
-    from ..diff import State
-    from ..product import parse_dates_spec, read_product
-    from ..select import Selector
+    from reprocal.audit._diff import State
+    from reprocal.audit._product import parse_dates_spec, read_product
+    from reprocal.core._select import Selector
 
     dates = parse_dates_spec(spec)
     if dates is not None:
@@ -127,7 +127,7 @@ def _state(spec: str, known_fn):  # type: ignore[no-untyped-def]
 def diff_cmd(a, b, ccf_path, catalog_path, imports, as_json):  # type: ignore[no-untyped-def]
     """Compare two calibration states: CIFs, products, manifests (M.json[#OBS]) or dates
     (obs=DATE,an=DATE|now, selected over the catalogue)."""
-    from ..diff import diff_states, render
+    from reprocal.audit._diff import diff_states, render
 
     cache: list[list[Constituent]] = []
 
@@ -172,9 +172,9 @@ def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output,
         raise InputError("give at least one PRODUCT (or --uses NAME [DIR...])")
     if pin_out and not output:
         raise InputError("--pin needs -o MANIFEST")
-    from ..audit import audit_state, render
-    from ..hashing import sha256_file
-    from ..product import read_product
+    from reprocal.audit._judge import audit_state, render
+    from reprocal.audit._product import read_product
+    from reprocal.fs._hashing import sha256_file
 
     known, local = _catalogue(ccf_path, catalog_path, imports)
     by_name = {c.filename: c for c in known}
@@ -225,9 +225,9 @@ def _print_product(prod, rep, render) -> None:  # type: ignore[no-untyped-def]
 
 def _pin(prod, local, output) -> None:  # type: ignore[no-untyped-def]
     """Write the manifest of a product's state: pinned digests, else hashed local copies."""
-    from .. import __version__
-    from ..hashing import sha256_file
-    from ..manifest import Generator, build, save_manifest
+    from reprocal._version import __version__
+    from reprocal.fs._hashing import sha256_file
+    from reprocal.state._manifest import Generator, build, save_manifest
 
     s = prod.state
     if s.obs_date is None or s.analysis_date is None:
@@ -258,8 +258,8 @@ def _pin(prod, local, output) -> None:  # type: ignore[no-untyped-def]
 
 
 def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
-    from ..impact import find_uses, parse_target
-    from ..progress import bar
+    from reprocal.audit._impact import find_uses, parse_target
+    from reprocal.progress import bar
 
     target = parse_target(name)
     with bar(None, "scanning", unit="file") as progress:
@@ -308,8 +308,8 @@ def bundle() -> None:
 @json_option
 def bundle_create(manifest_path, image, records, date, license_url, name, output, as_json):  # type: ignore[no-untyped-def]
     """Write a paper bundle for MANIFEST."""
-    from ..bundle import make_bundle
-    from ..dates import CalDate
+    from reprocal.bundle._write import make_bundle
+    from reprocal.core._dates import CalDate
 
     b = make_bundle(manifest_path, output, image=image, records=records,
                     date=CalDate.parse(date, field="--date") if date else None,
@@ -327,7 +327,7 @@ def bundle_create(manifest_path, image, records, date, license_url, name, output
 @json_option
 def bundle_verify(path, as_json):  # type: ignore[no-untyped-def]
     """Check a bundle received from someone else; exit 1 naming each problem."""
-    from ..bundleverify import verify_bundle
+    from reprocal.bundle._verify import verify_bundle
 
     check = verify_bundle(path)
     if as_json:

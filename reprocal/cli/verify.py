@@ -6,19 +6,19 @@ from typing import Any
 
 import click
 
-from ..catalog import ccf_dirs
-from ..drift import NewerIssue, newer_issues
-from ..errors import CheckFailed, InputError, ReprocalError
-from ..progress import bar
-from ..verify import LEVELS, Expected, VerifyReport, verify_files
-from ..verifycache import VerifyCache
-from ._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.core._drift import NewerIssue, newer_issues
+from reprocal.errors import CheckFailed, InputError, ReprocalError
+from reprocal.progress import bar
+from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._verify import LEVELS, Expected, VerifyReport, verify_files
+from reprocal.repo._verifycache import VerifyCache
 
 
 def load_expected(manifest_path: str) -> tuple[Any, list[Expected]]:
     """The manifest and its pinned files as :class:`Expected` items (the one place the CLI
     touches the manifest model)."""
-    from ..manifest import load_manifest
+    from reprocal.state._manifest import load_manifest
 
     manifest = load_manifest(manifest_path)
     return manifest, [Expected.from_pinned(f) for f in manifest.files]
@@ -26,8 +26,8 @@ def load_expected(manifest_path: str) -> tuple[Any, list[Expected]]:
 
 def _newer(manifest: Any, dirs: Any, catalog_path: str | None) -> list[NewerIssue] | None:
     """Newer eligible issues present in the repository now (``None`` if it cannot be told)."""
-    from ..dates import resolve
-    from ..repository import Repository
+    from reprocal.core._dates import resolve
+    from reprocal.repo._repository import Repository
 
     try:
         with bar(None, "indexing", unit="file") as progress:
@@ -98,8 +98,8 @@ def _verify_manifest(manifest_path: str, ccf_path: str | None, level: str, jobs:
 def _verify_repository(ccf_path: str | None, recurse: bool, rehash: bool,
                        cache_path: str | None, catalog_path: str | None, as_json: bool,
                        verbose: bool) -> None:
-    from ..catalog import Catalog
-    from ..repocheck import verify_repository
+    from reprocal.repo._catalog import Catalog
+    from reprocal.repo._repocheck import verify_repository
 
     dirs = ccf_dirs(ccf_path)
     expected: list[str] = []

@@ -1,0 +1,170 @@
+"""Reverse impact: which products, manifests and records in a tree used a given constituent.
+
+``NAME`` is one constituent (``EPN_CTI_0045.CCF``, any case, the ``.CCF`` optional) or a whole
+calibration type (``EPN_CTI``: every issue, each hit saying which). Files are recognised by their
+first bytes: FITS (plain or gzip) are read for a ``CALINDEX`` table, JSON for a manifest or a
+provenance record; anything else is skipped. Unreadable candidates are reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.core._names import ConstituentName
+from reprocal.errors import ConstituentNameError, InputError, ReprocalError
+from reprocal.fits._calindex import read_calindex
+from reprocal.progress import NullProgress
+from reprocal.provenance._record import is_record, load_record
+from reprocal.state._manifest import load_manifest
+
+_TYPE_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})$")
+_SKIP = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
+
+
+@attrs.frozen
+class Target:
+    """What to look for: one issue, or every issue of a type."""
+
+    key: tuple[str, str]
+    issue: int | None
+    """``None``: any issue."""
+
+    def matches(self, filename: str) -> bool:
+        try:
+            n = ConstituentName.parse(filename)
+        except ConstituentNameError:
+            return False
+        return n.key == self.key and (self.issue is None or n.issue == self.issue)
+
+    def __str__(self) -> str:
+        base = f"{self.key[0]}_{self.key[1]}"
+        return base if self.issue is None else f"{base}_{self.issue:04d}.CCF"
+
+
+def parse_target(text: str) -> Target:
+    """``EPN_CTI_0045.CCF``, ``epn_cti_0045``, or the type ``EPN_CTI``."""
+    t = text.strip().upper()
+    if _TYPE_RE.match(t) and not re.search(r"_\d{4}$", t):
+        m = _TYPE_RE.match(t)
+        assert m is not None
+        ConstituentName(m["scope"], m["typeid"], 0)  # validates scope and type
+        return Target((m["scope"], m["typeid"]), None)
+    if not t.endswith(".CCF"):
+        t += ".CCF"
+    try:
+        n = ConstituentName.parse(t)
+    except ConstituentNameError as exc:
+        raise InputError(f"--uses {text!r}: {exc.message}",
+                         hint="give EPN_CTI_0045.CCF (one issue) or EPN_CTI (every issue)") from None
+    return Target(n.key, n.issue)
+
+
+@attrs.frozen
+class Use:
+    """One file that used the constituent."""
+
+    path: str
+    kind: str
+    """``CALINDEX`` (a CIF, product, event list), ``manifest``, ``record``."""
+    constituent: str
+    """The file name it used."""
+    detail: str = ""
+    """Dates, observation or command, for the reader."""
+
+
+@attrs.frozen
+class UsesReport:
+    target: Target
+    uses: tuple[Use, ...]
+    scanned: int
+    problems: tuple[tuple[str, str], ...]
+    """(path, what was wrong) for candidates that could not be read."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": str(self.target), "scanned": self.scanned,
+                "uses": [attrs.asdict(u) for u in self.uses],
+                "problems": [{"path": p, "problem": m} for p, m in self.problems]}
+
+
+def _sniff(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return None
+    if head.startswith(b"SIMPLE  =") or head.startswith(b"\x1f\x8b"):
+        return "fits"
+    if head.lstrip().startswith(b"{"):
+        return "json"
+    return None
+
+
+def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
+
+    if kind == "fits":
+        try:
+            table = read_calindex(path)
+        except ReprocalError as exc:
+            if exc.message.startswith(("no CALINDEX", "not a FITS file")):
+                return []  # a FITS file without calibration, or a .gz that is not FITS
+            raise
+        dates = f"OBSVDATE {table.obs_date or '-'}, ANALDATE {table.analysis_date or '-'}"
+        return [Use(str(path), "CALINDEX", c.filename, dates)
+                for c in table.rows if target.matches(c.filename)]
+    if is_record(path):
+        rec = load_record(path)
+        return [Use(str(path), "record", d.name, " ".join(rec.command)[:120])
+                for d in rec.by_role("constituent") if target.matches(d.name)]
+    with open(path, "rb") as fh:
+        if b"reprocal.manifest/" not in fh.read(4096):
+            return []
+    m = load_manifest(path)
+    out: list[Use] = []
+    for pinned in m.files:
+        if target.matches(pinned.filename):
+            obs = [label for label, o in zip(m.labels(), m.observations, strict=True)
+                   if pinned.filename in o.files]
+            out.append(Use(str(path), "manifest", pinned.filename,
+                           "observations " + ", ".join(obs)))
+    return out
+
+
+def _walk(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if x not in _SKIP)
+        out.extend(Path(d) / f for f in sorted(files))
+    return out
+
+
+def find_uses(target: Target, roots: Sequence[str | os.PathLike[str]], *,
+              progress: object | None = None) -> UsesReport:
+    """Walk ``roots`` (files or directories) and collect every use of ``target``."""
+    bar = progress if progress is not None else NullProgress()
+    uses: list[Use] = []
+    problems: list[tuple[str, str]] = []
+    scanned = 0
+    for root in roots:
+        r = Path(root)
+        if not r.exists():
+            raise InputError(f"{r}: no such file or directory")
+        for p in [r] if r.is_file() else _walk(r):
+            kind = _sniff(p)
+            if kind is None:
+                continue
+            scanned += 1
+            try:
+                uses.extend(_uses_in(p, kind, target))
+            except ReprocalError as exc:
+                problems.append((str(p), exc.one_line()))
+            bar.update(1)  # type: ignore[attr-defined]
+    return UsesReport(target, tuple(uses), scanned, tuple(problems))
+
+
+__all__ = ["Target", "Use", "UsesReport", "find_uses", "parse_target"]

@@ -1,0 +1,307 @@
+"""Audit: judge the calibration a product used against what the catalogue knows.
+
+Pure: the product's constituents and dates, the catalogue's known constituents, what is present
+locally (and a hashing callable) in; one :class:`Finding` per calibration type out, each with a
+plain-words explanation quoting the selection rule and the submission dates:
+
+* **agrees**: the product used what cifbuild's rule gives at the product's own observation and
+  analysis dates over everything the catalogue knows;
+* **stale**: a newer issue was eligible (submitted before the analysis date) but not used: the
+  repository the product was made with had not been updated;
+* **not eligible**: the issue used fails the rule at the product's own dates (submitted after its
+  ANALDATE, validity outside its OBSVDATE, another category): the dates are wrong or the
+  calibration was patched by hand;
+* **missing type** / **extra type**: the rule gives a type the product lacks, or the reverse;
+* **differs**: the same file name with other attributes than the catalogue's copy.
+
+Availability of each used constituent is judged separately (present with matching content?), and
+the state the rule would give *today* is compared with the product's (what would change if it
+were re-made now).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.audit._diff import Change, State, diff_states
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
+from reprocal.core._dates import CalDate
+from reprocal.core._select import Reason, Rule, Selector
+
+
+class Verdict(enum.Enum):
+    """How one calibration type of the product compares with the rule over the catalogue."""
+
+    AGREES = "agrees"
+    STALE = "stale"
+    NOT_ELIGIBLE = "not eligible"
+    MISSING_TYPE = "missing type"
+    EXTRA_TYPE = "extra type"
+    DIFFERS = "differs"
+    UNJUDGED = "unjudged"
+
+
+class Local(enum.Enum):
+    """Whether a used constituent is available locally with the same content."""
+
+    OK = "ok"
+    MISSING = "missing"
+    DIFFERENT = "different content"
+    NOT_USED = "not used"
+
+
+@attrs.frozen
+class LocalCopy:
+    """A constituent file present locally (what the catalogue read from its header)."""
+
+    path: Path
+    constituent: Constituent
+
+
+@attrs.frozen
+class Finding:
+    """One calibration type of the product, judged."""
+
+    key: tuple[str, str]
+    """``(SCOPE, TYPEID)``."""
+    used: Constituent | None
+    """What the product used (``None``: the type is absent from the product)."""
+    expected: Constituent | None
+    """What the rule gives at the product's dates over the catalogue."""
+    verdict: Verdict
+    explanation: str
+    """Why, in words (empty when it agrees)."""
+    local: Local = Local.NOT_USED
+    local_detail: str = ""
+    """The path found, or what differs."""
+
+    def to_json(self) -> dict[str, Any]:
+        def name(c: Constituent | None) -> str | None:
+            return c.filename if c else None
+
+        return {
+            "scope": self.key[0], "typeid": self.key[1], "used": name(self.used),
+            "used_subdate": self.used.subdate.text if self.used else None,
+            "expected": name(self.expected),
+            "expected_subdate": self.expected.subdate.text if self.expected else None,
+            "verdict": self.verdict.value, "explanation": self.explanation,
+            "local": self.local.value, "local_detail": self.local_detail,
+        }
+
+
+_REASON_WORDS = {
+    Reason.NOT_YET_SUBMITTED: "it was submitted {sub}, after the analysis date {an}: the "
+                              "product's ANALDATE is wrong or the calibration was patched",
+    Reason.NOT_YET_VALID: "its validity starts {val}, after the observation date {obs}: the "
+                          "product's OBSVDATE is not the one its calibration was selected for",
+    Reason.EXPIRED: "its validity ended {end}, before the observation date {obs}: the product's "
+                    "OBSVDATE is not the one its calibration was selected for",
+    Reason.CATEGORY: "its category is {cat}, the product's is {pcat}",
+}
+
+
+def why_not_words(rule: Rule, c: Constituent) -> str:
+    """The rule step ``c`` fails at ``rule``'s dates, in words ('' when it is eligible)."""
+    reason = rule.why_not(c)
+    if reason is None:
+        return ""
+    return _REASON_WORDS[reason].format(
+        sub=c.subdate, an=rule.analysis_date, val=c.valdate, obs=rule.obs_date, end=c.evaldate,
+        cat=c.category, pcat=rule.category)
+
+
+def _attr_diff(a: Constituent, b: Constituent) -> list[str]:
+    out = []
+    for f in ("valdate", "evaldate", "subdate", "category"):
+        if getattr(a, f) != getattr(b, f):
+            out.append(f"{f.upper()} {getattr(a, f)} in the product, {getattr(b, f)} in the catalogue")
+    return out
+
+
+def judge(rule: Rule, key: tuple[str, str], used: Constituent | None,
+          expected: Constituent | None, known_copy: Constituent | None = None) -> Finding:
+    """Explain one type: the product's constituent against the rule's choice."""
+    name = f"{key[0]}_{key[1]}"
+    an = rule.analysis_date.date
+    if used is None:
+        assert expected is not None
+        return Finding(key, None, expected, Verdict.MISSING_TYPE,
+                       f"{name}: absent from the product, but issue {expected.issue} (submitted "
+                       f"{expected.subdate.date}) is eligible at its dates: the repository used "
+                       "lacked the type")
+    if known_copy is not None and (diffs := _attr_diff(used, known_copy)):
+        return Finding(key, used, expected, Verdict.DIFFERS,
+                       f"{name}: issue {used.issue} is not the file the catalogue knows under "
+                       f"that name ({'; '.join(diffs)})")
+    if expected is not None and expected.filename == used.filename:
+        return Finding(key, used, expected, Verdict.AGREES, "")
+    why = why_not_words(rule, used)
+    if expected is None:
+        return Finding(key, used, None, Verdict.EXTRA_TYPE if not why else Verdict.NOT_ELIGIBLE,
+                       f"{name}: product used issue {used.issue}, but {why}" if why else
+                       f"{name}: product used issue {used.issue}; the catalogue gives no issue")
+    if expected.issue > used.issue:
+        text = (f"{name}: product used issue {used.issue}, but issue {expected.issue} was "
+                f"submitted {expected.subdate.date}, before the analysis date {an}: the "
+                "repository used was stale")
+        if why:
+            text += f"; moreover issue {used.issue} is not eligible: {why}"
+        return Finding(key, used, expected, Verdict.STALE, text)
+    return Finding(key, used, expected, Verdict.NOT_ELIGIBLE,
+                   f"{name}: issue {used.issue} used, but {why}; the rule gives issue "
+                   f"{expected.issue} (submitted {expected.subdate.date})")
+
+
+def check_local(
+    used: Constituent, copy: LocalCopy | None, *, sha256: str | None = None,
+    hash_file: Callable[[Path], str] | None = None,
+) -> tuple[Local, str]:
+    """Is ``used`` present locally with the same content? With a pinned ``sha256`` (manifest or
+    record) the bytes are hashed; else size and header attributes are compared with the row."""
+    if copy is None:
+        return Local.MISSING, f"{used.filename} is not in the local repository"
+    if sha256 is not None and hash_file is not None:
+        actual = hash_file(copy.path)
+        if actual != sha256:
+            return Local.DIFFERENT, f"{copy.path}: sha256 {actual}, the product pinned {sha256}"
+        return Local.OK, str(copy.path)
+    diffs = _attr_diff(used, copy.constituent)
+    if used.fsize is not None and copy.constituent.fsize is not None \
+            and used.fsize != copy.constituent.fsize:
+        diffs.append(f"size {copy.constituent.fsize} bytes, the product's row says {used.fsize}")
+    if diffs:
+        return Local.DIFFERENT, f"{copy.path}: " + "; ".join(diffs)
+    return Local.OK, str(copy.path)
+
+
+@attrs.frozen
+class AuditReport:
+    """Everything audit found about one product."""
+
+    state: State
+    """The product's calibration state (label = its path)."""
+    rule: Rule | None
+    """The rule at the product's own dates (``None`` when it carries no dates)."""
+    findings: tuple[Finding, ...]
+    """One per type in the product or in the rule's selection, sorted."""
+    today: CalDate | None = None
+    today_changes: tuple[Change, ...] = ()
+    """What re-making the product with ``today``'s calibration would change."""
+    known: int = 0
+    """How many constituents the catalogue knew (0: only the product's own rows were judged)."""
+
+    @property
+    def disagreements(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings
+                     if f.verdict not in (Verdict.AGREES, Verdict.UNJUDGED))
+
+    @property
+    def unavailable(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.local in (Local.MISSING, Local.DIFFERENT))
+
+    @property
+    def ok(self) -> bool:
+        return not self.disagreements and not self.unavailable
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.state
+        return {
+            "product": s.label, "constituents": len(s.constituents),
+            "obs_date": s.obs_date.text if s.obs_date else None,
+            "analysis_date": s.analysis_date.text if s.analysis_date else None,
+            "agrees": not self.disagreements, "available": not self.unavailable,
+            "catalogue_constituents": self.known,
+            "findings": [f.to_json() for f in self.findings],
+            "today": self.today.text if self.today else None,
+            "today_changes": [c.to_json() for c in self.today_changes],
+        }
+
+
+def audit_state(
+    state: State,
+    known: Sequence[Constituent],
+    *,
+    category: str = DEFAULT_CATEGORY,
+    local: Mapping[str, LocalCopy] | None = None,
+    pinned: Mapping[str, str] | None = None,
+    hash_file: Callable[[Path], str] | None = None,
+    today: CalDate | None = None,
+) -> AuditReport:
+    """Judge ``state`` against ``known`` (catalogue: present + expected constituents).
+
+    The rule runs over the catalogue plus the product's own rows, so an issue the catalogue has
+    never heard of is still judged by the rule. ``local`` (file name -> copy) enables the
+    availability check (``None``: skipped); ``pinned`` gives sha256s to check bytes against.
+    """
+    used = {c.key: c for c in state.constituents}
+    known_by_name = {c.filename: c for c in known}
+    pool = list(known) + [c for c in state.constituents if c.filename not in known_by_name]
+    selector = Selector(pool)
+    rule = None
+    expected: dict[tuple[str, str], Constituent] = {}
+    if state.obs_date is not None and state.analysis_date is not None:
+        rule = Rule(state.obs_date, state.analysis_date, category)
+        expected = selector.apply(rule).by_key()
+    findings = []
+    for key in sorted(set(used) | set(expected)):
+        u = used.get(key)
+        if rule is None:
+            finding = Finding(key, u, None, Verdict.UNJUDGED,
+                              "the product carries no OBSVDATE/ANALDATE to judge it by")
+        else:
+            finding = judge(rule, key, u, expected.get(key),
+                            known_by_name.get(u.filename) if u else None)
+        if u is not None and local is not None:
+            where, detail = check_local(u, local.get(u.filename),
+                                        sha256=(pinned or {}).get(u.filename), hash_file=hash_file)
+            finding = attrs.evolve(finding, local=where, local_detail=detail)
+        findings.append(finding)
+    changes: tuple[Change, ...] = ()
+    if today is not None and state.obs_date is not None:
+        now = selector.select(state.obs_date, today, category=category)
+        changes = diff_states(state, State("today", now.chosen, state.obs_date, today),
+                              names=("the product", "today")).changes
+    return AuditReport(state, rule, tuple(findings), today, changes, len(known))
+
+
+def render(report: AuditReport) -> list[str]:
+    """Human-readable lines."""
+    s = report.state
+    lines = [f"{s.label}: {len(s.constituents)} constituents; OBSVDATE {s.obs_date or '-'}, "
+             f"ANALDATE {s.analysis_date or '-'}"]
+    bad = report.disagreements
+    if report.rule is None:
+        lines.append("  not judged: the product carries no observation/analysis date")
+    elif not bad and not report.known:
+        lines.append("  every row satisfies the selection rule at its own dates; the catalogue "
+                     "knows no other constituents to compare with (give --ccf-path or "
+                     "--import-index a master index)")
+    elif not bad:
+        lines.append(f"  agrees with the selection rule at its own dates over the catalogue "
+                     f"({report.known} known constituents)")
+    else:
+        lines.append(f"  {len(bad)} type(s) disagree with the selection rule at its own dates:")
+        lines.extend(f"    {f.explanation}" for f in bad)
+    missing = report.unavailable
+    checked = [f for f in report.findings if f.local is not Local.NOT_USED]
+    if checked:
+        lines.append(f"  locally: {len(checked) - len(missing)} of {len(checked)} constituents "
+                     "present with matching content")
+        lines.extend(f"    {f.local.value}: {f.local_detail}" for f in missing)
+    if report.today is not None:
+        if report.today_changes:
+            lines.append(f"  re-made with today's calibration ({report.today.date}), "
+                         f"{len(report.today_changes)} type(s) would change:")
+            lines.extend(f"    {c.describe()}" for c in report.today_changes)
+        else:
+            lines.append(f"  re-made with today's calibration ({report.today.date}): no change")
+    return lines
+
+
+__all__ = ["AuditReport", "Finding", "Local", "LocalCopy", "Verdict", "audit_state",
+           "check_local", "judge", "render", "why_not_words"]

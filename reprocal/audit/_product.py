@@ -1,0 +1,239 @@
+"""Which calibration produced a file: the calibration state a product carries or points to.
+
+A product tells its calibration in one or more ways:
+
+* a ``CALINDEX`` table (CIFs, SAS event lists and spectra, PPS ``*CALIND*`` products, master
+  indexes): the constituents and, as table keywords, the OBSVDATE/ANALDATE they were selected at;
+* a reprocal stamp in its primary header (:mod:`reprocal.fits._stamp`): the calibration id, the
+  manifest digest, the image digest and the record's file name;
+* a provenance record (:mod:`reprocal.provenance._record`): the constituents by sha256 and the manifest;
+* a manifest: the pinned state itself, one per observation.
+
+:func:`read_product` reads whichever there is and returns :class:`Product` values (one per
+observation of a manifest, else one). Constituents a record names without their attributes are
+looked up with ``lookup`` (the catalogue); those it cannot find are listed as unresolved.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import attrs
+
+from reprocal.audit._diff import State
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
+from reprocal.core._dates import CalDate, parse_optional
+from reprocal.errors import FitsFormatError, InputError, ReprocalError
+from reprocal.fits._calindex import read_calindex
+from reprocal.fits._stamp import Stamp, is_fits, read_stamp
+from reprocal.fs._hashing import sha256_file
+from reprocal.provenance._record import Record, is_record, load_record
+from reprocal.state._manifest import Manifest, load_manifest
+
+Lookup = Callable[[str], Constituent | None]
+_CALIND_RE = re.compile(r"^P\d{10}OBX000CALIND\d{4}\.(FTZ|FIT|FITS)(\.GZ)?$", re.IGNORECASE)
+
+
+@attrs.frozen
+class Product:
+    """A file's calibration state and the identities attached to it."""
+
+    path: str
+    kind: str
+    """``CIF``, ``event list``, ``spectrum``, ``PPS CALIND product``, ``master index``,
+    ``FITS product``, ``manifest``, ``record``."""
+    state: State
+    """The constituents used (label = path, or ``path#obs``) and the dates they were selected at."""
+    category: str = DEFAULT_CATEGORY
+    pinned: Mapping[str, str] = attrs.field(factory=dict)
+    """File name -> sha256, where a manifest or record pins the bytes."""
+    calibration_id: str | None = None
+    image_digest: str | None = None
+    stamp: Stamp | None = None
+    record: Record | None = None
+    record_path: str | None = None
+    obs_id: str | None = None
+    """The observation id, where the source names it (a manifest)."""
+    unresolved: tuple[str, ...] = ()
+    """Constituents named by a record whose attributes no manifest or catalogue gives."""
+    notes: tuple[str, ...] = ()
+
+
+def _uri_path(uri: str | None) -> Path | None:
+    if not uri:
+        return None
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
+
+
+def _fits_kind(path: Path) -> str:
+    if _CALIND_RE.match(path.name):
+        return "PPS CALIND product"
+    from astropy.io import fits
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(path, memmap=False) as hdul:
+                names = {str(h.header.get("EXTNAME", "")).upper() for h in hdul[1:]}
+    except Exception:  # the CALINDEX reader has already judged the file readable
+        return "FITS product"
+    if "EVENTS" in names:
+        return "event list"
+    if "SPECTRUM" in names:
+        return "spectrum"
+    if names == {"CALINDEX"}:
+        return "CIF"
+    return "FITS product"
+
+
+def _manifest_products(m: Manifest, path: str, *, kind: str = "manifest",
+                       obs: str | None = None, **extra: object) -> list[Product]:
+    pinned = {f.filename: f.sha256 for f in m.files}
+    out = []
+    for label, o in zip(m.labels(), m.observations, strict=True):
+        if obs is not None and label != obs:
+            continue
+        name = path if len(m.observations) == 1 else f"{path}#{label}"
+        out.append(Product(path, kind, State(name, tuple(m.constituents_for(o)), o.obs_date,
+                                             o.analysis_date),
+                           o.category, pinned, m.calibration_id, obs_id=o.obs_id,
+                           **extra))  # type: ignore[arg-type]
+    if not out:
+        raise InputError(f"{path}: no observation {obs!r} (it has {', '.join(m.labels())})")
+    return out
+
+
+def _record_manifest(rec: Record) -> tuple[Manifest | None, str]:
+    """The manifest a record names, when its file is still there with the recorded bytes."""
+    for dep in rec.by_role("manifest"):
+        p = _uri_path(dep.uri)
+        if p is None:
+            return None, ""  # inside an image: the record's constituents say what it held
+        if not p.is_file():
+            return None, f"its manifest {p} is not there any more"
+        if dep.sha256 and sha256_file(p) != dep.sha256:
+            return None, f"its manifest {p} has changed since the run (sha256 differs)"
+        return load_manifest(p), ""
+    return None, ""
+
+
+def _from_record(rec: Record, path: str, kind: str, lookup: Lookup | None,
+                 **extra: object) -> list[Product]:
+    manifest, note = _record_manifest(rec)
+    common = dict(record=rec, image_digest=rec.image_digest, **extra)
+    if manifest is not None:
+        return _manifest_products(manifest, path, kind=kind, **common)  # type: ignore[arg-type]
+    rows, unresolved = [], []
+    for dep in rec.by_role("constituent"):
+        c = lookup(dep.name) if lookup else None
+        if c is None:
+            unresolved.append(dep.name)
+        else:
+            rows.append(c)
+    obs = an = None
+    for cif in rec.by_role("cif"):
+        obs = parse_optional(cif.annotations.get("obsDate"))
+        an = parse_optional(cif.annotations.get("analysisDate"))
+    pinned = {d.name: d.sha256 for d in rec.by_role("constituent") if d.sha256}
+    notes = (note,) if note else ()
+    return [Product(path, kind, State(path, tuple(rows), obs, an), DEFAULT_CATEGORY, pinned,
+                    rec.calibration_id, unresolved=tuple(unresolved), notes=notes,
+                    **common)]  # type: ignore[arg-type]
+
+
+def _stamp_record(path: Path, stamp: Stamp) -> tuple[Record | None, str | None, str]:
+    if not stamp.record:
+        return None, None, ""
+    rp = (path.parent / stamp.record)
+    if not rp.is_file():
+        return None, None, f"its record {rp} is not there any more"
+    try:
+        rec = load_record(rp)
+    except ReprocalError as exc:
+        return None, str(rp), f"its record is unreadable: {exc.message}"
+    if stamp.invocation_id and rec.invocation_id != stamp.invocation_id:
+        return None, str(rp), f"{rp} is the record of another run (invocation id differs)"
+    return rec, str(rp), ""
+
+
+def read_product(path: str | os.PathLike[str], *, lookup: Lookup | None = None,
+                 obs: str | None = None) -> list[Product]:
+    """The calibration state(s) of a product, CIF, stamped file, record or manifest."""
+
+    p = Path(path)
+    name = str(path)
+    if not p.is_file():
+        raise InputError(f"{name}: no such file")
+    if is_record(p):
+        return _from_record(load_record(p), name, "record", lookup, record_path=name)
+    with open(p, "rb") as f:
+        head = f.read(1)
+    if head == b"{":
+        return _manifest_products(load_manifest(p), name, obs=obs)
+    stamp = read_stamp(p) if is_fits(p) else None
+    try:
+        table = read_calindex(p)
+    except FitsFormatError as exc:
+        if not exc.message.startswith("no CALINDEX"):
+            raise
+        table = None
+    if table is None:
+        if stamp is None:
+            raise FitsFormatError(
+                "no CALINDEX table and no reprocal stamp: nothing says which calibration "
+                "produced it", path=name,
+                hint="SAS event lists, spectra and CIFs carry CALINDEX; `reprocal run` stamps")
+        rec, rpath, note = _stamp_record(p, stamp)
+        if rec is not None:
+            return _from_record(rec, name, "stamped FITS", lookup, stamp=stamp,
+                                record_path=rpath)
+        return [Product(name, "stamped FITS", State(name, ()), stamp=stamp,
+                        calibration_id=stamp.calibration_id, image_digest=stamp.image_digest,
+                        record_path=rpath, notes=(note,) if note else ())]
+    kind = "master index" if table.is_master_index else _fits_kind(p)
+    notes: list[str] = []
+    rec = rpath = None
+    if stamp is not None:
+        rec, rpath, note = _stamp_record(p, stamp)
+        if note:
+            notes.append(note)
+    pinned: dict[str, str] = {}
+    if rec is not None:
+        pinned = {d.name: d.sha256 for d in rec.by_role("constituent") if d.sha256}
+        named = {d.name for d in rec.by_role("constituent")}
+        if named and named != {c.filename for c in table.rows}:
+            notes.append("the stamped run's record names other constituents than the CALINDEX "
+                         "table (the product was re-made or its CALINDEX edited)")
+    return [Product(name, kind, State(name, table.rows, table.obs_date, table.analysis_date),
+                    table.category or DEFAULT_CATEGORY, pinned,
+                    stamp.calibration_id if stamp else None,
+                    (stamp.image_digest if stamp else None) or (rec.image_digest if rec else None),
+                    stamp, rec, rpath, notes=tuple(notes))]
+
+
+_DATES_RE = re.compile(r"^\s*obs\s*=\s*(?P<obs>[^,]+?)\s*,\s*an\s*=\s*(?P<an>[^,]+?)\s*$", re.I)
+
+
+def parse_dates_spec(spec: str) -> tuple[CalDate, str] | None:
+    """``obs=DATE,an=DATE|now`` -> (observation date, analysis text); ``None`` otherwise.
+
+    >>> parse_dates_spec("obs=2004-06-17,an=2014-05-08")
+    (CalDate('2004-06-17T00:00:00'), '2014-05-08')
+    >>> parse_dates_spec("ccf.cif") is None
+    True
+    """
+    m = _DATES_RE.match(spec)
+    if not m:
+        return None
+    return CalDate.parse(m["obs"], field="obs"), m["an"]
+
+
+__all__ = ["Lookup", "Product", "parse_dates_spec", "read_product"]

@@ -1,0 +1,10 @@
+"""Paper bundles: a state's manifest, CIFs, records, image, checksums, RO-Crate metadata and a
+README, written reproducibly and verified on receipt.
+
+May import :mod:`reprocal.audit` and everything below it.
+"""
+
+from reprocal.bundle._verify import BundleCheck, verify_bundle
+from reprocal.bundle._write import Bundle, make_bundle
+
+__all__ = ["Bundle", "BundleCheck", "make_bundle", "verify_bundle"]

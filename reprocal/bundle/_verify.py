@@ -1,0 +1,218 @@
+"""Checking a bundle received from someone else (a directory or its tar).
+
+Every check is run and every problem reported (a report, not the first failure):
+
+* ``SHA256SUMS`` parses; every file it lists is present with that sha256; no file is unlisted;
+* ``ro-crate-metadata.json`` validates against ``schemas/ro-crate.schema.json`` and each File
+  entity's sha256 and size agree with the file;
+* ``manifest.json`` loads (schema, content, calibration id) and is the crate's identifier;
+* every record under ``records/`` validates against ``schemas/record.schema.json``;
+* every ``cif/<obs>/ccf.cif`` holds exactly the manifest's rows for that observation.
+
+A tar is unpacked into a temporary directory first; members with absolute names, ``..``, links
+or devices are refused (a problem), never written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import attrs
+
+from reprocal.bundle._write import CRATE, SUMS
+from reprocal.errors import InputError, ReprocalError
+from reprocal.fits._calindex import read_calindex
+from reprocal.fs._hashing import sha256_file
+from reprocal.provenance._record import json_path, load_record
+from reprocal.state._manifest import Manifest, load_manifest
+from reprocal.state._schemas import load_schema
+
+_SUM_LINE = re.compile(r"^(?P<hex>[0-9a-f]{64}) [ *](?P<path>\S.*)$")
+
+
+@attrs.frozen
+class BundleCheck:
+    """What verifying a bundle found."""
+
+    source: str
+    """The directory or tar checked."""
+    files: int
+    """Files listed in ``SHA256SUMS``."""
+    problems: tuple[str, ...]
+    """One line per problem, naming the file."""
+    calibration_id: str | None
+    """The manifest's calibration id, when it loaded."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bundle": self.source, "ok": self.ok, "files": self.files,
+                "calibration_id": self.calibration_id, "problems": list(self.problems)}
+
+
+def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
+    """``{path: sha256}`` and the problems (a line that does not parse is a problem)."""
+    sums: dict[str, str] = {}
+    problems = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = _SUM_LINE.match(line)
+        rel = m["path"] if m else ""
+        if not m or PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
+            problems.append(f"{SUMS} line {n}: not '<sha256>  <relative path>': {line[:80]!r}")
+            continue
+        sums[rel] = m["hex"]
+    return sums, problems
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def _check_crate(root: Path, sums: dict[str, str]) -> list[str]:
+    import jsonschema
+
+
+    try:
+        doc = json.loads((root / CRATE).read_bytes())
+    except (OSError, ValueError) as exc:
+        return [f"{CRATE}: not readable JSON ({exc})"]
+    validator = jsonschema.Draft202012Validator(load_schema("ro-crate.schema.json"))
+    errors = list(validator.iter_errors(doc))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        return [f"{CRATE}: {json_path(err.absolute_path)}: {err.message}"]
+    problems = []
+    for entity in doc["@graph"]:
+        if entity.get("@type") != "File":
+            continue
+        rel = entity["@id"]
+        if rel not in sums:
+            problems.append(f"{CRATE}: File {rel} is not listed in {SUMS}")
+        elif entity["sha256"] != sums[rel]:
+            problems.append(f"{CRATE}: File {rel} has sha256 {entity['sha256']}, {SUMS} says "
+                            f"{sums[rel]}")
+        elif (root / rel).is_file() and int(entity["contentSize"]) != (root / rel).stat().st_size:
+            problems.append(f"{CRATE}: File {rel} has contentSize {entity['contentSize']}, the "
+                            f"file has {(root / rel).stat().st_size} bytes")
+    return problems
+
+
+def _check_cifs(root: Path, manifest: Manifest) -> list[str]:
+
+    problems = []
+    for label, obs in zip(manifest.labels(), manifest.observations, strict=True):
+        rel = f"cif/{label}/ccf.cif"
+        if not (root / rel).is_file():
+            problems.append(f"{rel}: missing (the manifest has observation {label})")
+            continue
+        try:
+            table = read_calindex(root / rel)
+        except ReprocalError as exc:
+            problems.append(f"{rel}: {exc.message}")
+            continue
+        want = {c.filename: c for c in manifest.constituents_for(obs)}
+        got = {c.filename: c for c in table.rows}
+        if set(got) != set(want):
+            extra, lost = sorted(set(got) - set(want)), sorted(set(want) - set(got))
+            problems.append(f"{rel}: rows differ from the manifest (extra: {', '.join(extra) or '-'};"
+                            f" missing: {', '.join(lost) or '-'})")
+        elif (table.obs_date, table.analysis_date) != (obs.obs_date, obs.analysis_date):
+            problems.append(f"{rel}: OBSVDATE/ANALDATE {table.obs_date}/{table.analysis_date}, "
+                            f"the manifest says {obs.obs_date}/{obs.analysis_date}")
+        else:
+            for name, c in sorted(got.items()):
+                w = want[name]
+                if (c.valdate, c.evaldate, c.subdate) != (w.valdate, w.evaldate, w.subdate):
+                    problems.append(f"{rel}: row {name} has other dates than the manifest's")
+    return problems
+
+
+def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
+    """Check an unpacked bundle."""
+
+    label = source or str(root)
+    if not (root / SUMS).is_file():
+        raise InputError(f"{label}: no {SUMS}: not a reprocal bundle")
+    sums, problems = parse_sums((root / SUMS).read_text(errors="replace"))
+    present = _files(root) - {SUMS}
+    for rel in sorted(present - set(sums)):
+        problems.append(f"{rel}: not listed in {SUMS} (added after bundling?)")
+    for rel, digest in sorted(sums.items()):
+        if rel not in present:
+            problems.append(f"{rel}: listed in {SUMS} but missing")
+        elif sha256_file(root / rel) != digest:
+            problems.append(f"{rel}: sha256 differs from {SUMS}: tampered or corrupt")
+    if CRATE in present:
+        problems.extend(_check_crate(root, sums))
+    else:
+        problems.append(f"{CRATE}: missing")
+    manifest = None
+    try:
+        manifest = load_manifest(root / "manifest.json")
+    except ReprocalError as exc:
+        problems.append(f"manifest.json: {exc.message}")
+    for rel in sorted(r for r in present if r.startswith("records/")):
+        try:
+            load_record(root / rel)
+        except ReprocalError as exc:
+            problems.append(f"{rel}: {exc.message}")
+    if manifest is not None:
+        problems.extend(_check_cifs(root, manifest))
+    return BundleCheck(label, len(sums), tuple(problems),
+                       manifest.calibration_id if manifest else None)
+
+
+def _unpack(tar_path: Path, dest: Path) -> tuple[Path, list[str]]:
+    """Unpack regular files and directories under one top directory; refuse anything else."""
+    problems = []
+    tops = set()
+    try:
+        with tarfile.open(tar_path) as tar:
+            for m in tar:
+                parts = PurePosixPath(m.name).parts
+                if PurePosixPath(m.name).is_absolute() or ".." in parts or not parts:
+                    problems.append(f"{m.name}: unsafe member name, not unpacked")
+                    continue
+                if not (m.isfile() or m.isdir()):
+                    problems.append(f"{m.name}: not a regular file (link or device), not unpacked")
+                    continue
+                tops.add(parts[0])
+                target = dest.joinpath(*parts)
+                if m.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(m)
+                assert src is not None
+                with open(target, "wb") as out:
+                    while block := src.read(1 << 20):
+                        out.write(block)
+    except (tarfile.TarError, OSError) as exc:
+        raise InputError(f"{tar_path}: not a readable tar ({exc})") from None
+    if len(tops) != 1:
+        raise InputError(f"{tar_path}: expected one top directory, found {len(tops)}")
+    return dest / tops.pop(), problems
+
+
+def verify_bundle(path: str | os.PathLike[str]) -> BundleCheck:
+    """Check a bundle directory, or a bundle tar (unpacked into a temporary directory)."""
+    p = Path(path)
+    if p.is_dir():
+        return verify_directory(p)
+    if not p.is_file():
+        raise InputError(f"{p}: no such bundle directory or tar")
+    with tempfile.TemporaryDirectory(prefix="reprocal-bundle-") as tmp:
+        root, problems = _unpack(p, Path(tmp))
+        check = verify_directory(root, source=str(p))
+    return attrs.evolve(check, problems=tuple(problems) + check.problems)
+
+
+__all__ = ["BundleCheck", "parse_sums", "verify_bundle", "verify_directory"]

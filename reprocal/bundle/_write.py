@@ -1,0 +1,248 @@
+"""Paper bundles: everything a reader needs to reproduce a calibration state, checksummed.
+
+``reprocal bundle MANIFEST [--image image.tar] [--records DIR] -o bundle/`` writes::
+
+    bundle/
+      manifest.json              the pinned state (canonical bytes)
+      cif/<obs>/ccf.cif          each observation's CIF, rewritten from the manifest alone
+      records/*.json             provenance records (validated)
+      image/<name>.tar           the calibration image, when given
+      ro-crate-metadata.json     RO-Crate 1.1 (JSON-LD): what journals and Zenodo understand
+      README.md                  the exact commands to reproduce
+      SHA256SUMS                 every file above (``sha256sum -c SHA256SUMS`` checks it)
+
+and beside it ``bundle.tar``: the same files in sorted order with fixed owner, mode and time
+(the publication date, never the wall clock), so the same inputs give the same bytes.
+:mod:`reprocal.bundle._verify` checks one received from someone else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal._version import __version__
+from reprocal.core._dates import CalDate
+from reprocal.errors import InputError, ReprocalError
+from reprocal.fits._calindex import write_cif
+from reprocal.fs._atomic import atomic_file, atomic_write
+from reprocal.fs._hashing import sha256_file
+from reprocal.image._archive import read_image_tar
+from reprocal.image._tarstream import padding, tar_end, tar_header
+from reprocal.provenance._record import is_record, load_record
+from reprocal.state._manifest import Manifest, load_manifest
+
+SUMS = "SHA256SUMS"
+CRATE = "ro-crate-metadata.json"
+CRATE_CONTEXT = "https://w3id.org/ro/crate/1.1/context"
+CRATE_SPEC = "https://w3id.org/ro/crate/1.1"
+_FORMATS = {".json": "application/json", ".cif": "application/fits", ".tar": "application/x-tar",
+            ".md": "text/markdown"}
+
+
+@attrs.frozen
+class Bundle:
+    """A bundle that was written."""
+
+    directory: Path
+    tarball: Path
+    files: tuple[str, ...]
+    """Relative paths, sorted (``SHA256SUMS`` last is not listed in itself)."""
+    calibration_id: str
+
+
+def _tar_time(manifest: Manifest, date: CalDate | None) -> int:
+    """The one timestamp every tar entry gets: the publication date, else the latest analysis
+    date of the manifest (never the wall clock)."""
+    if date is not None:
+        return date.epoch()
+    return max(o.analysis_date for o in manifest.observations).epoch()
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o644)
+
+
+def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
+    """The README: what is in the bundle and the exact commands to reproduce."""
+    obs = "\n".join(
+        f"| {label} | {o.obs_date} | {o.analysis_date} | {o.category} | {len(o.files)} |"
+        for label, o in zip(manifest.labels(), manifest.observations, strict=True))
+    lines = [
+        "# Calibration bundle", "",
+        f"Calibration id: `{manifest.calibration_id}` ({len(manifest.files)} XMM-Newton CCF "
+        f"constituents, {sum(f.size for f in manifest.files)} bytes), written by reprocal "
+        f"{__version__}.", "",
+        "| observation | OBSVDATE | ANALDATE | category | constituents |", "|---|---|---|---|---|",
+        obs, "",
+        "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
+        "reprocal bundle verify .", "```", "",
+        "## Reproduce the calibration state", "",
+        "Get the constituents (each is checked against its pinned sha256), then rebuild the CIFs "
+        "offline and check them against the ones in `cif/`:", "", "```sh",
+        "mkdir -p ccf",
+        "reprocal fetch manifest.json --ccf-path ccf",
+        "reprocal rebuild manifest.json --ccf-path ccf -o rebuilt",
+    ]
+    for label in manifest.labels():
+        lines.append(f"reprocal diff cif/{label}/ccf.cif rebuilt/{label}/ccf.cif   # no difference")
+    lines += ["export SAS_CCFPATH=$PWD/ccf",
+              f"export SAS_CCF=$PWD/rebuilt/{manifest.labels()[0]}/ccf.cif", "```", ""]
+    if image:
+        lines += ["## Or use the calibration image", "", "```sh",
+                  f"reprocal image verify {image}", f"docker load -i {image}",
+                  f"reprocal run --image {image} -- <your SAS command>", "```", ""]
+    if any(f.startswith("records/") for f in files):
+        lines += ["## Provenance", "",
+                  "`records/` holds in-toto/SLSA provenance records of the runs made with this "
+                  "calibration; `reprocal audit records/<file>` explains each.", ""]
+    return "\n".join(lines)
+
+
+def crate(manifest: Manifest, files: Sequence[str], sums: dict[str, str], sizes: dict[str, int],
+          *, name: str, date: CalDate | None, license_url: str | None,
+          image_digest: str | None = None) -> dict[str, Any]:
+    """The RO-Crate 1.1 metadata: the root dataset, one File entity per file."""
+    published = (date or max(o.analysis_date for o in manifest.observations)).date
+    root: dict[str, Any] = {
+        "@id": "./", "@type": "Dataset", "name": name,
+        "description": (f"XMM-Newton calibration state {manifest.calibration_id}: a reprocal "
+                        f"manifest of {len(manifest.files)} CCF constituents, its CIFs and "
+                        "provenance, with the commands to reproduce it."),
+        "datePublished": published, "identifier": manifest.calibration_id,
+        "hasPart": [{"@id": f} for f in files],
+    }
+    if license_url:
+        root["license"] = {"@id": license_url}
+    graph: list[dict[str, Any]] = [
+        {"@id": CRATE, "@type": "CreativeWork", "conformsTo": {"@id": CRATE_SPEC},
+         "about": {"@id": "./"}},
+        root,
+    ]
+    for f in files:
+        entity = {"@id": f, "@type": "File", "name": Path(f).name,
+                  "contentSize": str(sizes[f]), "sha256": sums[f],
+                  "encodingFormat": _FORMATS.get(Path(f).suffix, "application/octet-stream")}
+        if f == "manifest.json":
+            entity["description"] = "reprocal manifest: the pinned calibration state"
+            entity["identifier"] = manifest.calibration_id
+        elif f.startswith("records/"):
+            entity["encodingFormat"] = "application/vnd.in-toto+json"
+            entity["description"] = "provenance record (in-toto Statement, SLSA Provenance v1)"
+        elif f.startswith("cif/"):
+            entity["description"] = "Calibration Index File (CALINDEX), as cifbuild writes it"
+        elif f.startswith("image/"):
+            entity["description"] = "OCI/docker-archive calibration image"
+            if image_digest:
+                entity["identifier"] = image_digest
+        graph.append(entity)
+    return {"@context": CRATE_CONTEXT, "@graph": graph}
+
+
+def _json_bytes(doc: Any) -> bytes:
+    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True).encode() + b"\n"
+
+
+def write_tar(directory: Path, files: Iterable[str], target: Path, *, mtime: int) -> Path:
+    """A deterministic tar of ``files`` (relative to ``directory``), under ``<dirname>/``:
+    the same normalised headers as image layers (:mod:`reprocal.image._tarstream`), streamed."""
+    prefix = directory.name
+    written = 0
+    with atomic_file(target) as out:
+        for rel in sorted(files):
+            path = directory / rel
+            size = path.stat().st_size
+            header = tar_header(f"{prefix}/{rel}", size=size, is_dir=False, mtime=mtime)
+            out.write(header)
+            with open(path, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+            out.write(padding(size))
+            written += len(header) + size + len(padding(size))
+        out.write(tar_end(written))
+    return target
+
+
+def _image_digest(path: Path) -> str | None:
+    """The image's manifest digest (else config digest); ``None`` when it is not an image tar."""
+
+    try:
+        img = read_image_tar(path)
+    except ReprocalError:
+        return None
+    return img.manifest_digest or img.config_digest
+
+
+def make_bundle(
+    manifest_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    image: str | os.PathLike[str] | None = None,
+    records: str | os.PathLike[str] | None = None,
+    date: CalDate | None = None,
+    license_url: str | None = None,
+    name: str | None = None,
+) -> Bundle:
+    """Write the bundle directory and its tarball (``<out_dir>.tar``)."""
+
+    manifest = load_manifest(manifest_path)
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise InputError(f"{out} exists and is not empty", hint="give a new directory")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "manifest.json", manifest.dumps())
+    files = ["manifest.json"]
+    for label, obs in zip(manifest.labels(), manifest.observations, strict=True):
+        target = out / "cif" / label / "ccf.cif"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_cif(target, manifest.constituents_for(obs), obs_date=obs.obs_date,
+                  analysis_date=obs.analysis_date, category=obs.category)
+        files.append(f"cif/{label}/ccf.cif")
+    if records is not None:
+        rdir = Path(records)
+        if not rdir.is_dir():
+            raise InputError(f"--records {rdir} is not a directory")
+        for p in sorted(rdir.rglob("*.json")):
+            if p.is_file() and is_record(p):
+                load_record(p)  # a broken record is refused, not bundled
+                rel = f"records/{p.relative_to(rdir).as_posix()}"
+                _copy(p, out / rel)
+                files.append(rel)
+    image_rel = image_digest = None
+    if image is not None:
+        src = Path(image)
+        if not src.is_file():
+            raise InputError(f"--image {src} is not a file", hint="give an image tar "
+                             "(`reprocal image build -o image.tar`)")
+        image_rel = f"image/{src.name}"
+        _copy(src, out / image_rel)
+        image_digest = _image_digest(out / image_rel)
+        files.append(image_rel)
+    (out / "README.md").write_text(readme(manifest, files, image_rel))
+    files.append("README.md")
+    sums = {f: sha256_file(out / f) for f in files}
+    sizes = {f: (out / f).stat().st_size for f in files}
+    doc = crate(manifest, files, sums, sizes, name=name or f"Calibration state "
+                f"{manifest.calibration_id[:19]}", date=date, license_url=license_url,
+                image_digest=image_digest)
+    atomic_write(out / CRATE, _json_bytes(doc))
+    files.append(CRATE)
+    sums[CRATE] = sha256_file(out / CRATE)
+    atomic_write(out / SUMS, "".join(f"{sums[f]}  {f}\n" for f in sorted(files)).encode())
+    files.append(SUMS)
+    for f in files:
+        os.chmod(out / f, 0o644)
+    tarball = write_tar(out, files, out.with_name(out.name + ".tar"),
+                        mtime=_tar_time(manifest, date))
+    return Bundle(out, tarball, tuple(sorted(files)), manifest.calibration_id)
+
+
+__all__ = ["Bundle", "CRATE", "CRATE_CONTEXT", "CRATE_SPEC", "SUMS", "crate", "make_bundle",
+           "readme", "write_tar"]

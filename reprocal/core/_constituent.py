@@ -1,0 +1,131 @@
+"""Constituents: the calibration attributes of one CCF file (a CALINDEX row, in parsed types).
+
+A :class:`Constituent` carries exactly what a CALINDEX row holds (and so what the selection rule
+and the CIF writer need). It is built from primary-header keywords (:func:`from_header`, fed by
+:mod:`reprocal.fits` during a repository scan), a CALINDEX row (a CIF, an event list, a master
+index) or a manifest entry. Pure: nothing here opens a file.
+
+``SCOPE``/``TYPEID``/``ISSUE`` come from the header when present, else from the file name; where
+both exist and disagree the file is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from reprocal.core._dates import CalDate, parse_optional
+from reprocal.core._names import ConstituentName
+from reprocal.errors import FitsFormatError, InputError
+
+DEFAULT_CATEGORY = "XMMCCF"
+
+
+def _opt_date(value: CalDate | str | None) -> CalDate | None:
+    if value is None or isinstance(value, CalDate):
+        return value
+    return parse_optional(value)
+
+
+def _date(value: CalDate | str) -> CalDate:
+    return CalDate.parse(value)
+
+
+@attrs.frozen(order=False)
+class Constituent:
+    """One calibration file's indexing attributes (a CALINDEX row, in parsed types)."""
+
+    name: ConstituentName
+    """Scope, type and issue."""
+    valdate: CalDate = attrs.field(converter=_date)
+    """Start of validity (inclusive)."""
+    evaldate: CalDate | None = attrs.field(converter=_opt_date, default=None)
+    """End of validity (inclusive); ``None`` means no end."""
+    subdate: CalDate = attrs.field(converter=_date, default=CalDate("1998-01-01T00:00:00"))
+    """Submission (publication) date, compared with the analysis date."""
+    date: CalDate | None = attrs.field(converter=_opt_date, default=None)
+    """Creation date of the file."""
+    category: str = DEFAULT_CATEGORY
+    """``XMMCCF`` for real constituents, ``SCISIMCCF`` for simulator ones."""
+    telescop: str = "XMM"
+    creator: str = ""
+    extsequ: str = "ANY"
+    extseqid: str = ""
+    """Space-separated EXTNAMEs of the extensions."""
+    md5: str = ""
+    """The CALINDEX ``MD5`` column, kept verbatim (its meaning is unverified)."""
+    fsize: int | None = None
+    """Size in bytes, when known."""
+
+    @property
+    def scope(self) -> str:
+        return self.name.scope
+
+    @property
+    def typeid(self) -> str:
+        return self.name.typeid
+
+    @property
+    def issue(self) -> int:
+        return self.name.issue
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.name.key
+
+    @property
+    def filename(self) -> str:
+        return self.name.filename
+
+
+def from_header(
+    header: dict[str, object], filename: str, *, path: str | os.PathLike[str] | None = None,
+    fsize: int | None = None,
+) -> Constituent:
+    """Build a constituent from primary-header keywords and its file name.
+
+    The name gives scope/type/issue when the header lacks them; a disagreement is an error.
+    """
+    where = path if path is not None else filename
+    try:
+        from_name = ConstituentName.parse(filename)
+    except InputError as exc:
+        raise FitsFormatError(exc.message, path=where) from None
+    scope = header.get("SCOPE", from_name.scope)
+    typeid = header.get("TYPEID", from_name.typeid)
+    issue = header.get("ISSUE", from_name.issue)
+    try:
+        name = ConstituentName(str(scope), str(typeid), int(issue))  # type: ignore[call-overload]
+    except (InputError, ValueError, TypeError) as exc:
+        raise FitsFormatError(f"bad SCOPE/TYPEID/ISSUE keywords: {exc}", path=where) from None
+    if name != from_name:
+        raise FitsFormatError(
+            f"header says {name.filename} but the file is named {filename}",
+            path=where,
+            hint="rename the file or fix its header; reprocal will not guess",
+        )
+    if "VALDATE" not in header:
+        raise FitsFormatError("missing VALDATE keyword: not a CCF constituent", path=where)
+    try:
+        return Constituent(
+            name=name,
+            valdate=CalDate.parse(str(header["VALDATE"]), field="VALDATE"),
+            evaldate=parse_optional(_str(header.get("EVALDATE")), field="EVALDATE"),
+            subdate=CalDate.parse(str(header.get("SUBDATE", header["VALDATE"])), field="SUBDATE"),
+            date=parse_optional(_str(header.get("DATE")), field="DATE"),
+            category=_str(header.get("CATEGORY")) or DEFAULT_CATEGORY,
+            telescop=_str(header.get("TELESCOP")) or "XMM",
+            creator=_str(header.get("CREATOR")),
+            extsequ=_str(header.get("EXTSEQU")) or "ANY",
+            extseqid=_str(header.get("EXTSEQID")),
+            fsize=fsize,
+        )
+    except InputError as exc:
+        raise FitsFormatError(exc.message, path=where) from None
+
+
+def _str(value: object) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()

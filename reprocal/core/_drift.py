@@ -1,0 +1,70 @@
+"""Calibration drift: has the repository moved on since a state was pinned?
+
+A pinned state stays reproducible; but when the repository now holds a newer eligible issue of
+a pinned type, the user should know (``reprocal verify`` says so). Pure: constituents and dates
+in, findings out; no file, no clock (``today`` is resolved at the edge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from reprocal.core._constituent import Constituent
+from reprocal.core._dates import CalDate
+from reprocal.core._names import ConstituentName
+from reprocal.core._select import Rule, Selector
+
+
+@attrs.frozen
+class NewerIssue:
+    """A pinned constituent for which the repository now holds a newer eligible issue."""
+
+    observation: str
+    """The observation's label (obs id, else ``obs<N>``)."""
+    pinned: str
+    """The pinned file name."""
+    newer: str
+    """The newest eligible issue present now."""
+    at_pinned_dates: bool
+    """Eligible even under the pinned analysis date (the pin was a downgrade, or the file
+    appeared with a back-dated SUBDATE); otherwise only under today's analysis date."""
+
+    def describe(self) -> str:
+        when = ("even at the pinned analysis date" if self.at_pinned_dates
+                else "with today's analysis date")
+        return f"{self.observation}: {self.newer} is newer than the pinned {self.pinned} ({when})"
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable[Constituent],
+                 *, today: CalDate) -> list[NewerIssue]:
+    """For each ``(label, pinned observation)``, the pinned types whose newest eligible issue
+    among ``constituents`` (read from the repository) is higher than the pinned one.
+
+    Eligible is cifbuild's rule with the pinned observation date and category, under the pinned
+    analysis date and under ``today`` (the calibration may have moved on since the pin: the
+    pinned state stays reproducible, but the user should know). Pure: no file, no clock.
+    """
+    selector = Selector(constituents)
+    out: list[NewerIssue] = []
+    for label, obs in observations:
+        at_pin = selector.apply(Rule(obs.obs_date, obs.analysis_date, obs.category)).by_key()
+        now = selector.apply(Rule(obs.obs_date, max(today, obs.analysis_date),
+                                  obs.category)).by_key()
+        for filename in obs.files:
+            pinned = ConstituentName.parse(filename)
+            best = now.get(pinned.key)
+            if best is None or best.issue <= pinned.issue:
+                continue
+            then = at_pin.get(pinned.key)
+            out.append(NewerIssue(label, pinned.filename, best.filename,
+                                  then is not None and then.issue > pinned.issue))
+    return out
+
+
+__all__ = ["NewerIssue", "newer_issues"]

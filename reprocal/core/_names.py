@@ -1,0 +1,115 @@
+"""Constituent names: ``SCOPE_TYPEID_ISSUE.CCF``.
+
+Names are case-insensitive; the canonical form is upper case with the issue zero-padded to four
+digits. Anything else (a path separator, ``..``, a missing part) is refused before any file is
+touched, so a name taken from a manifest or a mirror listing is safe to join to a directory.
+
+>>> ConstituentName.parse("epn_quantumef_0017.ccf")
+ConstituentName(scope='EPN', typeid='QUANTUMEF', issue=17)
+>>> ConstituentName("EMOS1", "ADUCONV", 79).filename
+'EMOS1_ADUCONV_0079.CCF'
+>>> ConstituentName.parse("XMM_MISCDATA_0022.CCF").key
+('XMM', 'MISCDATA')
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from reprocal.errors import ConstituentNameError
+
+SCOPES: tuple[str, ...] = (
+    "XMM", "OM", "XRT1", "XRT2", "XRT3", "EMOS1", "EMOS2", "EPN", "RGS1", "RGS2", "ERM",
+)
+"""The calibration scopes; ``XMM`` holds files shared by instruments."""
+
+INSTRUMENT_OF_SCOPE: dict[str, str] = {
+    "XMM": "spacecraft (shared)", "OM": "OM", "XRT1": "mirrors", "XRT2": "mirrors",
+    "XRT3": "mirrors", "EMOS1": "EPIC-MOS", "EMOS2": "EPIC-MOS", "EPN": "EPIC-pn",
+    "RGS1": "RGS", "RGS2": "RGS", "ERM": "EPIC radiation monitor",
+}
+
+MAX_TYPEID = 17
+MAX_ISSUE = 9999
+
+# SCOPE and TYPEID are separated by the first '_' after a known scope: TYPEIDs may hold '_'?
+# None of the real ones do, so the grammar is the strict three-part one.
+_NAME_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})_(?P<issue>\d{4})\.CCF$")
+_TYPEID_RE = re.compile(r"^[A-Z0-9]{1,17}$")
+
+
+def _scope(value: str) -> str:
+    scope = value.strip().upper()
+    if scope not in SCOPES:
+        raise ConstituentNameError(
+            f"unknown calibration scope {value!r}; expected one of {', '.join(SCOPES)}"
+        )
+    return scope
+
+
+def _typeid(value: str) -> str:
+    typeid = value.strip().upper()
+    if not _TYPEID_RE.match(typeid):
+        raise ConstituentNameError(
+            f"calibration type {value!r} is not 1-{MAX_TYPEID} letters or digits"
+        )
+    return typeid
+
+
+def _issue(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ISSUE:
+        raise ConstituentNameError(f"issue {value!r} is not an integer in 0..{MAX_ISSUE}")
+    return value
+
+
+@attrs.frozen(order=True)
+class ConstituentName:
+    """The identity of a constituent file: scope, calibration type and issue."""
+
+    scope: str = attrs.field(converter=_scope)
+    """Calibration scope, e.g. ``EPN`` (upper case, one of :data:`SCOPES`)."""
+    typeid: str = attrs.field(converter=_typeid)
+    """Calibration type, e.g. ``QUANTUMEF``."""
+    issue: int = attrs.field(validator=lambda _s, _a, v: _issue(v))
+    """Issue number, 0..9999; the selection rule prefers the highest."""
+
+    @classmethod
+    def parse(cls, name: str) -> ConstituentName:
+        """Parse a bare file name; refuse anything that is not exactly the grammar."""
+        if not isinstance(name, str):
+            raise ConstituentNameError(f"constituent name must be a string, got {name!r}")
+        if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            raise ConstituentNameError(
+                f"{name!r} is not a bare constituent file name (it holds a path)"
+            )
+        m = _NAME_RE.match(name.upper())
+        if not m:
+            raise ConstituentNameError(
+                f"{name!r} is not a constituent name; expected SCOPE_TYPEID_NNNN.CCF "
+                "(e.g. EPN_QUANTUMEF_0017.CCF)"
+            )
+        return cls(m["scope"], m["typeid"], int(m["issue"]))
+
+    @property
+    def filename(self) -> str:
+        """Canonical file name, e.g. ``EPN_QUANTUMEF_0017.CCF``."""
+        return f"{self.scope}_{self.typeid}_{self.issue:04d}.CCF"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(scope, typeid)``: the selection rule picks one issue per key."""
+        return (self.scope, self.typeid)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+def is_constituent_name(name: str) -> bool:
+    """True when ``name`` follows the grammar (no exception)."""
+    try:
+        ConstituentName.parse(name)
+    except ConstituentNameError:
+        return False
+    return True

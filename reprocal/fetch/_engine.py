@@ -1,0 +1,360 @@
+"""Fetch the gaps: bring pinned constituents that are missing or wrong into a repository.
+
+Guarantees, whatever happens (error, Ctrl-C, ``kill -9``, a full disk):
+
+* bytes are written only to ``DEST/.NAME.part``, never to a constituent's own name; the file is
+  renamed into place (``os.replace``) only after its size and sha256 match the pin, so a wrong or
+  partial file never appears under a constituent name; a present-but-wrong file is replaced
+  atomically by the verified one, never deleted beforehand;
+* nothing is ever deleted except our own ``.part`` files once their bytes are known to be wrong
+  (the ``rsync --delete`` trap); a ``.part`` left by an interrupted run is resumed by the next;
+* one fetch at a time per repository (``fcntl.flock`` on ``DEST/.reprocal-fetch.lock``): a second
+  fetch waits, then finds the files the first one installed and skips them.
+
+Each file tries the mirrors in order; each failed attempt is recorded with a kind (see
+:data:`reprocal.fetch._transports.ERROR_KINDS`) and the next mirror is tried. The result is a
+:class:`FetchReport`, never an exception for one bad file. What must be fetched is decided by
+:mod:`reprocal.fetch._plan`; the temporary file is :mod:`reprocal.fetch._partfile`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from reprocal.errors import InputError, RepositoryError
+from reprocal.fetch._mirrors import Mirror
+from reprocal.fetch._partfile import PartFile, part_path  # noqa: F401 - part_path: part of the API
+from reprocal.fetch._plan import (
+    FetchItem,
+    Level,
+    Plan,
+    PlanEntry,
+    _unique,
+    plan,
+)
+from reprocal.fetch._transports import (
+    LocalWriteError,
+    RetryPolicy,
+    TransferError,
+    Transport,
+    Transports,
+)
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".reprocal-fetch.lock"
+NO_MIRROR_HINT = "give --mirror URL or set REPROCAL_MIRRORS"
+DEFAULT_POLICY = RetryPolicy()
+BAD_BYTES = ("size-mismatch", "hash-mismatch", "content-mismatch")
+"""Failure kinds that condemn the bytes received (they are discarded, never resumed)."""
+RESUMED = "(.part file of an earlier run)"
+"""The ``mirror`` of a result whose bytes were all in the ``.part`` file already."""
+
+
+# --- report -----------------------------------------------------------------------------------
+
+Status = Literal["fetched", "present", "failed"]
+
+
+@attrs.frozen
+class Attempt:
+    """One failed try of one mirror for one file."""
+
+    mirror: str
+    """The mirror as given (base URL, directory or rsync source)."""
+    kind: str
+    """One of :data:`reprocal.fetch._transports.ERROR_KINDS` (hash-mismatch is not a network failure)."""
+    message: str
+    """What happened, with the URL."""
+
+
+@attrs.frozen
+class FetchResult:
+    """The outcome for one pinned file."""
+
+    filename: str
+    """Constituent name."""
+    status: Status
+    """``fetched`` (installed and verified now), ``present`` (already right) or ``failed``."""
+    mirror: str | None = None
+    """The mirror that served the installed bytes (None unless fetched)."""
+    bytes: int = 0
+    """Bytes received over all attempts in this run."""
+    seconds: float = 0.0
+    """Wall time spent on this file."""
+    attempts: tuple[Attempt, ...] = ()
+    """Failed tries, in order, including retried ones on a mirror that finally served it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "status": self.status, "mirror": self.mirror,
+                "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "attempts": [attrs.asdict(a) for a in self.attempts]}
+
+
+@attrs.frozen
+class FetchReport:
+    """Per-file outcomes of one fetch into one directory."""
+
+    dest: Path
+    """The repository directory written to."""
+    results: tuple[FetchResult, ...]
+    """One result per pinned file, sorted by file name."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def failed(self) -> tuple[FetchResult, ...]:
+        return tuple(r for r in self.results if r.status == "failed")
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def bytes(self) -> int:
+        return sum(r.bytes for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dest": str(self.dest), "ok": self.ok,
+                "counts": {s: self.count(s) for s in ("fetched", "present", "failed")},
+                "bytes": self.bytes, "files": [r.to_json() for r in self.results]}
+
+
+class FetchProgress(Protocol):
+    """What the engine tells a progress display (called from worker threads)."""
+
+    def received(self, nbytes: int) -> None: ...
+
+    def finished(self, result: FetchResult) -> None: ...
+
+
+Check = Callable[[Path, "FetchItem"], None]
+
+
+def _attempts(part: PartFile) -> tuple[Attempt, ...]:
+    return tuple(Attempt(*a) for a in part.attempts)
+
+
+def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport,
+               progress: FetchProgress | None, cancel: threading.Event,
+               check: Check | None = None) -> FetchResult:
+    item = entry.item
+    dest = entry.directory
+    started = time.monotonic()
+    target = dest / item.filename
+    try:
+        part = PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
+    except OSError as exc:
+        return FetchResult(item.filename, "failed", seconds=time.monotonic() - started,
+                           attempts=(Attempt("", "local-error",
+                                             f"{exc.filename}: {exc.strerror}"),))
+    try:
+        if item.pinned and part.offset == item.size:
+            # an earlier run got every byte but was stopped before the rename
+            try:
+                part.verify(check)
+            except TransferError:
+                part.restart()
+            else:
+                part.install(target)
+                return FetchResult(item.filename, "fetched", mirror=RESUMED,
+                                   seconds=time.monotonic() - started)
+        for mirror in mirrors:
+            part.mirror = str(mirror)
+            from_zero_again = True
+            while True:
+                resumed = part.offset > 0
+                try:
+                    transport(mirror, item.filename, part)
+                    part.verify(check)
+                except TransferError as exc:
+                    part.note(exc.kind, exc.message)
+                    if exc.kind in BAD_BYTES:
+                        part.restart()  # these bytes are wrong: never keep them
+                        if resumed and from_zero_again:
+                            # the old partial bytes may be the culprit: this mirror gets one
+                            # more chance from byte zero
+                            from_zero_again = False
+                            continue
+                    break
+                part.install(target)
+                return FetchResult(item.filename, "fetched", mirror=str(mirror),
+                                   bytes=part.received, seconds=time.monotonic() - started,
+                                   attempts=_attempts(part))
+        return FetchResult(item.filename, "failed", bytes=part.received,
+                           seconds=time.monotonic() - started, attempts=_attempts(part))
+    except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
+        error = exc.error if isinstance(exc, LocalWriteError) else exc
+        part.note("local-error", f"{error.filename or part.path}: {error.strerror or error}")
+        return FetchResult(item.filename, "failed", bytes=part.received,
+                           seconds=time.monotonic() - started, attempts=_attempts(part))
+    finally:
+        part.discard()
+
+
+# --- the lock and the engine ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def repository_lock(dest: Path, *, on_wait: Callable[[], None] | None = None,
+                    wait: bool = True) -> Iterator[None]:
+    """Hold ``DEST/.reprocal-fetch.lock`` exclusively; wait (calling ``on_wait``) if taken, or
+    raise BlockingIOError at once when ``wait`` is false."""
+    fd = os.open(dest / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the lock file stays (deleting it would race)
+
+
+def _lock_others(stack: contextlib.ExitStack, dirs: Iterable[Path]) -> dict[Path, str]:
+    """Lock the other directories a fetch must write to (a wrong file found there).
+
+    Never waits: the destination's lock is held already, and waiting for a second one could
+    deadlock with a peer whose path lists the directories the other way round. Returns why
+    each directory could not be locked (busy, or not writable: then it cannot be fixed)."""
+    refused = {}
+    for d in sorted(set(dirs)):
+        try:
+            stack.enter_context(repository_lock(d, wait=False))
+        except BlockingIOError:
+            refused[d] = f"{d} is being written by another fetch; run again when it has finished"
+        except OSError as exc:
+            refused[d] = f"{d}: {exc.strerror}; cannot replace a wrong file there"
+    return refused
+
+
+def _others(also: Sequence[Path | str], dest: Path | str) -> list[Path]:
+    """The other repository directories, each once, without the destination however spelt."""
+    seen = {Path(dest).resolve()}
+    out = []
+    for d in also:
+        p = Path(d)
+        if not p.is_dir():
+            raise RepositoryError(f"{p} is not a directory", hint="check --ccf-path / SAS_CCFPATH")
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            out.append(p)
+    return out
+
+
+def _repository(dest_dir: Path | str) -> Path:
+    dest = Path(dest_dir)
+    if dest.exists() and not dest.is_dir():
+        raise RepositoryError(f"{dest} is not a directory", hint="give the repository directory")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RepositoryError(f"cannot create repository directory: {exc.strerror}",
+                              path=dest) from None
+    return dest
+
+
+def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
+          jobs: int = 4, progress: FetchProgress | None = None,
+          sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
+          policy: RetryPolicy = DEFAULT_POLICY, level: Level = "sha256",
+          on_wait: Callable[[], None] | None = None,
+          on_plan: Callable[[Plan], None] | None = None,
+          check: Check | None = None, also: Sequence[Path | str] = ()) -> FetchReport:
+    """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
+
+    ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
+    pause (tests pass a no-op). ``on_plan`` sees the plan once the lock is held (a progress bar
+    sizes itself from it). ``also``: the repository's other directories, where a pinned name
+    already present is checked (and replaced if wrong) instead of being duplicated into
+    ``dest_dir``. ``check(part_path, item)`` runs on bytes that passed the size and
+    sha256 tests, before they are installed; it raises :class:`TransferError` (kind
+    ``content-mismatch``) to refuse them (for files without a pin, see :mod:`reprocal.fetch._gaps`).
+    """
+    items = _unique(items)
+    if not mirrors:
+        raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
+        raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
+    transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
+    others = _others(also, dest_dir)
+    dest = _repository(dest_dir)
+    with repository_lock(dest, on_wait=on_wait), contextlib.ExitStack() as stack:
+        # planned under the lock, so that what a peer installed meanwhile is seen as present
+        the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
+        elsewhere = {e.directory for e in the_plan.needed if e.directory != dest}
+        refused = _lock_others(stack, elsewhere)
+        if elsewhere:  # look again, now that those directories are ours too
+            the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
+        if on_plan is not None:
+            on_plan(the_plan)
+        results = {e.item.filename: FetchResult(e.item.filename, "present")
+                   for e in the_plan.entries if not e.needed}
+        results.update({e.item.filename: FetchResult(
+            e.item.filename, "failed", attempts=(Attempt("", "local-error", refused[e.directory]),))
+            for e in the_plan.needed if e.directory in refused})
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
+        try:
+            futures = [pool.submit(_fetch_one, e, mirrors, transport, progress, cancel, check)
+                       for e in the_plan.needed if e.directory not in refused]
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.filename] = result
+                if progress is not None:
+                    progress.finished(result)
+        except BaseException:
+            cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return FetchReport(dest, tuple(results[name] for name in sorted(results)))
+
+
+# --- dry run ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Planned:
+    """A dry-run line: what would be fetched, and from where first."""
+
+    entry: PlanEntry
+    """The file and why it is needed."""
+    mirror: Mirror
+    """The first mirror that would be tried (the others follow on failure)."""
+
+    @property
+    def url(self) -> str:
+        return self.mirror.url(self.entry.item.filename)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.entry.item.filename, "state": self.entry.state,
+                "size": self.entry.item.size, "partial": self.entry.partial,
+                "directory": str(self.entry.directory),
+                "mirror": str(self.mirror), "url": self.url}
+
+
+def dry_run(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
+            level: Level = "sha256", also: Sequence[Path | str] = ()) -> tuple[Planned, ...]:
+    """What :func:`fetch` would download and from which mirror; touches nothing."""
+    if not mirrors:
+        raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
+    # a destination that does not exist yet simply holds nothing: every file is missing
+    return tuple(Planned(e, mirrors[0])
+                 for e in plan(items, dest_dir, level=level, also=_others(also, dest_dir)).needed)

@@ -1,0 +1,111 @@
+"""What a calibration state needs that the repository lacks, when no manifest pins it.
+
+For an observation date and an analysis date, cifbuild's rule is applied twice (see
+:func:`reprocal.repo._resolve.resolve`): over the files present, and over every *known* constituent,
+present or listed in a master index (given here, or imported into the catalogue with
+``reprocal index --import-index``). Each type whose best eligible issue is known but absent is a
+gap; fetching the gaps makes the repository give the CIF a complete archive would give.
+
+No sha256 is known for such files, so the bytes are judged by what is known instead
+(:func:`constituent_check`): the FITS primary header must name the same constituent with the
+same validity and submission dates as the master index, and the FITS ``CHECKSUM``/``DATASUM``
+keywords, when present, must hold. Pin the state afterwards to record their sha256.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from reprocal.core._constituent import Constituent, from_header
+from reprocal.core._select import Rule
+from reprocal.errors import ReprocalError
+from reprocal.fetch._engine import Check, FetchItem
+from reprocal.fetch._transports import TransferError
+from reprocal.fits._headers import read_primary_header
+from reprocal.repo._catalog import LocalFile
+from reprocal.repo._resolve import resolve
+
+_COMPARED = ("valdate", "evaldate", "subdate", "category")
+
+
+def missing_constituents(present: Sequence[LocalFile], known: Iterable[Constituent],
+                         rules: Iterable[Rule]) -> tuple[Constituent, ...]:
+    """The best eligible issue of each type, for each rule, that is known but not present (pure).
+
+    Sorted by file name, each once.
+    """
+    known = list(known)
+    out: dict[str, Constituent] = {}
+    for rule in rules:
+        for gap in resolve(present, known, rule).gaps:
+            out.setdefault(gap.missing.filename, gap.missing)
+    return tuple(out[name] for name in sorted(out))
+
+
+def items(constituents: Iterable[Constituent]) -> list[FetchItem]:
+    """Fetch items for unpinned constituents: the size when the index gives it, no sha256."""
+    return [FetchItem(c.filename, c.fsize, None) for c in constituents]
+
+
+def constituent_check(expected: Mapping[str, Constituent]) -> Check:
+    """A fetch ``check`` for unpinned files: header identity and FITS checksums.
+
+    Pinned files (with a sha256) are not re-checked: their hash already says everything.
+    """
+
+    def check(path: Path, item: FetchItem) -> None:
+        want = expected.get(item.filename)
+        if item.pinned or want is None:
+            return
+        try:
+            got = from_header(read_primary_header(path), item.filename,
+                              fsize=os.path.getsize(path))
+        except ReprocalError as exc:
+            raise TransferError("content-mismatch", f"not the expected constituent: "
+                                f"{exc.message}") from None
+        for field in _COMPARED:
+            mine, theirs = getattr(got, field), getattr(want, field)
+            if mine != theirs:
+                raise TransferError("content-mismatch", f"header {field.upper()} is {mine}, "
+                                    f"the index says {theirs}")
+        problem = fits_problem(path, got.extseqid)
+        if problem:
+            raise TransferError("content-mismatch", problem)
+
+    return check
+
+
+def fits_problem(path: Path, extseqid: str = "") -> str | None:
+    """Why a FITS file is damaged, or None: failed ``CHECKSUM``/``DATASUM`` (when present), a
+    header astropy cannot validate, bytes missing or extra after the last HDU, or fewer
+    extensions than ``EXTSEQID`` names."""
+    from astropy.io import fits
+
+    size = os.path.getsize(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with fits.open(path, checksum=True, memmap=False) as hdul:
+                hdul.verify("ignore")
+                for hdu in hdul:
+                    _ = hdu.data  # DATASUM is checked when the data is read
+                last = hdul[-1]
+                end = last._data_offset + -(-last._data_size // 2880) * 2880
+                extensions = len(hdul) - 1
+        except Exception as exc:  # astropy raises many types on damaged files
+            return f"unreadable FITS file: {type(exc).__name__}: {exc}"
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if "checksum" in text.lower() or "datasum" in text.lower():
+            return text
+        if issubclass(w.category, fits.verify.VerifyWarning):
+            return f"damaged FITS file: {text}"
+    if end != size:
+        return f"the file is {size} bytes but its HDUs end at byte {end} (truncated or padded)"
+    named = extseqid.split()
+    if named and extensions != len(named):
+        return f"{extensions} extensions, EXTSEQID names {len(named)}"
+    return None

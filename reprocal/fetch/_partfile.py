@@ -1,0 +1,130 @@
+"""The temporary file a constituent is fetched into: ``DEST/.NAME.part``.
+
+It appends what a transport sends, hashes while streaming, refuses bytes past the pinned size,
+resumes from what an interrupted run left (re-hashing that prefix), checks size, sha256 and an
+optional content check, and is renamed over the constituent's name only after all of that, with
+an ``fsync`` first so that not even a power cut can leave a partial file under that name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from reprocal.fetch._item import FetchItem
+from reprocal.fetch._transports import LocalWriteError, TransferError
+
+
+class Progress(Protocol):
+    def received(self, nbytes: int) -> None: ...
+
+
+def part_path(dest: Path, filename: str) -> Path:
+    """The temporary file beside the target: ``.NAME.part`` (never a constituent name)."""
+    return dest / f".{filename}.part"
+
+
+class Cancelled(Exception):
+    """The fetch was interrupted (Ctrl-C): stop writing, keep the prefix for the next run."""
+
+
+class PartFile:
+    """``.NAME.part``: appends, hashes while streaming, refuses bytes past the pinned size."""
+
+    def __init__(self, path: Path, item: FetchItem, *, progress: Progress | None,
+                 cancel: threading.Event):
+        self.path = path
+        self.item = item
+        self.size = item.size
+        self.progress = progress
+        self.cancel = cancel
+        self.received = 0
+        self.attempts: list[tuple[str, str, str]] = []
+        """Failed tries: (mirror, kind, message)."""
+        self.mirror = ""
+        self._file = path.open("ab")
+        self._hash = hashlib.sha256()
+        self._offset = 0
+        if os.fstat(self._file.fileno()).st_size:  # a prefix from an interrupted run: resume
+            self.reload()
+        if item.size is not None and self._offset > item.size:
+            self.restart()
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise LocalWriteError(exc) from None
+
+    def reload(self) -> None:
+        self.flush()
+        self._hash = hashlib.sha256()
+        self._offset = 0
+        with self.path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                self._hash.update(chunk)
+                self._offset += len(chunk)
+        self._file.seek(0, os.SEEK_END)
+
+    def write(self, chunk: bytes) -> None:
+        if self.cancel.is_set():
+            raise Cancelled
+        if self.item.size is not None and self._offset + len(chunk) > self.item.size:
+            raise TransferError("size-mismatch", f"the mirror sent more than the pinned "
+                                f"{self.item.size} bytes")
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            raise LocalWriteError(exc) from None
+        self._hash.update(chunk)
+        self._offset += len(chunk)
+        self.received += len(chunk)
+        if self.progress is not None:
+            self.progress.received(len(chunk))
+
+    def restart(self) -> None:
+        self._file.truncate(0)
+        self._file.seek(0)
+        self._hash = hashlib.sha256()
+        self._offset = 0
+
+    def note(self, kind: str, message: str) -> None:
+        self.attempts.append((self.mirror, kind, message))
+
+    def verify(self, check: Callable[[Path, FetchItem], None] | None = None) -> None:
+        if self.item.size is not None and self._offset != self.item.size:
+            raise TransferError("size-mismatch", f"got {self._offset} bytes, pinned "
+                                f"{self.item.size}")
+        actual = self._hash.hexdigest()
+        if self.item.sha256 is not None and actual != self.item.sha256:
+            raise TransferError("hash-mismatch", f"sha256 {actual}, pinned {self.item.sha256}")
+        if check is not None:
+            self.flush()
+            check(self.path, self.item)
+
+    def install(self, target: Path) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.path, target)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            with contextlib.suppress(OSError):  # a flush on a full disk: reported already
+                self._file.close()
+
+    def discard(self) -> None:
+        """Remove our own temporary file when what it holds is known to be wrong or empty."""
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.stat().st_size == 0:  # wrong bytes were truncated away already
+                self.path.unlink()

@@ -1,0 +1,340 @@
+"""Transports: read one file from one mirror into a sink, with retries, resume and timeouts.
+
+A transport copies one file from a :class:`~reprocal.fetch._mirrors.Mirror` into a *sink* (the fetch
+engine's temporary ``.part`` file, which hashes while it is written); it never writes anywhere
+else and never decides whether the bytes are right. Failures are :class:`TransferError` with a
+structured ``kind`` (:data:`ERROR_KINDS`); transient ones (5xx, 429, dropped connections,
+timeouts) are retried on the same mirror with exponential backoff, through an injectable
+``sleep``. HTTP resumes a partial ``.part`` with ``Range`` and starts over when the server
+answers 200; rsync resumes with ``--inplace``; a local copy simply starts over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol
+
+import attrs
+
+from reprocal.errors import ComponentUnavailable
+from reprocal.fetch._mirrors import Mirror
+
+log = logging.getLogger(__name__)
+
+ERROR_KINDS: tuple[str, ...] = (
+    "not-found", "http-error", "connection", "timeout", "size-mismatch", "hash-mismatch",
+    "content-mismatch", "local-error",
+)
+"""Every ``kind`` a failed attempt can have. ``size-mismatch`` and ``hash-mismatch`` are about the
+bytes a mirror sent (not network failures), as is ``content-mismatch`` (a file without a pin
+whose FITS header or checksums are not those expected); ``local-error`` is our side (disk full)."""
+
+CHUNK = 256 * 1024
+
+
+class TransferError(Exception):
+    """One attempt to read a file from a mirror failed; ``kind`` is one of :data:`ERROR_KINDS`."""
+
+    def __init__(self, kind: str, message: str, *, transient: bool = False):
+        assert kind in ERROR_KINDS, kind
+        self.kind = kind
+        self.message = message
+        self.transient = transient
+        """True when trying the same mirror again may succeed (5xx, 429, dropped connection)."""
+        super().__init__(f"{kind}: {message}")
+
+
+class LocalWriteError(Exception):
+    """The sink could not store bytes (disk full, permissions): our side, not the mirror's.
+
+    Deliberately not an OSError, so that no transport mistakes it for a network failure."""
+
+    def __init__(self, error: OSError):
+        self.error = error
+        super().__init__(f"{error.filename or 'temporary file'}: {error.strerror or error}")
+
+
+# --- transports --------------------------------------------------------------------------------
+
+
+class Sink(Protocol):
+    """The engine's temporary file for one constituent; it hashes what is written."""
+
+    path: Path
+    """The temporary ``.part`` file (never the constituent's own name)."""
+    size: int | None
+    """The size the file must have (None when not pinned)."""
+
+    @property
+    def offset(self) -> int:
+        """How many bytes the temporary file holds already (resume from here)."""
+        ...
+
+    def write(self, chunk: bytes) -> None:
+        """Append bytes; raises :class:`TransferError` (size-mismatch) past the expected size,
+        :class:`LocalWriteError` when the disk refuses them."""
+
+    def restart(self) -> None:
+        """Empty the temporary file (the mirror sends the whole file again)."""
+
+    def flush(self) -> None:
+        """Put buffered bytes on disk, before an external program (rsync) reads the file."""
+
+    def reload(self) -> None:
+        """Re-read the temporary file after an external program (rsync) wrote it."""
+
+    def note(self, kind: str, message: str) -> None:
+        """Record a failed try that the transport retried on the same mirror."""
+
+
+class Transport(Protocol):
+    def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None: ...
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How often and how patiently a transport retries transient failures on one mirror."""
+
+    retries: int = 3
+    """Extra tries after the first one, for 5xx, 429, dropped connections and timeouts."""
+    backoff: float = 0.5
+    """First pause in seconds; doubles after each try (0.5, 1, 2, ...)."""
+    max_backoff: float = 30.0
+    """Longest pause."""
+    connect_timeout: float = 10.0
+    """Seconds to wait for a TCP connection."""
+    read_timeout: float = 60.0
+    """Seconds without a byte before a transfer counts as stalled (timeout)."""
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to sleep before retry number ``attempt`` (0-based)."""
+        return min(self.max_backoff, self.backoff * 2 ** attempt)
+
+
+def _retrying(fn: Callable[[], None], sink: Sink, policy: RetryPolicy,
+              sleep: Callable[[float], None]) -> None:
+    for attempt in range(policy.retries + 1):
+        try:
+            fn()
+            return
+        except TransferError as exc:
+            if not exc.transient or attempt == policy.retries:
+                raise
+            sink.note(exc.kind, exc.message)
+            pause = policy.pause(attempt)
+            log.info("retrying in %.1fs after %s", pause, exc)
+            sleep(pause)
+
+
+class HttpTransport:
+    """GET with one keep-alive ``requests.Session`` per worker thread; resumes with ``Range``."""
+
+    def __init__(self, policy: RetryPolicy = RetryPolicy(), *,
+                 sleep: Callable[[float], None] = time.sleep, user_agent: str | None = None):
+        self.policy = policy
+        self.sleep = sleep
+        self.user_agent = user_agent
+        self._local = threading.local()
+
+    def session(self):  # -> requests.Session
+        s = getattr(self._local, "session", None)
+        if s is None:
+            import requests
+
+            s = requests.Session()
+            # Proxy and CA settings are read from the environment once per mirror (see
+            # _settings), not on every request as trust_env would: that costs ~0.5 ms a file.
+            s.trust_env = False
+            s.reprocal_settings = {}
+            if self.user_agent:
+                s.headers["User-Agent"] = self.user_agent
+            self._local.session = s
+        return s
+
+    def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
+        url = mirror.url(filename)
+        _retrying(lambda: self._once(url, sink), sink, self.policy, self.sleep)
+
+    def _once(self, url: str, sink: Sink) -> None:
+        import requests
+        import urllib3
+
+        offset = sink.offset
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        # identity: a byte range of a gzip-encoded body is not a range of the file
+        headers["Accept-Encoding"] = "identity"
+        timeout = (self.policy.connect_timeout, self.policy.read_timeout)
+        session = self.session()
+        try:
+            with session.get(url, headers=headers, stream=True, timeout=timeout,
+                             allow_redirects=True, **_settings(session, url)) as r:
+                status = r.status_code
+                if status in (404, 410):
+                    raise TransferError("not-found", f"{url}: HTTP {status}")
+                if status == 416 and offset:
+                    sink.restart()  # our partial file is not a prefix of theirs: start over
+                    raise TransferError("http-error", f"{url}: HTTP 416 for a resume at byte "
+                                        f"{offset}; restarting from zero", transient=True)
+                if status == 429 or status >= 500:
+                    raise TransferError("http-error", f"{url}: HTTP {status}", transient=True)
+                if status == 206:
+                    start = _content_range_start(r.headers.get("Content-Range", ""))
+                    if start != offset:
+                        sink.restart()
+                        raise TransferError("http-error", f"{url}: asked for bytes from {offset}, "
+                                            f"got Content-Range {r.headers.get('Content-Range')!r}",
+                                            transient=True)
+                elif status == 200:
+                    if offset:
+                        log.info("%s: no range support, restarting from zero", url)
+                        sink.restart()
+                else:
+                    raise TransferError("http-error", f"{url}: HTTP {status}")
+                _check_length(url, r.headers.get("Content-Length"), sink)
+                _stream(r.raw, sink)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            raise TransferError("timeout", f"{url}: {_short(exc)}", transient=True) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError,
+                OSError) as exc:
+            raise TransferError("connection", f"{url}: {_short(exc)}", transient=True) from None
+        except requests.RequestException as exc:
+            raise TransferError("http-error", f"{url}: {_short(exc)}") from None
+
+
+def _settings(session, url: str) -> dict[str, object]:  # noqa: ANN001
+    """``proxies`` (honouring no_proxy) and ``verify`` (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) for
+    the host of ``url``, as requests' trust_env would give them, computed once per host."""
+    import requests.utils
+
+    host = urllib.parse.urlsplit(url).netloc
+    cached = session.reprocal_settings.get(host)
+    if cached is None:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        cached = {"proxies": requests.utils.get_environ_proxies(url), "verify": verify}
+        session.reprocal_settings[host] = cached
+    return cached
+
+
+def _check_length(url: str, header: str | None, sink: Sink) -> None:
+    """Refuse before downloading a body whose announced length cannot give the pinned size."""
+    if sink.size is None or header is None or not header.strip().isdigit():
+        return
+    total = sink.offset + int(header)
+    if total != sink.size:
+        raise TransferError("size-mismatch", f"{url}: the mirror's file is {total} bytes, "
+                            f"pinned {sink.size}")
+
+
+def _stream(raw, sink: Sink) -> None:  # noqa: ANN001 - a urllib3 HTTPResponse
+    """Copy the body as it arrives: ``read1`` hands over what came before a dropped connection,
+    so a retry resumes from the last byte received rather than the last full chunk."""
+    read = getattr(raw, "read1", None) or raw.read
+    while chunk := read(CHUNK, decode_content=True):
+        sink.write(chunk)
+
+
+def _content_range_start(value: str) -> int | None:
+    m = re.match(r"^\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*$", value)
+    return int(m.group(1)) if m else None
+
+
+def _short(exc: BaseException) -> str:
+    """The innermost readable reason: what a user can act on, not urllib3's nested reprs."""
+    for _ in range(6):
+        inner = getattr(exc, "reason", None)
+        if isinstance(inner, BaseException):
+            exc = inner
+        elif exc.args and isinstance(exc.args[0], BaseException):
+            exc = exc.args[0]
+        else:
+            break
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    text = re.sub(r"^(<[^>]*>|\w+\(host=[^)]*\)): ", "", " ".join(text.split()))
+    return text[:300] or type(exc).__name__
+
+
+def copy_file(mirror: Mirror, filename: str, sink: Sink) -> None:
+    """The ``file`` transport: copy from a local directory (a local copy is cheap to restart)."""
+    source = Path(mirror.url(filename))
+    try:
+        f = source.open("rb")
+    except FileNotFoundError:
+        raise TransferError("not-found", f"{source}: no such file") from None
+    except OSError as exc:
+        raise TransferError("connection", f"{source}: {exc.strerror}") from None
+    with f:
+        sink.restart()
+        while chunk := f.read(CHUNK):
+            sink.write(chunk)
+
+
+class RsyncTransport:
+    """The system ``rsync`` binary writing into the temporary file (``--inplace`` resumes it)."""
+
+    def __init__(self, policy: RetryPolicy = RetryPolicy(), *,
+                 sleep: Callable[[float], None] = time.sleep, binary: str | None = None):
+        found = binary or shutil.which("rsync")
+        if not found:
+            raise ComponentUnavailable("the rsync program is not installed, so rsync mirrors "
+                                       "cannot be read",
+                                       hint="install rsync (apt-get install rsync) or use an "
+                                            "http(s) mirror")
+        self.binary = found
+        self.policy = policy
+        self.sleep = sleep
+
+    def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
+        _retrying(lambda: self._once(mirror.url(filename), sink), sink, self.policy, self.sleep)
+
+    def _once(self, source: str, sink: Sink) -> None:
+        # --inplace: write into the .part file itself, using what it holds as the basis (resume);
+        # -I: never skip on size+mtime; no --delete, no recursion: one file in, one file out.
+        cmd = [self.binary, "-q", "--no-motd", "-I", "--inplace",
+               f"--timeout={int(self.policy.read_timeout)}",
+               f"--contimeout={int(self.policy.connect_timeout)}", source, str(sink.path)]
+        sink.flush()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        sink.reload()
+        if proc.returncode == 0:
+            return
+        err = " ".join(proc.stderr.split())[:300] or f"rsync exited with {proc.returncode}"
+        if "No such file" in proc.stderr or "not found" in proc.stderr.lower():
+            raise TransferError("not-found", f"{source}: {err}")
+        if proc.returncode in (30, 35):
+            raise TransferError("timeout", f"{source}: {err}", transient=True)
+        if proc.returncode in (10, 12):  # socket I/O, protocol stream: worth another try
+            raise TransferError("connection", f"{source}: {err}", transient=True)
+        raise TransferError("connection", f"{source}: {err}")
+
+
+@attrs.define
+class Transports:
+    """The transport for each mirror kind; one object shared by the worker threads."""
+
+    http: Transport
+    file: Transport
+    rsync: Transport | None
+
+    @classmethod
+    def default(cls, mirrors: Iterable[Mirror], *, policy: RetryPolicy = RetryPolicy(),
+                sleep: Callable[[float], None] = time.sleep) -> Transports:
+        """Real transports; raises ComponentUnavailable now if an rsync mirror lacks the binary."""
+        needs_rsync = any(m.kind == "rsync" for m in mirrors)
+        return cls(http=HttpTransport(policy, sleep=sleep), file=copy_file,
+                   rsync=RsyncTransport(policy, sleep=sleep) if needs_rsync else None)
+
+    def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
+        transport = getattr(self, mirror.kind)
+        if transport is None:
+            raise ComponentUnavailable(f"no transport for {mirror.kind} mirror {mirror}")
+        transport(mirror, filename, sink)

@@ -1,0 +1,214 @@
+"""Stamping FITS outputs with their calibration, so the link survives if the record is lost.
+
+Primary-header keywords (values are bare hex, so each fits on one 80-character card)::
+
+    RPCALID  = calibration id (sha256 of the manifest's calibration content)
+    RPMANIF  = sha256 of the manifest file
+    RPCIF    = canonical rows digest of the CIF used (when no manifest)
+    RPIMAGE  = digest of the container image the command ran in
+    RPINVOC  = invocation id of the provenance record
+    RPRECORD = file name of the provenance record
+    RPVERS   = reprocal version
+
+plus a ``HISTORY`` line saying the same in words.
+
+Stamping never corrupts a file: only the primary HDU is re-serialised (with fresh
+``CHECKSUM``/``DATASUM``); every byte after it is copied verbatim, so the extensions' own
+checksums stay valid. The result is written to a temp file beside the original, re-opened and
+checked (checksums, HDU count, stamp read back), and only then renamed over it. On any error the
+original is untouched and the temp file is removed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.errors import FitsFormatError
+from reprocal.fs._atomic import atomic_file
+
+KEYWORDS: dict[str, tuple[str, str]] = {
+    # attribute: (keyword, comment)
+    "calibration_id": ("RPCALID", "reprocal calibration id (sha256)"),
+    "manifest_digest": ("RPMANIF", "sha256 of the reprocal manifest"),
+    "cif_digest": ("RPCIF", "sha256 rows digest of the CIF used"),
+    "image_digest": ("RPIMAGE", "sha256 of the calibration image"),
+    "invocation_id": ("RPINVOC", "invocation id of the provenance record"),
+    "record": ("RPRECORD", "provenance record file"),
+    "version": ("RPVERS", "reprocal version that stamped this file"),
+}
+_DIGESTS = ("calibration_id", "manifest_digest", "cif_digest", "image_digest")
+_FITS_MAGIC = b"SIMPLE  ="
+
+
+def _digest(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value if value.startswith("sha256:") else f"sha256:{value}"
+
+
+@attrs.frozen
+class Stamp:
+    """What a stamp says; digests are ``sha256:<hex>``."""
+
+    calibration_id: str | None = attrs.field(default=None, converter=_digest)
+    """The manifest's calibration id."""
+    manifest_digest: str | None = attrs.field(default=None, converter=_digest)
+    """sha256 of the manifest file's bytes."""
+    cif_digest: str | None = attrs.field(default=None, converter=_digest)
+    """Rows digest of the CIF, for runs without a manifest."""
+    image_digest: str | None = attrs.field(default=None, converter=_digest)
+    """The image the command ran in."""
+    invocation_id: str | None = None
+    """The provenance record's invocation id."""
+    record: str | None = None
+    """The provenance record's file name."""
+    version: str = ""
+    """reprocal version."""
+
+    def cards(self) -> list[tuple[str, str, str]]:
+        """``(keyword, value, comment)`` for every attribute that is set."""
+        out = []
+        for attr, (key, comment) in KEYWORDS.items():
+            value = getattr(self, attr)
+            if value:
+                if attr in _DIGESTS:
+                    value = value.split(":", 1)[1]
+                out.append((key, str(value), comment))
+        return out
+
+    def history(self) -> str:
+        what = self.calibration_id or (f"CIF rows {self.cif_digest}" if self.cif_digest else "none")
+        text = f"reprocal {self.version}: made with calibration {what}"
+        if self.image_digest:
+            text += f" in image {self.image_digest}"
+        if self.record:
+            text += f"; record {self.record}"
+        return text
+
+
+def is_fits(path: str | os.PathLike[str]) -> bool:
+    """An uncompressed FITS file (compressed products are never stamped)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_FITS_MAGIC)) == _FITS_MAGIC
+    except OSError:
+        return False
+
+
+def _stamp_from_header(header: Any) -> Stamp | None:
+    values: dict[str, str] = {}
+    for attr, (key, _comment) in KEYWORDS.items():
+        if key in header and str(header[key]).strip():
+            values[attr] = str(header[key]).strip()
+    if not values:
+        return None
+    return Stamp(**values)
+
+
+def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
+    """The stamp in a FITS file's primary header, or ``None`` when it has none."""
+    from astropy.io import fits
+
+    try:
+        with open(path, "rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header = fits.Header.fromfile(f)
+    except OSError as exc:
+        raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    except Exception as exc:
+        raise FitsFormatError(f"not a FITS file ({type(exc).__name__}: {exc})",
+                              path=str(path)) from None
+    return _stamp_from_header(header)
+
+
+def _restamped_primary(path: Path, stamp: Stamp) -> tuple[bytes, int, int]:
+    """The new primary HDU's bytes, where the original primary HDU ends, and the HDU count."""
+    from astropy.io import fits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path, memmap=False, do_not_scale_image_data=True,
+                       lazy_load_hdus=False) as hdul:
+            n_hdus = len(hdul)
+            info = hdul.fileinfo(0)
+            end = info["datLoc"] + info["datSpan"]
+            header = hdul[0].header.copy()
+            data = hdul[0].data
+            for key, _comment in KEYWORDS.values():
+                header.remove(key, ignore_missing=True, remove_all=True)
+            for key in ("CHECKSUM", "DATASUM"):
+                header.remove(key, ignore_missing=True, remove_all=True)
+            for key, value, comment in stamp.cards():
+                header[key] = (value, comment)
+            header.add_history(stamp.history())
+            hdu = fits.PrimaryHDU(data=data, header=header, do_not_scale_image_data=True)
+            hdu.add_checksum()
+            buf = io.BytesIO()
+            hdu.writeto(buf, checksum=False, output_verify="silentfix")
+    return buf.getvalue(), end, n_hdus
+
+
+def checksum_problems(path: str | os.PathLike[str]) -> tuple[int, set[str], Stamp | None]:
+    """Open with checksum verification: (HDU count, astropy's checksum warnings, stamp)."""
+    from astropy.io import fits
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # astropy warns (not raises) on a checksum mismatch
+        with fits.open(path, checksum=True, memmap=False) as hdul:
+            hdul.verify("silentfix")
+            n, stamp = len(hdul), _stamp_from_header(hdul[0].header)
+    return n, {str(w.message) for w in caught if "hecksum" in str(w.message)}, stamp
+
+
+def _check(tmp: Path, original: Path, stamp: Stamp, n_hdus: int) -> None:
+    """Re-open the written copy: every HDU present, no checksum broken that was valid in the
+    original, the stamp readable."""
+    n, problems, back = checksum_problems(tmp)
+    if n != n_hdus:
+        raise FitsFormatError(f"stamped copy has {n} HDUs, expected {n_hdus}; original kept",
+                              path=original)
+    if problems:
+        _n, before, _s = checksum_problems(original)
+        new = sorted(problems - before)
+        if new:
+            raise FitsFormatError(f"stamped copy fails its checksum ({new[0]}); original kept",
+                                  path=original)
+    if back != stamp:
+        raise FitsFormatError("stamp did not read back; original kept", path=original)
+
+
+def stamp_file(path: str | os.PathLike[str], stamp: Stamp) -> Path:
+    """Stamp one FITS file in place, atomically; the original is untouched on any error."""
+    target = Path(path)
+    if not is_fits(target):
+        raise FitsFormatError("not an uncompressed FITS file; not stamped", path=target)
+    try:
+        primary, end, n_hdus = _restamped_primary(target, stamp)
+    except FitsFormatError:
+        raise
+    except Exception as exc:
+        raise FitsFormatError(f"cannot stamp ({type(exc).__name__}: {exc})", path=target) from None
+    mode = target.stat().st_mode & 0o7777
+    with atomic_file(target, mode=mode) as out, open(target, "rb") as src:
+        out.write(primary)
+        src.seek(end)
+        while block := src.read(1 << 20):
+            out.write(block)
+        out.flush()
+        try:
+            _check(Path(out.name), target, stamp, n_hdus)
+        except FitsFormatError:
+            raise
+        except Exception as exc:
+            raise FitsFormatError(f"stamped copy failed its check ({exc}); original kept",
+                                  path=target) from None
+    return target
+
+
+__all__ = ["KEYWORDS", "Stamp", "checksum_problems", "is_fits", "read_stamp", "stamp_file"]

@@ -1,0 +1,311 @@
+"""Push an image tar to an OCI registry and pull one back (distribution API v2, ``requests``).
+
+Push: for each blob, ``HEAD`` to skip what the registry has, else ``POST`` an upload and ``PUT``
+it with its digest (monolithic, streamed from the tar); then ``PUT`` the manifest *exactly as
+stored in the tar*. The digest the registry reports (``Docker-Content-Digest``) must equal the
+manifest digest reprocal computed, otherwise the push is an error.
+
+Pull: the manifest by tag or digest, then the config and layers streamed straight into a new
+image tar (:func:`reprocal.image._oci.write_image_tar`, each blob checked against its digest).
+
+``http://`` is used for loopback registries (``127.0.0.1``, ``localhost``, ``[::1]``), https
+otherwise. Authentication: the registry's ``401`` challenge is answered, ``Bearer`` (a token
+from the named realm, anonymous or with credentials) or ``Basic``; credentials come from
+``REPROCAL_REGISTRY_USER`` and ``REPROCAL_REGISTRY_PASSWORD`` when set (never from a file).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.errors import HashMismatchError, InputError, NetworkError
+from reprocal.image._archive import ImageTar, Member, _Range, read_image_tar
+from reprocal.image._oci import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    MEDIA_INDEX,
+    MEDIA_MANIFEST,
+    Blob,
+    Descriptor,
+    check_output,
+    image_docs,
+    sha256_digest,
+    write_image_tar,
+)
+from reprocal.image._tarstream import CHUNK
+
+ACCEPT = ", ".join((MEDIA_MANIFEST, DOCKER_MANIFEST, MEDIA_INDEX, DOCKER_LIST))
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+TIMEOUT = 60
+_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+@attrs.frozen
+class Reference:
+    """``REGISTRY/NAME[:TAG|@sha256:...]``, parsed."""
+
+    registry: str
+    """``host[:port]``."""
+    repository: str
+    """e.g. ``reprocal/ccf``."""
+    tag: str | None
+    """The tag, or ``None`` when pulled by digest."""
+    digest: str | None = None
+    """``sha256:<hex>`` when the reference pins a digest."""
+
+    @classmethod
+    def parse(cls, ref: str) -> Reference:
+        first, sep, rest = ref.partition("/")
+        if not sep or not ("." in first or ":" in first or first == "localhost"):
+            raise InputError(f"image reference {ref!r} names no registry",
+                             hint="write REGISTRY/NAME:TAG, e.g. 127.0.0.1:5000/reprocal/ccf:v1")
+        digest = None
+        if "@" in rest:
+            rest, digest = rest.split("@", 1)
+            if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+                raise InputError(f"image reference {ref!r}: bad digest {digest!r}")
+        tag = None
+        if ":" in rest:
+            rest, tag = rest.rsplit(":", 1)
+            if not _TAG_RE.match(tag):
+                raise InputError(f"image reference {ref!r}: bad tag {tag!r}")
+        if not _REPO_RE.match(rest):
+            raise InputError(f"image reference {ref!r}: bad repository name {rest!r} "
+                             "(lower-case letters, digits, '.', '_', '-', '/')")
+        if tag is None and digest is None:
+            tag = "latest"
+        return cls(first, rest, tag, digest)
+
+    @property
+    def base_url(self) -> str:
+        host = self.registry.rsplit(":", 1)[0] if not self.registry.startswith("[") else \
+            self.registry.split("]")[0] + "]"
+        scheme = "http" if host in LOOPBACK else "https"
+        return f"{scheme}://{self.registry}/v2/{self.repository}"
+
+    def __str__(self) -> str:
+        out = f"{self.registry}/{self.repository}"
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
+
+
+@attrs.frozen
+class PushResult:
+    """What a push did."""
+
+    reference: str
+    """Where it went."""
+    digest: str
+    """The manifest digest (computed, and confirmed by the registry)."""
+    uploaded: tuple[str, ...]
+    """Blob digests sent."""
+    skipped: tuple[str, ...]
+    """Blob digests the registry already had."""
+
+
+@attrs.frozen
+class PullResult:
+    """What a pull wrote."""
+
+    reference: str
+    path: Path
+    digest: str
+    """The manifest digest."""
+    tar_sha256: str
+
+
+class _Body:
+    """A sized, readable body streamed from the image tar (so requests sends Content-Length)."""
+
+    def __init__(self, img: ImageTar, member: Member):
+        self._r = _Range(img.path, member)
+        self._len = member.size
+
+    def __len__(self) -> int:
+        return self._len
+
+    def read(self, n: int = -1) -> bytes:
+        return self._r.read(n)
+
+    def close(self) -> None:
+        self._r.close()
+
+
+def _session(session: Any) -> Any:
+    if session is not None:
+        return session
+    import requests
+
+    return requests.Session()
+
+
+_CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def credentials(env: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """``(user, password)`` from ``REPROCAL_REGISTRY_USER``/``_PASSWORD``, else ``None``."""
+    env = dict(os.environ) if env is None else env
+    user = env.get("REPROCAL_REGISTRY_USER")
+    return (user, env.get("REPROCAL_REGISTRY_PASSWORD", "")) if user else None
+
+
+def _authenticate(s: Any, challenge: str, what: str) -> bool:
+    """Answer a ``WWW-Authenticate`` challenge by setting the session's Authorization header."""
+    import base64
+
+    scheme, _, params = challenge.partition(" ")
+    creds = credentials()
+    if scheme.lower() == "basic":
+        if creds is None:
+            return False
+        token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+        s.headers["Authorization"] = f"Basic {token}"
+        return True
+    if scheme.lower() != "bearer":
+        return False
+    fields = dict(_CHALLENGE_RE.findall(params))
+    if "realm" not in fields:
+        return False
+    query = {k: v for k, v in fields.items() if k in ("service", "scope")}
+    r = _call(s, "GET", fields["realm"], (200,), f"{what}: token", retry_auth=False,
+              params=query, auth=creds)
+    try:
+        doc = r.json()
+        token = doc.get("token") or doc["access_token"]
+    except (ValueError, KeyError, AttributeError):
+        raise NetworkError(f"{what}: the token service {fields['realm']} answered no token"
+                           ) from None
+    s.headers["Authorization"] = f"Bearer {token}"
+    return True
+
+
+def _call(s: Any, method: str, url: str, ok: tuple[int, ...], what: str, *,
+          retry_auth: bool = True, **kw: Any) -> Any:
+    import requests
+
+    try:
+        r = s.request(method, url, timeout=TIMEOUT, **kw)
+        if (r.status_code == 401 and retry_auth and not isinstance(kw.get("data"), _Body)
+                and _authenticate(s, r.headers.get("WWW-Authenticate", ""), what)):
+            r = s.request(method, url, timeout=TIMEOUT, **kw)
+    except requests.RequestException as exc:
+        raise NetworkError(f"{what}: {method} {url} failed: {exc}") from None
+    if r.status_code not in ok:
+        detail = r.text[:200].strip() if r.text else ""
+        hint = ("the registry refused the credentials, or needs some: set "
+                "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD"
+                if r.status_code in (401, 403) else None)
+        raise NetworkError(f"{what}: {method} {url} answered {r.status_code} {detail}", hint=hint)
+    return r
+
+
+def push_image(tar: str | os.PathLike[str], ref: str, *, session: Any = None) -> PushResult:
+    """Push the image tar to ``ref`` and check the registry's digest equals ours."""
+    reference = Reference.parse(ref)
+    if reference.tag is None:
+        raise InputError(f"push needs a tag, not a digest: {ref}")
+    img = read_image_tar(tar)
+    if img.manifest_bytes is None:
+        raise InputError("the tar has no OCI manifest (a legacy docker save)", path=img.path,
+                         hint="rebuild it with `reprocal image build`, or re-save with Docker 25+")
+    s = _session(session)
+    base = reference.base_url
+    uploaded, skipped = [], []
+    blobs = [(d.digest, p) for d, p in zip(img.layers, img.layer_paths, strict=True)]
+    blobs.append((img.config_digest, img.config_path))
+    for digest, member in blobs:
+        head = _call(s, "HEAD", f"{base}/blobs/{digest}", (200, 404), "blob check")
+        if head.status_code == 200:
+            skipped.append(digest)
+            continue
+        start = _call(s, "POST", f"{base}/blobs/uploads/", (202,), "blob upload")
+        location = start.headers.get("Location", "")
+        if location.startswith("/"):
+            location = base.split("/v2/", 1)[0] + location
+        body = _Body(img, img.members[member])
+        try:
+            _call(s, "PUT", location + ("&" if "?" in location else "?") + f"digest={digest}",
+                  (201, 204), f"blob {digest[:19]}", data=body,
+                  headers={"Content-Type": "application/octet-stream"})
+        finally:
+            body.close()
+        uploaded.append(digest)
+    media = (img.manifest or {}).get("mediaType") or MEDIA_MANIFEST
+    put = _call(s, "PUT", f"{base}/manifests/{reference.tag}", (201, 200), "manifest",
+                data=img.manifest_bytes, headers={"Content-Type": media})
+    ours = sha256_digest(img.manifest_bytes)
+    theirs = put.headers.get("Docker-Content-Digest")
+    if theirs != ours:
+        raise HashMismatchError(str(reference), what="registry manifest digest", expected=ours,
+                                actual=str(theirs))
+    return PushResult(str(reference), ours, tuple(uploaded), tuple(skipped))
+
+
+def _blob_chunks(s: Any, url: str) -> Iterator[bytes]:
+    r = _call(s, "GET", url, (200,), "blob", stream=True)
+    with r:
+        yield from r.iter_content(CHUNK)
+
+
+def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) -> PullResult:
+    """Pull ``ref`` into an image tar at ``out`` (manifest kept byte for byte)."""
+    reference = Reference.parse(ref)
+    check_output(out)
+    s = _session(session)
+    base = reference.base_url
+    r = _call(s, "GET", f"{base}/manifests/{reference.digest or reference.tag}", (200,),
+              "manifest", headers={"Accept": ACCEPT})
+    body = r.content
+    doc = json.loads(body)
+    if doc.get("mediaType") in (MEDIA_INDEX, DOCKER_LIST):
+        pick = next((m for m in doc.get("manifests") or []
+                     if (m.get("platform") or {}).get("architecture") in ("amd64", None)), None)
+        if pick is None:
+            raise InputError(f"{ref}: the index lists no linux/amd64 image")
+        r = _call(s, "GET", f"{base}/manifests/{pick['digest']}", (200,), "manifest",
+                  headers={"Accept": ACCEPT})
+        body, doc = r.content, json.loads(r.content)
+        expected = pick["digest"]
+    else:
+        expected = reference.digest or r.headers.get("Docker-Content-Digest") or sha256_digest(body)
+    got = sha256_digest(body)
+    if got != expected:
+        raise HashMismatchError(str(reference), what="manifest digest", expected=expected,
+                                actual=got)
+    cd = doc["config"]
+    config = _call(s, "GET", f"{base}/blobs/{cd['digest']}", (200,), "config").content
+    if sha256_digest(config) != cd["digest"]:
+        raise HashMismatchError(str(reference), what="config digest", expected=cd["digest"],
+                                actual=sha256_digest(config))
+    layers = [Descriptor(d["mediaType"], d["digest"], int(d["size"])) for d in doc["layers"]]
+    blobs = [Blob(d.digest, d.size, functools.partial(_blob_chunks, s, f"{base}/blobs/{d.digest}"))
+             for d in layers]
+    name = f"{reference.registry}/{reference.repository}:{reference.tag or 'latest'}"
+    docs = image_docs(config, layers, name=name, manifest_bytes=body,
+                      manifest_media_type=doc.get("mediaType") or MEDIA_MANIFEST)
+    epoch = _created_epoch(config)
+    tar_sha = write_image_tar(out, blobs, docs, mtime=epoch)
+    return PullResult(str(reference), Path(out), got, tar_sha)
+
+
+def _created_epoch(config: bytes) -> int:
+    """The tar mtime of a pulled image: its config's ``created`` (0 when absent)."""
+    from datetime import datetime
+
+    created = str(json.loads(config).get("created") or "")
+    try:
+        return int(datetime.fromisoformat(created[:19] + "+00:00").timestamp())
+    except ValueError:
+        return 0

@@ -1,0 +1,237 @@
+"""Verify a calibration image tar: structure, every digest and size, DiffIDs, and ``/ccf``
+against the manifest inside it.
+
+The result is a report of named checks (each passed or failed with a reason), never a stop at
+the first problem. ``--docker`` adds the daemon checks of :mod:`reprocal.image._daemon`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.errors import ReprocalError
+from reprocal.image._archive import GZIP_LAYERS, ImageTar, read_image_tar
+from reprocal.image._layers import CCF_DIR, parse_sha256sums
+from reprocal.image._layout import ENV, LABEL_CALIBRATION_ID, MANIFEST_PATH, SUMS_PATH
+from reprocal.image._oci import sha256_digest
+from reprocal.state._manifest import loads
+
+SMALL = 1 << 20
+"""Files under ``/ccf`` up to this size are kept in memory (manifest, sums, record, CIFs)."""
+
+
+@attrs.frozen
+class Check:
+    """One named check and its outcome."""
+
+    name: str
+    """What was checked, e.g. ``blob sha256:ab12...`` or ``constituents``."""
+    ok: bool
+    """Passed?"""
+    detail: str = ""
+    """Why it failed, or a short summary when it passed."""
+
+
+@attrs.frozen
+class VerifyReport:
+    """Every check made on one image tar."""
+
+    path: Path
+    """The image tar."""
+    checks: tuple[Check, ...]
+    """In the order they ran."""
+    manifest_digest: str | None = None
+    """The image's manifest digest, when the structure could be read."""
+    calibration_id: str | None = None
+    """The calibration id of the manifest inside, when it could be read."""
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": str(self.path), "ok": self.ok, "manifest_digest": self.manifest_digest,
+                "calibration_id": self.calibration_id,
+                "checks": [attrs.asdict(c) for c in self.checks]}
+
+
+def _hash_member(img: ImageTar, name: str) -> str:
+    h = hashlib.sha256()
+    for chunk in img.chunks(name):
+        h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+def _structure(img: ImageTar) -> list[Check]:
+    checks = []
+    if img.layout != "oci":
+        return [Check("layout", False, "no index.json: a docker-archive, not an OCI layout")]
+    layout = img.read("oci-layout") if "oci-layout" in img.members else b""
+    try:
+        good = json.loads(layout).get("imageLayoutVersion") == "1.0.0"
+    except ValueError:
+        good = False
+    checks.append(Check("oci-layout", good, "" if good else f"bad oci-layout {layout[:60]!r}"))
+    md = img.manifest_descriptor
+    assert md is not None and img.manifest_bytes is not None
+    good = (md.digest == sha256_digest(img.manifest_bytes) and md.size == len(img.manifest_bytes))
+    checks.append(Check("manifest descriptor", good, "" if good else
+                        f"index says {md.digest} ({md.size} bytes), blob is "
+                        f"{sha256_digest(img.manifest_bytes)} ({len(img.manifest_bytes)} bytes)"))
+    cd = (img.manifest or {}).get("config") or {}
+    good = cd.get("digest") == img.config_digest and cd.get("size") == len(img.config_bytes)
+    checks.append(Check("config descriptor", good, "" if good else
+                        f"manifest says {cd.get('digest')} ({cd.get('size')} bytes), blob is "
+                        f"{img.config_digest} ({len(img.config_bytes)} bytes)"))
+    if "manifest.json" not in img.members:
+        checks.append(Check("docker-archive manifest", False, "manifest.json missing"))
+    else:
+        try:
+            dm = json.loads(img.read("manifest.json"))[0]
+            good = (dm.get("Config") == img.config_path
+                    and list(dm.get("Layers") or []) == list(img.layer_paths))
+            why = "" if good else "manifest.json Config/Layers differ from the OCI manifest"
+        except (ValueError, IndexError, KeyError, AttributeError) as exc:
+            good, why = False, f"manifest.json unreadable ({exc})"
+        checks.append(Check("docker-archive manifest", good, why))
+    for name in sorted(n for n in img.members if n.startswith("blobs/sha256/")):
+        want = "sha256:" + name.rsplit("/", 1)[1]
+        got = _hash_member(img, name)
+        checks.append(Check(f"blob {want[:19]}", got == want,
+                            "" if got == want else f"content hashes to {got}"))
+    for d, p in zip(img.layers, img.layer_paths, strict=True):
+        m = img.members.get(p)
+        if m is None:
+            checks.append(Check(f"layer {d.digest[:19]}", False, "blob missing"))
+        elif m.size != d.size:
+            checks.append(Check(f"layer {d.digest[:19]}", False,
+                                f"manifest says {d.size} bytes, blob has {m.size}"))
+    return checks
+
+
+def _diff_ids(img: ImageTar) -> Check:
+    want = list((img.config.get("rootfs") or {}).get("diff_ids") or [])
+    got = [img.diff_id(i) if d.media_type in GZIP_LAYERS else d.digest
+           for i, d in enumerate(img.layers)]
+    if want == got:
+        return Check("diff_ids", True, f"{len(got)} layers")
+    pairs = enumerate(zip(want, got, strict=False))
+    bad = next((i for i, (a, b) in pairs if a != b), min(len(want), len(got)))
+    return Check("diff_ids", False, f"config lists {len(want)} DiffIDs, image has {len(got)} "
+                 f"layers; first difference at layer {bad + 1}")
+
+
+def _ccf_files(img: ImageTar) -> tuple[dict[str, tuple[int, str]], dict[str, bytes]]:
+    """``{path: (size, sha256 hex)}`` of every regular file under ``/ccf`` (upper layers win)."""
+    files: dict[str, tuple[int, str]] = {}
+    small: dict[str, bytes] = {}
+    prefix = CCF_DIR + "/"
+    for i in range(len(img.layers)):
+        for info, tf in img.layer_files(i):
+            name = info.name
+            while name.startswith("./"):
+                name = name[2:]
+            if not name.startswith(prefix):
+                continue
+            base = name.rsplit("/", 1)[-1]
+            if base.startswith(".wh."):
+                gone = name.rsplit("/", 1)[0] + "/" + base[4:]
+                for k in [k for k in files if k == gone or k.startswith(gone + "/")]:
+                    del files[k]
+                continue
+            if not info.isreg():
+                continue
+            h = hashlib.sha256()
+            fh = tf.extractfile(info)
+            assert fh is not None
+            keep = []
+            while chunk := fh.read(SMALL):
+                h.update(chunk)
+                if info.size <= SMALL:
+                    keep.append(chunk)
+            files[name] = (info.size, h.hexdigest())
+            if info.size <= SMALL:
+                small[name] = b"".join(keep)
+    return files, small
+
+
+def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
+
+    files, small = _ccf_files(img)
+    if MANIFEST_PATH not in small:
+        return [Check("manifest", False, f"/{MANIFEST_PATH} missing")], None
+    try:
+        manifest = loads(small[MANIFEST_PATH], source=f"/{MANIFEST_PATH}")
+    except ReprocalError as exc:
+        return [Check("manifest", False, exc.one_line())], None
+    checks = [Check("manifest", True, manifest.calibration_id)]
+    inner = img.config.get("config") or {}
+    label = (inner.get("Labels") or {}).get(LABEL_CALIBRATION_ID)
+    checks.append(Check("calibration id label", label == manifest.calibration_id,
+                        "" if label == manifest.calibration_id else
+                        f"label says {label}, manifest is {manifest.calibration_id}"))
+    problems = []
+    for f in manifest.files:
+        got = files.get(f"{CCF_DIR}/{f.filename}")
+        if got is None:
+            problems.append(f"{f.filename}: missing")
+        elif got != (f.size, f.sha256):
+            problems.append(f"{f.filename}: {got[0]} bytes sha256 {got[1][:12]}..., pinned "
+                            f"{f.size} bytes {f.sha256[:12]}...")
+    pinned = {f"{CCF_DIR}/{f.filename}" for f in manifest.files}
+    extra = sorted(p for p in files if p.count("/") == 1 and p.upper().endswith(".CCF")
+                   and p not in pinned)
+    problems += [f"{p[len(CCF_DIR) + 1:]}: not pinned by the manifest" for p in extra]
+    checks.append(Check("constituents", not problems, "; ".join(problems[:5]) if problems else
+                        f"{len(manifest.files)} pinned files present"))
+    cifs = [f"{CCF_DIR}/ccf.cif"] + [f"{CCF_DIR}/cif/{x}.cif" for x in manifest.labels()]
+    missing = [c for c in cifs if c not in files]
+    checks.append(Check("cifs", not missing, f"missing {', '.join(missing)}" if missing else
+                        f"{len(cifs) - 1} observation(s)"))
+    if SUMS_PATH not in small:
+        checks.append(Check("SHA256SUMS", False, f"/{SUMS_PATH} missing"))
+    else:
+        try:
+            sums = parse_sha256sums(small[SUMS_PATH])
+            bad = [p for p, h in sums.items() if files.get(f"{CCF_DIR}/{p}", (0, ""))[1] != h]
+            uncovered = sorted(p[len(CCF_DIR) + 1:] for p in files
+                               if p != SUMS_PATH and p[len(CCF_DIR) + 1:] not in sums)
+            why = "; ".join([f"{p}: differs or missing" for p in bad[:5]]
+                            + [f"{p}: not listed" for p in uncovered[:5]])
+            checks.append(Check("SHA256SUMS", not why, why or f"{len(sums)} entries match"))
+        except ReprocalError as exc:
+            checks.append(Check("SHA256SUMS", False, exc.one_line()))
+    env = dict(e.split("=", 1) for e in inner.get("Env") or [] if "=" in e)
+    wrong = [f"{k}={env.get(k)!r}" for k, v in ENV.items() if env.get(k) != v]
+    checks.append(Check("env", not wrong, f"expected {ENV}, got {', '.join(wrong)}" if wrong
+                        else " ".join(f"{k}={v}" for k, v in ENV.items())))
+    return checks, manifest.calibration_id
+
+
+def verify_image(path: str | Path) -> VerifyReport:
+    """Check an image tar; the report lists every check (see :class:`VerifyReport`)."""
+    path = Path(path)
+    try:
+        img = read_image_tar(path)
+    except ReprocalError as exc:
+        return VerifyReport(path, (Check("structure", False, exc.one_line()),))
+    checks = [Check("structure", True, f"{img.layout}, {len(img.layers)} layers")]
+    checks += _structure(img)
+    checks.append(_diff_ids(img))
+    try:
+        more, cal_id = _calibration(img)
+    except (OSError, EOFError, ValueError) as exc:  # a corrupt layer tar
+        more, cal_id = [Check("calibration", False, f"layer unreadable ({exc})")], None
+    except Exception as exc:  # tarfile.TarError, zlib.error
+        more, cal_id = [Check("calibration", False, f"layer unreadable ({exc})")], None
+    checks += more
+    return VerifyReport(path, tuple(checks), img.manifest_digest, cal_id)

@@ -1,0 +1,22 @@
+"""Provenance: in-toto/SLSA records of what was made from which calibration, their inputs (git
+state, environment, SAS version), and recorded runs on the host or in a calibration image.
+
+May import :mod:`reprocal.image` and everything below it; gitpython is imported lazily.
+"""
+
+from reprocal.provenance._record import (
+    Artifact,
+    Record,
+    is_record,
+    load_record,
+    record_command,
+    record_image_build,
+    save_record,
+)
+from reprocal.provenance._run import ImageContext, RunResult, run
+from reprocal.provenance._runimage import image_context
+
+__all__ = [
+    "Artifact", "ImageContext", "Record", "RunResult", "image_context", "is_record",
+    "load_record", "record_command", "record_image_build", "run", "save_record",
+]

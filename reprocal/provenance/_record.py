@@ -1,0 +1,378 @@
+"""Provenance records: an in-toto Statement v1 whose predicate is SLSA Provenance v1.
+
+A record says which files a command produced (the *subjects*, by sha256) from what (the
+*resolved dependencies*: calibration constituents, CIFs, the manifest, the container image, the
+inputs named on the command line), how (the command, the calibration id) and where (the
+environment variables that matter, the SAS version, the host, the git state).
+
+Layout (``schemas/record.schema.json`` is the contract)::
+
+    {"_type": "https://in-toto.io/Statement/v1",
+     "subject": [{"name": "pn.fits", "digest": {"sha256": "..."}}],
+     "predicateType": "https://slsa.dev/provenance/v1",
+     "predicate": {
+       "buildDefinition": {
+         "buildType": "urn:reprocal:run:v1",
+         "externalParameters": {"command": [...], "workdir": ..., "calibrationId": ...,
+                                "image": ...},
+         "internalParameters": {"environment": {...}, "sas": ..., "host": {...}, "git": ...},
+         "resolvedDependencies": [{"name", "digest", "uri", "annotations": {"role": ...}}]},
+       "runDetails": {
+         "builder": {"id": "urn:reprocal:cli", "version": {"reprocal": "0.1.0"}},
+         "metadata": {"invocationId", "startedOn", "finishedOn", "exitStatus"}}}}
+
+``exitStatus`` is a reprocal extension field (in-toto lets producers add fields; consumers
+ignore the ones they do not know). Dependency roles: ``constituent``, ``cif``, ``manifest``,
+``image``, ``input``. Records are written canonically (sorted keys) and atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal._version import __version__
+from reprocal.errors import RecordError
+from reprocal.fs._atomic import atomic_write
+from reprocal.fs._hashing import sha256_file
+from reprocal.provenance._environment import host_info, recorded_environment, sas_version
+from reprocal.provenance._gitstate import git_state
+from reprocal.state._manifest import Manifest
+from reprocal.state._schemas import json_path, load_schema, parse_json, read_json
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+BUILDER_ID = "urn:reprocal:cli"
+ROLES = ("constituent", "cif", "manifest", "image", "input")
+
+
+def build_type(kind: str) -> str:
+    """``urn:reprocal:<kind>:v1`` for ``run``, ``pin``, ``image-build``..."""
+    return f"urn:reprocal:{kind.replace(' ', '-')}:v1"
+
+
+@attrs.frozen
+class Artifact:
+    """A resource descriptor: a subject or a resolved dependency."""
+
+    name: str
+    """File name (as given on the command line for inputs/outputs, base name for constituents)."""
+    sha256: str | None = None
+    """Lower-case hex sha256 of the bytes, when known."""
+    uri: str | None = None
+    """Where it was (``file://`` absolute path, an image reference), when meaningful."""
+    annotations: Mapping[str, Any] = attrs.field(factory=dict)
+    """``role`` and role-specific facts (``scope``/``typeid``/``issue`` for constituents)."""
+
+    @property
+    def role(self) -> str | None:
+        return self.annotations.get("role")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.sha256:
+            out["digest"] = {"sha256": self.sha256}
+        if self.uri:
+            out["uri"] = self.uri
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Artifact:
+        return cls(doc["name"], (doc.get("digest") or {}).get("sha256"), doc.get("uri"),
+                   dict(doc.get("annotations") or {}))
+
+
+def file_artifact(path: str | os.PathLike[str], role: str | None = None, *,
+                  name: str | None = None, **annotations: Any) -> Artifact:
+    """A file on disk by its sha256, named as given (or ``name``), with a ``file://`` uri."""
+    p = Path(path)
+    ann = {"role": role, **annotations} if role else dict(annotations)
+    return Artifact(name or os.fspath(path), sha256_file(p), p.resolve().as_uri(), ann)
+
+
+def constituent_artifacts(manifest: Manifest) -> list[Artifact]:
+    """One dependency per pinned constituent: name, sha256, scope/typeid/issue/subdate."""
+    return [
+        Artifact(f.filename, f.sha256, None, {
+            "role": "constituent", "scope": f.constituent.scope, "typeid": f.constituent.typeid,
+            "issue": f.constituent.issue, "subdate": f.constituent.subdate.text,
+        })
+        for f in manifest.files
+    ]
+
+
+def _rfc3339(t: datetime) -> str:
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@attrs.frozen
+class Record:
+    """One provenance record (the model of a Statement; :meth:`to_dict` gives the JSON)."""
+
+    kind: str
+    """What reprocal command made it: ``run``, ``pin``, ``image-build``."""
+    command: tuple[str, ...]
+    """The command line (for ``run``: the command that was run)."""
+    workdir: str
+    """Absolute working directory."""
+    subjects: tuple[Artifact, ...]
+    """Output files, by sha256."""
+    dependencies: tuple[Artifact, ...]
+    """What the outputs were made from."""
+    started: datetime
+    """Aware UTC time the command started."""
+    finished: datetime
+    """Aware UTC time it finished."""
+    exit_status: int
+    """The command's exit status."""
+    calibration_id: str | None = None
+    """``sha256:<hex>``: the manifest's calibration id, when a manifest was used."""
+    image: str | None = None
+    """The image the command ran in (a tar path or a name), when any."""
+    environment: Mapping[str, str] = attrs.field(factory=dict)
+    """``SAS_*``/``REPROCAL_*`` variables, secrets dropped."""
+    sas: Mapping[str, str] | None = None
+    """``{"version", "source"}`` when the SAS version could be read."""
+    host: Mapping[str, Any] = attrs.field(factory=dict)
+    """hostname, platform, ..."""
+    git: Mapping[str, Any] | None = None
+    """Git state of the working directory; ``None``: not in a git repository."""
+    invocation_id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
+    """A unique id for this invocation."""
+    builder_version: str = ""
+    """The reprocal version that wrote the record."""
+
+    def by_role(self, role: str) -> tuple[Artifact, ...]:
+        return tuple(d for d in self.dependencies if d.role == role)
+
+    @property
+    def manifest_digest(self) -> str | None:
+        """``sha256:<hex>`` of the manifest file's bytes, when a manifest was used."""
+        found = self.by_role("manifest")
+        return f"sha256:{found[0].sha256}" if found and found[0].sha256 else None
+
+    @property
+    def image_digest(self) -> str | None:
+        found = self.by_role("image")
+        return f"sha256:{found[0].sha256}" if found and found[0].sha256 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "_type": STATEMENT_TYPE,
+            "subject": [s.to_json() for s in self.subjects],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {
+                "buildDefinition": {
+                    "buildType": build_type(self.kind),
+                    "externalParameters": {
+                        "command": list(self.command), "workdir": self.workdir,
+                        "calibrationId": self.calibration_id, "image": self.image,
+                    },
+                    "internalParameters": {
+                        "environment": dict(self.environment),
+                        "sas": dict(self.sas) if self.sas else None,
+                        "host": dict(self.host), "git": dict(self.git) if self.git else None,
+                    },
+                    "resolvedDependencies": [d.to_json() for d in self.dependencies],
+                },
+                "runDetails": {
+                    "builder": {"id": BUILDER_ID, "version": {"reprocal": self.builder_version}},
+                    "metadata": {
+                        "invocationId": self.invocation_id,
+                        "startedOn": _rfc3339(self.started),
+                        "finishedOn": _rfc3339(self.finished),
+                        "exitStatus": self.exit_status,
+                    },
+                },
+            },
+        }
+
+    def dumps(self) -> bytes:
+        """Canonical bytes: sorted keys, ASCII, one-space indent, trailing newline."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1, ensure_ascii=True).encode() + b"\n"
+
+
+# --- validation and loading -----------------------------------------------------------------
+
+
+def schema() -> dict[str, Any]:
+    """The record JSON Schema (``schemas/record.schema.json``)."""
+    return load_schema("record.schema.json")
+
+
+def _message(err: Any) -> str:
+    """jsonschema's message, reworded where it would quote our schema at the user."""
+    where = json_path(err.absolute_path)
+    if err.validator == "not" and list(err.absolute_path)[-1:] == ["environment"]:
+        return f"{where}: {err.instance!r} looks like a secret; records never hold secrets"
+    if err.validator == "anyOf" and list(err.absolute_path)[-2:-1] == ["resolvedDependencies"]:
+        return f"{where}: a dependency needs a digest or a uri"
+    return f"{where}: {err.message}"
+
+
+def record_errors(doc: Any) -> list[str]:
+    """Every schema violation of ``doc``, as ``<json path>: <message>``, in document order."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: ([str(p) for p in e.absolute_path],
+                                                               e.message))
+    return [_message(e) for e in errors]
+
+
+def from_dict(doc: Any, *, source: str = "record") -> Record:
+    """Validate a parsed record (schema first: errors name the JSON path) and build the model."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = list(validator.iter_errors(doc))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        raise RecordError(_message(err), path=source,
+                          hint="not a reprocal provenance record, or edited by hand")
+    pred = doc["predicate"]
+    build, run = pred["buildDefinition"], pred["runDetails"]
+    ext, internal, meta = build["externalParameters"], build.get("internalParameters", {}), \
+        run["metadata"]
+    kind = build["buildType"].split(":")[2]
+    try:
+        started, finished = _parse_time(meta["startedOn"]), _parse_time(meta["finishedOn"])
+    except ValueError as exc:
+        raise RecordError(f"$.predicate.runDetails.metadata: bad time ({exc})", path=source) from None
+    return Record(
+        kind=kind, command=tuple(ext["command"]), workdir=ext.get("workdir", ""),
+        subjects=tuple(Artifact.from_json(s) for s in doc["subject"]),
+        dependencies=tuple(Artifact.from_json(d) for d in build["resolvedDependencies"]),
+        started=started, finished=finished, exit_status=meta["exitStatus"],
+        calibration_id=ext.get("calibrationId"), image=ext.get("image"),
+        environment=internal.get("environment") or {}, sas=internal.get("sas"),
+        host=internal.get("host") or {}, git=internal.get("git"),
+        invocation_id=meta["invocationId"],
+        builder_version=run["builder"].get("version", {}).get("reprocal", ""),
+    )
+
+
+def loads(data: bytes | str, *, source: str = "record") -> Record:
+    return from_dict(parse_json(data, source=source, error=RecordError), source=source)
+
+
+def load_record(path: str | os.PathLike[str]) -> Record:
+    """Read and validate a record file."""
+    return from_dict(read_json(path, error=RecordError), source=str(path))
+
+
+def save_record(record: Record, path: str | os.PathLike[str]) -> Path:
+    """Write the canonical bytes atomically (temp file beside the target, then rename)."""
+    return atomic_write(path, record.dumps())
+
+
+def is_record(path: str | os.PathLike[str]) -> bool:
+    """Cheap sniff: a JSON file whose ``_type`` is an in-toto Statement."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and STATEMENT_TYPE.encode() in head
+
+
+# --- records of reprocal's own commands -----------------------------------------------------
+
+
+def default_record_path(outputs: Sequence[str | os.PathLike[str]], kind: str, *,
+                        cwd: str | os.PathLike[str], when: datetime) -> Path:
+    """``<first output>.prov.json``, else ``reprocal-<kind>-<UTC time>.json`` in ``cwd``."""
+    if outputs:
+        first = Path(outputs[0])
+        return first.with_name(first.name + ".prov.json")
+    stamp = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path(cwd) / f"reprocal-{kind.replace(' ', '-')}-{stamp}.json"
+
+
+def record_command(
+    command: str,
+    *,
+    outputs: Sequence[str | os.PathLike[str]] = (),
+    manifest: Manifest | None = None,
+    manifest_path: str | os.PathLike[str] | None = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    dependencies: Sequence[Artifact] = (),
+    image: str | None = None,
+    argv: Sequence[str] | None = None,
+    started: datetime | None = None,
+    finished: datetime | None = None,
+    exit_status: int = 0,
+    record: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """Write the record of one reprocal command (``pin``, ``image build``) and return its path.
+
+    ``outputs`` become subjects; ``manifest`` contributes its constituents and calibration id
+    (``manifest_path`` the manifest file itself, unless it is an output); ``inputs`` and
+    ``dependencies`` are added as given.
+    """
+    import sys
+
+
+    env = os.environ if environ is None else environ
+    workdir = Path(cwd or os.getcwd()).resolve()
+    now = datetime.now(timezone.utc)
+    deps: list[Artifact] = []
+    if manifest is not None:
+        deps.extend(constituent_artifacts(manifest))
+    if manifest_path is not None and os.fspath(manifest_path) not in {os.fspath(o) for o in outputs}:
+        deps.append(file_artifact(manifest_path, "manifest", calibrationId=(
+            manifest.calibration_id if manifest else None)))
+    deps.extend(file_artifact(p, "input") for p in inputs)
+    deps.extend(dependencies)
+    git = git_state(workdir)
+    rec = Record(
+        kind=command, command=tuple(["reprocal", *sys.argv[1:]] if argv is None else argv),
+        workdir=str(workdir),
+        subjects=tuple(file_artifact(p) for p in outputs), dependencies=tuple(deps),
+        started=started or now, finished=finished or now, exit_status=exit_status,
+        calibration_id=manifest.calibration_id if manifest else None, image=image,
+        environment=recorded_environment(env), sas=sas_version(env), host=host_info(),
+        git=git.to_json() if git else None, builder_version=__version__,
+    )
+    target = Path(record) if record else default_record_path(outputs, command, cwd=workdir,
+                                                             when=rec.started)
+    return save_record(rec, target)
+
+
+def record_image_build(manifest: Manifest, manifest_path: str | os.PathLike[str],
+                       output: str | os.PathLike[str], *, base: str | None = None) -> Path:
+    """The record ``reprocal image build`` leaves: the image tar as subject; the manifest, its
+    constituents and the base image (a tar by sha256, or a daemon image by name) as
+    dependencies."""
+    deps = []
+    if base is not None:
+        deps.append(file_artifact(base, "input") if Path(base).is_file()
+                    else Artifact(base, None, f"docker-image:{base}", {"role": "input"}))
+    return record_command("image build", outputs=[output], manifest=manifest,
+                          manifest_path=manifest_path, dependencies=deps)
+
+
+__all__ = [
+    "Artifact", "BUILDER_ID", "PREDICATE_TYPE", "ROLES", "Record", "STATEMENT_TYPE",
+    "build_type", "constituent_artifacts", "default_record_path", "file_artifact", "from_dict",
+    "is_record", "json_path", "load_record", "loads", "record_command", "record_errors",
+    "record_image_build",
+    "save_record", "schema",
+]

@@ -1,0 +1,421 @@
+"""The catalogue: an on-disk (SQLite) index of the constituents of a calibration repository.
+
+It knows two things:
+
+* **present** files, found in the directories of ``SAS_CCFPATH`` / ``--ccf-path`` (optionally
+  recursing, with cifbuild's ``fileglob``), with their indexing keywords read from the primary
+  header. A refresh re-reads only files whose (size, mtime, inode) changed, so a warm refresh costs
+  a directory ``stat`` walk;
+* **expected** constituents, imported from master index files and CALINDEX tables (or remembered
+  when a file that was indexed disappears), so a repository's intended content is known even where
+  files are missing. That is what lets reprocal say "a newer eligible issue exists but you do not
+  have it" instead of silently downgrading as cifbuild does.
+
+Invalid files, non-CCF FITS files and duplicates of one constituent in two directories are kept as
+problems with their paths; nothing is silently picked.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import attrs
+
+from reprocal.core._constituent import Constituent
+from reprocal.core._dates import CalDate, parse_optional
+from reprocal.core._names import ConstituentName
+from reprocal.errors import RepositoryError, ReprocalError
+from reprocal.fits._calindex import read_calindex
+from reprocal.fits._headers import read_constituent
+from reprocal.progress import NullProgress, Progress
+
+DEFAULT_GLOB = "*.ccf|*.CCF"
+MASTER_INDEX_PREFIX = "XMM_CALINDEX_"
+"""Master index files (``XMM_CALINDEX_nnnn.CCF``) found in a repository are imported as
+expected content instead of being indexed as constituents."""
+SCHEMA_VERSION = 2
+
+_COLUMNS = (
+    "scope", "typeid", "issue", "valdate", "evaldate", "subdate", "date", "category",
+    "telescop", "creator", "extsequ", "extseqid", "md5", "fsize",
+)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, dir TEXT NOT NULL, filename TEXT NOT NULL,
+    size INTEGER, mtime_ns INTEGER, ino INTEGER,
+    status TEXT NOT NULL, problem TEXT,
+    {", ".join(c + " " for c in _COLUMNS)}
+);
+CREATE INDEX IF NOT EXISTS files_dir ON files(dir);
+CREATE TABLE IF NOT EXISTS expected (
+    filename TEXT NOT NULL, source TEXT NOT NULL,
+    {", ".join(c + " " for c in _COLUMNS)},
+    PRIMARY KEY (filename, source)
+);
+"""
+
+
+def default_catalog_path() -> Path:
+    """``$REPROCAL_CATALOG``, else ``$XDG_CACHE_HOME/reprocal/catalog.sqlite``."""
+    if os.environ.get("REPROCAL_CATALOG"):
+        return Path(os.environ["REPROCAL_CATALOG"])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "reprocal" / "catalog.sqlite"
+
+
+def ccf_dirs(
+    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+) -> tuple[Path, ...]:
+    """The calibration directories: ``--ccf-path`` (colon-separated) or ``$SAS_CCFPATH``.
+
+    An empty path is an error (cifbuild quietly writes an empty CIF); so is a missing directory.
+    """
+    if ccf_path is None:
+        ccf_path = os.environ.get("SAS_CCFPATH", "")
+        origin = "SAS_CCFPATH"
+    else:
+        origin = "--ccf-path"
+    if isinstance(ccf_path, os.PathLike):
+        ccf_path = [ccf_path]
+    parts: list[str] = (
+        [p for p in ccf_path.split(":") if p.strip()] if isinstance(ccf_path, str)
+        else [os.fspath(p) for p in ccf_path]
+    )
+    if not parts:
+        raise RepositoryError(
+            f"no calibration directory given ({origin} is empty)",
+            hint="pass --ccf-path DIR or set SAS_CCFPATH",
+        )
+    dirs = []
+    for part in parts:
+        p = Path(part).expanduser()
+        if not p.is_dir():
+            raise RepositoryError(f"{origin}: {part} is not a directory",
+                                  hint="check the path or create it")
+        dirs.append(p.resolve())
+    return tuple(dirs)
+
+
+@attrs.frozen
+class LocalFile:
+    """A constituent file present in the repository."""
+
+    path: Path
+    """Absolute path."""
+    constituent: Constituent
+    """Its indexing attributes (from its header), with ``fsize``."""
+
+    @property
+    def filename(self) -> str:
+        return self.constituent.filename
+
+
+@attrs.frozen
+class Problem:
+    """Something wrong with a file or a constituent, with the paths involved."""
+
+    kind: str
+    """``invalid`` (unreadable or not a constituent), ``duplicate`` (one name, several paths)."""
+    message: str
+    """What is wrong, in words."""
+    paths: tuple[str, ...]
+    """The files involved."""
+
+
+@attrs.frozen
+class ScanReport:
+    """What a refresh did."""
+
+    dirs: tuple[Path, ...]
+    scanned: int
+    """Files matching the glob."""
+    read: int
+    """Headers read (new or changed files)."""
+    unchanged: int
+    removed: tuple[str, ...]
+    """Paths indexed before that are gone now (remembered as expected)."""
+    problems: tuple[Problem, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "dirs": [str(d) for d in self.dirs],
+            "scanned": self.scanned,
+            "read": self.read,
+            "unchanged": self.unchanged,
+            "removed": list(self.removed),
+            "problems": [attrs.asdict(p) for p in self.problems],
+        }
+
+
+def _glob_match(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _walk(directory: Path, recurse: bool, patterns: Sequence[str]) -> Iterator[os.DirEntry[str]]:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as exc:
+        raise RepositoryError(f"cannot list {directory}: {exc.strerror}") from None
+    for entry in sorted(entries, key=lambda e: e.name):
+        if entry.is_file(follow_symlinks=True) and _glob_match(entry.name, patterns):
+            if not entry.name.startswith("."):
+                yield entry
+        elif recurse and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+            yield from _walk(Path(entry.path), recurse, patterns)
+
+
+def _dir_filter(directory: Path, recurse: bool) -> tuple[str, list[object]]:
+    """SQL condition selecting files in ``directory`` (and below it when recursing)."""
+    d = str(directory)
+    if not recurse:
+        return "dir = ?", [d]
+    prefix = d.rstrip(os.sep) + os.sep
+    return "(dir = ? OR substr(dir, 1, ?) = ?)", [d, len(prefix), prefix]
+
+
+def _row_values(c: Constituent) -> tuple[object, ...]:
+    return (
+        c.scope, c.typeid, c.issue, c.valdate.text, c.evaldate.text if c.evaldate else None,
+        c.subdate.text, c.date.text if c.date else None, c.category, c.telescop, c.creator,
+        c.extsequ, c.extseqid, c.md5, c.fsize,
+    )
+
+
+def _constituent(row: sqlite3.Row) -> Constituent:
+    return Constituent(
+        name=ConstituentName(row["scope"], row["typeid"], row["issue"]),
+        valdate=CalDate(row["valdate"]),
+        evaldate=parse_optional(row["evaldate"]),
+        subdate=CalDate(row["subdate"]),
+        date=parse_optional(row["date"]),
+        category=row["category"], telescop=row["telescop"], creator=row["creator"] or "",
+        extsequ=row["extsequ"] or "ANY", extseqid=row["extseqid"] or "", md5=row["md5"] or "",
+        fsize=row["fsize"],
+    )
+
+
+class Catalog:
+    """The SQLite catalogue. One database may index several repositories; queries take the
+    directories to look at.
+
+    >>> import tempfile, pathlib
+    >>> cat = Catalog(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite")
+    >>> cat.expected()
+    []
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._schema_version()
+            if version not in (None, SCHEMA_VERSION):
+                # The catalogue is a cache of what is on disk: rebuild it rather than migrate.
+                self._db.executescript("DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS expected;"
+                                       "DROP TABLE IF EXISTS meta;")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                             (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise RepositoryError(
+                f"catalogue is not a usable SQLite database ({exc})", path=self.path,
+                hint="delete it; `reprocal index` rebuilds it",
+            ) from None
+
+    def _schema_version(self) -> int | None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return int(row[0]) if row else None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Catalog:
+        """Open (creating) the catalogue at ``path`` or :func:`default_catalog_path`."""
+        return cls(path if path is not None else default_catalog_path())
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- scanning ---------------------------------------------------------------------------
+
+    def refresh(
+        self,
+        dirs: Sequence[Path],
+        *,
+        recurse: bool = False,
+        fileglob: str = DEFAULT_GLOB,
+        progress: Progress | None = None,
+    ) -> ScanReport:
+        """Bring the catalogue up to date with ``dirs``: read headers of new or changed files
+        only; forget files that are gone (remembering them as expected)."""
+        bar = progress if progress is not None else NullProgress()
+        patterns = [p for p in fileglob.split("|") if p]
+        scanned = read = unchanged = 0
+        removed: list[str] = []
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for directory in dirs:
+                where, args = _dir_filter(directory, recurse)
+                known = {
+                    r["path"]: (r["size"], r["mtime_ns"], r["ino"])
+                    for r in db.execute(f"SELECT path, size, mtime_ns, ino FROM files WHERE {where}",
+                                        args)
+                }
+                seen: set[str] = set()
+                for entry in _walk(directory, recurse, patterns):
+                    scanned += 1
+                    st = entry.stat()
+                    path = os.path.abspath(entry.path)
+                    seen.add(path)
+                    if known.get(path) == (st.st_size, st.st_mtime_ns, st.st_ino):
+                        unchanged += 1
+                    else:
+                        read += 1
+                        self._index_file(path, str(Path(path).parent), entry.name, st)
+                    bar.update(1)
+                for path in sorted(set(known) - seen):
+                    removed.append(path)
+                    self._forget(path)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return ScanReport(tuple(dirs), scanned, read, unchanged, tuple(removed),
+                          tuple(self.problems(dirs, recurse=recurse)))
+
+    def _index_file(self, path: str, directory: str, filename: str, st: os.stat_result) -> None:
+        status, problem = "ok", None
+        values: tuple[object, ...] = (None,) * len(_COLUMNS)
+        try:
+            if filename.upper().startswith(MASTER_INDEX_PREFIX) and self._import_master(path):
+                status = "masterindex"
+            else:
+                c = read_constituent(path)
+                values = _row_values(c)
+                filename = c.filename
+        except ReprocalError as exc:
+            status, problem = "invalid", exc.one_line()
+        self._db.execute(
+            f"INSERT OR REPLACE INTO files (path, dir, filename, size, mtime_ns, ino, status, "
+            f"problem, {', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (8 + len(_COLUMNS)))})",
+            (path, directory, filename.upper(), st.st_size, st.st_mtime_ns, st.st_ino, status,
+             problem, *values),
+        )
+
+    def _import_master(self, path: str) -> bool:
+        """A master index file found in the repository: import its rows as expected content."""
+
+        table = read_calindex(path)
+        if not table.is_master_index:
+            return False
+        source = f"calindex:{path}"
+        self._db.execute("DELETE FROM expected WHERE source = ?", (source,))
+        for c in table.rows:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
+                f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+                (c.filename, source, *_row_values(c)),
+            )
+        return True
+
+    def _forget(self, path: str) -> None:
+        row = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
+        if row is not None and row["status"] == "ok":
+            self._db.execute(
+                f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
+                f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+                (row["filename"], f"gone:{path}", *(row[c] for c in _COLUMNS)),
+            )
+        self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    # --- expected content -------------------------------------------------------------------
+
+    def add_expected(self, constituents: Iterable[Constituent], source: str) -> int:
+        """Record constituents known to exist (from a master index or CALINDEX table)."""
+        n = 0
+        with self._db:
+            for c in constituents:
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
+                    f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+                    (c.filename, source, *_row_values(c)),
+                )
+                n += 1
+        return n
+
+    def import_calindex(self, path: str | os.PathLike[str]) -> int:
+        """Import every row of a master index file or any CALINDEX table as expected content."""
+
+        table = read_calindex(path)
+        return self.add_expected(table.rows, f"calindex:{os.path.abspath(path)}")
+
+    def expected(self) -> list[Constituent]:
+        """Every expected constituent, one per name (the first source wins)."""
+        out: dict[str, Constituent] = {}
+        for row in self._db.execute("SELECT * FROM expected ORDER BY filename, source"):
+            out.setdefault(row["filename"], _constituent(row))
+        return list(out.values())
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def _rows(self, dirs: Sequence[Path], status: str | None = "ok", recurse: bool = False
+              ) -> list[sqlite3.Row]:
+        out: list[sqlite3.Row] = []
+        for d in dirs:
+            where, args = _dir_filter(d, recurse)
+            q = f"SELECT * FROM files WHERE {where}"
+            if status is not None:
+                q += " AND status = ?"
+                args.append(status)
+            out.extend(self._db.execute(q + " ORDER BY path", args))
+        return out
+
+    def present(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[LocalFile]:
+        """Valid constituent files in ``dirs``, in directory then path order (duplicates
+        included)."""
+        return [LocalFile(Path(r["path"]), _constituent(r)) for r in self._rows(dirs, "ok", recurse)]
+
+    def problems(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[Problem]:
+        """Invalid files and duplicate constituents in ``dirs``."""
+        problems = [
+            Problem("invalid", r["problem"], (r["path"],))
+            for r in self._rows(dirs, "invalid", recurse)
+        ]
+        by_name: dict[str, list[str]] = {}
+        for r in self._rows(dirs, "ok", recurse):
+            by_name.setdefault(r["filename"], []).append(r["path"])
+        for name, paths in sorted(by_name.items()):
+            if len(paths) > 1:
+                problems.append(Problem(
+                    "duplicate", f"{name} is present {len(paths)} times", tuple(paths)))
+        return problems
+
+    def known(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[Constituent]:
+        """Present and expected constituents together, one per name (present wins)."""
+        out = {lf.filename: lf.constituent for lf in self.present(dirs, recurse=recurse)}
+        for c in self.expected():
+            out.setdefault(c.filename, c)
+        return list(out.values())
+
+
+__all__ = [
+    "Catalog", "LocalFile", "Problem", "ScanReport", "ccf_dirs", "default_catalog_path",
+]

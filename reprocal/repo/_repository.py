@@ -1,0 +1,97 @@
+"""A calibration repository: its directories plus the catalogue that indexes them.
+
+The notebook entry point::
+
+    from reprocal import Repository
+    repo = Repository("/data/ccf")                 # or Repository() for $SAS_CCFPATH
+    res = repo.resolve("2004-05-09T13:00:16", "2018-07-27T17:25:14")
+    repo.write_cif(res, "ccf.cif")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
+from reprocal.core._dates import CalDate
+from reprocal.core._select import Rule
+from reprocal.errors import RepositoryError
+from reprocal.fits._calindex import write_cif
+from reprocal.progress import Progress
+from reprocal.repo._catalog import DEFAULT_GLOB, Catalog, LocalFile, ScanReport, ccf_dirs
+from reprocal.repo._resolve import Resolution, resolve
+
+
+class Repository:
+    """Directories of constituents (``SAS_CCFPATH`` order), indexed by a :class:`Catalog`."""
+
+    def __init__(
+        self,
+        ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        *,
+        catalog: Catalog | str | os.PathLike[str] | None = None,
+        recurse: bool = False,
+        fileglob: str = DEFAULT_GLOB,
+        refresh: bool = True,
+        progress: Progress | None = None,
+    ):
+        self.dirs = ccf_dirs(ccf_path)
+        self.catalog = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog)
+        self.recurse = recurse
+        self.fileglob = fileglob
+        self.last_scan: ScanReport | None = None
+        self._snapshot: tuple[list[LocalFile], list[Constituent]] | None = None
+        if refresh:
+            self.refresh(progress=progress)
+
+    def refresh(self, *, progress: Progress | None = None) -> ScanReport:
+        """Re-scan the directories (only new or changed files are read)."""
+        self._snapshot = None
+        self.last_scan = self.catalog.refresh(
+            self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress)
+        return self.last_scan
+
+    def import_index(self, path: str | os.PathLike[str]) -> int:
+        """Import a master index / CALINDEX table as expected content (see
+        :meth:`Catalog.import_calindex`); later resolutions see it."""
+        self._snapshot = None
+        return self.catalog.import_calindex(path)
+
+    def present(self) -> list[LocalFile]:
+        return self.catalog.present(self.dirs, recurse=self.recurse)
+
+    def resolve(
+        self,
+        obs_date: CalDate | str,
+        analysis_date: CalDate | str,
+        *,
+        category: str = DEFAULT_CATEGORY,
+        ignore_category: bool = False,
+    ) -> Resolution:
+        """Apply cifbuild's rule to this repository (``now`` must be resolved by the caller)."""
+        rule = Rule(CalDate.parse(obs_date, field="observation date"),
+                    CalDate.parse(analysis_date, field="analysis date"),
+                    category, ignore_category)
+        # Read the catalogue once per refresh, not once per observation (pin --obs-list).
+        if self._snapshot is None:
+            self._snapshot = (self.present(), self.catalog.known(self.dirs, recurse=self.recurse))
+        present, known = self._snapshot
+        if not present:
+            raise RepositoryError(
+                f"no calibration constituents found in {':'.join(map(str, self.dirs))}",
+                hint="cifbuild would write an empty CIF here; check --ccf-path / SAS_CCFPATH",
+            )
+        return resolve(present, known, rule)
+
+    def write_cif(self, resolution: Resolution, out: str | os.PathLike[str], *,
+                  fullpath: bool = False) -> Path:
+        """Write the CIF of a resolution (base names, or absolute paths with ``fullpath``)."""
+
+        rule = resolution.rule
+        write_cif(
+            out, resolution.chosen, obs_date=rule.obs_date, analysis_date=rule.analysis_date,
+            category=rule.category, paths=resolution.paths if fullpath else None,
+        )
+        return Path(out)

@@ -1,0 +1,84 @@
+"""Resolution: the selection rule applied to a repository, with what cifbuild would hide.
+
+cifbuild selects among the files it finds. When the winning issue is missing locally it quietly
+takes the next eligible one (a *silent downgrade*). reprocal selects the same way over the present
+files (so its CIF is what cifbuild would write from this repository) and, separately, over every
+*known* constituent (present plus expected from master indexes); where the two differ the
+resolution carries a :class:`Gap`. Pure: lists in, a resolution out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from reprocal.core._constituent import Constituent
+from reprocal.core._select import Rule, Selection, Selector
+from reprocal.errors import DuplicateConstituentError
+from reprocal.repo._catalog import LocalFile
+
+
+@attrs.frozen
+class Gap:
+    """A type whose best eligible issue is known but not present locally."""
+
+    missing: Constituent
+    """The issue the rule would select with a complete repository."""
+    selected: Constituent | None
+    """What the local repository gives instead (``None``: the type would be absent)."""
+
+    def describe(self) -> str:
+        instead = (f"issue {self.selected.issue} would be used instead"
+                   if self.selected else "the type would be absent from the CIF")
+        return (f"{self.missing.filename} (submitted {self.missing.subdate}) is eligible but "
+                f"missing locally; {instead}")
+
+
+@attrs.frozen
+class Resolution:
+    """The outcome of resolving one observation against a repository."""
+
+    rule: Rule
+    selection: Selection
+    """What cifbuild would select from the present files."""
+    paths: dict[str, Path]
+    """Where each selected constituent is, by file name."""
+    gaps: tuple[Gap, ...]
+    """Types where a newer eligible issue is known but missing."""
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+    @property
+    def chosen(self) -> tuple[Constituent, ...]:
+        return self.selection.chosen
+
+
+def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Rule) -> Resolution:
+    """Select over ``present`` files; compare with the selection over ``known`` constituents.
+
+    A selected constituent present at two paths is an error: reprocal never picks one silently.
+    """
+    by_name: dict[str, list[Path]] = {}
+    for lf in present:
+        by_name.setdefault(lf.filename, []).append(lf.path)
+    local = Selector(lf.constituent for lf in present).apply(rule)
+    for c in local.chosen:
+        copies = by_name[c.filename]
+        if len(copies) > 1:
+            raise DuplicateConstituentError(
+                f"{c.filename} is present {len(copies)} times: {', '.join(map(str, copies))}",
+                hint="remove or rename all but one copy, then run `reprocal index`",
+            )
+    full = Selector(list(known) + [lf.constituent for lf in present]).apply(rule)
+    mine = local.by_key()
+    gaps = tuple(
+        Gap(best, mine.get(best.key))
+        for best in full.chosen
+        if best.filename not in by_name
+    )
+    paths = {c.filename: by_name[c.filename][0] for c in local.chosen}
+    return Resolution(rule, local, paths, gaps)

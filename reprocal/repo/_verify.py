@@ -1,0 +1,425 @@
+"""Verification: are the pinned bytes of each constituent really in the repository?
+
+Three levels, each including the one before:
+
+``stat``
+    present (once) with the pinned size, and unchanged since it was last verified: its
+    (size, mtime, inode, ctime) still match the :class:`~reprocal.repo._verifycache.VerifyCache` entry
+    made when its bytes were last read. Costs a directory listing and one query. A file never
+    verified on this machine passes on its size alone (the report says so: ``basis='size'``).
+``fits``
+    also the FITS structure (no truncation, nothing after the last HDU, every EXTSEQID
+    extension there), the CHECKSUM/DATASUM of every HDU on the raw bytes, and the header
+    naming the same constituent as the file (see :mod:`reprocal.fits._checksum`).
+``full``
+    also the sha256 of the bytes against the pinned one, computed in the same read as the FITS
+    sums (worker threads, streaming; each file is read once).
+
+What each level can see: ``stat`` cannot see bytes changed before the first verification on
+this machine, nor changes that keep size, mtime, inode and ctime (raw device writes, bit rot);
+``fits`` cannot see a file replaced by another valid one of the same name and header (only the
+pin knows the bytes), nor anything in an HDU without CHECKSUM; ``full`` sees any byte.
+
+A fact established before about the same bytes (same stat key) is reused at ``fits`` and
+``full`` unless ``rehash`` is set, so re-verifying an untouched repository reads nothing.
+
+Per constituent the outcome is one of :class:`Status`; the whole is a :class:`VerifyReport`.
+Nothing is raised for a bad file: bulk checks report.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.core._names import ConstituentName
+from reprocal.errors import InputError
+from reprocal.fits._checksum import FitsCheck, check_files
+from reprocal.fs._hashing import Hasher, hash_files
+from reprocal.progress import NullProgress, Progress
+from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._verifycache import CacheEntry, FileStat, VerifyCache, now_ns
+
+LEVELS = ("stat", "fits", "full")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Status(enum.Enum):
+    """The verdict on one pinned constituent."""
+
+    OK = "ok"
+    MISSING = "missing"
+    """In none of the directories."""
+    DUPLICATE = "duplicate"
+    """At two or more paths: reprocal never picks one silently."""
+    WRONG_SIZE = "wrong-size"
+    """Present, but not the pinned size (truncated, or another file)."""
+    CORRUPT = "corrupt"
+    """FITS checksum failure, header/name disagreement, or sha256 differing from the pin."""
+    MODIFIED = "modified"
+    """Right size, but changed since last verified (``stat`` level): check it with
+    ``--level full``."""
+
+
+def _canonical_name(value: str) -> str:
+    return ConstituentName.parse(value).filename
+
+
+def _check_size(_self: object, _attr: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"size {value!r} is not a non-negative integer")
+
+
+def _sha256(value: str) -> str:
+    text = value.lower() if isinstance(value, str) else value
+    if not isinstance(text, str) or not _SHA256_RE.match(text):
+        raise InputError(f"sha256 {value!r} is not 64 hexadecimal digits")
+    return text
+
+
+@attrs.frozen
+class Expected:
+    """A constituent as pinned: name, size and sha256."""
+
+    filename: str = attrs.field(converter=_canonical_name)
+    """Canonical constituent file name (validated: no path can sneak in)."""
+    size: int = attrs.field(validator=_check_size)
+    """Pinned size in bytes."""
+    sha256: str = attrs.field(converter=_sha256)
+    """Pinned sha256, lower-case hex."""
+
+    @classmethod
+    def from_pinned(cls, pinned: Any) -> Expected:
+        """From a :class:`reprocal.state._manifest.PinnedFile` (or anything with the same fields)."""
+        return cls(pinned.filename, pinned.size, pinned.sha256)
+
+
+@attrs.frozen
+class FileResult:
+    """The verdict on one pinned constituent."""
+
+    filename: str
+    status: Status
+    path: Path | None = None
+    """Where it was found (``None`` when missing or duplicated)."""
+    detail: str = ""
+    """What is wrong, or what the verdict rests on, in words."""
+    basis: str = ""
+    """What was established: ``size`` (size only, never verified here), ``cache`` (unchanged
+    since verified), ``fits`` (checksums now), ``sha256`` (hashed now, or reused)."""
+    paths: tuple[Path, ...] = ()
+    """Every path holding the name (for duplicates)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.filename, "status": self.status.value,
+                "path": str(self.path) if self.path else None, "detail": self.detail,
+                "basis": self.basis, "paths": [str(p) for p in self.paths]}
+
+
+@attrs.frozen
+class VerifyReport:
+    """Per-constituent outcomes of :func:`verify_files`."""
+
+    level: str
+    dirs: tuple[Path, ...]
+    results: tuple[FileResult, ...]
+    hashed: int = 0
+    """Files hashed in this run."""
+    fits_checked: int = 0
+    """Files whose FITS checksums were computed in this run."""
+    reused: int = 0
+    """Files whose facts came from the verify cache."""
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        """``{status: n}`` for every status (zeros included), in :class:`Status` order."""
+        c = Counter(r.status for r in self.results)
+        return {s.value: c.get(s, 0) for s in Status}
+
+    def problems(self) -> list[FileResult]:
+        return [r for r in self.results if not r.ok]
+
+    def result(self, filename: str) -> FileResult:
+        name = _canonical_name(filename)
+        for r in self.results:
+            if r.filename == name:
+                return r
+        raise KeyError(filename)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"level": self.level, "ok": self.ok, "dirs": [str(d) for d in self.dirs],
+                "counts": self.counts(), "hashed": self.hashed,
+                "fits_checked": self.fits_checked, "reused": self.reused,
+                "results": [r.to_json() for r in self.results]}
+
+
+@attrs.frozen
+class Located:
+    """A file found in a directory, with the stat taken when it was listed."""
+
+    path: Path
+    real: str
+    """Real path: the verify cache key."""
+    stat: FileStat
+
+
+def locate(dirs: Sequence[Path], *, recurse: bool = False) -> dict[str, list[Located]]:
+    """Every regular, non-hidden file in ``dirs`` by upper-cased name (one listing per
+    directory, one stat per file). Names are case-insensitive, so ``a.ccf`` and ``A.CCF`` are
+    the same constituent."""
+    out: dict[str, list[Located]] = {}
+
+    def walk(directory: Path, real_dir: str) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    if recurse and not entry.is_symlink():
+                        walk(Path(entry.path), os.path.join(real_dir, entry.name))
+                    continue
+                if not entry.is_file():
+                    continue
+                st = entry.stat()
+            except OSError:  # vanished or a dangling symlink
+                continue
+            real = (os.path.realpath(entry.path) if entry.is_symlink()
+                    else os.path.join(real_dir, entry.name))
+            out.setdefault(entry.name.upper(), []).append(
+                Located(Path(entry.path), real, FileStat.of(st)))
+
+    for d in dirs:
+        walk(d, os.path.realpath(d))
+    return out
+
+
+def verify_files(
+    expected: Iterable[Expected],
+    dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+    *,
+    level: str = "stat",
+    jobs: int | None = None,
+    cache: VerifyCache | None = None,
+    rehash: bool = False,
+    progress: Progress | None = None,
+    hasher: Hasher | None = None,
+) -> VerifyReport:
+    """Verify every expected constituent in ``dirs`` (colon-separated string, a sequence, or
+    ``None`` for ``$SAS_CCFPATH``) at ``level``.
+
+    ``cache`` remembers what was established (``None``: nothing is remembered, so ``stat`` rests
+    on sizes). ``rehash`` re-reads bytes even when the cache vouches for them. ``hasher`` replaces
+    :func:`reprocal.fs._hashing.sha256_file` (tests count calls through it).
+    """
+    if level not in LEVELS:
+        raise InputError(f"--level {level!r} is not one of {', '.join(LEVELS)}")
+    items = list(expected)
+    dupes = sorted(n for n, k in Counter(e.filename for e in items).items() if k > 1)
+    if dupes:
+        raise InputError(f"{dupes[0]} is expected twice; each constituent is listed once")
+    dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
+    bar: Progress = progress if progress is not None else NullProgress()
+    started = now_ns()
+    found = locate(dirs_t)
+    results: dict[str, FileResult] = {}
+    todo: list[tuple[Expected, Located]] = []
+    for e in items:
+        where = found.get(e.filename, [])
+        if not where:
+            results[e.filename] = FileResult(
+                e.filename, Status.MISSING, detail=f"not in {':'.join(map(str, dirs_t))}")
+        elif len(where) > 1:
+            results[e.filename] = FileResult(
+                e.filename, Status.DUPLICATE, paths=tuple(w.path for w in where),
+                detail=f"present {len(where)} times: " + ", ".join(str(w.path) for w in where))
+        elif where[0].stat.size != e.size:
+            results[e.filename] = FileResult(
+                e.filename, Status.WRONG_SIZE, where[0].path,
+                detail=f"size {where[0].stat.size}, pinned {e.size}")
+        else:
+            todo.append((e, where[0]))
+    bar.update(len(items) - len(todo))  # decided by the listing alone
+    known = cache.lookup([loc.real for _, loc in todo]) if cache is not None else {}
+    racy_ns = cache.racy_ns if cache is not None else 0
+
+    def trusted(loc: Located) -> CacheEntry | None:
+        entry = known.get(loc.real)
+        return entry if entry is not None and entry.trusted(loc.stat, racy_ns) else None
+
+    if level == "stat":
+        reused = 0
+        for e, loc in todo:
+            vouched = trusted(loc)
+            reused += vouched is not None
+            results[e.filename] = _from_cache(e, loc, known.get(loc.real), vouched)
+        bar.update(len(todo))
+        return _report(level, dirs_t, items, results, reused=reused)
+
+    # fits / full: read again what the cache cannot vouch for; one pass per file gives the
+    # FITS sums and (full) the sha256, in worker threads.
+    need = [(e, loc) for e, loc in todo
+            if rehash or (t := trusted(loc)) is None or t.fits_ok is None
+            or (level == "full" and t.sha256 is None)]
+    fused = level == "full" and hasher is None
+    bar.update(len(todo) - len(need))  # vouched for by the cache
+    checks = check_files([(loc.real, e.filename) for e, loc in need], sha256=fused, jobs=jobs,
+                         progress=bar)
+    digests: dict[str, str | OSError] = {}
+    if level == "full" and not fused:
+        digests = dict(hash_files([loc.real for _, loc in need], jobs=jobs, hasher=hasher))
+    fresh: list[CacheEntry] = []
+    for e, loc in todo:
+        prior = None if rehash else trusted(loc)
+        fc = checks.get(loc.real)
+        digest = digests.get(loc.real, fc.sha256 if isinstance(fc, FitsCheck) else None)
+        for failure in (fc, digest):
+            if isinstance(failure, OSError):
+                results[e.filename] = FileResult(e.filename, Status.CORRUPT, loc.path,
+                                                 detail=f"cannot read: {failure.strerror}")
+                break
+        else:
+            fits_ok: bool | None
+            fits_problem: str | None
+            fits_kind: str | None
+            if isinstance(fc, FitsCheck):
+                fits_ok, fits_problem, fits_kind = fc.ok, fc.problem, fc.kind or None
+            elif prior is not None:
+                fits_ok, fits_problem, fits_kind = prior.fits_ok, prior.fits_problem, prior.fits_kind
+            else:  # pragma: no cover - every file is either read or vouched for
+                fits_ok, fits_problem, fits_kind = None, None, None
+            sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
+            unchanged = True
+            if fc is not None:
+                unchanged = unchanged_since_listed(loc)
+                if unchanged:
+                    fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok,
+                                            fits_problem, fits_kind))
+            results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha,
+                                           fc if isinstance(fc, FitsCheck) else None,
+                                           unchanged=unchanged)
+    if cache is not None:
+        cache.store(fresh)
+    return _report(level, dirs_t, items, results, hashed=len(need) if level == "full" else 0,
+                   fits_checked=len(need), reused=len(todo) - len(need))
+
+
+def hash_and_remember(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    cache: VerifyCache | None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, str | OSError]:
+    """sha256 of every file, like :func:`reprocal.fs._hashing.hash_files` (same keys and values),
+    read in the same pass as its FITS check, both remembered in ``cache``: after ``pin`` the
+    first ``verify`` then costs a stat walk instead of a re-read."""
+    started = now_ns()
+    out: dict[str, str | OSError] = {}
+    located: dict[str, Located] = {}
+    for p in paths:
+        key = os.fspath(p)
+        try:
+            located[key] = Located(Path(key), os.path.realpath(key), FileStat.of(os.stat(key)))
+        except OSError as exc:
+            out[key] = exc
+    checks = check_files([(loc.real, loc.path.name) for loc in located.values()], sha256=True,
+                         jobs=jobs, progress=progress)
+    fresh = []
+    for key, loc in located.items():
+        fc = checks[loc.real]
+        if isinstance(fc, OSError):
+            out[key] = fc
+            continue
+        assert fc.sha256 is not None
+        out[key] = fc.sha256
+        if unchanged_since_listed(loc):
+            fresh.append(CacheEntry(loc.real, loc.stat, started, fc.sha256, fc.ok, fc.problem,
+                                    fc.kind or None))
+    if cache is not None:
+        cache.store(fresh)
+    return out
+
+
+def unchanged_since_listed(loc: Located) -> bool:
+    """The file's stat is what it was when listed (it did not change while being read)."""
+    try:
+        return FileStat.of(os.stat(loc.real)) == loc.stat
+    except OSError:
+        return False
+
+
+def _from_cache(e: Expected, loc: Located, entry: CacheEntry | None,
+                trusted: CacheEntry | None) -> FileResult:
+    """The ``stat``-level verdict on a file of the pinned size."""
+    if entry is None:
+        return FileResult(e.filename, Status.OK, loc.path, basis="size",
+                          detail="pinned size; never verified here (run --level full once)")
+    if trusted is None and entry.stat == loc.stat:
+        return FileResult(e.filename, Status.OK, loc.path, basis="size",
+                          detail="pinned size; last verified within a clock tick of a change, "
+                                 "so not vouched for (run --level full)")
+    if trusted is None:
+        return FileResult(e.filename, Status.MODIFIED, loc.path, basis="cache",
+                          detail="changed since last verified (mtime/inode/ctime differ); "
+                                 "check it with --level full")
+    if trusted.fits_ok is False:
+        return FileResult(e.filename, Status.CORRUPT, loc.path, basis="cache",
+                          detail=f"when last verified: {trusted.fits_problem}")
+    if trusted.sha256 is not None and trusted.sha256 != e.sha256:
+        return FileResult(e.filename, Status.CORRUPT, loc.path, basis="cache",
+                          detail=f"when last verified: sha256 {trusted.sha256}, "
+                                 f"pinned {e.sha256}")
+    return FileResult(e.filename, Status.OK, loc.path, basis="cache",
+                      detail=f"unchanged since verified at level {trusted.level or 'stat'}")
+
+
+def _verdict(e: Expected, loc: Located, level: str, fits_ok: bool | None,
+             fits_problem: str | None, sha: str | None, fc: FitsCheck | None,
+             *, unchanged: bool) -> FileResult:
+    basis = "sha256" if level == "full" else "fits"
+    if fits_ok is False:
+        detail = fits_problem or "FITS check failed"
+        if level == "full" and sha != e.sha256:
+            detail += "; sha256 differs from the pinned one"
+        return FileResult(e.filename, Status.CORRUPT, loc.path, basis=basis, detail=detail)
+    if level == "full" and sha != e.sha256:
+        return FileResult(e.filename, Status.CORRUPT, loc.path, basis=basis,
+                          detail=f"sha256 {sha}, pinned {e.sha256}")
+    if not unchanged:
+        return FileResult(e.filename, Status.MODIFIED, loc.path, basis=basis,
+                          detail="changed while being verified; verify again")
+    note = "reused from the verify cache" if fc is None else ""
+    if fc is not None and fc.unchecked:
+        where = (", ".join(fc.unchecked) if len(fc.unchecked) <= 3
+                 else f"{len(fc.unchecked)} HDUs")
+        note = (f"no CHECKSUM/DATASUM in {where}: structure checked, bytes only by sha256"
+                if level == "fits" else f"no CHECKSUM/DATASUM in {where}")
+    return FileResult(e.filename, Status.OK, loc.path, basis=basis, detail=note)
+
+
+def _report(level: str, dirs: tuple[Path, ...], items: list[Expected],
+            results: dict[str, FileResult], **counts: int) -> VerifyReport:
+    return VerifyReport(level, dirs, tuple(results[e.filename] for e in items), **counts)
+
+
+
+__all__ = ["Expected", "FileResult", "LEVELS", "Located", "Status", "VerifyReport", "locate",
+           "hash_and_remember", "unchanged_since_listed", "verify_files"]

@@ -1,0 +1,22 @@
+"""Pinned calibration states: the manifest (model, canonical bytes, calibration id, schema),
+pinning a state from a repository, and rebuilding its CIFs offline.
+
+May import :mod:`reprocal.repo` and everything below it.
+"""
+
+from reprocal.state._manifest import (
+    Generator,
+    Manifest,
+    PinnedFile,
+    PinnedObservation,
+    load_manifest,
+    loads,
+    save_manifest,
+)
+from reprocal.state._pin import ObsRequest, pin
+from reprocal.state._rebuild import RebuiltCif, rebuild
+
+__all__ = [
+    "Generator", "Manifest", "ObsRequest", "PinnedFile", "PinnedObservation", "RebuiltCif",
+    "load_manifest", "loads", "pin", "rebuild", "save_manifest",
+]

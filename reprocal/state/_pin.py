@@ -1,0 +1,82 @@
+"""Pinning: resolve observations against a repository, hash what they select, write a manifest.
+
+``now`` never reaches here: the caller resolves it once (at the CLI edge) and passes a literal.
+A state whose selection is known to be incomplete (a newer eligible issue is known but missing)
+is refused unless ``allow_incomplete``: pinning it would pin a silent downgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from reprocal._version import __version__
+from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._dates import CalDate
+from reprocal.errors import FitsFormatError, IncompleteStateError
+from reprocal.progress import Progress
+from reprocal.repo._repository import Repository
+from reprocal.repo._resolve import Resolution
+from reprocal.repo._verify import hash_and_remember
+from reprocal.repo._verifycache import VerifyCache
+from reprocal.state._manifest import Generator, Manifest, build
+
+
+@attrs.frozen
+class ObsRequest:
+    """One observation to pin."""
+
+    obs_id: str | None
+    """The observation id, when known."""
+    obs_date: CalDate
+    """The observation date (pinned as given)."""
+    analysis_date: CalDate
+    """The analysis date (a literal; ``now`` already resolved)."""
+
+
+def pin(
+    repo: Repository,
+    requests: Sequence[ObsRequest],
+    *,
+    category: str = DEFAULT_CATEGORY,
+    allow_incomplete: bool = False,
+    sas_version: str | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Manifest, list[Resolution]]:
+    """Resolve every request, hash the union of selected files once, build the manifest."""
+    resolutions = [repo.resolve(r.obs_date, r.analysis_date, category=category) for r in requests]
+    gaps = [
+        f"{r.obs_id or r.obs_date}: {g.describe()}"
+        for r, res in zip(requests, resolutions, strict=True) for g in res.gaps
+    ]
+    if gaps and not allow_incomplete:
+        raise IncompleteStateError(
+            f"{len(gaps)} newer eligible issue(s) are known but missing locally: "
+            + "; ".join(gaps[:3]) + (" ..." if len(gaps) > 3 else ""),
+            gaps=tuple(gaps),
+            hint="fetch them (`reprocal fetch`) or pass --allow-incomplete to pin the downgrade",
+        )
+    paths = {}
+    for res in resolutions:
+        paths.update(res.paths)
+    # Hash and FITS-check in one pass, remembered so the first `verify` after a pin is a stat walk.
+    with VerifyCache() as cache:
+        digests = hash_and_remember(sorted(map(str, paths.values())), cache=cache, jobs=jobs,
+                                    progress=progress)
+    hashes: dict[str, tuple[int, str]] = {}
+    for name, path in paths.items():
+        digest = digests[str(path)]
+        if isinstance(digest, Exception):
+            raise FitsFormatError(f"cannot read while hashing: {digest}", path=path)
+        hashes[name] = (path.stat().st_size, digest)
+    method = "pin: cifbuild selection over a local repository"
+    if allow_incomplete and gaps:
+        method += " (pinned although incomplete)"
+    manifest = build(
+        ((r.obs_id, r.obs_date, r.analysis_date, category, res.chosen)
+         for r, res in zip(requests, resolutions, strict=True)),
+        hashes, sas_version=sas_version, generator=Generator("reprocal", __version__, method),
+    )
+    return manifest, resolutions

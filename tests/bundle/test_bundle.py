@@ -1,0 +1,244 @@
+"""Paper bundles: round trip, determinism, RO-Crate validity, tamper detection."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reprocal.bundle._verify import parse_sums, verify_bundle
+from reprocal.bundle._write import make_bundle
+from reprocal.core._constituent import Constituent
+from reprocal.core._dates import CalDate
+from reprocal.core._names import ConstituentName
+from reprocal.errors import InputError, RecordError
+from reprocal.state._manifest import Manifest, build, save_manifest
+from reprocal.state._schemas import load_schema
+
+
+def _manifest() -> Manifest:
+    rows = [
+        Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
+                    subdate="2014-09-06T06:00:05", fsize=2880),
+        Constituent(ConstituentName("XRT3", "XAREAEF", 12), valdate="2000-01-01",
+                    evaldate="2030-01-01", subdate="2014-09-20T06:00:05", fsize=5760),
+    ]
+    hashes = {rows[0].filename: (2880, "a" * 64), rows[1].filename: (5760, "b" * 64)}
+    obs = [("0201903501", CalDate.parse("2004-06-17T10:38:28"),
+            CalDate.parse("2018-07-27T17:50:42"), "XMMCCF", rows),
+           ("0404910601", CalDate.parse("2006-05-27T09:57:27"),
+            CalDate.parse("2018-07-27T18:24:32"), "XMMCCF", rows[:1])]
+    return build(obs, hashes)
+
+
+@pytest.fixture
+def manifest_path(tmp_path: Path) -> Path:
+    return save_manifest(_manifest(), tmp_path / "m.json")
+
+
+@pytest.fixture
+def bundle_dir(tmp_path: Path, manifest_path: Path) -> Path:
+    image = tmp_path / "calib.tar"
+    image.write_bytes(b"not really an image, but bytes to carry")
+    return make_bundle(manifest_path, tmp_path / "out" / "bundle", image=image).directory
+
+
+FILES = ["README.md", "SHA256SUMS", "cif/0201903501/ccf.cif", "cif/0404910601/ccf.cif",
+         "image/calib.tar", "manifest.json", "ro-crate-metadata.json"]
+
+
+def test_round_trip(tmp_path: Path, manifest_path: Path) -> None:
+    """A bundle as written verifies, as a directory and as its tar."""
+    b = make_bundle(manifest_path, tmp_path / "out" / "bundle")
+    assert b.calibration_id == _manifest().calibration_id
+    assert b.tarball == tmp_path / "out" / "bundle.tar"
+    for target in (b.directory, b.tarball):
+        check = verify_bundle(target)
+        assert check.problems == ()
+        assert check.calibration_id == b.calibration_id
+
+
+def test_contents_and_sums(bundle_dir: Path) -> None:
+    """Every file is listed in SHA256SUMS (sha256sum -c format), the sums file itself is not."""
+    files = sorted(p.relative_to(bundle_dir).as_posix() for p in bundle_dir.rglob("*")
+                   if p.is_file())
+    assert files == FILES
+    text = (bundle_dir / "SHA256SUMS").read_text()
+    assert all(re.match(r"^[0-9a-f]{64}  \S+$", line) for line in text.splitlines())
+    sums, problems = parse_sums(text)
+    assert problems == [] and sorted(sums) == [f for f in FILES if f != "SHA256SUMS"]
+
+
+def test_crate_is_ro_crate_1_1(bundle_dir: Path) -> None:
+    """The crate validates; the root dataset names the calibration id and has every part."""
+    doc = json.loads((bundle_dir / "ro-crate-metadata.json").read_text())
+    jsonschema.Draft202012Validator(load_schema("ro-crate.schema.json")).validate(doc)
+    assert doc["@context"] == "https://w3id.org/ro/crate/1.1/context"
+    by_id = {e["@id"]: e for e in doc["@graph"]}
+    assert by_id["ro-crate-metadata.json"]["conformsTo"] == {"@id": "https://w3id.org/ro/crate/1.1"}
+    root = by_id["./"]
+    assert root["identifier"] == _manifest().calibration_id
+    assert root["datePublished"] == "2018-07-27"
+    assert {p["@id"] for p in root["hasPart"]} == set(FILES) - {"SHA256SUMS",
+                                                                  "ro-crate-metadata.json"}
+    assert by_id["image/calib.tar"]["encodingFormat"] == "application/x-tar"
+
+
+def test_readme_has_the_commands(bundle_dir: Path) -> None:
+    """The README gives the exact commands to check and reproduce."""
+    text = (bundle_dir / "README.md").read_text()
+    for line in ["sha256sum -c SHA256SUMS", "reprocal bundle verify .",
+                 "reprocal fetch manifest.json --ccf-path ccf",
+                 "reprocal rebuild manifest.json --ccf-path ccf -o rebuilt",
+                 "reprocal diff cif/0201903501/ccf.cif rebuilt/0201903501/ccf.cif",
+                 "reprocal image verify image/calib.tar", "docker load -i image/calib.tar"]:
+        assert line in text
+
+
+def test_tarball_is_deterministic(tmp_path: Path, manifest_path: Path) -> None:
+    """The same manifest bundled twice (elsewhere, later) gives the same tar bytes."""
+    one = make_bundle(manifest_path, tmp_path / "a" / "bundle").tarball.read_bytes()
+    two = make_bundle(manifest_path, tmp_path / "b" / "bundle").tarball.read_bytes()
+    assert one == two
+    with tarfile.open(fileobj=io.BytesIO(one)) as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == sorted(m.name for m in members)
+    assert {(m.uid, m.gid, m.uname, m.gname, m.mode) for m in members} == {(0, 0, "", "", 0o644)}
+    assert {m.mtime for m in members} == {CalDate.parse("2018-07-27T18:24:32").epoch()}
+
+
+def _edit(rel: str, how: str):  # type: ignore[no-untyped-def]
+    def apply(root: Path) -> None:
+        p = root / rel
+        if how == "append":
+            with open(p, "ab") as f:
+                f.write(b" ")
+        elif how == "delete":
+            p.unlink()
+        elif how == "create":
+            p.write_text("new")
+    return apply
+
+
+TAMPER = [
+    (_edit("cif/0201903501/ccf.cif", "append"),
+     ["cif/0201903501/ccf.cif: sha256 differs from SHA256SUMS: tampered or corrupt",
+      "ro-crate-metadata.json: File cif/0201903501/ccf.cif has contentSize 11520, the file has "
+      "11521 bytes"]),
+    (_edit("image/calib.tar", "delete"), ["image/calib.tar: listed in SHA256SUMS but missing"]),
+    (_edit("notes.txt", "create"), ["notes.txt: not listed in SHA256SUMS (added after bundling?)"]),
+]
+
+
+@pytest.mark.parametrize(("edit", "problems"), TAMPER)
+def test_tampered_directory(bundle_dir: Path, edit, problems: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Each kind of tampering is named."""
+    edit(bundle_dir)
+    assert list(verify_bundle(bundle_dir).problems) == problems
+
+
+def test_tampered_manifest_is_caught_twice(bundle_dir: Path) -> None:
+    """An edited manifest fails its sum and its own calibration id."""
+    p = bundle_dir / "manifest.json"
+    p.write_text(p.read_text().replace('"issue": 45', '"issue": 46'))
+    problems = verify_bundle(bundle_dir).problems
+    assert problems[0] == "manifest.json: sha256 differs from SHA256SUMS: tampered or corrupt"
+    assert problems[-1].startswith("manifest.json: $.constituents['EPN_CTI_0045.CCF']:")
+
+
+def test_tampered_sums_line(bundle_dir: Path) -> None:
+    """A line of SHA256SUMS that does not parse is named with its number."""
+    p = bundle_dir / "SHA256SUMS"
+    p.write_text(p.read_text() + "garbage\n")
+    assert verify_bundle(bundle_dir).problems == (
+        "SHA256SUMS line 7: not '<sha256>  <relative path>': 'garbage'",)
+
+
+def test_tampered_tar(tmp_path: Path, manifest_path: Path) -> None:
+    """A tar with one member's bytes changed fails, naming the member."""
+    b = make_bundle(manifest_path, tmp_path / "out" / "bundle")
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(b.tarball) as src, tarfile.open(bad, "w") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read()  # type: ignore[union-attr]
+            if m.name.endswith("README.md"):
+                data = data.replace(b"Calibration bundle", b"Calibration bundlE")
+            m.size = len(data)
+            dst.addfile(m, io.BytesIO(data))
+    check = verify_bundle(bad)
+    assert check.problems == ("README.md: sha256 differs from SHA256SUMS: tampered or corrupt",)
+
+
+def test_unsafe_tar_member(tmp_path: Path, manifest_path: Path) -> None:
+    """A member escaping the bundle directory is refused and reported, never written."""
+    b = make_bundle(manifest_path, tmp_path / "out" / "bundle")
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(b.tarball) as src, tarfile.open(bad, "w") as dst:
+        for m in src.getmembers():
+            dst.addfile(m, src.extractfile(m))
+        evil = tarfile.TarInfo("bundle/../../evil.txt")
+        evil.size = 4
+        dst.addfile(evil, io.BytesIO(b"evil"))
+    check = verify_bundle(bad)
+    assert check.problems == ("bundle/../../evil.txt: unsafe member name, not unpacked",)
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_cli_verify_exit_codes(cli, bundle_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """`bundle verify`: exit 0 when intact; exit 1 naming the tampered file."""
+    ok = cli("bundle", "verify", str(bundle_dir))
+    assert ok.returncode == 0, ok.stderr
+    assert "all 6 files match SHA256SUMS" in ok.stdout
+    with open(bundle_dir / "manifest.json", "ab") as f:
+        f.write(b"\n")
+    bad = cli("bundle", "verify", str(bundle_dir))
+    assert bad.returncode == 1
+    assert "  manifest.json: sha256 differs from SHA256SUMS: tampered or corrupt" in bad.stdout
+    assert bad.stderr.startswith(f"reprocal: error: {bundle_dir}: 2 problem(s) found")
+
+
+def test_cli_bundle_create(cli, tmp_path: Path, manifest_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`bundle MANIFEST -o DIR` (no subcommand word) writes the bundle; --json describes it."""
+    done = cli("bundle", str(manifest_path), "-o", str(tmp_path / "b"), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["tarball"] == str(tmp_path / "b.tar")
+    assert doc["calibration_id"] == _manifest().calibration_id
+
+
+def test_records_are_validated(tmp_path: Path, manifest_path: Path) -> None:
+    """A broken record in --records is refused, not bundled."""
+    recs = tmp_path / "recs"
+    recs.mkdir()
+    (recs / "r.json").write_text('{"_type": "https://in-toto.io/Statement/v1", "subject": []}')
+    with pytest.raises(RecordError) as exc:
+        make_bundle(manifest_path, tmp_path / "b", records=recs)
+    assert exc.value.one_line().startswith(f"{recs / 'r.json'}: $: 'predicateType' is a required")
+
+
+def test_refuses_non_empty_output(tmp_path: Path, manifest_path: Path) -> None:
+    """An existing non-empty directory is not overwritten."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "x").write_text("mine")
+    with pytest.raises(InputError):
+        make_bundle(manifest_path, tmp_path / "b")
+    assert (tmp_path / "b" / "x").read_text() == "mine"
+
+
+def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
+    """A real image tar's digest is the crate File's identifier; a non-image file has none."""
+    from support.imagekit import busybox_base
+
+    from reprocal.image._archive import read_image_tar
+
+    tar = busybox_base(tmp_path / "base.tar")
+    b = make_bundle(manifest_path, tmp_path / "b", image=tar)
+    doc = json.loads((b.directory / "ro-crate-metadata.json").read_text())
+    entity = next(e for e in doc["@graph"] if e["@id"] == "image/base.tar")
+    assert entity["identifier"] == read_image_tar(tar).manifest_digest
+    assert verify_bundle(b.tarball).problems == ()

@@ -1,0 +1,45 @@
+"""Calibration drift: newer eligible issues than the pinned ones (reprocal.core._drift)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.constituents import write_constituent
+
+from reprocal.core._dates import CalDate
+from reprocal.core._drift import NewerIssue, newer_issues
+from reprocal.fits._headers import read_constituent
+from reprocal.state._manifest import PinnedObservation
+
+A, B, C = "EPN_CTI_0001.CCF", "EPN_CTI_0002.CCF", "EMOS1_QE_0003.CCF"
+
+
+def test_newer_issue_reported_under_today_and_pinned_dates(tmp_path: Path) -> None:
+    """B (submitted 2005) is newer than the pinned A: eligible today; at the pinned analysis
+    date only if submitted by then; nothing when B is absent."""
+    write_constituent(tmp_path, A)
+    write_constituent(tmp_path, B, subdate="2005-01-01T00:00:00")
+    write_constituent(tmp_path, C)
+    present = [read_constituent(tmp_path / n) for n in (A, B, C)]
+    obs = PinnedObservation("0201901401", CalDate.parse("2003-01-01"),
+                            CalDate.parse("2002-01-01"), "XMMCCF", (C, A))
+    today = CalDate.parse("2026-01-01")
+    assert newer_issues([("0201901401", obs)], present, today=today) == [
+        NewerIssue("0201901401", A, B, False)]
+    late = PinnedObservation(None, CalDate.parse("2003-01-01"), CalDate.parse("2006-01-01"),
+                             "XMMCCF", (A,))
+    (n,) = newer_issues([("obs1", late)], present, today=today)
+    assert n.at_pinned_dates
+    assert n.describe() == ("obs1: EPN_CTI_0002.CCF is newer than the pinned EPN_CTI_0001.CCF "
+                            "(even at the pinned analysis date)")
+    assert newer_issues([("obs1", obs)], present[:1] + present[2:], today=today) == []
+
+
+def test_not_yet_valid_or_other_category_is_not_newer(tmp_path: Path) -> None:
+    """A newer issue whose validity starts after the observation is not eligible."""
+    write_constituent(tmp_path, A)
+    write_constituent(tmp_path, B, valdate="2010-01-01T00:00:00")
+    present = [read_constituent(tmp_path / n) for n in (A, B)]
+    obs = PinnedObservation(None, CalDate.parse("2003-01-01"), CalDate.parse("2002-01-01"),
+                            "XMMCCF", (A,))
+    assert newer_issues([("obs1", obs)], present, today=CalDate.parse("2026-01-01")) == []

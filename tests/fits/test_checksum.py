@@ -1,0 +1,148 @@
+"""FITS CHECKSUM/DATASUM on raw bytes, fused with sha256 (reprocal.fits._checksum)."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import pytest
+from astropy.io import fits
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.constituents import write_constituent
+
+from reprocal.fits._checksum import check_files, check_fits, header_keywords, scan_file
+
+NAME = "EPN_CTI_0001.CCF"
+
+
+@pytest.fixture
+def ccf(tmp_path: Path) -> Path:
+    return write_constituent(tmp_path, NAME, rows=1000)
+
+
+def test_intact_file_passes_and_hash_is_of_every_byte(ccf: Path) -> None:
+    """A valid constituent: no problem, every HDU checked, sha256 of the whole file."""
+    scan = scan_file(ccf, sha256=True, chunk=2880)
+    assert (scan.problem, scan.unchecked, scan.extnames) == (None, (), ("DATA",))
+    assert scan.sha256 == hashlib.sha256(ccf.read_bytes()).hexdigest()
+    assert scan.size == ccf.stat().st_size
+    fc = check_fits(ccf)
+    assert fc.ok and fc.constituent is not None and fc.constituent.filename == NAME
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_bit_flip_is_caught(ccf: Path, data: st.DataObject) -> None:
+    """Flip any one bit anywhere: the ones' complement sums (or the structure) always see it,
+    and the sha256 still covers the whole file."""
+    raw = bytearray(ccf.read_bytes())
+    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
+    bit = data.draw(st.integers(0, 7), label="bit")
+    raw[at] ^= 1 << bit
+    bad = ccf.with_name("flipped.fits")
+    bad.write_bytes(raw)
+    scan = scan_file(bad, sha256=True)
+    assert scan.sha256 == hashlib.sha256(raw).hexdigest()
+    assert not check_fits(bad, filename=NAME).ok
+
+
+def test_checksum_keyword_hit_is_caught(ccf: Path) -> None:
+    """Found by the property above: a bit flipped in the CHECKSUM keyword's name leaves a
+    DATASUM that still matches and no CHECKSUM; that is reported, not passed."""
+    raw = bytearray(ccf.read_bytes())
+    at = raw.index(b"CHECKSUM=", 2880)
+    raw[at] ^= 1
+    bad = ccf.with_name("hit.fits")
+    bad.write_bytes(raw)
+    assert scan_file(bad).problem == "FITS checksum failed: HDU 1 (DATA) has DATASUM but no CHECKSUM"
+
+
+@pytest.mark.parametrize("sample", ["0201901401/mos1_exp1_clean_evts.fits", "0201901401/ccf.cif"])
+def test_real_sas_files_walk_like_astropy(samples: Path, sample: str) -> None:
+    """Real SAS files (31 HDUs, no CHECKSUM keywords): the walk finds the HDUs astropy finds
+    and reports them unchecked, not corrupt."""
+    path = samples / sample
+    scan = scan_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path) as hdul:
+            names = tuple(h.name.upper() for h in hdul[1:])
+    assert (scan.problem, scan.extnames) == (None, names)
+    assert len(scan.unchecked) == len(names) + 1
+
+
+def _card(key: str, value: int) -> bytes:
+    return f"{key:<8}= {value:>20}".ljust(80).encode()
+
+
+def _replace_card(raw: bytes, key: bytes, card: bytes) -> bytes:
+    at = raw.index(key.ljust(8) + b"=", 2880)  # in the extension's header
+    return raw[:at] + card + raw[at + 80:]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (lambda raw: raw + bytes(2880), "2880 bytes after the last HDU are not an extension"),
+        (lambda raw: raw[:-1], "truncated: HDU 1 (DATA) needs 8640 bytes, the file has 8639"),
+        (lambda raw: raw[:2880 + 1000], "truncated in the header of HDU 1"),
+        (lambda raw: raw + b"X" * 100, "100 bytes after the last HDU are not an extension"),
+        (lambda raw: b"X" * 2880, "not a FITS file (no SIMPLE card)"),
+        (lambda raw: _replace_card(raw, b"NAXIS2", _card("NAXIS2", -1)),
+         "HDU 1 (DATA): bad size keywords (negative NAXIS/NAXISn/PCOUNT/GCOUNT)"),
+        (lambda raw: _replace_card(raw, b"BITPIX", _card("BITPIX", 7)),
+         "HDU 1 (DATA): bad size keywords (BITPIX = 7)"),
+        (lambda raw: raw[:2880].replace(b"END     ", b"XND     ") + raw[2880:],
+         "the header of HDU 0 has no END card"),
+    ],
+    ids=["trailing-garbage", "short", "cut-in-header", "tail", "not-fits", "bad-naxis",
+         "bad-bitpix", "no-end"],
+)
+def test_structure_problems(tmp_path: Path, mutate, problem: str) -> None:  # type: ignore[no-untyped-def]
+    """Damage to the structure is named precisely; the sha256 still covers every byte."""
+    good = write_constituent(tmp_path, NAME)
+    bad = tmp_path / "bad.fits"
+    bad.write_bytes(mutate(good.read_bytes()))
+    scan = scan_file(bad, sha256=True)
+    assert scan.sha256 == hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert scan.problem == problem
+
+
+def test_files_without_checksums_are_unchecked_not_corrupt(tmp_path: Path) -> None:
+    """No CHECKSUM/DATASUM keywords: listed as unchecked, the file passes."""
+    p = write_constituent(tmp_path, NAME)
+    with fits.open(p) as hdul:
+        for h in hdul:
+            del h.header["CHECKSUM"]
+            del h.header["DATASUM"]
+        hdul.writeto(tmp_path / "plain.fits")
+    fc = check_fits(tmp_path / "plain.fits", filename=NAME)
+    assert (fc.ok, fc.unchecked) == (True, ("HDU 0", "HDU 1 (DATA)"))
+
+
+def test_scan_files_reports_unreadable(tmp_path: Path, ccf: Path) -> None:
+    """Many files in threads; a missing one maps to its OSError."""
+    out = check_files([(str(ccf), NAME), (str(tmp_path / "gone"), NAME)], sha256=True, jobs=2)
+    assert out[str(ccf)].ok  # type: ignore[union-attr]
+    assert out[str(ccf)].sha256 == hashlib.sha256(ccf.read_bytes()).hexdigest()  # type: ignore[union-attr]
+    assert isinstance(out[str(tmp_path / "gone")], FileNotFoundError)
+    assert check_fits(tmp_path / "gone").problem == "cannot read: No such file or directory"
+
+
+def test_header_keywords_strings_numbers_and_long_strings() -> None:
+    """Card values: quotes removed, doubled quotes kept once, comments dropped, OGIP
+    CONTINUE long strings joined, first occurrence wins, nothing after END."""
+    cards = [
+        "SIMPLE  =                    T / conforms",
+        "ISSUE   =                   17 / issue",
+        "CREATOR = 'O''Brien tool&'",
+        "CONTINUE  ' v2'",
+        "ISSUE   =                   18",
+        "COMMENT this is not a value",
+        "END",
+        "LATE    = 'after end'",
+    ]
+    raw = "".join(c.ljust(80) for c in cards).encode()
+    assert header_keywords(raw) == {"SIMPLE": "T", "ISSUE": "17", "CREATOR": "O'Brien tool v2"}

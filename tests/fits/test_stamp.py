@@ -1,0 +1,162 @@
+"""Stamping FITS outputs: checksums stay valid, extensions untouched, atomic, readable back."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from reprocal.errors import FitsFormatError, InputError
+from reprocal.fits._stamp import Stamp, checksum_problems, read_stamp, stamp_file
+
+STAMP = Stamp(calibration_id="sha256:" + "a1" * 32, manifest_digest="b2" * 32,
+              image_digest="sha256:" + "c3" * 32, invocation_id="inv-1",
+              record="pn.fits.prov.json", version="0.1.0")
+
+
+def _product(path: Path, *, checksum: bool = True) -> Path:
+    """A small event-list-like file: empty primary, one EVENTS table."""
+    primary = fits.PrimaryHDU()
+    primary.header["TELESCOP"] = "XMM"
+    primary.header.add_history("Created by epevents")
+    cols = fits.ColDefs([fits.Column("TIME", "D", array=np.arange(5.0)),
+                         fits.Column("PI", "J", array=np.arange(5) * 100)])
+    events = fits.BinTableHDU.from_columns(cols, name="EVENTS")
+    fits.HDUList([primary, events]).writeto(path, checksum=checksum)
+    return path
+
+
+def _verified(path: Path) -> fits.HDUList:
+    """Open with checksum verification, any warning (a bad checksum) an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hdul = fits.open(path, checksum=True)
+        hdul.verify("exception")
+    return hdul
+
+
+def test_stamp_keeps_checksums_valid(tmp_path: Path) -> None:
+    """After stamping astropy verifies every CHECKSUM/DATASUM; the stamp reads back."""
+    p = _product(tmp_path / "pn.fits")
+    stamp_file(p, STAMP)
+    with _verified(p) as hdul:
+        h = hdul[0].header
+        assert h["RPCALID"] == "a1" * 32
+        assert h["RPMANIF"] == "b2" * 32
+        assert h["RPIMAGE"] == "c3" * 32
+        assert h["RPVERS"] == "0.1.0"
+        assert "CHECKSUM" in h and "DATASUM" in h
+        history = "".join(str(x) for x in h["HISTORY"])
+        assert STAMP.history() in history
+        assert STAMP.history().startswith("reprocal 0.1.0: made with calibration sha256:a1")
+        assert list(hdul[1].data["PI"]) == [0, 100, 200, 300, 400]
+    assert read_stamp(p) == STAMP
+
+
+def test_extensions_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    """Only the primary HDU changes: everything after it is the original bytes."""
+    p = _product(tmp_path / "pn.fits")
+    before = p.read_bytes()
+    with fits.open(p) as hdul:
+        start = hdul.fileinfo(1)["hdrLoc"]
+    stamp_file(p, STAMP)
+    after = p.read_bytes()
+    with fits.open(p) as hdul:
+        new_start = hdul.fileinfo(1)["hdrLoc"]
+    assert after[new_start:] == before[start:]
+
+
+def test_restamp_replaces_keywords(tmp_path: Path) -> None:
+    """Stamping twice leaves one set of keywords (the second), history accumulates."""
+    p = _product(tmp_path / "pn.fits")
+    stamp_file(p, STAMP)
+    second = Stamp(calibration_id="sha256:" + "d4" * 32, version="0.2.0")
+    stamp_file(p, second)
+    assert read_stamp(p) == second
+    h = fits.getheader(p)
+    assert list(h.keys()).count("RPCALID") == 1
+    assert "RPIMAGE" not in h
+
+
+def test_unstamped_file_reads_none(tmp_path: Path) -> None:
+    """A file without stamp keywords has no stamp."""
+    assert read_stamp(_product(tmp_path / "pn.fits")) is None
+
+
+def test_file_without_checksums_gets_primary_checksum(tmp_path: Path) -> None:
+    """A product written without checksums is stamped with a valid primary CHECKSUM."""
+    p = _product(tmp_path / "pn.fits", checksum=False)
+    stamp_file(p, STAMP)
+    n, problems, stamp = checksum_problems(p)
+    assert (n, problems, stamp) == (2, set(), STAMP)
+    assert "CHECKSUM" in fits.getheader(p)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"not fits at all", "not an uncompressed FITS file; not stamped"),
+    (b"\x1f\x8b\x08\x00compressed", "not an uncompressed FITS file; not stamped"),
+])
+def test_refuses_non_fits(tmp_path: Path, content: bytes, message: str) -> None:
+    """Text and gzip files are refused, untouched."""
+    p = tmp_path / "x.fits"
+    p.write_bytes(content)
+    with pytest.raises(FitsFormatError) as exc:
+        stamp_file(p, STAMP)
+    assert exc.value.one_line() == f"{p}: {message}"
+    assert p.read_bytes() == content
+
+
+def test_failure_leaves_original_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the stamped copy fails its check, the original bytes stay and no temp file is left."""
+    p = _product(tmp_path / "pn.fits")
+    before = p.read_bytes()
+
+    def broken(path, *a, **k):  # type: ignore[no-untyped-def]
+        return (1, set(), None)  # as if an HDU had been lost
+
+    monkeypatch.setattr("reprocal.fits._stamp.checksum_problems", broken)
+    with pytest.raises(FitsFormatError) as exc:
+        stamp_file(p, STAMP)
+    assert exc.value.one_line() == f"{p}: stamped copy has 1 HDUs, expected 2; original kept"
+    assert p.read_bytes() == before
+    assert [x.name for x in tmp_path.iterdir()] == ["pn.fits"]
+
+
+def test_rename_failure_leaves_original(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing rename (e.g. read-only directory) keeps the original and cleans up."""
+    p = _product(tmp_path / "pn.fits")
+    before = p.read_bytes()
+
+    def boom(*a: object) -> None:
+        raise OSError("read-only")
+
+    monkeypatch.setattr("reprocal.fits._stamp.os.replace", boom)
+    with pytest.raises(InputError, match=r": cannot write: (disk full|read-only)$"):
+        stamp_file(p, STAMP)
+    assert p.read_bytes() == before
+    assert [x.name for x in tmp_path.iterdir()] == ["pn.fits"]
+
+
+def test_keeps_file_mode(tmp_path: Path) -> None:
+    """The stamped file keeps the original permissions."""
+    p = _product(tmp_path / "pn.fits")
+    p.chmod(0o640)
+    stamp_file(p, STAMP)
+    assert p.stat().st_mode & 0o777 == 0o640
+
+
+def test_real_event_list(samples: Path, tmp_path: Path) -> None:
+    """The real SAS event list (32 HDUs) stamps with every checksum valid."""
+    p = tmp_path / "evts.fits"
+    shutil.copyfile(samples / "0201901401" / "mos1_exp1_clean_evts.fits", p)
+    p.chmod(0o644)
+    n_before, problems_before, _ = checksum_problems(p)
+    stamp_file(p, STAMP)
+    n, problems, stamp = checksum_problems(p)
+    assert (n, problems, stamp) == (n_before, problems_before, STAMP)
+    with _verified(p) as hdul:
+        assert hdul["CALINDEX"].header["ANALDATE"] == "2015-01-26T11:36:21"

@@ -1,0 +1,206 @@
+"""Push to and pull from an OCI registry: a real docker-registry on loopback, and fakes that lie."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from support.daemons import Daemon, registry  # noqa: F401
+from support.imagekit import fake_cifs, make_state
+
+from reprocal.errors import HashMismatchError, InputError, NetworkError
+from reprocal.image._build import build_image
+from reprocal.image._registry import Reference, pull_image, push_image
+from reprocal.image._verify import verify_image
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    manifest, repo = make_state(tmp_path / "repo")
+    return build_image(manifest, [repo], tmp_path / "img.tar", cifs=fake_cifs(manifest)).path
+
+
+@pytest.mark.parametrize(("ref", "parts"), [
+    ("127.0.0.1:5000/reprocal/ccf:v1", ("127.0.0.1:5000", "reprocal/ccf", "v1", None)),
+    ("localhost/ccf", ("localhost", "ccf", "latest", None)),
+    ("registry.example.org/a/b-c_d.e:2014-05", ("registry.example.org", "a/b-c_d.e", "2014-05",
+                                               None)),
+    ("r.io/x@sha256:" + "a" * 64, ("r.io", "x", None, "sha256:" + "a" * 64)),
+])
+def test_reference_parsing(ref, parts):
+    """REGISTRY/NAME[:TAG|@DIGEST], the tag defaulting to latest."""
+    r = Reference.parse(ref)
+    assert (r.registry, r.repository, r.tag, r.digest) == parts
+    assert str(r) == (ref if ":" in ref.split("/")[-1] or "@" in ref else ref + ":latest")
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("ccf:v1", "image reference 'ccf:v1' names no registry"),
+    ("r.io/CCF:v1", "image reference 'r.io/CCF:v1': bad repository name 'CCF' (lower-case "
+     "letters, digits, '.', '_', '-', '/')"),
+    ("r.io/ccf:-x", "image reference 'r.io/ccf:-x': bad tag '-x'"),
+    ("r.io/ccf@sha256:12", "image reference 'r.io/ccf@sha256:12': bad digest 'sha256:12'"),
+])
+def test_bad_references(ref, message):
+    """Malformed references are refused before any request."""
+    with pytest.raises(InputError) as err:
+        Reference.parse(ref)
+    assert err.value.message == message
+
+
+@pytest.mark.parametrize(("registry_", "scheme"), [
+    ("127.0.0.1:5000", "http"), ("localhost:1", "http"), ("[::1]:5000", "http"),
+    ("registry.example.org", "https"),
+])
+def test_http_only_for_loopback(registry_, scheme):
+    """Loopback registries are spoken to over http, others over https."""
+    assert Reference.parse(f"{registry_}/a:b").base_url.startswith(f"{scheme}://")
+
+
+@pytest.mark.network
+def test_push_and_pull_keep_the_manifest_digest(image, tmp_path, registry: Daemon):  # noqa: F811
+    """Push, push again (every blob skipped), pull: the digest is ours at every step."""
+    first = push_image(image, f"{registry.url}/reprocal/ccf:one")
+    again = push_image(image, f"{registry.url}/reprocal/ccf:two")
+    assert again.digest == first.digest
+    assert again.uploaded == () and set(again.skipped) == set(first.uploaded)
+    pulled = pull_image(f"{registry.url}/reprocal/ccf:one", tmp_path / "pulled.tar")
+    assert pulled.digest == first.digest
+    by_digest = pull_image(f"{registry.url}/reprocal/ccf@{first.digest}", tmp_path / "d.tar")
+    assert by_digest.digest == first.digest
+    report = verify_image(pulled.path)
+    assert report.ok and report.manifest_digest == first.digest
+
+
+@pytest.mark.network
+def test_pull_of_an_unknown_tag(tmp_path, registry: Daemon):  # noqa: F811
+    """A 404 is a network-class error naming the URL; no tar is written."""
+    with pytest.raises(NetworkError, match=r"manifest: GET http://.*/v2/none/manifests/x "
+                       "answered 404"):
+        pull_image(f"{registry.url}/none:x", tmp_path / "x.tar")
+    assert not (tmp_path / "x.tar").exists()
+
+
+def test_unreachable_registry(image):
+    """Nothing listening: NetworkError (exit 5)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(NetworkError) as err:
+        push_image(image, f"127.0.0.1:{port}/a:b")
+    assert err.value.exit_code == 5
+
+
+class _Response:
+    def __init__(self, status: int, content: bytes = b"", headers: dict | None = None):
+        self.status_code, self.content, self.headers = status, content, headers or {}
+        self.text = content.decode("latin-1")
+
+    def iter_content(self, n: int):
+        yield self.content
+
+    def json(self):
+        import json
+
+        return json.loads(self.content)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+class _LyingRegistry:
+    """A registry that has every blob and answers the manifest PUT with another digest, and
+    serves corrupt blobs."""
+
+    def __init__(self, manifest: bytes = b"", config: bytes = b""):
+        self.manifest, self.config = manifest, config
+
+    def request(self, method, url, **kw):
+        if method == "HEAD":
+            return _Response(200)
+        if method == "PUT" and "/manifests/" in url:
+            return _Response(201, headers={"Docker-Content-Digest": "sha256:" + "0" * 64})
+        if method == "GET" and "/manifests/" in url:
+            return _Response(200, self.manifest)
+        if method == "GET" and url.endswith(self.config_digest):
+            return _Response(200, self.config)
+        return _Response(200, b"corrupt")
+
+    @property
+    def config_digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.config).hexdigest()
+
+
+def test_registry_reporting_another_digest_is_an_error(image):
+    """The registry's Docker-Content-Digest must be the digest we computed."""
+    with pytest.raises(HashMismatchError, match="registry manifest digest mismatch: expected "
+                       "sha256:[0-9a-f]{64}, got sha256:0{64}"):
+        push_image(image, "127.0.0.1:1/a:b", session=_LyingRegistry())
+
+
+def test_corrupt_blob_on_pull_leaves_nothing(image, tmp_path):
+    """A layer whose bytes do not hash to its digest aborts the pull; no tar is left."""
+    from reprocal.image._archive import read_image_tar
+
+    img = read_image_tar(image)
+    lying = _LyingRegistry(img.manifest_bytes, img.config_bytes)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(HashMismatchError, match="blob digest mismatch"):
+        pull_image("127.0.0.1:1/a:b", out / "p.tar", session=lying)
+    assert list(out.iterdir()) == []
+
+
+class _TokenRegistry:
+    """A registry that wants a bearer token from its realm (or basic credentials)."""
+
+    def __init__(self, scheme: str = "Bearer"):
+        self.headers: dict[str, str] = {}
+        self.scheme = scheme
+        self.token_requests: list[tuple[dict, object]] = []
+
+    def request(self, method, url, **kw):
+        import hashlib
+
+        if url == "http://auth.test/token":
+            self.token_requests.append((kw.get("params"), kw.get("auth")))
+            return _Response(200, b'{"token": "T1"}')
+        if self.headers.get("Authorization") not in ("Bearer T1", "Basic dTpw"):
+            challenge = ('Bearer realm="http://auth.test/token",service="reg",'
+                         'scope="repository:a:pull,push"' if self.scheme == "Bearer"
+                         else 'Basic realm="reg"')
+            return _Response(401, b"unauthorized", {"WWW-Authenticate": challenge})
+        if method == "PUT":
+            return _Response(201, headers={
+                "Docker-Content-Digest": "sha256:" + hashlib.sha256(kw["data"]).hexdigest()})
+        return _Response(200)
+
+
+@pytest.mark.parametrize(("creds", "auth"), [({}, None), ({"REPROCAL_REGISTRY_USER": "u",
+                                                          "REPROCAL_REGISTRY_PASSWORD": "p"},
+                                                         ("u", "p"))])
+def test_bearer_token_challenge(image, monkeypatch, creds, auth):
+    """A 401 Bearer challenge: a token from the realm (anonymous or with credentials), then retry."""
+    for k, v in creds.items():
+        monkeypatch.setenv(k, v)
+    fake = _TokenRegistry()
+    result = push_image(image, "127.0.0.1:1/a:b", session=fake)
+    assert result.uploaded == ()
+    assert fake.token_requests[0] == ({"service": "reg", "scope": "repository:a:pull,push"}, auth)
+
+
+def test_basic_challenge_needs_credentials(image, monkeypatch):
+    """A Basic challenge without credentials: a network error saying which variables to set."""
+    with pytest.raises(NetworkError) as err:
+        push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic"))
+    assert err.value.hint == ("the registry refused the credentials, or needs some: set "
+                              "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD")
+    monkeypatch.setenv("REPROCAL_REGISTRY_USER", "u")
+    monkeypatch.setenv("REPROCAL_REGISTRY_PASSWORD", "p")
+    assert push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic")).digest

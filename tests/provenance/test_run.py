@@ -1,0 +1,209 @@
+"""`reprocal run`: outputs found, FITS stamped, record written, exit status passed on; audit of
+the stamped output gives the calibration back."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from reprocal.core._constituent import Constituent
+from reprocal.core._dates import CalDate
+from reprocal.core._names import ConstituentName
+from reprocal.errors import InputError
+from reprocal.fits._stamp import read_stamp
+from reprocal.provenance._record import load_record, record_errors
+from reprocal.provenance._run import changed, named_inputs, run, snapshot
+from reprocal.state._manifest import build, save_manifest
+
+ROWS = [Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
+                    subdate="2014-09-06T06:00:05", fsize=2880),
+        Constituent(ConstituentName("EPN", "REDIST", 12), valdate="2000-01-01",
+                    subdate="2014-06-04T06:21:14", fsize=5760)]
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    w = tmp_path / "work"
+    w.mkdir()
+    m = build([("0201903501", CalDate.parse("2004-06-17T10:38:28"),
+                CalDate.parse("2018-07-27T17:50:42"), "XMMCCF", ROWS)],
+              {ROWS[0].filename: (2880, "a" * 64), ROWS[1].filename: (5760, "b" * 64)})
+    save_manifest(m, w / "m.json")
+    (w / "evts.fits").write_bytes(_fits_bytes(w / "tmp.fits"))
+    (w / "tmp.fits").unlink()
+    return w
+
+
+def _fits_bytes(path: Path) -> bytes:
+    cols = [fits.Column("PI", "J", array=np.arange(4))]
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols, name="SPECTRUM")]
+                 ).writeto(path, checksum=True)
+    return path.read_bytes()
+
+
+def _fake_sas(status: int = 0):  # type: ignore[no-untyped-def]
+    """An executor standing in for evselect: writes a spectrum and a log."""
+    def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+        _fits_bytes(cwd / "pn.pha")
+        (cwd / "log.txt").write_text(" ".join(command))
+        return status
+    return execute
+
+
+def test_run_records_and_stamps(work: Path) -> None:
+    """Outputs are found and stamped; the record names them, the inputs and the manifest."""
+    result = run(["evselect", "table=evts.fits", "spectrumset=pn.pha"], cwd=work,
+                 manifest_path=work / "m.json", environ={"SAS_VERBOSITY": "4"},
+                 executor=_fake_sas())
+    assert result.exit_status == 0
+    assert [o.name for o in result.outputs] == ["pn.pha", "log.txt"]
+    assert [o.name for o in result.stamped] == ["pn.pha"]
+    assert result.record_path == work / "pn.pha.prov.json"  # named after the FITS output
+    rec = load_record(result.record_path)
+    assert record_errors(json.loads(result.record_path.read_bytes())) == []
+    assert rec.command == ("evselect", "table=evts.fits", "spectrumset=pn.pha")
+    assert [s.name for s in rec.subjects] == ["pn.pha", "log.txt"]
+    assert [(d.name, d.role) for d in rec.dependencies] == [
+        ("EPN_CTI_0045.CCF", "constituent"), ("EPN_REDIST_0012.CCF", "constituent"),
+        (str(work / "m.json"), "manifest"), ("evts.fits", "input")]
+    assert rec.environment == {"SAS_VERBOSITY": "4"}
+    stamp = read_stamp(work / "pn.pha")
+    assert stamp is not None
+    assert stamp.calibration_id == rec.calibration_id
+    assert stamp.manifest_digest == rec.manifest_digest
+    assert stamp.invocation_id == rec.invocation_id
+    assert stamp.record == "pn.pha.prov.json"
+    # the record's subject digest is of the stamped bytes
+    from reprocal.fs._hashing import sha256_file
+
+    assert rec.subjects[0].sha256 == sha256_file(work / "pn.pha")
+
+
+def test_failed_command_still_recorded(work: Path) -> None:
+    """A failing command's status is returned and recorded."""
+    result = run(["evselect"], cwd=work, record=work / "r.json", executor=_fake_sas(3),
+                 environ={})
+    assert result.exit_status == 3
+    assert load_record(work / "r.json").exit_status == 3
+
+
+def test_explicit_output_must_exist(work: Path) -> None:
+    """--output naming a file the command did not write is an error."""
+    with pytest.raises(InputError) as exc:
+        run(["evselect"], cwd=work, outputs=["nope.fits"], executor=_fake_sas(), environ={})
+    assert exc.value.one_line() == f"--output {work / 'nope.fits'} was not written by the command"
+
+
+def test_unrunnable_command(work: Path) -> None:
+    """A program that does not exist: exit 2, nothing recorded."""
+    with pytest.raises(InputError) as exc:
+        run(["no-such-program-xyz"], cwd=work, environ={"PATH": "/nonexistent"})
+    assert exc.value.one_line() == ("cannot run 'no-such-program-xyz': no such program; check the "
+                                    "command after `--` (and $PATH)")
+    assert not list(work.glob("*.json.prov.json")) and not list(work.glob("reprocal-run-*"))
+
+
+def test_snapshot_and_changes(tmp_path: Path) -> None:
+    """Created and modified files are outputs; .git is ignored."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a").write_text("1")
+    before = snapshot(tmp_path)
+    (tmp_path / "a").write_text("22")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b").write_text("b")
+    (tmp_path / ".git" / "index").write_text("x")
+    assert changed(before, snapshot(tmp_path)) == ["a", "sub/b"]
+
+
+def test_named_inputs(tmp_path: Path) -> None:
+    """Files named as arguments or SAS parameters are inputs; others are not."""
+    (tmp_path / "evts.fits").write_text("x")
+    (tmp_path / "gti.fits").write_text("x")
+    assert named_inputs(["evselect", "table=evts.fits", "gti.fits", "expression=PI>10",
+                         "missing.fits"], tmp_path) == ["evts.fits", "gti.fits"]
+
+
+def test_cif_in_sas_ccf_is_a_dependency(work: Path) -> None:
+    """Without a manifest, $SAS_CCF's CIF and its constituents are recorded; local copies in
+    $SAS_CCFPATH are hashed."""
+    from reprocal.fits._calindex import write_cif
+
+    ccf = work.parent / "ccf"
+    ccf.mkdir()
+    (ccf / ROWS[0].filename).write_bytes(b"x" * 2880)
+    cif = write_cif(work.parent / "ccf.cif", ROWS, obs_date="2004-06-17", analysis_date="2018-07-27")
+    result = run(["evselect"], cwd=work, executor=_fake_sas(),
+                 environ={"SAS_CCF": str(cif), "SAS_CCFPATH": str(ccf)})
+    rec = result.record
+    (cif_dep,) = rec.by_role("cif")
+    assert cif_dep.annotations["rowsDigest"].startswith("sha256:")
+    assert cif_dep.annotations["obsDate"] == "2004-06-17T00:00:00"
+    cti, redist = rec.by_role("constituent")
+    assert cti.sha256 is not None and cti.uri == (ccf / ROWS[0].filename).as_uri()
+    assert redist.sha256 is None and redist.uri == ROWS[1].filename
+    stamp = read_stamp(work / "pn.pha")
+    assert stamp is not None and stamp.cif_digest == cif_dep.annotations["rowsDigest"]
+
+
+WRITER = ("import sys, numpy as np; from astropy.io import fits; "
+          "fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns("
+          "[fits.Column('PI', 'J', array=np.arange(3))], name='SPECTRUM')]).writeto(sys.argv[1])")
+
+
+def test_cli_run_then_audit(cli, work: Path) -> None:  # type: ignore[no-untyped-def]
+    """`reprocal run` passes the exit status on; `audit` of the stamped output finds the record
+    and gives back the calibration id."""
+    done = cli("run", "--manifest", "m.json", "--json", "--", sys.executable, "-c", WRITER,
+               "pn.pha", cwd=work)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    calib = json.loads((work / "m.json").read_text())["calibration_id"]
+    assert doc["calibration_id"] == calib
+    assert doc["stamped"] == [str(work / "pn.pha")]
+    audit = cli("audit", "pn.pha", "--json", cwd=work)
+    assert audit.returncode == 0, audit.stderr
+    found = json.loads(audit.stdout)
+    assert found["kind"] == "stamped FITS"  # no CALINDEX: the stamp leads to the record
+    assert found["calibration_id"] == calib
+    assert found["record"] == "pn.pha.prov.json"
+    assert [f["used"] for f in found["findings"]] == [r.filename for r in ROWS]
+    failing = cli("run", "--", sys.executable, "-c", "raise SystemExit(7)", cwd=work)
+    assert failing.returncode == 7
+
+
+def test_cli_audit_pin_reproduces_the_calibration_id(cli, work: Path) -> None:  # type: ignore[no-untyped-def]
+    """`audit --pin` of a stamped output writes a manifest with the run's calibration id; the
+    record itself audits the same way; diff of the two manifests is empty."""
+    assert cli("run", "--manifest", "m.json", "--", sys.executable, "-c", WRITER, "pn.pha",
+               cwd=work).returncode == 0
+    calib = json.loads((work / "m.json").read_text())["calibration_id"]
+    done = cli("audit", "pn.pha", "--pin", "-o", "again.json", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((work / "again.json").read_text())["calibration_id"] == calib
+    rec = json.loads(cli("audit", "pn.pha.prov.json", "--json", cwd=work).stdout)
+    assert (rec["kind"], rec["calibration_id"]) == ("record", calib)
+    same = json.loads(cli("diff", "m.json", "again.json#0201903501", "--json", cwd=work).stdout)
+    assert same["counts"] == {"changed": 0, "added": 0, "removed": 0}
+
+
+def test_record_whose_manifest_is_gone(work: Path) -> None:
+    """A record whose manifest was deleted: constituents come from the catalogue (lookup),
+    those it does not know are listed as unresolved, and the reason is noted."""
+    from reprocal.audit._product import read_product
+
+    result = run(["evselect"], cwd=work, manifest_path=work / "m.json", executor=_fake_sas(),
+                 environ={})
+    (work / "m.json").unlink()
+    known = {ROWS[0].filename: ROWS[0]}
+    (prod,) = read_product(result.record_path, lookup=known.get)
+    assert prod.kind == "record"
+    assert [c.filename for c in prod.state.constituents] == [ROWS[0].filename]
+    assert prod.unresolved == (ROWS[1].filename,)
+    assert prod.notes == (f"its manifest {work / 'm.json'} is not there any more",)
+    assert prod.pinned == {ROWS[0].filename: "a" * 64, ROWS[1].filename: "b" * 64}

@@ -1,0 +1,197 @@
+"""The catalogue: incremental indexing, expected content, problems, gaps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from astropy.io import fits
+
+from reprocal.errors import DuplicateConstituentError, RepositoryError
+from reprocal.repo._catalog import Catalog, ccf_dirs
+from reprocal.repo._repository import Repository
+from reprocal.testing._synthetic import generate
+
+
+@pytest.fixture
+def repo_dir(synthetic_repo, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A copy of the session's synthetic repository (tests here modify it)."""
+    return Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
+
+
+def _attrs(c):  # type: ignore[no-untyped-def]
+    return (c.filename, c.valdate, c.evaldate, c.subdate, c.category, c.extseqid)
+
+
+def test_index_reads_every_header(synthetic_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A cold refresh indexes every generated file with the attributes it was written with."""
+    repo = synthetic_repo
+    cat = Catalog(tmp_path / "c.sqlite")
+    report = cat.refresh([repo.root])
+    assert report.scanned == report.read == len(repo.constituents)
+    assert report.problems == ()
+    got = sorted(_attrs(lf.constituent) for lf in cat.present([repo.root]))
+    assert got == sorted(_attrs(c) for c in repo.constituents)
+
+
+def test_warm_refresh_reads_nothing_then_only_what_changed(repo_dir: Path, tmp_path: Path) -> None:
+    """Unchanged (size, mtime, inode) files are not re-read; a touched one is."""
+    cat = Catalog(tmp_path / "c.sqlite")
+    cat.refresh([repo_dir])
+    again = cat.refresh([repo_dir])
+    assert again.read == 0 and again.unchanged == again.scanned
+    victim = sorted(repo_dir.iterdir())[5]
+    st = victim.stat()
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert cat.refresh([repo_dir]).read == 1
+
+
+def test_vanished_file_is_remembered_as_expected(repo_dir: Path, tmp_path: Path) -> None:
+    """A file deleted after indexing (rsync --delete) stays known, so its absence is visible."""
+    cat = Catalog(tmp_path / "c.sqlite")
+    cat.refresh([repo_dir])
+    victim = sorted(repo_dir.iterdir())[0]
+    victim.unlink()
+    report = cat.refresh([repo_dir])
+    assert report.removed == (str(victim),)
+    assert victim.name in {c.filename for c in cat.expected()}
+    assert victim.name in {c.filename for c in cat.known([repo_dir])}
+
+
+def test_missing_winner_is_a_gap_not_a_silent_downgrade(repo_dir: Path, tmp_path: Path) -> None:
+    """Deleting the selected issue makes the resolver report the gap cifbuild would hide."""
+    repo = Repository(repo_dir, catalog=tmp_path / "c.sqlite")
+    res = repo.resolve("2010-01-01", "2026-01-01")
+    assert res.complete
+    # Pick a type with several issues, so an older one takes over.
+    victim = next(c for c in res.chosen if c.issue > 1)
+    (repo_dir / victim.filename).unlink()
+    repo.refresh()
+    res2 = repo.resolve("2010-01-01", "2026-01-01")
+    assert [g.missing.filename for g in res2.gaps] == [victim.filename]
+    assert "is eligible but missing locally" in res2.gaps[0].describe()
+
+
+def test_problems_are_reported_with_paths(repo_dir: Path, tmp_path: Path) -> None:
+    """Non-FITS files, header/name disagreements and non-CCF names are problems, not picks."""
+    (repo_dir / "EPN_CTI_0999.CCF").write_text("not fits")
+    src = sorted(repo_dir.glob("EPN_*.CCF"))[0]
+    shutil.copy(src, repo_dir / "EPN_NOTTHIS_0001.CCF")
+    fits.PrimaryHDU().writeto(repo_dir / "random.ccf")
+    cat = Catalog(tmp_path / "c.sqlite")
+    report = cat.refresh([repo_dir])
+    msgs = {Path(p.paths[0]).name: p.message for p in report.problems}
+    assert set(msgs) == {"EPN_CTI_0999.CCF", "EPN_NOTTHIS_0001.CCF", "random.ccf"}
+    assert "not a FITS file" in msgs["EPN_CTI_0999.CCF"]
+    assert f"header says {src.name} but the file is named EPN_NOTTHIS_0001.CCF" in msgs["EPN_NOTTHIS_0001.CCF"]
+    assert "'random.ccf' is not a constituent name" in msgs["random.ccf"]
+
+
+def test_duplicates_across_directories(repo_dir: Path, tmp_path: Path) -> None:
+    """One constituent in two directories is a problem, and never silently picked."""
+    other = tmp_path / "other"
+    other.mkdir()
+    repo = Repository(repo_dir, catalog=tmp_path / "c.sqlite")
+    chosen = repo.resolve("2010-01-01", "2026-01-01").chosen[0]
+    shutil.copy(repo_dir / chosen.filename, other / chosen.filename)
+    both = Repository([repo_dir, other], catalog=tmp_path / "c.sqlite")
+    dup = [p for p in both.last_scan.problems if p.kind == "duplicate"]  # type: ignore[union-attr]
+    assert [p.message for p in dup] == [f"{chosen.filename} is present 2 times"]
+    with pytest.raises(DuplicateConstituentError, match=f"{chosen.filename} is present 2 times"):
+        both.resolve("2010-01-01", "2026-01-01")
+
+
+def test_recursion_and_glob(tmp_path: Path) -> None:
+    """Subdirectories are scanned only with recurse; the glob filters names as cifbuild's does."""
+    repo = generate(tmp_path / "top", seed=3, scale=0.0001, files=40)
+    sub = tmp_path / "top" / "sub"
+    sub.mkdir()
+    moved = sorted(repo.paths)[0]
+    shutil.move(repo.paths[moved], sub / moved)
+    flat = Repository(tmp_path / "top", catalog=tmp_path / "a.sqlite")
+    deep = Repository(tmp_path / "top", catalog=tmp_path / "b.sqlite", recurse=True)
+    assert len(flat.present()) == 39 and len(deep.present()) == 40
+    none = Repository(tmp_path / "top", catalog=tmp_path / "c.sqlite", fileglob="*.fits")
+    assert none.present() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "no calibration directory given (--ccf-path is empty); pass --ccf-path DIR or set SAS_CCFPATH"),
+        ("/nonexistent/ccf", "--ccf-path: /nonexistent/ccf is not a directory; check the path or create it"),
+    ],
+)
+def test_bad_ccf_path(value: str, message: str) -> None:
+    """An empty or missing repository path is an error (cifbuild writes an empty CIF)."""
+    with pytest.raises(RepositoryError) as err:
+        ccf_dirs(value)
+    assert err.value.one_line() == message
+    assert err.value.exit_code == 3
+
+
+def test_empty_repository_refused(tmp_path: Path) -> None:
+    """Resolving against a directory without constituents is an error, not an empty CIF."""
+    (tmp_path / "empty").mkdir()
+    repo = Repository(tmp_path / "empty", catalog=tmp_path / "c.sqlite")
+    with pytest.raises(RepositoryError, match="no calibration constituents found in"):
+        repo.resolve("2010-01-01", "2026-01-01")
+
+
+def test_corrupt_catalogue_is_a_clear_error(tmp_path: Path) -> None:
+    """A catalogue file that is not SQLite says so and how to recover."""
+    db = tmp_path / "c.sqlite"
+    db.write_bytes(b"garbage" * 1000)
+    with pytest.raises(RepositoryError, match="catalogue is not a usable SQLite database"):
+        Catalog(db)
+
+
+def test_master_index_import_makes_missing_files_known(repo_dir: Path, tmp_path: Path) -> None:
+    """A master index written from a full repository tells a pruned copy what it lacks."""
+    from reprocal.fits._calindex import write_master_index
+
+    full = Repository(repo_dir, catalog=tmp_path / "full.sqlite")
+    mif = tmp_path / "XMM_CALINDEX_0001.CCF"
+    write_master_index(mif, [lf.constituent for lf in full.present()])
+    pruned = tmp_path / "pruned"
+    shutil.copytree(repo_dir, pruned)
+    best = full.resolve("2010-01-01", "2026-01-01").chosen
+    for c in best[:3]:
+        (pruned / c.filename).unlink()
+    cat = Catalog(tmp_path / "pruned.sqlite")
+    assert cat.import_calindex(mif) == len(full.present())
+    repo = Repository(pruned, catalog=cat)
+    gaps = repo.resolve("2010-01-01", "2026-01-01").gaps
+    assert sorted(g.missing.filename for g in gaps) == sorted(c.filename for c in best[:3])
+
+
+def test_master_index_in_the_repository_is_imported(repo_dir: Path, tmp_path: Path) -> None:
+    """An XMM_CALINDEX_nnnn.CCF lying among the constituents is read as expected content."""
+    from reprocal.fits._calindex import write_master_index
+
+    full = Repository(repo_dir, catalog=tmp_path / "full.sqlite")
+    rows = [lf.constituent for lf in full.present()]
+    victim = full.resolve("2010-01-01", "2026-01-01").chosen[0]
+    write_master_index(repo_dir / "XMM_CALINDEX_0042.CCF", rows)
+    (repo_dir / victim.filename).unlink()
+    repo = Repository(repo_dir, catalog=tmp_path / "c.sqlite")
+    assert repo.last_scan is not None and repo.last_scan.problems == ()
+    gaps = repo.resolve("2010-01-01", "2026-01-01").gaps
+    assert [g.missing.filename for g in gaps] == [victim.filename]
+
+
+def test_import_after_resolve_is_seen(repo_dir: Path, tmp_path: Path) -> None:
+    """Resolutions read the catalogue once per refresh; an import through the repository
+    invalidates that, so a gap it reveals is reported at once."""
+    from reprocal.fits._calindex import write_master_index
+
+    repo = Repository(repo_dir, catalog=tmp_path / "c.sqlite")
+    best = repo.resolve("2010-01-01", "2026-01-01").chosen[0]
+    write_master_index(tmp_path / "mif.fits", [lf.constituent for lf in repo.present()])
+    (repo_dir / best.filename).unlink()
+    fresh = Repository(repo_dir, catalog=tmp_path / "fresh.sqlite")
+    assert fresh.resolve("2010-01-01", "2026-01-01").gaps == ()
+    assert fresh.import_index(tmp_path / "mif.fits") > 0
+    assert [g.missing.filename for g in fresh.resolve("2010-01-01", "2026-01-01").gaps] == [best.filename]

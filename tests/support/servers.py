@@ -1,0 +1,276 @@
+"""Loopback mirrors for tests and benchmarks: an HTTP server that misbehaves on request, and an
+rsync daemon. Both bind 127.0.0.1 only and are stopped by whoever started them.
+
+Faults (per file name, see :class:`Fault`): ``404``; ``500`` for the first N requests then the
+file; ``drop`` (the connection closes after ``at`` bytes of a full-length response); ``corrupt``
+(right size, wrong bytes); ``short`` (a shorter file, consistent headers); ``trickle`` (chunks of
+``chunk`` bytes every ``delay`` seconds); ``norange`` (Range ignored: 200 and the whole file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote
+
+from reprocal.fetch._engine import FetchItem
+
+
+@dataclass
+class Fault:
+    kind: str
+    """404, 500, drop, corrupt, short, trickle, norange."""
+    times: int | None = None
+    """How many requests misbehave (None: all of them)."""
+    at: int = 1000
+    """drop: bytes sent before the connection is closed."""
+    chunk: int = 512
+    """trickle: bytes per write."""
+    delay: float = 0.01
+    """trickle: seconds between writes."""
+    seen: int = 0
+
+
+@dataclass
+class Request:
+    name: str
+    range: str | None
+    status: int
+    completed: bool = False
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # clients drop connections on purpose in these tests
+
+
+@dataclass
+class MirrorServer:
+    """``with MirrorServer(dir) as srv: srv.url`` serves ``dir`` at ``http://127.0.0.1:PORT/ccf/``."""
+
+    root: Path
+    faults: dict[str, Fault] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                server._serve(self)
+
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/ccf/"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    def __enter__(self) -> MirrorServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(5)
+
+    def gets(self, name: str | None = None) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if name is None or r.name == name]
+
+    def completed(self) -> set[str]:
+        with self._lock:
+            return {r.name for r in self.requests if r.completed}
+
+    def _fault(self, name: str) -> Fault | None:
+        with self._lock:
+            fault = self.faults.get(name)
+            if fault is None or (fault.times is not None and fault.seen >= fault.times):
+                return None
+            fault.seen += 1
+            return fault
+
+    def _record(self, req: Request) -> Request:
+        with self._lock:
+            self.requests.append(req)
+        return req
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        if not h.path.startswith("/ccf/"):
+            return self._status(h, "", 404)
+        name = unquote(h.path[len("/ccf/"):])
+        path = self.root / name
+        fault = self._fault(name)
+        kind = fault.kind if fault else None
+        if kind == "404" or "/" in name or not path.is_file():
+            return self._status(h, name, 404)
+        if kind == "500":
+            return self._status(h, name, 500)
+        data = path.read_bytes()
+        if kind == "corrupt":
+            data = bytes(b ^ 0xFF for b in data[:64]) + data[64:]
+        elif kind == "short":
+            data = data[: len(data) // 2]
+        start = 0
+        rng = h.headers.get("Range")
+        m = re.match(r"bytes=(\d+)-$", rng or "")
+        if m and kind != "norange":
+            start = int(m.group(1))
+            if start >= len(data):
+                h.send_response(416)
+                h.send_header("Content-Range", f"bytes */{len(data)}")
+                h.send_header("Content-Length", "0")
+                h.end_headers()
+                self._record(Request(name, rng, 416))
+                return None
+        status = 206 if start else 200
+        req = self._record(Request(name, rng, status))
+        body = data[start:]
+        h.send_response(status)
+        h.send_header("Content-Length", str(len(body)))
+        h.send_header("Accept-Ranges", "none" if kind == "norange" else "bytes")
+        if status == 206:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        if kind == "drop":
+            h.send_header("Connection", "close")
+        h.end_headers()
+        try:
+            if kind == "drop":
+                h.wfile.write(body[: fault.at])  # type: ignore[union-attr]
+                h.wfile.flush()
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return None
+            if kind == "trickle":
+                for i in range(0, len(body), fault.chunk):  # type: ignore[union-attr]
+                    if self._stopping.is_set():
+                        h.close_connection = True
+                        return None
+                    h.wfile.write(body[i: i + fault.chunk])  # type: ignore[union-attr]
+                    h.wfile.flush()
+                    time.sleep(fault.delay)  # type: ignore[union-attr]
+            else:
+                h.wfile.write(body)
+            req.completed = True
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True
+        return None
+
+    def _status(self, h: BaseHTTPRequestHandler, name: str, status: int) -> None:
+        self._record(Request(name, h.headers.get("Range"), status))
+        body = f"{status}\n".encode()
+        h.send_response(status)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RsyncDaemon:
+    """``rsync --daemon`` on 127.0.0.1 exporting ``root`` as module ``ccf`` (read only)."""
+
+    def __init__(self, root: Path, workdir: Path):
+        self.root = root
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"rsync://127.0.0.1:{self.port}/ccf/"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> RsyncDaemon:
+        binary = shutil.which("rsync")
+        assert binary, "rsync is not installed"
+        conf = self.workdir / "rsyncd.conf"
+        user = "root" if os.geteuid() == 0 else ""
+        conf.write_text(
+            f"pid file = {self.workdir / 'rsyncd.pid'}\n"
+            f"use chroot = false\n" + (f"uid = {user}\ngid = {user}\n" if user else "")
+            + f"[ccf]\n    path = {self.root}\n    read only = true\n"
+        )
+        self.proc = subprocess.Popen(
+            [binary, "--daemon", "--no-detach", f"--config={conf}", f"--port={self.port}",
+             "--address=127.0.0.1", f"--log-file={self.workdir / 'rsyncd.log'}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+        self.__exit__()
+        raise RuntimeError(f"rsync daemon did not start on port {self.port}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+NAMES = ("EPN_QUANTUMEF", "EMOS1_ADUCONV", "XMM_MISCDATA", "RGS1_EFFAREA", "OM_FILTER",
+         "XRT1_XAREAEF", "EMOS2_CTI", "EPN_REDIST", "RGS2_LINCOORD", "XMM_BORESIGHT")
+
+
+def make_files(root: Path, count: int, *, size: int = 2880 * 3, seed: int = 0) -> list[FetchItem]:
+    """``count`` random files named like constituents in ``root``; their pins."""
+    rnd = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    items = []
+    for i in range(count):
+        name = f"{NAMES[i % len(NAMES)]}_{i // len(NAMES) + 1:04d}.CCF"
+        data = rnd.randbytes(size if isinstance(size, int) else size[i])
+        (root / name).write_bytes(data)
+        items.append(FetchItem(name, len(data), hashlib.sha256(data).hexdigest()))
+    return items
+
+
+def write_manifest(path: Path, items: list[FetchItem]) -> Path:
+    """A manifest pinning ``items`` (one observation per file, so keys never clash)."""
+    from reprocal.core._constituent import Constituent
+    from reprocal.core._dates import CalDate
+    from reprocal.core._names import ConstituentName
+    from reprocal.state._manifest import build, save_manifest
+
+    obs = CalDate.parse("2004-05-09T13:00:16")
+    an = CalDate.parse("2018-07-27T17:25:14")
+    observations = [
+        (f"{n:010d}", obs, an, "XMMCCF",
+         [Constituent(ConstituentName.parse(i.filename), valdate="2000-01-01T00:00:00")])
+        for n, i in enumerate(items)]
+    manifest = build(observations, {i.filename: (i.size, i.sha256) for i in items})
+    save_manifest(manifest, path)
+    return path
