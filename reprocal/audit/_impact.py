@@ -136,6 +136,15 @@ def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
 
 
 def _walk(root: Path) -> list[Path]:
+    """Every file under ``root``, sorted, skipping version-control and cache directories.
+
+    Not the repository walker (:mod:`reprocal.repo._walk`), on purpose: this walks a tree of
+    *products* (event lists, CIFs, manifests, records), recognised by their first bytes, so
+    it must see files of any name and extension (``.FTZ``, ``.fits.gz``, ``.json``) that
+    cifbuild's file glob and the constituent name rule exclude. Where names matter (the
+    constituents a product used) they are compared by the same rule, through
+    :meth:`reprocal.core._names.ConstituentName.parse` (:meth:`Target.matches`): any case.
+    """
     out: list[Path] = []
     for d, dirs, files in os.walk(root):
         dirs[:] = sorted(x for x in dirs if x not in _SKIP)

@@ -11,9 +11,9 @@ from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate, resolve
 from reprocal.errors import InputError
 from reprocal.progress import bar
-from reprocal.repo._catalog import DEFAULT_GLOB
 from reprocal.repo._repository import Repository
 from reprocal.repo._resolve import Resolution
+from reprocal.repo._walk import DEFAULT_GLOB
 
 
 def scan_options(f):  # type: ignore[no-untyped-def]

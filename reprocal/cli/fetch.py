@@ -22,7 +22,6 @@ from reprocal.cli._common import (
     warn,
 )
 from reprocal.core._constituent import DEFAULT_CATEGORY
-from reprocal.core._names import ConstituentName, is_constituent_name
 from reprocal.errors import CheckFailed, InputError, RepositoryError
 from reprocal.fetch._engine import Check, FetchItem, FetchReport, FetchResult, Plan, fetch
 from reprocal.fetch._engine import dry_run as plan_dry_run
@@ -104,7 +103,7 @@ def _state_items(obs_date: str | None, odf: str | None, analysis_date: str | Non
     from reprocal.core._select import Rule
     from reprocal.fetch._gaps import constituent_check, items, missing_constituents
     from reprocal.fits._calindex import read_calindex
-    from reprocal.repo._catalog import DEFAULT_GLOB
+    from reprocal.repo._walk import DEFAULT_GLOB
 
     if not analysis_date:
         raise InputError("--analysis-date is required with --obs-date/--odf (a date, or 'now')")
@@ -246,25 +245,16 @@ def unused_cmd(manifests: tuple[str, ...], ccf_path: str | None, as_json: bool) 
 
     Paths go to stdout, one a line; the count to stderr.
     """
-    from reprocal.repo._catalog import ccf_dirs
+    from reprocal.fetch._unused import unused_files
 
-    needed: set[str] = set()
-    for m in manifests:
-        needed.update(f.filename for f in load_manifest(m).files)
-    unused = []
-    for d in ccf_dirs(ccf_path):
-        for entry in sorted(os.scandir(d), key=lambda e: e.name):
-            if entry.is_file() and is_constituent_name(entry.name):
-                canonical = ConstituentName.parse(entry.name).filename
-                if canonical not in needed:
-                    unused.append((Path(entry.path), entry.stat().st_size))
+    report = unused_files((load_manifest(m) for m in manifests), ccf_path)
     if as_json:
         echo_json({"manifests": list(manifests), "unused": [
-            {"path": str(p), "size": size} for p, size in unused],
-            "bytes": sum(s for _, s in unused)})
+            {"path": str(f.path), "size": f.stat.size} for f in report.files],
+            "bytes": report.bytes})
         return
-    for p, _size in unused:
-        info(str(p))
+    for f in report.files:
+        info(str(f.path))
     # the count goes to stderr so that stdout is only paths (safe to pipe)
-    click.echo(f"{len(unused)} constituent file(s), {_mb(sum(s for _, s in unused))}, not needed "
-               f"by {len(manifests)} manifest(s); nothing was deleted", err=True)
+    click.echo(f"{len(report.files)} constituent file(s), {_mb(report.bytes)}, not needed "
+               f"by {report.manifests} manifest(s); nothing was deleted", err=True)

@@ -9,7 +9,10 @@ Guarantees, whatever happens (error, Ctrl-C, ``kill -9``, a full disk):
 * nothing is ever deleted except our own ``.part`` files once their bytes are known to be wrong
   (the ``rsync --delete`` trap); a ``.part`` left by an interrupted run is resumed by the next;
 * one fetch at a time per repository (``fcntl.flock`` on ``DEST/.reprocal-fetch.lock``): a second
-  fetch waits, then finds the files the first one installed and skips them.
+  fetch waits, then finds the files the first one installed and skips them;
+* names are matched in any case (:mod:`reprocal.repo._walk`): a constituent present as
+  ``emos1_x_0001.ccf`` is checked (and replaced if wrong) at that path, never installed a second
+  time as ``EMOS1_X_0001.CCF``.
 
 Each file tries the mirrors in order; each failed attempt is recorded with a kind (see
 :data:`reprocal.fetch._transports.ERROR_KINDS`) and the next mirror is tried. The result is a
@@ -153,7 +156,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
     item = entry.item
     dest = entry.directory
     started = time.monotonic()
-    target = dest / item.filename
+    target = entry.path  # a wrong file is replaced at its own path, whatever its case
     try:
         part = PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
     except OSError as exc:
@@ -244,6 +247,13 @@ def _lock_others(stack: contextlib.ExitStack, dirs: Iterable[Path]) -> dict[Path
     return refused
 
 
+def _misnamed(entry: PlanEntry) -> str:
+    """Why a name held by a file cifbuild cannot see is not fetched (nothing is renamed or
+    deleted for the user, and a second copy under the canonical name would be a duplicate)."""
+    return (f"{entry.path} holds this constituent in a case cifbuild's file glob does not "
+            f"match; rename it to {entry.item.filename} and fetch again")
+
+
 def _others(also: Sequence[Path | str], dest: Path | str) -> list[Path]:
     """The other repository directories, each once, without the destination however spelt."""
     seen = {Path(dest).resolve()}
@@ -298,7 +308,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     with repository_lock(dest, on_wait=on_wait), contextlib.ExitStack() as stack:
         # planned under the lock, so that what a peer installed meanwhile is seen as present
         the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
-        elsewhere = {e.directory for e in the_plan.needed if e.directory != dest}
+        elsewhere = {e.directory for e in the_plan.needed
+                     if e.directory != dest and e.state != "misnamed"}
         refused = _lock_others(stack, elsewhere)
         if elsewhere:  # look again, now that those directories are ours too
             the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
@@ -306,14 +317,17 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
             on_plan(the_plan)
         results = {e.item.filename: FetchResult(e.item.filename, "present")
                    for e in the_plan.entries if not e.needed}
-        results.update({e.item.filename: FetchResult(
-            e.item.filename, "failed", attempts=(Attempt("", "local-error", refused[e.directory]),))
-            for e in the_plan.needed if e.directory in refused})
+        blocked = {e.item.filename: _misnamed(e) for e in the_plan.needed
+                   if e.state == "misnamed"}
+        blocked.update({e.item.filename: refused[e.directory] for e in the_plan.needed
+                        if e.directory in refused and e.item.filename not in blocked})
+        results.update({name: FetchResult(name, "failed", attempts=(
+            Attempt("", "local-error", why),)) for name, why in blocked.items()})
         cancel = threading.Event()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
         try:
             futures = [pool.submit(_fetch_one, e, mirrors, transport, progress, cancel, check)
-                       for e in the_plan.needed if e.directory not in refused]
+                       for e in the_plan.needed if e.item.filename not in blocked]
             for future in as_completed(futures):
                 result = future.result()
                 results[result.filename] = result

@@ -2,6 +2,11 @@
 
 :func:`plan` reads the repository (sizes, and sha256 of present files at level ``sha256``) and
 writes nothing; :mod:`reprocal.fetch._engine` acts on its answer under the repository lock.
+
+The directories are listed by :func:`reprocal.repo._walk.list_files`, so a pinned name is found
+in any case: ``emos1_calsourcedata_0001.ccf`` holds ``EMOS1_CALSOURCEDATA_0001.CCF`` (it is
+present if its bytes are right, replaced *at that path* if not), and a fetch never installs a
+second copy of a constituent that differs only in case.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import attrs
 from reprocal.errors import InputError
 from reprocal.fetch._item import FetchItem, _unique
 from reprocal.fetch._partfile import part_path
+from reprocal.repo._walk import Kind, ListedFile, by_name, list_files
 
 Level = Literal["size", "sha256"]
 
 
 # --- plan -------------------------------------------------------------------------------------
 
-State = Literal["present", "missing", "wrong-size", "wrong-hash", "unreadable"]
+State = Literal["present", "missing", "wrong-size", "wrong-hash", "unreadable", "misnamed"]
 
 
 @attrs.frozen
@@ -33,11 +39,17 @@ class PlanEntry:
     item: FetchItem
     """The pinned file."""
     state: State
-    """``present`` (verified at the plan's level), ``missing``, ``wrong-size``, ``wrong-hash``
-    or ``unreadable`` (the file could not be read to hash it)."""
+    """``present`` (verified at the plan's level), ``missing``, ``wrong-size``, ``wrong-hash``,
+    ``unreadable`` (the file could not be read to hash it) or ``misnamed`` (only a file whose
+    name differs in a case cifbuild's glob misses holds the name, e.g. ``.Ccf``: it is neither
+    replaced nor duplicated; renaming it is the user's call)."""
     directory: Path
     """Where the file is, or will be installed: the first repository directory holding that
-    name (a wrong copy is replaced where it is, never duplicated), else the destination."""
+    name in any case (a wrong copy is replaced where it is, never duplicated), else the
+    destination."""
+    path: Path
+    """The file itself: the one found (its own spelling, e.g. lower case), which a fetch
+    replaces when wrong; else ``directory`` / the canonical name."""
     partial: int = 0
     """Bytes already in its ``.part`` file from an interrupted fetch (resumed, then verified)."""
 
@@ -79,26 +91,36 @@ def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sh
     if level not in ("size", "sha256"):
         raise InputError(f"verification level {level!r} is not 'size' or 'sha256'")
     dest = Path(dest_dir)
-    dirs = [dest, *(Path(d) for d in also)]
+    # one listing of every directory; a destination not made yet simply holds nothing
+    files = list_files([dest, *(Path(d) for d in also)])
+    found, misnamed = by_name(files), by_name(files, Kind.MISNAMED)
 
     def entry(item: FetchItem) -> PlanEntry:
-        where = next((d for d in dirs if (d / item.filename).is_file()), dest)
-        target = where / item.filename
-        part = part_path(where, item.filename)
-        partial = part.stat().st_size if part.is_file() else 0
+        hit: ListedFile | None = next(iter(found.get(item.filename, ())), None)
+        if hit is None:
+            odd = misnamed.get(item.filename)
+            if odd:
+                return PlanEntry(item, "misnamed", odd[0].path.parent, odd[0].path)
+            return _entry(item, "missing", dest, dest / item.filename)
         state: State
-        if not target.is_file():
-            state = "missing"
-        elif item.size is not None and target.stat().st_size != item.size:
+        if item.size is not None and hit.stat.size != item.size:
             state = "wrong-size"
         elif level == "sha256" and item.sha256 is not None:
             try:
-                state = "present" if digest(target) == item.sha256 else "wrong-hash"
+                state = "present" if digest(hit.path) == item.sha256 else "wrong-hash"
             except OSError:
                 state = "unreadable"
         else:
             state = "present"
-        return PlanEntry(item, state, where, partial if state != "present" else 0)
+        return _entry(item, state, hit.path.parent, hit.path)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return Plan(tuple(pool.map(entry, _unique(items))), level)
+
+
+def _entry(item: FetchItem, state: State, where: Path, path: Path) -> PlanEntry:
+    """The entry, with the bytes of an interrupted fetch's ``.part`` file when one is needed."""
+    if state == "present":
+        return PlanEntry(item, state, where, path)
+    part = part_path(where, item.filename)
+    return PlanEntry(item, state, where, path, part.stat().st_size if part.is_file() else 0)

@@ -61,6 +61,7 @@ from reprocal.image._oci import (
     sha256_digest,
     write_image_tar,
 )
+from reprocal.repo._walk import ListedFile, constituent_files
 from reprocal.state._manifest import Manifest
 
 
@@ -118,21 +119,21 @@ def default_tag(manifest: Manifest) -> str:
 
 
 def _locate(manifest: Manifest, repo_paths: Mapping[str, Path] | Sequence[Path]) -> dict[str, Path]:
+    """Each pinned file's path: from the map, or the first in directory order found by the
+    repository walker (any case; the image holds it under its canonical name)."""
     found: dict[str, Path] = {}
     problems = []
+    hits: Mapping[str, ListedFile | None] = (
+        {n: _listed(Path(p)) for n, p in repo_paths.items()} if isinstance(repo_paths, Mapping)
+        else {n: where[0] for n, where in constituent_files(repo_paths).items()})
     for f in manifest.files:
-        if isinstance(repo_paths, Mapping):
-            p = repo_paths.get(f.filename)
-            candidates = [Path(p)] if p is not None else []
-        else:
-            candidates = [Path(d) / f.filename for d in repo_paths]
-        hit = next((c for c in candidates if c.is_file()), None)
+        hit = hits.get(f.filename)
         if hit is None:
             problems.append(f"{f.filename}: missing")
-        elif hit.stat().st_size != f.size:
-            problems.append(f"{f.filename}: size {hit.stat().st_size}, pinned {f.size}")
+        elif hit.stat.size != f.size:
+            problems.append(f"{f.filename}: size {hit.stat.size}, pinned {f.size}")
         else:
-            found[f.filename] = hit
+            found[f.filename] = hit.path
     if problems:
         raise CheckFailed(
             f"{len(problems)} pinned constituent(s) not as pinned: " + "; ".join(problems[:5])
@@ -140,6 +141,14 @@ def _locate(manifest: Manifest, repo_paths: Mapping[str, Path] | Sequence[Path])
             hint="run `reprocal verify` for the full report, `reprocal fetch` to repair",
         )
     return found
+
+
+def _listed(path: Path) -> ListedFile | None:
+    """A file given by path, when it is a regular file."""
+    try:
+        return ListedFile.at(path) if path.is_file() else None
+    except OSError:  # gone since
+        return None
 
 
 def _cif_bytes(manifest: Manifest, cifs: Mapping[str, bytes | Path] | None) -> dict[str, bytes]:

@@ -35,6 +35,7 @@ from reprocal.provenance._record import (
     save_record,
 )
 from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._walk import constituent_files
 from reprocal.state._manifest import Manifest, load_manifest
 
 Executor = Callable[[Sequence[str], Path, Mapping[str, str]], int]
@@ -125,10 +126,11 @@ def cif_artifacts(cif: Path, *, with_constituents: bool,
                           obsDate=str(table.obs_date) if table.obs_date else None,
                           analysisDate=str(table.analysis_date) if table.analysis_date else None)]
     if with_constituents:
+        listed = constituent_files(ccf_dirs)  # any case, first in path order
         for c, fname in zip(table.rows, table.fnames, strict=True):
             ann = {"role": "constituent", "scope": c.scope, "typeid": c.typeid,
                    "issue": c.issue, "subdate": c.subdate.text}
-            local = next((d / c.filename for d in ccf_dirs if (d / c.filename).is_file()), None)
+            local = next((f.path for f in listed.get(c.filename, ())), None)
             if local is not None:
                 deps.append(Artifact(c.filename, sha256_file(local), local.resolve().as_uri(), ann))
             else:

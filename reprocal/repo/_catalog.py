@@ -17,10 +17,9 @@ problems with their paths; nothing is silently picked.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
@@ -32,8 +31,9 @@ from reprocal.errors import RepositoryError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fits._headers import read_constituent
 from reprocal.progress import NullProgress, Progress
+from reprocal.repo._verifycache import FileStat
+from reprocal.repo._walk import DEFAULT_GLOB, list_files
 
-DEFAULT_GLOB = "*.ccf|*.CCF"
 MASTER_INDEX_PREFIX = "XMM_CALINDEX_"
 """Master index files (``XMM_CALINDEX_nnnn.CCF``) found in a repository are imported as
 expected content instead of being indexed as constituents."""
@@ -153,23 +153,6 @@ class ScanReport:
         }
 
 
-def _glob_match(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
-def _walk(directory: Path, recurse: bool, patterns: Sequence[str]) -> Iterator[os.DirEntry[str]]:
-    try:
-        entries = list(os.scandir(directory))
-    except OSError as exc:
-        raise RepositoryError(f"cannot list {directory}: {exc.strerror}") from None
-    for entry in sorted(entries, key=lambda e: e.name):
-        if entry.is_file(follow_symlinks=True) and _glob_match(entry.name, patterns):
-            if not entry.name.startswith("."):
-                yield entry
-        elif recurse and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-            yield from _walk(Path(entry.path), recurse, patterns)
-
-
 def _dir_filter(directory: Path, recurse: bool) -> tuple[str, list[object]]:
     """SQL condition selecting files in ``directory`` (and below it when recursing)."""
     d = str(directory)
@@ -266,7 +249,6 @@ class Catalog:
         """Bring the catalogue up to date with ``dirs``: read headers of new or changed files
         only; forget files that are gone (remembering them as expected)."""
         bar = progress if progress is not None else NullProgress()
-        patterns = [p for p in fileglob.split("|") if p]
         scanned = read = unchanged = 0
         removed: list[str] = []
         db = self._db
@@ -280,16 +262,18 @@ class Catalog:
                                         args)
                 }
                 seen: set[str] = set()
-                for entry in _walk(directory, recurse, patterns):
+                for f in list_files([directory], recurse=recurse, fileglob=fileglob):
+                    if not f.globbed:  # cifbuild would not read it
+                        continue
                     scanned += 1
-                    st = entry.stat()
-                    path = os.path.abspath(entry.path)
+                    st = f.stat
+                    path = os.path.abspath(f.path)
                     seen.add(path)
-                    if known.get(path) == (st.st_size, st.st_mtime_ns, st.st_ino):
+                    if known.get(path) == (st.size, st.mtime_ns, st.ino):
                         unchanged += 1
                     else:
                         read += 1
-                        self._index_file(path, str(Path(path).parent), entry.name, st)
+                        self._index_file(path, str(Path(path).parent), f.path.name, st)
                     bar.update(1)
                 for path in sorted(set(known) - seen):
                     removed.append(path)
@@ -301,7 +285,7 @@ class Catalog:
         return ScanReport(tuple(dirs), scanned, read, unchanged, tuple(removed),
                           tuple(self.problems(dirs, recurse=recurse)))
 
-    def _index_file(self, path: str, directory: str, filename: str, st: os.stat_result) -> None:
+    def _index_file(self, path: str, directory: str, filename: str, st: FileStat) -> None:
         status, problem = "ok", None
         values: tuple[object, ...] = (None,) * len(_COLUMNS)
         try:
@@ -316,7 +300,7 @@ class Catalog:
         self._db.execute(
             f"INSERT OR REPLACE INTO files (path, dir, filename, size, mtime_ns, ino, status, "
             f"problem, {', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (8 + len(_COLUMNS)))})",
-            (path, directory, filename.upper(), st.st_size, st.st_mtime_ns, st.st_ino, status,
+            (path, directory, filename.upper(), st.size, st.mtime_ns, st.ino, status,
              problem, *values),
         )
 

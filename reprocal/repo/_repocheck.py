@@ -10,7 +10,6 @@ established before about the same bytes is reused from the verify cache unless `
 from __future__ import annotations
 
 import enum
-import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -20,12 +19,13 @@ from typing import Any
 import attrs
 
 from reprocal.core._constituent import Constituent
-from reprocal.core._names import ConstituentName, is_constituent_name
+from reprocal.core._names import ConstituentName
 from reprocal.fits._checksum import FitsCheck, check_files
 from reprocal.progress import NullProgress, Progress
-from reprocal.repo._catalog import DEFAULT_GLOB, ccf_dirs
-from reprocal.repo._verify import Located, locate, unchanged_since_listed
+from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._verify import unchanged_since_listed
 from reprocal.repo._verifycache import CacheEntry, VerifyCache, now_ns
+from reprocal.repo._walk import DEFAULT_GLOB, Kind, ListedFile, by_name, list_files
 
 
 class Finding(enum.Enum):
@@ -40,6 +40,9 @@ class Finding(enum.Enum):
     """One constituent name at several paths."""
     NOT_CCF = "not-ccf"
     """Matches cifbuild's file glob (``*.ccf|*.CCF``) but is not a constituent name."""
+    MISNAMED = "misnamed"
+    """A constituent name in a case the file glob misses (``EPN_X_0001.Ccf``): cifbuild does
+    not see it (see :class:`reprocal.repo._walk.Kind`)."""
     GONE = "gone"
     """Expected (by the catalogue or a master index) but in none of the directories."""
     OTHER = "other"
@@ -47,7 +50,18 @@ class Finding(enum.Enum):
 
 
 PROBLEMS = frozenset({Finding.CORRUPT, Finding.HEADER, Finding.DUPLICATE, Finding.NOT_CCF,
-                      Finding.GONE})
+                      Finding.MISNAMED, Finding.GONE})
+
+
+_FINDING = {Kind.MISNAMED: Finding.MISNAMED, Kind.NOT_CCF: Finding.NOT_CCF,
+            Kind.OTHER: Finding.OTHER}
+_DETAIL = {
+    Kind.MISNAMED: "cifbuild's file glob does not match this case, so it does not see the file; "
+                   "rename it to {name}",
+    Kind.NOT_CCF: "named like a calibration file but not SCOPE_TYPEID_NNNN.CCF; cifbuild would "
+                  "try to read it",
+    Kind.OTHER: "",
+}
 
 
 @attrs.frozen
@@ -97,10 +111,6 @@ class RepositoryReport:
                 "entries": [e.to_json() for e in self.entries]}
 
 
-def _glob(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
 def verify_repository(
     dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
     *,
@@ -119,19 +129,14 @@ def verify_repository(
     """
     dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
     bar: Progress = progress if progress is not None else NullProgress()
-    patterns = [p for p in fileglob.split("|") if p]
     started = now_ns()
-    found = locate(dirs_t, recurse=recurse)
-    entries: list[RepoEntry] = []
-    to_check: list[tuple[str, Located]] = []
-    for upper, where in sorted(found.items()):
-        if not is_constituent_name(upper):
-            finding = Finding.NOT_CCF if _glob(where[0].path.name, patterns) else Finding.OTHER
-            detail = ("named like a calibration file but not SCOPE_TYPEID_NNNN.CCF; cifbuild "
-                      "would try to read it" if finding is Finding.NOT_CCF else "")
-            entries.extend(RepoEntry(finding, w.path.name, (w.path,), detail) for w in where)
-            continue
-        name = ConstituentName.parse(upper).filename
+    files = list_files(dirs_t, recurse=recurse, fileglob=fileglob)
+    entries: list[RepoEntry] = [
+        RepoEntry(_FINDING[f.kind], f.path.name, (f.path,), _DETAIL[f.kind].format(name=f.name))
+        for f in files if f.kind is not Kind.CONSTITUENT]
+    found = by_name(files)
+    to_check: list[tuple[str, ListedFile]] = []
+    for name, where in sorted(found.items()):
         if len(where) > 1:
             entries.append(RepoEntry(
                 Finding.DUPLICATE, name, tuple(w.path for w in where),
@@ -139,7 +144,7 @@ def verify_repository(
         to_check.extend((name, w) for w in where)
     known = cache.lookup([loc.real for _, loc in to_check]) if cache is not None else {}
     racy_ns = cache.racy_ns if cache is not None else 0
-    def vouched(loc: Located) -> CacheEntry | None:
+    def vouched(loc: ListedFile) -> CacheEntry | None:
         prior = known.get(loc.real)
         if rehash or prior is None or prior.fits_ok is None:
             return None
@@ -170,9 +175,8 @@ def verify_repository(
     reused = len(to_check) - checked
     if cache is not None:
         cache.store(fresh)
-    present = {ConstituentName.parse(u).filename for u in found if is_constituent_name(u)}
     gone = sorted({(e.filename if isinstance(e, Constituent) else ConstituentName.parse(e).filename)
-                   for e in expected} - present)
+                   for e in expected} - set(found))
     entries.extend(RepoEntry(Finding.GONE, n, (), "expected by the catalogue but in no directory")
                    for n in gone)
     order = {f: i for i, f in enumerate(Finding)}

@@ -20,8 +20,9 @@ from reprocal.core._select import Rule
 from reprocal.errors import RepositoryError
 from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
-from reprocal.repo._catalog import DEFAULT_GLOB, Catalog, LocalFile, ScanReport, ccf_dirs
+from reprocal.repo._catalog import Catalog, LocalFile, ScanReport, ccf_dirs
 from reprocal.repo._resolve import Resolution, resolve
+from reprocal.repo._walk import DEFAULT_GLOB
 
 
 class Repository:

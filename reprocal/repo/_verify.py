@@ -46,6 +46,7 @@ from reprocal.fs._hashing import Hasher, hash_files
 from reprocal.progress import NullProgress, Progress
 from reprocal.repo._catalog import ccf_dirs
 from reprocal.repo._verifycache import CacheEntry, FileStat, VerifyCache, now_ns
+from reprocal.repo._walk import ListedFile, constituent_files
 
 LEVELS = ("stat", "fits", "full")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -167,50 +168,6 @@ class VerifyReport:
                 "results": [r.to_json() for r in self.results]}
 
 
-@attrs.frozen
-class Located:
-    """A file found in a directory, with the stat taken when it was listed."""
-
-    path: Path
-    real: str
-    """Real path: the verify cache key."""
-    stat: FileStat
-
-
-def locate(dirs: Sequence[Path], *, recurse: bool = False) -> dict[str, list[Located]]:
-    """Every regular, non-hidden file in ``dirs`` by upper-cased name (one listing per
-    directory, one stat per file). Names are case-insensitive, so ``a.ccf`` and ``A.CCF`` are
-    the same constituent."""
-    out: dict[str, list[Located]] = {}
-
-    def walk(directory: Path, real_dir: str) -> None:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir():
-                    if recurse and not entry.is_symlink():
-                        walk(Path(entry.path), os.path.join(real_dir, entry.name))
-                    continue
-                if not entry.is_file():
-                    continue
-                st = entry.stat()
-            except OSError:  # vanished or a dangling symlink
-                continue
-            real = (os.path.realpath(entry.path) if entry.is_symlink()
-                    else os.path.join(real_dir, entry.name))
-            out.setdefault(entry.name.upper(), []).append(
-                Located(Path(entry.path), real, FileStat.of(st)))
-
-    for d in dirs:
-        walk(d, os.path.realpath(d))
-    return out
-
-
 def verify_files(
     expected: Iterable[Expected],
     dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
@@ -225,6 +182,8 @@ def verify_files(
     """Verify every expected constituent in ``dirs`` (colon-separated string, a sequence, or
     ``None`` for ``$SAS_CCFPATH``) at ``level``.
 
+    The files are those :func:`reprocal.repo._walk.constituent_files` finds (any case, matched
+    by cifbuild's default glob; the directories themselves, not their subdirectories).
     ``cache`` remembers what was established (``None``: nothing is remembered, so ``stat`` rests
     on sizes). ``rehash`` re-reads bytes even when the cache vouches for them. ``hasher`` replaces
     :func:`reprocal.fs._hashing.sha256_file` (tests count calls through it).
@@ -238,9 +197,9 @@ def verify_files(
     dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
     bar: Progress = progress if progress is not None else NullProgress()
     started = now_ns()
-    found = locate(dirs_t)
+    found = constituent_files(dirs_t)
     results: dict[str, FileResult] = {}
-    todo: list[tuple[Expected, Located]] = []
+    todo: list[tuple[Expected, ListedFile]] = []
     for e in items:
         where = found.get(e.filename, [])
         if not where:
@@ -260,7 +219,7 @@ def verify_files(
     known = cache.lookup([loc.real for _, loc in todo]) if cache is not None else {}
     racy_ns = cache.racy_ns if cache is not None else 0
 
-    def trusted(loc: Located) -> CacheEntry | None:
+    def trusted(loc: ListedFile) -> CacheEntry | None:
         entry = known.get(loc.real)
         return entry if entry is not None and entry.trusted(loc.stat, racy_ns) else None
 
@@ -333,15 +292,15 @@ def hash_and_remember(
     first ``verify`` then costs a stat walk instead of a re-read."""
     started = now_ns()
     out: dict[str, str | OSError] = {}
-    located: dict[str, Located] = {}
+    located: dict[str, ListedFile] = {}
     for p in paths:
         key = os.fspath(p)
         try:
-            located[key] = Located(Path(key), os.path.realpath(key), FileStat.of(os.stat(key)))
+            located[key] = ListedFile.at(key)
         except OSError as exc:
             out[key] = exc
-    checks = check_files([(loc.real, loc.path.name) for loc in located.values()], sha256=True,
-                         jobs=jobs, progress=progress)
+    checks = check_files([(loc.real, loc.name or loc.path.name) for loc in located.values()],
+                         sha256=True, jobs=jobs, progress=progress)
     fresh = []
     for key, loc in located.items():
         fc = checks[loc.real]
@@ -358,7 +317,7 @@ def hash_and_remember(
     return out
 
 
-def unchanged_since_listed(loc: Located) -> bool:
+def unchanged_since_listed(loc: ListedFile) -> bool:
     """The file's stat is what it was when listed (it did not change while being read)."""
     try:
         return FileStat.of(os.stat(loc.real)) == loc.stat
@@ -366,7 +325,7 @@ def unchanged_since_listed(loc: Located) -> bool:
         return False
 
 
-def _from_cache(e: Expected, loc: Located, entry: CacheEntry | None,
+def _from_cache(e: Expected, loc: ListedFile, entry: CacheEntry | None,
                 trusted: CacheEntry | None) -> FileResult:
     """The ``stat``-level verdict on a file of the pinned size."""
     if entry is None:
@@ -391,7 +350,7 @@ def _from_cache(e: Expected, loc: Located, entry: CacheEntry | None,
                       detail=f"unchanged since verified at level {trusted.level or 'stat'}")
 
 
-def _verdict(e: Expected, loc: Located, level: str, fits_ok: bool | None,
+def _verdict(e: Expected, loc: ListedFile, level: str, fits_ok: bool | None,
              fits_problem: str | None, sha: str | None, fc: FitsCheck | None,
              *, unchanged: bool) -> FileResult:
     basis = "sha256" if level == "full" else "fits"
@@ -421,5 +380,5 @@ def _report(level: str, dirs: tuple[Path, ...], items: list[Expected],
 
 
 
-__all__ = ["Expected", "FileResult", "LEVELS", "Located", "Status", "VerifyReport", "locate",
-           "hash_and_remember", "unchanged_since_listed", "verify_files"]
+__all__ = ["Expected", "FileResult", "LEVELS", "Status", "VerifyReport", "hash_and_remember",
+           "unchanged_since_listed", "verify_files"]

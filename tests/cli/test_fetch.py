@@ -277,3 +277,53 @@ def test_ctrl_c_stops_cleanly_with_exit_130(world):
     good.faults = {}
     assert subprocess.run(cmd, env=env, capture_output=True, timeout=60).returncode == 0
     assert verified(dest, items)
+
+
+def test_a_lower_case_constituent_passes_pin_verify_and_fetch(tmp_path, cli):
+    """The issue's scenario: a synthetic repository with one constituent stored in lower case.
+    ``pin`` records the canonical name, ``verify --level full`` passes, ``fetch`` finds it present
+    (no request, no second upper-case copy), and ``verify --repository`` reports no duplicate;
+    all exit 0. When its bytes go bad, ``fetch`` replaces that very file, and everything agrees
+    again."""
+    from reprocal.testing._synthetic import corrupt, generate
+
+    repo = generate(tmp_path / "ccf", seed=0, scale=1e-4, files=40)
+    shutil.copytree(repo.root, tmp_path / "mirror")
+    chosen = sorted(c.filename for c in repo.selected("2010-01-01", "2020-01-01").chosen)
+    name = chosen[0]
+    lower = repo.root / name.lower()
+    os.replace(repo.root / name, lower)
+    ccf = ("--ccf-path", str(repo.root))
+    manifest = tmp_path / "m.json"
+
+    def agree() -> None:
+        proc = cli("verify", str(manifest), *ccf, "--level", "full")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        proc = cli("verify", "--repository", *ccf, "--json")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert json.loads(proc.stdout)["counts"]["duplicate"] == 0
+        names = [p for p in os.listdir(repo.root) if not p.startswith(".")]
+        assert lower.name in names and name not in names
+        assert len({n.upper() for n in names}) == len(names) == len(repo.paths)
+
+    proc = cli("pin", "--obs-date", "2010-01-01", "--analysis-date", "2020-01-01", *ccf,
+               "-o", str(manifest))
+    assert proc.returncode == 0, proc.stderr
+    pinned = json.loads(manifest.read_text())["constituents"]
+    assert name in pinned and sorted(pinned) == chosen
+    agree()
+    with MirrorServer(tmp_path / "mirror") as mirror:
+        proc = cli("fetch", str(manifest), *ccf, "--mirror", mirror.url, "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["counts"] == {"fetched": 0, "present": len(chosen),
+                                                     "failed": 0}
+        assert mirror.gets() == []
+        agree()
+        corrupt(lower)
+        assert cli("verify", str(manifest), *ccf, "--level", "full").returncode == 1
+        proc = cli("fetch", str(manifest), *ccf, "--mirror", mirror.url, "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["counts"]["fetched"] == 1
+        assert [r.name for r in mirror.gets()] == [name]
+    assert lower.read_bytes() == (tmp_path / "mirror" / name).read_bytes()
+    agree()

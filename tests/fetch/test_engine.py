@@ -564,3 +564,66 @@ def test_busy_other_directory_is_reported_not_waited_for(tmp_path, mirror_dir, s
         "local-error", f"{second} is being written by another fetch; run again when it has "
         "finished")
     assert (second / items[0].filename).read_bytes() == b"wrong"
+
+
+# --- names in any case ------------------------------------------------------------------------
+
+
+def test_a_lower_case_copy_is_present_and_never_duplicated(tmp_path, mirror_dir, server):
+    """A pinned file stored under its lower-case name with the right bytes is present: nothing
+    is downloaded and no upper-case copy appears, in the destination or in another directory."""
+    root, items = mirror_dir
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(root / items[0].filename, first / items[0].filename.lower())
+    shutil.copy(root / items[1].filename, second / items[1].filename.lower())
+    the_plan = plan(items[:2], first, also=[second])
+    assert {e.item.filename: (e.state, e.path) for e in the_plan.entries} == {
+        items[0].filename: ("present", first / items[0].filename.lower()),
+        items[1].filename: ("present", second / items[1].filename.lower())}
+    report = fetch(items[:2], first, [m(server)], sleep=NO_SLEEP, also=[second])
+    assert [r.status for r in report.results] == ["present", "present"]
+    assert server.gets() == []
+    assert names_in(first) == {items[0].filename.lower(), LOCK_NAME}
+    assert names_in(second) == {items[1].filename.lower()}
+
+
+@pytest.mark.parametrize("damage", [b"short", None], ids=["wrong-size", "wrong-hash"])
+def test_a_wrong_lower_case_copy_is_replaced_at_its_own_path(tmp_path, mirror_dir, server,
+                                                             damage):
+    """Wrong bytes under a lower-case name are replaced in that file (same path, one rename),
+    never by an upper-case sibling."""
+    root, items = mirror_dir
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    lower = dest / items[0].filename.lower()
+    lower.write_bytes(damage if damage is not None else b"\0" * items[0].size)
+    (entry,) = plan(items[:1], dest).entries
+    assert (entry.state, entry.path) == ("wrong-size" if damage else "wrong-hash", lower)
+    report = fetch(items[:1], dest, [m(server)], sleep=NO_SLEEP)
+    assert [r.status for r in report.results] == ["fetched"]
+    assert names_in(dest) == {lower.name, LOCK_NAME}
+    assert sha(lower) == items[0].sha256
+
+
+def test_a_name_held_in_a_case_the_glob_misses_is_reported_not_duplicated(tmp_path, mirror_dir,
+                                                                          server):
+    """``NAME.Ccf`` is invisible to cifbuild (its glob is ``*.ccf|*.CCF``) yet holds the name:
+    installing ``NAME.CCF`` beside it would make two copies, replacing it would keep it
+    invisible. The file fails with a one-line reason, is left byte for byte, nothing is
+    requested for it, and the other files are fetched."""
+    root, items = mirror_dir
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    odd = dest / (items[0].filename[:-4] + ".Ccf")
+    odd.write_bytes(b"mine")
+    report = fetch(items[:2], dest, [m(server)], sleep=NO_SLEEP)
+    by = {r.filename: r for r in report.results}
+    assert by[items[1].filename].status == "fetched"
+    failed = by[items[0].filename]
+    assert failed.status == "failed" and [(a.kind, a.message) for a in failed.attempts] == [
+        ("local-error", f"{odd} holds this constituent in a case cifbuild's file glob does not "
+                        f"match; rename it to {items[0].filename} and fetch again")]
+    assert odd.read_bytes() == b"mine" and server.gets(items[0].filename) == []
+    assert names_in(dest) == {odd.name, items[1].filename, LOCK_NAME}

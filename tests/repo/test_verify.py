@@ -525,3 +525,36 @@ def test_cache_never_vouches_for_changed_bytes(tmp_path_factory: pytest.TempPath
                     assert r.ok is intact
                 elif r.basis == "cache" and r.ok:
                     assert intact
+
+
+# --- names in any case (the walker's rule) ----------------------------------------------------
+
+
+def test_names_in_any_case_are_the_pinned_constituent(repo: Path, pinned: list[Expected],
+                                                      cache: VerifyCache) -> None:
+    """A lower-case copy verifies as the pinned file; the same name in two cases is a
+    duplicate (for the manifest check and the repository check alike), never two files."""
+    os.replace(repo / A, repo / A.lower())
+    report = verify_files(pinned, repo, level="full", cache=cache)
+    assert report.ok and report.result(A).path == repo / A.lower()
+    shutil.copyfile(repo / A.lower(), repo / A)
+    dup = verify_files(pinned, repo, level="stat", cache=cache).result(A)
+    assert (dup.status, dup.paths) == (Status.DUPLICATE, (repo / A, repo / A.lower()))
+    entry = next(e for e in verify_repository(repo).entries if e.finding is Finding.DUPLICATE)
+    assert (entry.name, entry.paths) == (A, (repo / A, repo / A.lower()))
+
+
+def test_a_case_the_glob_misses_is_misnamed_not_present(repo: Path, pinned: list[Expected]
+                                                        ) -> None:
+    """``NAME.Ccf`` is not read by cifbuild (glob ``*.ccf|*.CCF``): verify says missing, the
+    repository check says misnamed (a problem) with the name to rename it to."""
+    odd = repo / (A[:-4] + ".Ccf")
+    os.replace(repo / A, odd)
+    assert verify_files(pinned, repo).result(A).status is Status.MISSING
+    report = verify_repository(repo)
+    assert not report.ok
+    (entry,) = report.problems()
+    assert (entry.finding, entry.name, entry.paths, entry.detail) == (
+        Finding.MISNAMED, odd.name, (odd,),
+        f"cifbuild's file glob does not match this case, so it does not see the file; rename it "
+        f"to {A}")
