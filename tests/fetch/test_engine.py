@@ -452,13 +452,42 @@ def test_shell_script_fetches_and_checks_with_curl(tmp_path, mirror_dir, server,
     assert items[0].filename not in {r.name for r in server.gets() + faulty.gets()}
 
 
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_shell_script_follows_the_name_rule(tmp_path, mirror_dir, server, shell):
+    """The script finds a pinned file in any case: a right lower-case copy is kept, a wrong
+    mixed-case one is replaced at its own path; no upper-case sibling appears; a file in a
+    case cifbuild's glob misses fails its name (exit 1) and is left alone, as with fetch."""
+    root, items = mirror_dir
+    dest = tmp_path / "my repo [ccf]"  # quoting and glob characters in DEST stay literal
+    dest.mkdir()
+    right = dest / items[0].filename.lower()
+    shutil.copy(root / items[0].filename, right)
+    wrong = dest / (items[1].filename[:3].lower() + items[1].filename[3:-4] + ".ccf")
+    wrong.write_bytes(b"wrong")
+    odd = dest / (items[2].filename[:-4] + ".Ccf")
+    odd.write_bytes(b"mine")
+    script = write_script(items[:3], [m(server)], tmp_path / "get.sh")
+    proc = subprocess.run([shell, str(script), str(dest)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(proc.stdout.splitlines()) == sorted([f"present {items[0].filename}",
+                                                       f"fetched {items[1].filename}"])
+    assert proc.stderr.splitlines() == [
+        f"fetch: {odd} holds {items[2].filename} in a case cifbuild's file glob does not "
+        f"match; rename it to {items[2].filename}", f"FAILED {items[2].filename}"]
+    assert sha(right) == items[0].sha256 and sha(wrong) == items[1].sha256
+    assert names_in(dest) == {right.name, wrong.name, odd.name}
+    assert odd.read_bytes() == b"mine"
+    assert {r.name for r in server.gets()} == {items[1].filename}
+
+
 def test_script_text_is_plain_sh():
     """The script is POSIX sh: quoted URLs, one line per file, the exit status at the end."""
     item = FetchItem("epn_quantumef_0017.ccf", 2880, "a" * 64)
     text = script_text([item], [parse_mirror("https://example.org/a&b/")])
     assert text.startswith("#!/bin/sh\n")
-    assert ("fetch_one EPN_QUANTUMEF_0017.CCF " + "a" * 64
-            + " 'https://example.org/a&b/EPN_QUANTUMEF_0017.CCF' || failed=1\n") in text
+    assert ("fetch_one EPN_QUANTUMEF_0017.CCF '[Ee][Pp][Nn]_[Qq][Uu][Aa][Nn][Tt][Uu][Mm][Ee][Ff]_0017' "
+            + "a" * 64 + " 'https://example.org/a&b/EPN_QUANTUMEF_0017.CCF' || failed=1\n") in text
     assert text.endswith('exit "$failed"\n')
 
 
