@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS expected (
 );
 """
 
+_INSERT_EXPECTED = (
+    f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
+    f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
+)
+
 
 def default_catalog_path() -> Path:
     """``$REPROCAL_CATALOG``, else ``$XDG_CACHE_HOME/reprocal/catalog.sqlite``."""
@@ -313,22 +318,18 @@ class Catalog:
         source = f"calindex:{path}"
         self._db.execute("DELETE FROM expected WHERE source = ?", (source,))
         for c in table.rows:
-            self._db.execute(
-                f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
-                f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
-                (c.filename, source, *_row_values(c)),
-            )
+            self._expect(c.filename, source, _row_values(c))
         return True
 
     def _forget(self, path: str) -> None:
         row = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
         if row is not None and row["status"] == "ok":
-            self._db.execute(
-                f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
-                f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
-                (row["filename"], f"gone:{path}", *(row[c] for c in _COLUMNS)),
-            )
+            self._expect(row["filename"], f"gone:{path}", tuple(row[c] for c in _COLUMNS))
         self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def _expect(self, filename: str, source: str, values: Sequence[object]) -> None:
+        """Record one expected constituent (``values``: the :data:`_COLUMNS`) from ``source``."""
+        self._db.execute(_INSERT_EXPECTED, (filename, source, *values))
 
     # --- expected content -------------------------------------------------------------------
 
@@ -337,11 +338,7 @@ class Catalog:
         n = 0
         with self._db:
             for c in constituents:
-                self._db.execute(
-                    f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
-                    f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
-                    (c.filename, source, *_row_values(c)),
-                )
+                self._expect(c.filename, source, _row_values(c))
                 n += 1
         return n
 

@@ -195,3 +195,30 @@ def test_import_after_resolve_is_seen(repo_dir: Path, tmp_path: Path) -> None:
     assert fresh.resolve("2010-01-01", "2026-01-01").gaps == ()
     assert fresh.import_index(tmp_path / "mif.fits") > 0
     assert [g.missing.filename for g in fresh.resolve("2010-01-01", "2026-01-01").gaps] == [best.filename]
+
+
+def test_every_way_into_expected_records_the_same_rows(repo_dir: Path, tmp_path: Path) -> None:
+    """Added, imported from a master index, found as a master index in the repository, or
+    remembered when its file vanished: a constituent is expected with the same attributes."""
+    from reprocal.fits._calindex import write_master_index
+
+    gone = Catalog(tmp_path / "gone.sqlite")
+    gone.refresh([repo_dir])
+    files = gone.present([repo_dir])[:5]
+    rows = [lf.constituent for lf in files]
+    write_master_index(tmp_path / "mif.fits", rows)
+    added = Catalog(tmp_path / "added.sqlite")
+    assert added.add_expected(rows, "test") == 5
+    imported = Catalog(tmp_path / "imported.sqlite")
+    assert imported.import_calindex(tmp_path / "mif.fits") == 5
+    (tmp_path / "inrepo").mkdir()
+    shutil.copy(tmp_path / "mif.fits", tmp_path / "inrepo" / "XMM_CALINDEX_0001.CCF")
+    found = Catalog(tmp_path / "found.sqlite")
+    found.refresh([tmp_path / "inrepo"])
+    for lf in files:
+        lf.path.unlink()
+    gone.refresh([repo_dir])
+    want = sorted(_attrs(c) for c in rows)
+    for cat in (added, imported, found, gone):
+        assert sorted(_attrs(c) for c in cat.expected()) == want
+        cat.close()
