@@ -19,7 +19,7 @@ import attrs
 from reprocal.core._names import ConstituentName
 from reprocal.errors import ConstituentNameError, InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex
-from reprocal.progress import NullProgress
+from reprocal.progress import Progress, or_null
 from reprocal.provenance._record import is_record, load_record
 from reprocal.state._manifest import load_manifest
 
@@ -153,9 +153,9 @@ def _walk(root: Path) -> list[Path]:
 
 
 def find_uses(target: Target, roots: Sequence[str | os.PathLike[str]], *,
-              progress: object | None = None) -> UsesReport:
+              progress: Progress | None = None) -> UsesReport:
     """Walk ``roots`` (files or directories) and collect every use of ``target``."""
-    bar = progress if progress is not None else NullProgress()
+    bar = or_null(progress)
     uses: list[Use] = []
     problems: list[tuple[str, str]] = []
     scanned = 0
@@ -172,7 +172,7 @@ def find_uses(target: Target, roots: Sequence[str | os.PathLike[str]], *,
                 uses.extend(_uses_in(p, kind, target))
             except ReprocalError as exc:
                 problems.append((str(p), exc.one_line()))
-            bar.update(1)  # type: ignore[attr-defined]
+            bar.update(1)
     return UsesReport(target, tuple(uses), scanned, tuple(problems))
 
 

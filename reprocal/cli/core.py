@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._progress import Bar
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate, resolve
 from reprocal.errors import InputError
-from reprocal.progress import bar
 from reprocal.repo._repository import Repository
 from reprocal.repo._resolve import Resolution
 from reprocal.repo._walk import DEFAULT_GLOB
@@ -26,7 +26,7 @@ def scan_options(f):  # type: ignore[no-untyped-def]
 def open_repository(ccf_path: str | None, catalog_path: str | None, recurse: bool,
                     fileglob: str) -> Repository:
     """Open and refresh the repository, with a progress bar on a terminal."""
-    with bar(None, "indexing", unit="file") as progress:
+    with Bar("indexing") as progress:
         return Repository(ccf_path, catalog=catalog_path, recurse=recurse, fileglob=fileglob,
                           progress=progress)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -18,17 +16,16 @@ from reprocal.cli._common import (
     echo_json,
     info,
     json_option,
-    stderr_is_tty,
     warn,
 )
+from reprocal.cli._progress import Bar
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.errors import CheckFailed, InputError, RepositoryError
-from reprocal.fetch._engine import Check, FetchItem, FetchReport, FetchResult, Plan, fetch
+from reprocal.fetch._engine import Check, FetchItem, FetchReport, fetch
 from reprocal.fetch._engine import dry_run as plan_dry_run
 from reprocal.fetch._mirrors import Mirror, configured_mirrors
 from reprocal.fetch._script import write_script
 from reprocal.fetch._transports import RetryPolicy
-from reprocal.progress import bar
 from reprocal.state._manifest import load_manifest
 
 
@@ -46,38 +43,6 @@ def _dirs(ccf_path: str | None) -> tuple[Path, list[Path]]:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
-
-
-class _Bar:
-    """Bytes on a tqdm bar, files in its postfix; silent when stderr is not a terminal."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.done = 0
-        self.total = 0
-        self._lock = threading.Lock()
-
-    def start(self, plan: Plan) -> None:
-        needed = plan.needed
-        self.total = len(needed)
-        sizes = [(e.item.size, e.partial) for e in needed]
-        remaining = (None if any(size is None for size, _ in sizes) else
-                     sum(size - min(partial, size) for size, partial in sizes if size is not None))
-        self.bar = bar(remaining, "fetch", unit="B", unit_scale=True, enabled=stderr_is_tty())
-        self.bar.set_postfix_str(f"0/{self.total} files")
-
-    def received(self, nbytes: int) -> None:
-        with self._lock:
-            self.bar.update(nbytes)
-
-    def finished(self, result: FetchResult) -> None:
-        with self._lock:
-            self.done += 1
-            self.bar.set_postfix_str(f"{self.done}/{self.total} files")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _summary(report: FetchReport, seconds: float) -> None:
@@ -196,15 +161,11 @@ def fetch_cmd(manifest: str | None, obs_date: str | None, odf: str | None,
         return
     if not dest.exists():
         warn(f"creating repository directory {dest}")
-    progress = _Bar()
     started = time.monotonic()
-    try:
+    with Bar("fetch", unit="B", unit_scale=True) as progress:
         report = fetch(items, dest, mirrors, jobs=jobs, progress=progress, level=level,  # type: ignore[arg-type]
                        policy=RetryPolicy(retries=retries), check=check, also=also,
-                       on_plan=progress.start,
                        on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"))
-    finally:
-        progress.close()
     if as_json:
         echo_json(report.to_json())
     else:

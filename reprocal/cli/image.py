@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from reprocal.cli._common import ccf_path_option, cli, echo_json, info, json_option
+from reprocal.cli._progress import Bar
 from reprocal.errors import CheckFailed, InputError
 from reprocal.image._layers import DEFAULT_GROUPS
-from reprocal.progress import bar
 
 _TAG_RE = re.compile(
     r"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
@@ -49,7 +49,7 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
     m = load_manifest(manifest)
     dirs = ccf_dirs(ccf_path)
     total = sum(f.size for f in m.files)
-    with bar(total, "image", unit="B", unit_scale=True) as progress:
+    with Bar("image", total=total, unit="B", unit_scale=True) as progress:
         result = build_image(m, dirs, output, base=base, tag=tag, gzip=use_gzip,
                              progress=progress, k=layer_groups)
     from reprocal.provenance._record import record_image_build

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from reprocal.cli._common import cli, echo_json, info, json_option
+from reprocal.cli._progress import Bar
 from reprocal.cli.core import analysis, observation, open_repository, report_gaps, scan_options
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.core._dates import resolve
 from reprocal.errors import InputError
-from reprocal.progress import bar
 from reprocal.repo._catalog import ccf_dirs
 from reprocal.state._manifest import load_manifest, save_manifest
 from reprocal.state._pin import ObsRequest, pin
@@ -66,7 +66,7 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
     """Pin a calibration state: resolve, hash every selected file, write a manifest."""
     requests = _requests(obs_date, odf, obs_list, analysis_date, obs_id)
     repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
-    with bar(None, "hashing", unit="file") as progress:
+    with Bar("hashing") as progress:
         manifest, resolutions = pin(repo, requests, category=category,
                                     allow_incomplete=allow_incomplete, sas_version=sas_version,
                                     jobs=jobs, progress=progress)
@@ -109,7 +109,7 @@ def rebuild_cmd(manifest_path, ccf_path, output, fullpath, jobs, as_json):  # ty
     """Rewrite each observation's CIF from a manifest alone (offline, no clock)."""
     manifest = load_manifest(manifest_path)
     dirs = ccf_dirs(ccf_path)
-    with bar(len(manifest.files), "checking", unit="file") as progress:
+    with Bar("checking", total=len(manifest.files)) as progress:
         cifs = rebuild(manifest, dirs, output, fullpath=fullpath, jobs=jobs, progress=progress)
     if as_json:
         echo_json({"calibration_id": manifest.calibration_id,

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._progress import Bar
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import resolve
 from reprocal.errors import CheckFailed, IncompleteStateError, InputError
@@ -71,7 +72,6 @@ def _catalogue(ccf_path: str | None, catalog_path: str | None, imports: tuple[st
                ) -> tuple[list[Constituent], dict[str, Any] | None]:
     """Known constituents, and the local copies (``None`` when no repository is given)."""
     from reprocal.audit._judge import LocalCopy
-    from reprocal.progress import bar
     from reprocal.repo._catalog import Catalog, ccf_dirs
 
     cat = Catalog.open(catalog_path)
@@ -80,7 +80,7 @@ def _catalogue(ccf_path: str | None, catalog_path: str | None, imports: tuple[st
     if ccf_path is None and not os.environ.get("SAS_CCFPATH"):
         return cat.expected(), None
     dirs = ccf_dirs(ccf_path)
-    with bar(None, "indexing", unit="file") as progress:
+    with Bar("indexing") as progress:
         cat.refresh(dirs, progress=progress)
     local = {lf.filename: LocalCopy(lf.path, lf.constituent) for lf in cat.present(dirs)}
     return cat.known(dirs), local
@@ -259,10 +259,9 @@ def _pin(prod, local, output) -> None:  # type: ignore[no-untyped-def]
 
 def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
     from reprocal.audit._impact import find_uses, parse_target
-    from reprocal.progress import bar
 
     target = parse_target(name)
-    with bar(None, "scanning", unit="file") as progress:
+    with Bar("scanning") as progress:
         report = find_uses(target, roots, progress=progress)
     if as_json:
         echo_json(report.to_json())

@@ -7,9 +7,9 @@ from typing import Any
 import click
 
 from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._progress import Bar
 from reprocal.core._drift import NewerIssue, newer_issues
 from reprocal.errors import CheckFailed, InputError, ReprocalError
-from reprocal.progress import bar
 from reprocal.repo._catalog import ccf_dirs
 from reprocal.repo._verify import LEVELS, Expected, VerifyReport, verify_files
 from reprocal.repo._verifycache import VerifyCache
@@ -30,7 +30,7 @@ def _newer(manifest: Any, dirs: Any, catalog_path: str | None) -> list[NewerIssu
     from reprocal.repo._repository import Repository
 
     try:
-        with bar(None, "indexing", unit="file") as progress:
+        with Bar("indexing") as progress:
             repo = Repository(list(dirs), catalog=catalog_path, progress=progress)
         present = [lf.constituent for lf in repo.present()]
         repo.catalog.close()
@@ -78,7 +78,7 @@ def _verify_manifest(manifest_path: str, ccf_path: str | None, level: str, jobs:
     manifest, expected = load_expected(manifest_path)
     dirs = ccf_dirs(ccf_path)
     with VerifyCache(cache_path, warn=warn) as cache:
-        with bar(len(expected), f"verify ({level})", unit="file") as progress:
+        with Bar(f"verify ({level})", total=len(expected)) as progress:
             report = verify_files(expected, dirs, level=level, jobs=jobs, cache=cache,
                                   rehash=rehash, progress=progress)
     newer = _newer(manifest, dirs, catalog_path)
@@ -109,7 +109,7 @@ def _verify_repository(ccf_path: str | None, recurse: bool, rehash: bool,
     except ReprocalError as exc:
         warn(f"no catalogue to compare with: {exc.one_line()}")
     with VerifyCache(cache_path, warn=warn) as cache:
-        with bar(None, "verify repository", unit="file") as progress:
+        with Bar("verify repository") as progress:
             report = verify_repository(dirs, recurse=recurse, expected=expected, cache=cache,
                                        rehash=rehash, progress=progress)
     if as_json:

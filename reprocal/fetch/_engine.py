@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import attrs
 
@@ -41,7 +41,6 @@ from reprocal.fetch._partfile import PartFile, part_path  # noqa: F401 - part_pa
 from reprocal.fetch._plan import (
     FetchItem,
     Level,
-    Plan,
     PlanEntry,
     _unique,
     plan,
@@ -53,6 +52,7 @@ from reprocal.fetch._transports import (
     Transport,
     Transports,
 )
+from reprocal.progress import Progress, or_null
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +135,6 @@ class FetchReport:
                 "bytes": self.bytes, "files": [r.to_json() for r in self.results]}
 
 
-class FetchProgress(Protocol):
-    """What the engine tells a progress display (called from worker threads)."""
-
-    def received(self, nbytes: int) -> None: ...
-
-    def finished(self, result: FetchResult) -> None: ...
-
-
 Check = Callable[[Path, "FetchItem"], None]
 
 
@@ -151,7 +143,7 @@ def _attempts(part: PartFile) -> tuple[Attempt, ...]:
 
 
 def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport,
-               progress: FetchProgress | None, cancel: threading.Event,
+               progress: Progress, cancel: threading.Event,
                check: Check | None = None) -> FetchResult:
     item = entry.item
     dest = entry.directory
@@ -281,17 +273,18 @@ def _repository(dest_dir: Path | str) -> Path:
 
 
 def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
-          jobs: int = 4, progress: FetchProgress | None = None,
+          jobs: int = 4, progress: Progress | None = None,
           sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
           policy: RetryPolicy = DEFAULT_POLICY, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
-          on_plan: Callable[[Plan], None] | None = None,
           check: Check | None = None, also: Sequence[Path | str] = ()) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
-    pause (tests pass a no-op). ``on_plan`` sees the plan once the lock is held (a progress bar
-    sizes itself from it). ``also``: the repository's other directories, where a pinned name
+    pause (tests pass a no-op). ``progress`` is told, once the lock is held and the plan made,
+    ``start(bytes to receive, items=files to fetch)``; then ``update(n)`` for every chunk
+    received and ``finished(name)`` for every file fetched or failed (from worker threads).
+    ``also``: the repository's other directories, where a pinned name
     already present is checked (and replaced if wrong) instead of being duplicated into
     ``dest_dir``. ``check(part_path, item)`` runs on bytes that passed the size and
     sha256 tests, before they are installed; it raises :class:`TransferError` (kind
@@ -313,8 +306,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         refused = _lock_others(stack, elsewhere)
         if elsewhere:  # look again, now that those directories are ours too
             the_plan = plan(items, dest, level=level, also=others, jobs=jobs)
-        if on_plan is not None:
-            on_plan(the_plan)
+        bar = or_null(progress)
+        bar.start(the_plan.remaining, items=len(the_plan.needed))
         results = {e.item.filename: FetchResult(e.item.filename, "present")
                    for e in the_plan.entries if not e.needed}
         blocked = {e.item.filename: _misnamed(e) for e in the_plan.needed
@@ -323,16 +316,17 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
                         if e.directory in refused and e.item.filename not in blocked})
         results.update({name: FetchResult(name, "failed", attempts=(
             Attempt("", "local-error", why),)) for name, why in blocked.items()})
+        for name in blocked:
+            bar.finished(name)
         cancel = threading.Event()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
         try:
-            futures = [pool.submit(_fetch_one, e, mirrors, transport, progress, cancel, check)
+            futures = [pool.submit(_fetch_one, e, mirrors, transport, bar, cancel, check)
                        for e in the_plan.needed if e.item.filename not in blocked]
             for future in as_completed(futures):
                 result = future.result()
                 results[result.filename] = result
-                if progress is not None:
-                    progress.finished(result)
+                bar.finished(result.filename)
         except BaseException:
             cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)

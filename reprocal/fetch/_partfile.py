@@ -14,14 +14,10 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from reprocal.fetch._item import FetchItem
 from reprocal.fetch._transports import LocalWriteError, TransferError
-
-
-class Progress(Protocol):
-    def received(self, nbytes: int) -> None: ...
+from reprocal.progress import Progress, or_null
 
 
 def part_path(dest: Path, filename: str) -> Path:
@@ -41,7 +37,8 @@ class PartFile:
         self.path = path
         self.item = item
         self.size = item.size
-        self.progress = progress
+        self.progress = or_null(progress)
+        """Told ``update(n)`` for each chunk of ``n`` bytes received."""
         self.cancel = cancel
         self.received = 0
         self.attempts: list[tuple[str, str, str]] = []
@@ -88,8 +85,7 @@ class PartFile:
         self._hash.update(chunk)
         self._offset += len(chunk)
         self.received += len(chunk)
-        if self.progress is not None:
-            self.progress.received(len(chunk))
+        self.progress.update(len(chunk))
 
     def restart(self) -> None:
         self._file.truncate(0)

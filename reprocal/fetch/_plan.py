@@ -71,6 +71,15 @@ class Plan:
     def needed(self) -> tuple[PlanEntry, ...]:
         return tuple(e for e in self.entries if e.needed)
 
+    @property
+    def remaining(self) -> int | None:
+        """Bytes still to receive for the needed files (what their ``.part`` files hold
+        already deducted); ``None`` when the size of one of them is not known."""
+        sizes = [(e.item.size, e.partial) for e in self.needed]
+        if any(size is None for size, _ in sizes):
+            return None
+        return sum(size - min(partial, size) for size, partial in sizes if size is not None)
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()

@@ -28,9 +28,8 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
 
-from reprocal.progress import NullProgress, Progress
+from reprocal.progress import Progress, or_null
 
 DEFAULT_CHUNK = 4 << 20
 """Read size used by :func:`hash_files` (4 MiB measured slightly faster than 1 MiB)."""
@@ -68,7 +67,7 @@ def hash_files(
     paths: Iterable[str | os.PathLike[str]],
     *,
     jobs: int | None = None,
-    progress: Progress | object | None = None,
+    progress: Progress | None = None,
     hasher: Hasher | None = None,
     chunk: int = DEFAULT_CHUNK,
 ) -> dict[str, str | OSError]:
@@ -79,7 +78,7 @@ def hash_files(
     ``progress.update(1)`` is called once per file.
     """
     hash_one: Hasher = hasher or (lambda p: sha256_file(p, chunk=chunk))
-    bar = cast(Progress, progress if progress is not None else NullProgress())
+    bar = or_null(progress)
     unique = list(dict.fromkeys(os.fspath(p) for p in paths))
     out: dict[str, str | OSError] = {}
     if not unique:

@@ -61,6 +61,7 @@ from reprocal.image._oci import (
     sha256_digest,
     write_image_tar,
 )
+from reprocal.progress import Progress, or_null
 from reprocal.repo._walk import ListedFile, constituent_files
 from reprocal.state._manifest import Manifest
 
@@ -275,7 +276,7 @@ def build_image(
     base: str | os.PathLike[str] | None = None,
     tag: str | None = None,
     gzip: bool = False,
-    progress: Any = None,
+    progress: Progress | None = None,
     k: int = DEFAULT_GROUPS,
     cifs: Mapping[str, bytes | Path] | None = None,
     epoch: int | None = None,
@@ -325,10 +326,10 @@ def build_image(
         plan = plan_layers(calibration, top, k=k, base_layers=base_layers)
 
         built = []
+        bar = or_null(progress)
         for layer in plan:
             built.append(measure_layer(layer.files, epoch, gzip=gzip))
-            if progress is not None:
-                progress.update(layer.size)
+            bar.update(layer.size)
         when = rfc3339(epoch)
         history = [{"created": when, "created_by": f"reprocal {__version__} image build: "
                     f"{layer.name}" + (f" ({' '.join(layer.types)})" if layer.types else ""),

@@ -43,6 +43,7 @@ from reprocal.image._tarstream import (
     tar_header,
     with_parents,
 )
+from reprocal.progress import Progress, or_null
 
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -284,7 +285,7 @@ def check_output(out: str | os.PathLike[str]) -> Path:
 
 
 def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: ImageDocs,
-                    *, mtime: int, progress: Any = None) -> str:
+                    *, mtime: int, progress: Progress | None = None) -> str:
     """Write the one tar (OCI layout + docker-archive) atomically; return its sha256 hex.
 
     Blobs are written in digest order, each checked again against its digest and size; a
@@ -300,6 +301,7 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
         files[name] = Blob.of_bytes(data)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     h = BackgroundHash()
+    bar = or_null(progress)
     written = 0
     try:
         with open(tmp, "wb") as fh:
@@ -325,8 +327,7 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
                     if n > blob.size:
                         break
                     put(chunk)
-                    if progress is not None:
-                        progress.update(len(chunk))
+                    bar.update(len(chunk))
                 if n != blob.size or blob.verify and "sha256:" + check.hexdigest() != blob.digest:
                     raise HashMismatchError(
                         path, expected=f"{blob.digest} ({blob.size} bytes)",

@@ -36,7 +36,6 @@ from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -45,6 +44,7 @@ from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
 from reprocal.core._select import Selection, Selector
 from reprocal.errors import InputError
+from reprocal.progress import Progress
 from reprocal.testing._ccfwrite import BLOCK, min_size, write_constituent
 
 __all__ = [
@@ -348,7 +348,7 @@ def plan(
 
 def _write_all(
     root: str | os.PathLike[str], constituents: Iterable[Constituent], *, seed: int,
-    scale: float, progress: Any = None,
+    scale: float, progress: Progress | None = None,
 ) -> SyntheticRepo:
     base = Path(root)
     base.mkdir(parents=True, exist_ok=True)
@@ -370,7 +370,7 @@ def _write_all(
 def generate(
     root: str | os.PathLike[str], *, seed: int = 0, scale: float = 0.001,
     files: int | None = None, start: str = "1998-01-01", end: str = "2026-11-01",
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> SyntheticRepo:
     """Write a synthetic repository of real calibration types into ``root`` (created).
 
@@ -383,7 +383,7 @@ def generate(
 
 def replay(
     root: str | os.PathLike[str], rows: Iterable[Constituent], *, scale: float = 0.001,
-    seed: int = 0, progress: Any = None,
+    seed: int = 0, progress: Progress | None = None,
 ) -> SyntheticRepo:
     """Write one file per row with exactly its metadata (e.g. a real CIF's CALINDEX rows).
 
