@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -27,6 +28,14 @@ def ccf_path_option(f: Any) -> Any:
         metavar="DIRS",
         help="Colon-separated calibration directories (default: $SAS_CCFPATH).",
     )(f)
+
+
+def option_ccf_dirs(ccf_path: str | None, *, create_first: bool = False) -> tuple[Path, ...]:
+    """The directories of ``--ccf-path`` (``None``: ``$SAS_CCFPATH``), by the one parser
+    (:func:`reprocal.repo._ccfpath.ccf_dirs`), its errors naming ``--ccf-path``."""
+    from reprocal.repo._ccfpath import ccf_dirs
+
+    return ccf_dirs(ccf_path, option="--ccf-path", create_first=create_first)
 
 
 def catalog_option(f: Any) -> Any:

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._common import (
+    catalog_option,
+    ccf_path_option,
+    cli,
+    echo_json,
+    info,
+    json_option,
+    option_ccf_dirs,
+    warn,
+)
 from reprocal.cli._progress import Bar
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate, resolve
@@ -26,8 +35,9 @@ def scan_options(f):  # type: ignore[no-untyped-def]
 def open_repository(ccf_path: str | None, catalog_path: str | None, recurse: bool,
                     fileglob: str) -> Repository:
     """Open and refresh the repository, with a progress bar on a terminal."""
+    dirs = option_ccf_dirs(ccf_path)
     with Bar("indexing") as progress:
-        return Repository(ccf_path, catalog=catalog_path, recurse=recurse, fileglob=fileglob,
+        return Repository(dirs, catalog=catalog_path, recurse=recurse, fileglob=fileglob,
                           progress=progress)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,29 +15,18 @@ from reprocal.cli._common import (
     echo_json,
     info,
     json_option,
+    option_ccf_dirs,
     warn,
 )
 from reprocal.cli._progress import Bar
 from reprocal.core._constituent import DEFAULT_CATEGORY
-from reprocal.errors import CheckFailed, InputError, RepositoryError
+from reprocal.errors import CheckFailed, InputError
 from reprocal.fetch._engine import Check, FetchItem, FetchReport, fetch
 from reprocal.fetch._engine import dry_run as plan_dry_run
 from reprocal.fetch._mirrors import Mirror, configured_mirrors
 from reprocal.fetch._script import write_script
 from reprocal.fetch._transports import RetryPolicy
 from reprocal.state._manifest import load_manifest
-
-
-def _dirs(ccf_path: str | None) -> tuple[Path, list[Path]]:
-    """``--ccf-path`` / ``$SAS_CCFPATH``: the first directory (where new files go, created if
-    needed) and the others (where a pinned name already present is checked in place)."""
-    origin = "--ccf-path" if ccf_path is not None else "SAS_CCFPATH"
-    value = ccf_path if ccf_path is not None else os.environ.get("SAS_CCFPATH", "")
-    parts = [p for p in value.split(":") if p.strip()]
-    if not parts:
-        raise RepositoryError(f"no calibration directory given ({origin} is empty)",
-                              hint="pass --ccf-path DIR or set SAS_CCFPATH")
-    return Path(parts[0]).expanduser(), [Path(p).expanduser() for p in parts[1:]]
 
 
 def _mb(n: int) -> str:
@@ -155,7 +143,7 @@ def fetch_cmd(manifest: str | None, obs_date: str | None, odf: str | None,
                  f"run: sh {path} DEST")
         return
     if dest is None:
-        dest, also = _dirs(ccf_path)
+        dest, *also = option_ccf_dirs(ccf_path, create_first=True)
     if dry_run:
         _dry_run(items, dest, also, mirrors, level, as_json)
         return
@@ -208,7 +196,7 @@ def unused_cmd(manifests: tuple[str, ...], ccf_path: str | None, as_json: bool) 
     """
     from reprocal.fetch._unused import unused_files
 
-    report = unused_files((load_manifest(m) for m in manifests), ccf_path)
+    report = unused_files((load_manifest(m) for m in manifests), option_ccf_dirs(ccf_path))
     if as_json:
         echo_json({"manifests": list(manifests), "unused": [
             {"path": str(f.path), "size": f.stat.size} for f in report.files],

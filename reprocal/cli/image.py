@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reprocal.cli._common import ccf_path_option, cli, echo_json, info, json_option
+from reprocal.cli._common import ccf_path_option, cli, echo_json, info, json_option, option_ccf_dirs
 from reprocal.cli._progress import Bar
 from reprocal.errors import CheckFailed, InputError
 from reprocal.image._layers import DEFAULT_GROUPS
@@ -41,13 +41,12 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
               use_gzip: bool, layer_groups: int, output: str, as_json: bool) -> None:
     """Build the image of a pinned MANIFEST: /ccf holds exactly its constituents and CIFs."""
     from reprocal.image._build import build_image
-    from reprocal.repo._catalog import ccf_dirs
     from reprocal.state._manifest import load_manifest
 
     if tag is not None and not _TAG_RE.match(tag):
         raise InputError(f"--tag: {tag!r} is not NAME:TAG (lower-case name, e.g. ccf:2014-05)")
     m = load_manifest(manifest)
-    dirs = ccf_dirs(ccf_path)
+    dirs = option_ccf_dirs(ccf_path)
     total = sum(f.size for f in m.files)
     with Bar("image", total=total, unit="B", unit_scale=True) as progress:
         result = build_image(m, dirs, output, base=base, tag=tag, gzip=use_gzip,

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import click
 
-from reprocal.cli._common import cli, echo_json, info, json_option
+from reprocal.cli._common import cli, echo_json, info, json_option, option_ccf_dirs
 from reprocal.cli._progress import Bar
 from reprocal.cli.core import analysis, observation, open_repository, report_gaps, scan_options
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.core._dates import resolve
 from reprocal.errors import InputError
-from reprocal.repo._catalog import ccf_dirs
 from reprocal.state._manifest import load_manifest, save_manifest
 from reprocal.state._pin import ObsRequest, pin
 from reprocal.state._rebuild import rebuild
@@ -108,7 +107,7 @@ def _record(command: str, output: str, manifest) -> None:  # type: ignore[no-unt
 def rebuild_cmd(manifest_path, ccf_path, output, fullpath, jobs, as_json):  # type: ignore[no-untyped-def]
     """Rewrite each observation's CIF from a manifest alone (offline, no clock)."""
     manifest = load_manifest(manifest_path)
-    dirs = ccf_dirs(ccf_path)
+    dirs = option_ccf_dirs(ccf_path)
     with Bar("checking", total=len(manifest.files)) as progress:
         cifs = rebuild(manifest, dirs, output, fullpath=fullpath, jobs=jobs, progress=progress)
     if as_json:

@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._common import (
+    catalog_option,
+    ccf_path_option,
+    cli,
+    echo_json,
+    info,
+    json_option,
+    option_ccf_dirs,
+    warn,
+)
 from reprocal.cli._progress import Bar
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import resolve
@@ -72,14 +81,14 @@ def _catalogue(ccf_path: str | None, catalog_path: str | None, imports: tuple[st
                ) -> tuple[list[Constituent], dict[str, Any] | None]:
     """Known constituents, and the local copies (``None`` when no repository is given)."""
     from reprocal.audit._judge import LocalCopy
-    from reprocal.repo._catalog import Catalog, ccf_dirs
+    from reprocal.repo._catalog import Catalog
 
     cat = Catalog.open(catalog_path)
     for path in imports:
         cat.import_calindex(path)
     if ccf_path is None and not os.environ.get("SAS_CCFPATH"):
         return cat.expected(), None
-    dirs = ccf_dirs(ccf_path)
+    dirs = option_ccf_dirs(ccf_path)
     with Bar("indexing") as progress:
         cat.refresh(dirs, progress=progress)
     local = {lf.filename: LocalCopy(lf.path, lf.constituent) for lf in cat.present(dirs)}

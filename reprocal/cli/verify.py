@@ -6,11 +6,19 @@ from typing import Any
 
 import click
 
-from reprocal.cli._common import catalog_option, ccf_path_option, cli, echo_json, info, json_option, warn
+from reprocal.cli._common import (
+    catalog_option,
+    ccf_path_option,
+    cli,
+    echo_json,
+    info,
+    json_option,
+    option_ccf_dirs,
+    warn,
+)
 from reprocal.cli._progress import Bar
 from reprocal.core._drift import NewerIssue, newer_issues
 from reprocal.errors import CheckFailed, InputError, ReprocalError
-from reprocal.repo._catalog import ccf_dirs
 from reprocal.repo._verify import LEVELS, Expected, VerifyReport, verify_files
 from reprocal.repo._verifycache import VerifyCache
 
@@ -76,7 +84,7 @@ def _verify_manifest(manifest_path: str, ccf_path: str | None, level: str, jobs:
                      rehash: bool, cache_path: str | None, catalog_path: str | None,
                      as_json: bool, verbose: bool) -> None:
     manifest, expected = load_expected(manifest_path)
-    dirs = ccf_dirs(ccf_path)
+    dirs = option_ccf_dirs(ccf_path)
     with VerifyCache(cache_path, warn=warn) as cache:
         with Bar(f"verify ({level})", total=len(expected)) as progress:
             report = verify_files(expected, dirs, level=level, jobs=jobs, cache=cache,
@@ -101,7 +109,7 @@ def _verify_repository(ccf_path: str | None, recurse: bool, rehash: bool,
     from reprocal.repo._catalog import Catalog
     from reprocal.repo._repocheck import verify_repository
 
-    dirs = ccf_dirs(ccf_path)
+    dirs = option_ccf_dirs(ccf_path)
     expected: list[str] = []
     try:
         with Catalog.open(catalog_path) as cat:  # what was indexed here before, not refreshed

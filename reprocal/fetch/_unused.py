@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._walk import Kind, ListedFile, list_files
 from reprocal.state._manifest import Manifest
 

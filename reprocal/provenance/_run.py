@@ -34,7 +34,7 @@ from reprocal.provenance._record import (
     file_artifact,
     save_record,
 )
-from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._walk import constituent_files
 from reprocal.state._manifest import Manifest, load_manifest
 
@@ -208,7 +208,7 @@ def run(
         calibration_id = calibration_id or image.calibration_id
     elif (cif := _ccf_of(env)) is not None:
         try:
-            dirs = ccf_dirs(env.get("SAS_CCFPATH", ""))
+            dirs = ccf_dirs(None, environ=env)
         except ReprocalError:
             dirs = ()
         cif_deps, cif_digest = cif_artifacts(cif, with_constituents=manifest is None,

@@ -10,9 +10,9 @@ from reprocal.repo._catalog import (
     LocalFile,
     Problem,
     ScanReport,
-    ccf_dirs,
     default_catalog_path,
 )
+from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._repocheck import Finding, RepositoryReport, verify_repository
 from reprocal.repo._repository import Repository
 from reprocal.repo._resolve import Gap, Resolution, resolve

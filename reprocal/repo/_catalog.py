@@ -74,39 +74,6 @@ def default_catalog_path() -> Path:
     return Path(cache) / "reprocal" / "catalog.sqlite"
 
 
-def ccf_dirs(
-    ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
-) -> tuple[Path, ...]:
-    """The calibration directories: ``--ccf-path`` (colon-separated) or ``$SAS_CCFPATH``.
-
-    An empty path is an error (cifbuild quietly writes an empty CIF); so is a missing directory.
-    """
-    if ccf_path is None:
-        ccf_path = os.environ.get("SAS_CCFPATH", "")
-        origin = "SAS_CCFPATH"
-    else:
-        origin = "--ccf-path"
-    if isinstance(ccf_path, os.PathLike):
-        ccf_path = [ccf_path]
-    parts: list[str] = (
-        [p for p in ccf_path.split(":") if p.strip()] if isinstance(ccf_path, str)
-        else [os.fspath(p) for p in ccf_path]
-    )
-    if not parts:
-        raise RepositoryError(
-            f"no calibration directory given ({origin} is empty)",
-            hint="pass --ccf-path DIR or set SAS_CCFPATH",
-        )
-    dirs = []
-    for part in parts:
-        p = Path(part).expanduser()
-        if not p.is_dir():
-            raise RepositoryError(f"{origin}: {part} is not a directory",
-                                  hint="check the path or create it")
-        dirs.append(p.resolve())
-    return tuple(dirs)
-
-
 @attrs.frozen
 class LocalFile:
     """A constituent file present in the repository."""
@@ -398,5 +365,5 @@ class Catalog:
 
 
 __all__ = [
-    "Catalog", "LocalFile", "Problem", "ScanReport", "ccf_dirs", "default_catalog_path",
+    "Catalog", "LocalFile", "Problem", "ScanReport", "default_catalog_path",
 ]

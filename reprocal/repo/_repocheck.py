@@ -22,7 +22,7 @@ from reprocal.core._constituent import Constituent
 from reprocal.core._names import ConstituentName
 from reprocal.fits._checksum import FitsCheck, check_files
 from reprocal.progress import NullProgress, Progress
-from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._verify import unchanged_since_listed
 from reprocal.repo._verifycache import CacheEntry, VerifyCache, now_ns
 from reprocal.repo._walk import DEFAULT_GLOB, Kind, ListedFile, by_name, list_files
@@ -127,7 +127,7 @@ def verify_repository(
     ``expected`` names (or constituents) the catalogue knows of: those in no directory are
     reported ``gone``.
     """
-    dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
+    dirs_t = ccf_dirs(dirs, option="dirs")
     bar: Progress = progress if progress is not None else NullProgress()
     started = now_ns()
     files = list_files(dirs_t, recurse=recurse, fileglob=fileglob)

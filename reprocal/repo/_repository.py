@@ -11,7 +11,6 @@ The notebook entry point::
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
@@ -20,17 +19,19 @@ from reprocal.core._select import Rule
 from reprocal.errors import RepositoryError
 from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
-from reprocal.repo._catalog import Catalog, LocalFile, ScanReport, ccf_dirs
+from reprocal.repo._catalog import Catalog, LocalFile, ScanReport
+from reprocal.repo._ccfpath import CcfPath, ccf_dirs
 from reprocal.repo._resolve import Resolution, resolve
 from reprocal.repo._walk import DEFAULT_GLOB
 
 
 class Repository:
-    """Directories of constituents (``SAS_CCFPATH`` order), indexed by a :class:`Catalog`."""
+    """Directories of constituents (``SAS_CCFPATH`` order, see
+    :func:`reprocal.repo._ccfpath.ccf_dirs`), indexed by a :class:`Catalog`."""
 
     def __init__(
         self,
-        ccf_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        ccf_path: CcfPath = None,
         *,
         catalog: Catalog | str | os.PathLike[str] | None = None,
         recurse: bool = False,

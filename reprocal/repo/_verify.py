@@ -44,7 +44,7 @@ from reprocal.errors import InputError
 from reprocal.fits._checksum import FitsCheck, check_files
 from reprocal.fs._hashing import Hasher, hash_files
 from reprocal.progress import NullProgress, Progress
-from reprocal.repo._catalog import ccf_dirs
+from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._verifycache import CacheEntry, FileStat, VerifyCache, now_ns
 from reprocal.repo._walk import ListedFile, constituent_files
 
@@ -194,7 +194,7 @@ def verify_files(
     dupes = sorted(n for n, k in Counter(e.filename for e in items).items() if k > 1)
     if dupes:
         raise InputError(f"{dupes[0]} is expected twice; each constituent is listed once")
-    dirs_t = ccf_dirs([dirs] if isinstance(dirs, os.PathLike) else dirs)
+    dirs_t = ccf_dirs(dirs, option="dirs")
     bar: Progress = progress if progress is not None else NullProgress()
     started = now_ns()
     found = constituent_files(dirs_t)

@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 
 from reprocal.errors import DuplicateConstituentError, RepositoryError
-from reprocal.repo._catalog import Catalog, ccf_dirs
+from reprocal.repo._catalog import Catalog
 from reprocal.repo._repository import Repository
 from reprocal.testing._synthetic import generate
 
@@ -115,21 +115,6 @@ def test_recursion_and_glob(tmp_path: Path) -> None:
     assert len(flat.present()) == 39 and len(deep.present()) == 40
     none = Repository(tmp_path / "top", catalog=tmp_path / "c.sqlite", fileglob="*.fits")
     assert none.present() == []
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("", "no calibration directory given (--ccf-path is empty); pass --ccf-path DIR or set SAS_CCFPATH"),
-        ("/nonexistent/ccf", "--ccf-path: /nonexistent/ccf is not a directory; check the path or create it"),
-    ],
-)
-def test_bad_ccf_path(value: str, message: str) -> None:
-    """An empty or missing repository path is an error (cifbuild writes an empty CIF)."""
-    with pytest.raises(RepositoryError) as err:
-        ccf_dirs(value)
-    assert err.value.one_line() == message
-    assert err.value.exit_code == 3
 
 
 def test_empty_repository_refused(tmp_path: Path) -> None:

@@ -361,10 +361,9 @@ def test_expected_normalises_name_and_digest() -> None:
         (lambda d, p: verify_files(p + p[:1], d), InputError,
          "EPN_CTI_0001.CCF is expected twice; each constituent is listed once"),
         (lambda d, p: verify_files(p, f"{d}/nope"), RepositoryError,
-         "--ccf-path: {d}/nope is not a directory; check the path or create it"),
+         "dirs: {d}/nope is not a directory; check the path or create it"),
         (lambda d, p: verify_files(p, ""), RepositoryError,
-         "no calibration directory given (--ccf-path is empty); pass --ccf-path DIR or set "
-         "SAS_CCFPATH"),
+         "no calibration directory given (dirs is empty); pass dirs=DIR or set SAS_CCFPATH"),
     ],
 )
 def test_verify_files_bad_input(repo: Path, pinned: list[Expected], call: Callable, error: type,
