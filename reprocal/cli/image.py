@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -45,15 +46,16 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
 
     if tag is not None and not _TAG_RE.match(tag):
         raise InputError(f"--tag: {tag!r} is not NAME:TAG (lower-case name, e.g. ccf:2014-05)")
+    started = datetime.now(timezone.utc)
     m = load_manifest(manifest)
     dirs = option_ccf_dirs(ccf_path)
     total = sum(f.size for f in m.files)
     with Bar("image", total=total, unit="B", unit_scale=True) as progress:
         result = build_image(m, dirs, output, base=base, tag=tag, gzip=use_gzip,
                              progress=progress, k=layer_groups)
-    from reprocal.provenance._record import record_image_build
+    from reprocal.provenance._recorder import record_image_build
 
-    record_image_build(m, manifest, output, base=base)
+    record_image_build(m, manifest, output, base=base, started=started)
     if as_json:
         echo_json(result.to_json())
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -63,6 +64,7 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
 def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_version,  # type: ignore[no-untyped-def]
             allow_incomplete, jobs, output, ccf_path, catalog_path, recurse, fileglob, as_json):
     """Pin a calibration state: resolve, hash every selected file, write a manifest."""
+    started = datetime.now(timezone.utc)
     requests = _requests(obs_date, odf, obs_list, analysis_date, obs_id)
     repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
     with Bar("hashing") as progress:
@@ -72,7 +74,7 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
     for res in resolutions:
         report_gaps(res)
     save_manifest(manifest, output)
-    _record("pin", output, manifest)
+    _record("pin", output, manifest, started)
     if as_json:
         echo_json({"manifest": str(Path(output).resolve()),
                    "calibration_id": manifest.calibration_id,
@@ -86,13 +88,13 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
         info(f"calibration id {manifest.calibration_id}")
 
 
-def _record(command: str, output: str, manifest) -> None:  # type: ignore[no-untyped-def]
+def _record(command: str, output: str, manifest, started: datetime) -> None:  # type: ignore[no-untyped-def]
     """Leave a provenance record of this command when the provenance module is present."""
     try:
-        from reprocal.provenance._record import record_command
+        from reprocal.provenance._recorder import record_command
     except ImportError:
         return
-    record_command(command, outputs=[output], manifest=manifest)
+    record_command(command, outputs=[output], manifest=manifest, started=started)
 
 
 @cli.command("rebuild")

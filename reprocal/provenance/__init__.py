@@ -4,19 +4,12 @@ state, environment, SAS version), and recorded runs on the host or in a calibrat
 May import :mod:`reprocal.image` and everything below it; gitpython is imported lazily.
 """
 
-from reprocal.provenance._record import (
-    Artifact,
-    Record,
-    is_record,
-    load_record,
-    record_command,
-    record_image_build,
-    save_record,
-)
+from reprocal.provenance._record import Artifact, Record, is_record, load_record, save_record
+from reprocal.provenance._recorder import build_record, record_command, record_image_build
 from reprocal.provenance._run import ImageContext, RunResult, run
 from reprocal.provenance._runimage import image_context
 
 __all__ = [
-    "Artifact", "ImageContext", "Record", "RunResult", "image_context", "is_record",
+    "Artifact", "ImageContext", "Record", "RunResult", "build_record", "image_context", "is_record",
     "load_record", "record_command", "record_image_build", "run", "save_record",
 ]

@@ -24,6 +24,9 @@ Layout (``schemas/record.schema.json`` is the contract)::
 ``exitStatus`` is a reprocal extension field (in-toto lets producers add fields; consumers
 ignore the ones they do not know). Dependency roles: ``constituent``, ``cif``, ``manifest``,
 ``image``, ``input``. Records are written canonically (sorted keys) and atomically.
+
+This module is the model, its JSON and its validation; records are assembled from what happened
+in one place, :mod:`reprocal.provenance._recorder`.
 """
 
 from __future__ import annotations
@@ -31,20 +34,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from reprocal._version import __version__
 from reprocal.errors import RecordError
 from reprocal.fs._atomic import atomic_write
-from reprocal.fs._hashing import sha256_file
-from reprocal.provenance._environment import host_info, recorded_environment, sas_version
-from reprocal.provenance._gitstate import git_state
-from reprocal.state._manifest import Manifest
 from reprocal.state._schemas import json_path, load_schema, parse_json, read_json
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -89,25 +87,6 @@ class Artifact:
     def from_json(cls, doc: Mapping[str, Any]) -> Artifact:
         return cls(doc["name"], (doc.get("digest") or {}).get("sha256"), doc.get("uri"),
                    dict(doc.get("annotations") or {}))
-
-
-def file_artifact(path: str | os.PathLike[str], role: str | None = None, *,
-                  name: str | None = None, **annotations: Any) -> Artifact:
-    """A file on disk by its sha256, named as given (or ``name``), with a ``file://`` uri."""
-    p = Path(path)
-    ann = {"role": role, **annotations} if role else dict(annotations)
-    return Artifact(name or os.fspath(path), sha256_file(p), p.resolve().as_uri(), ann)
-
-
-def constituent_artifacts(manifest: Manifest) -> list[Artifact]:
-    """One dependency per pinned constituent: name, sha256, scope/typeid/issue/subdate."""
-    return [
-        Artifact(f.filename, f.sha256, None, {
-            "role": "constituent", "scope": f.constituent.scope, "typeid": f.constituent.typeid,
-            "issue": f.constituent.issue, "subdate": f.constituent.subdate.text,
-        })
-        for f in manifest.files
-    ]
 
 
 def _rfc3339(t: datetime) -> str:
@@ -291,88 +270,8 @@ def is_record(path: str | os.PathLike[str]) -> bool:
     return head.lstrip().startswith(b"{") and STATEMENT_TYPE.encode() in head
 
 
-# --- records of reprocal's own commands -----------------------------------------------------
-
-
-def default_record_path(outputs: Sequence[str | os.PathLike[str]], kind: str, *,
-                        cwd: str | os.PathLike[str], when: datetime) -> Path:
-    """``<first output>.prov.json``, else ``reprocal-<kind>-<UTC time>.json`` in ``cwd``."""
-    if outputs:
-        first = Path(outputs[0])
-        return first.with_name(first.name + ".prov.json")
-    stamp = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path(cwd) / f"reprocal-{kind.replace(' ', '-')}-{stamp}.json"
-
-
-def record_command(
-    command: str,
-    *,
-    outputs: Sequence[str | os.PathLike[str]] = (),
-    manifest: Manifest | None = None,
-    manifest_path: str | os.PathLike[str] | None = None,
-    inputs: Sequence[str | os.PathLike[str]] = (),
-    dependencies: Sequence[Artifact] = (),
-    image: str | None = None,
-    argv: Sequence[str] | None = None,
-    started: datetime | None = None,
-    finished: datetime | None = None,
-    exit_status: int = 0,
-    record: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Path:
-    """Write the record of one reprocal command (``pin``, ``image build``) and return its path.
-
-    ``outputs`` become subjects; ``manifest`` contributes its constituents and calibration id
-    (``manifest_path`` the manifest file itself, unless it is an output); ``inputs`` and
-    ``dependencies`` are added as given.
-    """
-    import sys
-
-
-    env = os.environ if environ is None else environ
-    workdir = Path(cwd or os.getcwd()).resolve()
-    now = datetime.now(timezone.utc)
-    deps: list[Artifact] = []
-    if manifest is not None:
-        deps.extend(constituent_artifacts(manifest))
-    if manifest_path is not None and os.fspath(manifest_path) not in {os.fspath(o) for o in outputs}:
-        deps.append(file_artifact(manifest_path, "manifest", calibrationId=(
-            manifest.calibration_id if manifest else None)))
-    deps.extend(file_artifact(p, "input") for p in inputs)
-    deps.extend(dependencies)
-    git = git_state(workdir)
-    rec = Record(
-        kind=command, command=tuple(["reprocal", *sys.argv[1:]] if argv is None else argv),
-        workdir=str(workdir),
-        subjects=tuple(file_artifact(p) for p in outputs), dependencies=tuple(deps),
-        started=started or now, finished=finished or now, exit_status=exit_status,
-        calibration_id=manifest.calibration_id if manifest else None, image=image,
-        environment=recorded_environment(env), sas=sas_version(env), host=host_info(),
-        git=git.to_json() if git else None, builder_version=__version__,
-    )
-    target = Path(record) if record else default_record_path(outputs, command, cwd=workdir,
-                                                             when=rec.started)
-    return save_record(rec, target)
-
-
-def record_image_build(manifest: Manifest, manifest_path: str | os.PathLike[str],
-                       output: str | os.PathLike[str], *, base: str | None = None) -> Path:
-    """The record ``reprocal image build`` leaves: the image tar as subject; the manifest, its
-    constituents and the base image (a tar by sha256, or a daemon image by name) as
-    dependencies."""
-    deps = []
-    if base is not None:
-        deps.append(file_artifact(base, "input") if Path(base).is_file()
-                    else Artifact(base, None, f"docker-image:{base}", {"role": "input"}))
-    return record_command("image build", outputs=[output], manifest=manifest,
-                          manifest_path=manifest_path, dependencies=deps)
-
-
 __all__ = [
     "Artifact", "BUILDER_ID", "PREDICATE_TYPE", "ROLES", "Record", "STATEMENT_TYPE",
-    "build_type", "constituent_artifacts", "default_record_path", "file_artifact", "from_dict",
-    "is_record", "json_path", "load_record", "loads", "record_command", "record_errors",
-    "record_image_build",
-    "save_record", "schema",
+    "build_type", "from_dict", "is_record", "json_path", "load_record", "loads",
+    "record_errors", "save_record", "schema",
 ]

@@ -24,15 +24,13 @@ from reprocal.errors import InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex, rows_digest
 from reprocal.fits._stamp import Stamp, is_fits, stamp_file
 from reprocal.fs._hashing import sha256_file
-from reprocal.provenance._environment import host_info, recorded_environment, sas_version
-from reprocal.provenance._gitstate import git_state
-from reprocal.provenance._record import (
-    Artifact,
-    Record,
-    constituent_artifacts,
+from reprocal.provenance._record import Artifact, Record, save_record
+from reprocal.provenance._recorder import (
+    build_record,
     default_record_path,
     file_artifact,
-    save_record,
+    in_workdir,
+    manifest_artifacts,
 )
 from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._walk import constituent_files
@@ -101,18 +99,19 @@ def named_inputs(command: Sequence[str], cwd: Path) -> list[str]:
     return out
 
 
-def _ccf_of(env: Mapping[str, str]) -> Path | None:
-    """The CIF ``$SAS_CCF`` names (a file, or a directory holding ``ccf.cif``)."""
+def _ccf_of(env: Mapping[str, str], workdir: Path) -> Path | None:
+    """The CIF ``$SAS_CCF`` names (a file, or a directory holding ``ccf.cif``), relative to the
+    working directory the command runs in."""
     value = env.get("SAS_CCF", "").strip()
     if not value:
         return None
-    p = Path(value)
+    p = in_workdir(value, workdir)
     if p.is_dir():
         p = p / "ccf.cif"
     return p if p.is_file() else None
 
 
-def cif_artifacts(cif: Path, *, with_constituents: bool,
+def cif_artifacts(cif: Path, *, with_constituents: bool, workdir: Path,
                   ccf_dirs: Sequence[Path] = ()) -> tuple[list[Artifact], str | None]:
     """The CIF as a dependency (with its canonical rows digest) and, when no manifest pins
     them, its constituents: hashed where found in ``ccf_dirs``, else named by ``FNAME``."""
@@ -120,9 +119,9 @@ def cif_artifacts(cif: Path, *, with_constituents: bool,
     try:
         table = read_calindex(cif)
     except ReprocalError:
-        return [file_artifact(cif, "cif")], None
+        return [file_artifact(cif, "cif", workdir=workdir)], None
     digest = rows_digest(table.rows)
-    deps = [file_artifact(cif, "cif", rowsDigest=digest,
+    deps = [file_artifact(cif, "cif", workdir=workdir, rowsDigest=digest,
                           obsDate=str(table.obs_date) if table.obs_date else None,
                           analysisDate=str(table.analysis_date) if table.analysis_date else None)]
     if with_constituents:
@@ -183,20 +182,23 @@ def run(
     stamp: bool = True,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> RunResult:
-    """Run ``command`` and write its provenance record (see the module docstring)."""
+    """Run ``command`` and write its provenance record (see the module docstring).
+
+    Relative paths (``manifest_path``, ``outputs``, ``record``, ``$SAS_CCF``) are relative to
+    ``cwd``, the directory the command runs in (default: the current directory).
+    """
 
     if not command:
         raise InputError("no command given", hint="reprocal run [OPTIONS] -- COMMAND ARGS...")
     env = dict(os.environ if environ is None else environ)
     workdir = Path(cwd or os.getcwd()).resolve()
-    manifest: Manifest | None = load_manifest(manifest_path) if manifest_path else None
+    manifest_file = in_workdir(manifest_path, workdir) if manifest_path else None
+    manifest: Manifest | None = load_manifest(manifest_file) if manifest_file else None
     deps: list[Artifact] = []
     calibration_id = None
     if manifest is not None:
-        if image is None or not image.dependencies:
-            deps.extend(constituent_artifacts(manifest))
-        deps.append(file_artifact(manifest_path, "manifest",  # type: ignore[arg-type]
-                                  calibrationId=manifest.calibration_id))
+        deps.extend(manifest_artifacts(manifest, manifest_file, workdir=workdir, constituents=(
+            image is None or not image.dependencies)))
         calibration_id = manifest.calibration_id
     cif_digest = None
     if image is not None:
@@ -206,16 +208,16 @@ def run(
                                  image.reference if not Path(image.reference).is_file()
                                  else Path(image.reference).resolve().as_uri(), {"role": "image"}))
         calibration_id = calibration_id or image.calibration_id
-    elif (cif := _ccf_of(env)) is not None:
+    elif (cif := _ccf_of(env, workdir)) is not None:
         try:
             dirs = ccf_dirs(None, environ=env)
         except ReprocalError:
             dirs = ()
         cif_deps, cif_digest = cif_artifacts(cif, with_constituents=manifest is None,
-                                             ccf_dirs=dirs)
+                                             workdir=workdir, ccf_dirs=dirs)
         deps.extend(cif_deps)
     inputs = named_inputs(command, workdir)
-    deps.extend(file_artifact(workdir / p, "input", name=p) for p in inputs)
+    deps.extend(file_artifact(p, "input", workdir=workdir) for p in inputs)
 
     started = clock()
     before = snapshot(workdir)
@@ -224,7 +226,7 @@ def run(
     finished = clock()
 
     found = [workdir / p for p in changed(before, after)]
-    explicit = [Path(o) if Path(o).is_absolute() else workdir / o for o in outputs]
+    explicit = [in_workdir(o, workdir) for o in outputs]
     missing = [o for o in explicit if not o.is_file()]
     if missing and status == 0:
         raise InputError(f"--output {missing[0]} was not written by the command")
@@ -232,7 +234,7 @@ def run(
     found = sorted(found, key=lambda p: not is_fits(p))
     target = Path(record) if record else default_record_path(
         [*explicit, *found], "run", cwd=workdir, when=started)
-    target = target if target.is_absolute() else workdir / target
+    target = in_workdir(target, workdir)
     outs = [o for o in dict.fromkeys([*explicit, *found]) if o.is_file()
             and o != target and not o.name.startswith(f".{target.name}.")]
 
@@ -252,17 +254,11 @@ def run(
                 stamped.append(o)
             except ReprocalError as exc:
                 not_stamped.append((o, exc.message))
-    git = git_state(workdir)
-    rec = Record(
-        kind="run", command=tuple(command), workdir=str(workdir),
-        subjects=tuple(file_artifact(o, name=os.path.relpath(o, workdir)) for o in outs),
-        dependencies=tuple(deps), started=started, finished=finished, exit_status=status,
+    rec = build_record(
+        "run", command, workdir=workdir, outputs=outs, dependencies=deps, started=started,
+        finished=finished, environ=image.environment if image else env, exit_status=status,
         calibration_id=calibration_id, image=image.reference if image else None,
-        environment=recorded_environment(image.environment if image else env),
-        sas=sas_version(env) if image is None else None,
-        host=host_info(), git=git.to_json() if git else None, invocation_id=invocation,
-        builder_version=__version__,
-    )
+        invocation_id=invocation)
     save_record(rec, target)
     return RunResult(status, target, rec, tuple(outs), tuple(stamped), tuple(not_stamped))
 

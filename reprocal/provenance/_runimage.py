@@ -24,7 +24,8 @@ from reprocal.image._archive import read_image_tar
 from reprocal.image._daemon import client as docker_client
 from reprocal.image._daemon import get_image
 from reprocal.image._layout import LABEL_CALIBRATION_ID
-from reprocal.provenance._record import Artifact, constituent_artifacts
+from reprocal.provenance._record import Artifact
+from reprocal.provenance._recorder import constituent_artifacts
 from reprocal.provenance._run import Executor, ImageContext
 from reprocal.state._manifest import load_manifest, loads
 

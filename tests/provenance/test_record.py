@@ -23,15 +23,14 @@ from reprocal.provenance._gitstate import git_state, strip_credentials
 from reprocal.provenance._record import (
     Artifact,
     Record,
-    default_record_path,
     from_dict,
     is_record,
     load_record,
     loads,
-    record_command,
     record_errors,
     save_record,
 )
+from reprocal.provenance._recorder import default_record_path, record_command
 from reprocal.state._manifest import build
 
 T0 = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

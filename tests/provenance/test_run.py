@@ -71,7 +71,7 @@ def test_run_records_and_stamps(work: Path) -> None:
     assert [s.name for s in rec.subjects] == ["pn.pha", "log.txt"]
     assert [(d.name, d.role) for d in rec.dependencies] == [
         ("EPN_CTI_0045.CCF", "constituent"), ("EPN_REDIST_0012.CCF", "constituent"),
-        (str(work / "m.json"), "manifest"), ("evts.fits", "input")]
+        ("m.json", "manifest"), ("evts.fits", "input")]  # named relative to the workdir
     assert rec.environment == {"SAS_VERBOSITY": "4"}
     stamp = read_stamp(work / "pn.pha")
     assert stamp is not None
