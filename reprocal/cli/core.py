@@ -34,7 +34,8 @@ def scan_options(f):  # type: ignore[no-untyped-def]
 
 def open_repository(ccf_path: str | None, catalog_path: str | None, recurse: bool,
                     fileglob: str) -> Repository:
-    """Open and refresh the repository, with a progress bar on a terminal."""
+    """Open and refresh the repository, with a progress bar on a terminal; the caller closes it
+    (``with open_repository(...) as repo:``)."""
     dirs = option_ccf_dirs(ccf_path)
     with Bar("indexing") as progress:
         return Repository(dirs, catalog=catalog_path, recurse=recurse, fileglob=fileglob,
@@ -95,20 +96,21 @@ def print_rows(rows: list[Constituent] | tuple[Constituent, ...]) -> None:
 @json_option
 def index_cmd(ccf_path, catalog_path, recurse, fileglob, imports, mif, as_json):  # type: ignore[no-untyped-def]
     """Index the calibration repository (only new or changed files are read)."""
-    repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
-    imported = {path: repo.import_index(path) for path in imports}
-    if mif:
-        from reprocal.fits._calindex import write_master_index
+    with open_repository(ccf_path, catalog_path, recurse, fileglob) as repo:
+        imported = {path: repo.import_index(path) for path in imports}
+        if mif:
+            from reprocal.fits._calindex import write_master_index
 
-        write_master_index(mif, [lf.constituent for lf in repo.present()])
-    report = repo.last_scan
-    assert report is not None
-    present = repo.present()
+            write_master_index(mif, [lf.constituent for lf in repo.present()])
+        report = repo.last_scan
+        assert report is not None
+        present = repo.present()
+        expected = len(repo.catalog.expected())
     if as_json:
         doc = report.to_json()
         doc.update(catalog=str(repo.catalog.path), constituents=len(present),
                    types=len({lf.constituent.key for lf in present}),
-                   imported=imported, expected=len(repo.catalog.expected()))
+                   imported=imported, expected=expected)
         echo_json(doc)
     else:
         info(f"Indexed {':'.join(map(str, repo.dirs))}: {len(present)} constituents of "
@@ -158,10 +160,10 @@ def cif_cmd(obs_date, odf, analysis_date, category, ignore_category, fullpath, o
                         ignore_category=ignore_category, master_index=True).chosen
         write_cif(output, chosen, obs_date=obs, analysis_date=an, category=category)
     else:
-        repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
-        res = repo.resolve(obs, an, category=category, ignore_category=ignore_category)
-        report_gaps(res)
-        repo.write_cif(res, output, fullpath=fullpath)
+        with open_repository(ccf_path, catalog_path, recurse, fileglob) as repo:
+            res = repo.resolve(obs, an, category=category, ignore_category=ignore_category)
+            report_gaps(res)
+            repo.write_cif(res, output, fullpath=fullpath)
         chosen, gaps = res.chosen, [g.describe() for g in res.gaps]
     if as_json:
         echo_json({"output": str(Path(output).resolve()), "obs_id": obs_id,

@@ -62,15 +62,16 @@ def _state_items(obs_date: str | None, odf: str | None, analysis_date: str | Non
         raise InputError("--analysis-date is required with --obs-date/--odf (a date, or 'now')")
     _obs_id, obs = observation(obs_date, odf)
     an: CalDate = analysis(analysis_date, obs)
-    repo = open_repository(ccf_path, catalog_path, False, DEFAULT_GLOB)
-    known = list(repo.catalog.expected())
+    with open_repository(ccf_path, catalog_path, False, DEFAULT_GLOB) as repo:
+        known = list(repo.catalog.expected())
+        present = repo.present()
     for path in master_indexes:
         known.extend(read_calindex(path).rows)
     if not known:
         raise InputError("nothing says which constituents exist beyond the files present",
                          hint="give --master-index FILE, or import one with "
                               "`reprocal index --import-index FILE`")
-    missing = missing_constituents(repo.present(), known, [Rule(obs, an, category)])
+    missing = missing_constituents(present, known, [Rule(obs, an, category)])
     return (items(missing), constituent_check({c.filename: c for c in missing}), repo.dirs[0],
             list(repo.dirs[1:]))
 

@@ -66,8 +66,8 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
     """Pin a calibration state: resolve, hash every selected file, write a manifest."""
     started = datetime.now(timezone.utc)
     requests = _requests(obs_date, odf, obs_list, analysis_date, obs_id)
-    repo = open_repository(ccf_path, catalog_path, recurse, fileglob)
-    with Bar("hashing") as progress:
+    with open_repository(ccf_path, catalog_path, recurse, fileglob) as repo, \
+            Bar("hashing") as progress:
         manifest, resolutions = pin(repo, requests, category=category,
                                     allow_incomplete=allow_incomplete, sas_version=sas_version,
                                     jobs=jobs, progress=progress)

@@ -83,16 +83,16 @@ def _catalogue(ccf_path: str | None, catalog_path: str | None, imports: tuple[st
     from reprocal.audit._judge import LocalCopy
     from reprocal.repo._catalog import Catalog
 
-    cat = Catalog.open(catalog_path)
-    for path in imports:
-        cat.import_calindex(path)
-    if ccf_path is None and not os.environ.get("SAS_CCFPATH"):
-        return cat.expected(), None
-    dirs = option_ccf_dirs(ccf_path)
-    with Bar("indexing") as progress:
-        cat.refresh(dirs, progress=progress)
-    local = {lf.filename: LocalCopy(lf.path, lf.constituent) for lf in cat.present(dirs)}
-    return cat.known(dirs), local
+    with Catalog.open(catalog_path) as cat:
+        for path in imports:
+            cat.import_calindex(path)
+        if ccf_path is None and not os.environ.get("SAS_CCFPATH"):
+            return cat.expected(), None
+        dirs = option_ccf_dirs(ccf_path)
+        with Bar("indexing") as progress:
+            cat.refresh(dirs, progress=progress)
+        local = {lf.filename: LocalCopy(lf.path, lf.constituent) for lf in cat.present(dirs)}
+        return cat.known(dirs), local
 
 
 def catalogue_options(f):  # type: ignore[no-untyped-def]

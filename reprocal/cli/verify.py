@@ -38,10 +38,9 @@ def _newer(manifest: Any, dirs: Any, catalog_path: str | None) -> list[NewerIssu
     from reprocal.repo._repository import Repository
 
     try:
-        with Bar("indexing") as progress:
-            repo = Repository(list(dirs), catalog=catalog_path, progress=progress)
-        present = [lf.constituent for lf in repo.present()]
-        repo.catalog.close()
+        with Bar("indexing") as progress, \
+                Repository(dirs, catalog=catalog_path, progress=progress) as repo:
+            present = [lf.constituent for lf in repo.present()]
     except ReprocalError as exc:
         warn(f"cannot tell whether newer issues exist: {exc.one_line()}")
         return None

@@ -60,6 +60,21 @@ class Demo:
             print(f"  (exit status {proc.returncode}, as expected)")
         return proc.stdout
 
+    def python(self, code: str) -> str:
+        """Run a Python snippet (the notebook route) in demo-out, print it and its output."""
+        code = textwrap.dedent(code).strip()
+        print("\n".join(">>> " + line if i == 0 or not line.startswith(" ") else "... " + line
+                        for i, line in enumerate(code.splitlines())))
+        proc = subprocess.run([sys.executable, "-c", code], cwd=self.out, env=self.env,
+                              capture_output=True, text=True)
+        text = (proc.stdout + proc.stderr).rstrip()
+        if text:
+            print("\n".join("  " + line for line in text.splitlines()))
+        if proc.returncode != 0:
+            print(f"demo: the Python snippet exited {proc.returncode}", file=sys.stderr)
+            raise SystemExit(1)
+        return proc.stdout
+
 
 def main() -> int:
     out = OUT.resolve()
@@ -91,6 +106,20 @@ def main() -> int:
     d.run("cif", "--odf", str(summary), "--analysis-date", ANALYSIS_DATE, "--ccf-path", "ccf",
           "-o", "ccf.cif")
     d.run("show", "ccf.cif", show=12)
+    d.step("The same from Python",
+           "A notebook does the same through the API; the repository closes its catalogue at the "
+           "end of the `with`.")
+    d.python(f"""
+        import filecmp
+        from reprocal import Repository
+        from reprocal.fits import observation_date
+        obs = observation_date({str(summary)!r})
+        with Repository("ccf") as repo:
+            res = repo.resolve(obs.start, {ANALYSIS_DATE!r})
+            repo.write_cif(res, "ccf-python.cif")
+        same = filecmp.cmp("ccf.cif", "ccf-python.cif", shallow=False)
+        print(len(res.chosen), "constituents; the same CIF as the command's:", same)
+    """)
 
     for extra in _EXTRA_STEPS:
         extra(d, summary)

@@ -3,9 +3,12 @@
 The notebook entry point::
 
     from reprocal import Repository
-    repo = Repository("/data/ccf")                 # or Repository() for $SAS_CCFPATH
-    res = repo.resolve("2004-05-09T13:00:16", "2018-07-27T17:25:14")
-    repo.write_cif(res, "ccf.cif")
+    with Repository("/data/ccf") as repo:          # or Repository() for $SAS_CCFPATH
+        res = repo.resolve("2004-05-09T13:00:16", "2018-07-27T17:25:14")
+        repo.write_cif(res, "ccf.cif")
+
+A repository that opened its catalogue closes it (``close()``, or the end of the ``with``); a
+:class:`Catalog` passed in belongs to the caller and stays open.
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ from reprocal.repo._walk import DEFAULT_GLOB
 
 class Repository:
     """Directories of constituents (``SAS_CCFPATH`` order, see
-    :func:`reprocal.repo._ccfpath.ccf_dirs`), indexed by a :class:`Catalog`."""
+    :func:`reprocal.repo._ccfpath.ccf_dirs`), indexed by a :class:`Catalog`.
+
+    ``catalog`` is a path (opened here, closed by :meth:`close`; ``None``: the default
+    catalogue) or an open :class:`Catalog` (the caller's, never closed here).
+    """
 
     def __init__(
         self,
@@ -40,13 +47,29 @@ class Repository:
         progress: Progress | None = None,
     ):
         self.dirs = ccf_dirs(ccf_path)
+        self._owns_catalog = not isinstance(catalog, Catalog)
         self.catalog = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog)
         self.recurse = recurse
         self.fileglob = fileglob
         self.last_scan: ScanReport | None = None
         self._snapshot: tuple[list[LocalFile], list[Constituent]] | None = None
         if refresh:
-            self.refresh(progress=progress)
+            try:
+                self.refresh(progress=progress)
+            except BaseException:  # nobody holds this repository yet to close it
+                self.close()
+                raise
+
+    def close(self) -> None:
+        """Close the catalogue if this repository opened it (a passed-in one stays open)."""
+        if self._owns_catalog:
+            self.catalog.close()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def refresh(self, *, progress: Progress | None = None) -> ScanReport:
         """Re-scan the directories (only new or changed files are read)."""

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.fds import HAVE_PROC, open_fds
 
 from reprocal.fits._calindex import read_calindex
 
@@ -135,3 +136,21 @@ def test_incomplete_state_refused_unless_allowed(cli, ccf: Path, tmp_path: Path)
     r = cli("pin", *args, "--allow-incomplete", "-o", str(tmp_path / "b.json"), env=env)
     assert r.returncode == 0
     assert "is eligible but missing locally" in r.stderr
+
+
+@pytest.mark.skipif(not HAVE_PROC, reason="needs /proc")
+def test_commands_close_the_catalogue(ccf: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """index, cif, pin, verify, fetch (by dates) and diff leave no catalogue open behind them."""
+    from reprocal.cli import main
+
+    cat = tmp_path / "c.sqlite"
+    monkeypatch.setenv("REPROCAL_CATALOG", str(cat))
+    dates = ["--obs-date", "2010-01-01", "--analysis-date", "2020-01-01"]
+    for argv in (["index"], ["cif", *dates, "-o", str(tmp_path / "c.cif")],
+                 ["pin", *dates, "-o", str(tmp_path / "m.json")],
+                 ["verify", str(tmp_path / "m.json")],
+                 ["fetch", *dates, "--dry-run", "--mirror", str(tmp_path)],
+                 ["diff", "obs=2010-01-01,an=2020-01-01", "obs=2010-01-01,an=2021-01-01"]):
+        main([*argv, "--ccf-path", str(ccf)])
+        assert open_fds(cat) == 0, argv
+    assert "Traceback" not in capsys.readouterr().err
