@@ -218,7 +218,7 @@ def seen_by_run_provenance(m: Mixed, recurse: bool, tmp: Path) -> set[str]:
     cif = tmp / "ccf.cif"
     write_cif(cif, [read_constituent(p) for n, p in m.pins],
               obs_date="2004-01-01", analysis_date="2020-01-01")
-    deps, _ = cif_artifacts(cif, with_constituents=True, ccf_dirs=[m.top])
+    deps, _ = cif_artifacts(cif, with_constituents=True, ccf_dirs=[m.top], workdir=tmp)
     return {a.name for a in deps[1:] if a.sha256 is not None}
 
 
