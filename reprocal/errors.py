@@ -145,6 +145,14 @@ class ComponentUnavailable(ReprocalError):
     exit_code = 6
 
 
+# --- notices (not errors) -------------------------------------------------------------------
+
+
+class ReprocalNotice(UserWarning):
+    """Something a user should know that is not an error (issued with :func:`warnings.warn`; the
+    CLI prints it as one ``reprocal: note:`` line on stderr)."""
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "a check failed (verify, fetch, audit found problems)",

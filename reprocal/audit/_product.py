@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 import attrs
 
 from reprocal.audit._diff import State
+from reprocal.core._calid import CalibrationId, observation_id_of
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate, parse_optional
 from reprocal.errors import FitsFormatError, InputError, ReprocalError
@@ -53,15 +54,30 @@ class Product:
     pinned: Mapping[str, str] = attrs.field(factory=dict)
     """File name -> sha256, where a manifest or record pins the bytes."""
     calibration_id: str | None = None
+    """The calibration id the product's source gives: a manifest's observation id, a record's or
+    stamp's id (``rpcal:2:obs:<hex>``, ``rpcal:2:state:<hex>``, or a reprocal 0.1 ``sha256:<hex>``)."""
     image_digest: str | None = None
     stamp: Stamp | None = None
     record: Record | None = None
     record_path: str | None = None
-    obs_id: str | None = None
-    """The observation id, where the source names it (a manifest)."""
+    label: str | None = None
+    """The observation's label, where the source names it (a manifest)."""
     unresolved: tuple[str, ...] = ()
     """Constituents named by a record whose attributes no manifest or catalogue gives."""
     notes: tuple[str, ...] = ()
+
+    def content_id(self, sha256: Mapping[str, str] | None = None) -> CalibrationId | None:
+        """The observation id of what the product used (its rows, dates and category, with the
+        bytes' sha256 from ``sha256`` or what a record or manifest pins), or ``None`` when a
+        date, a size or a sha256 is not known."""
+        s = self.state
+        known = {**self.pinned, **(sha256 or {})}
+        if (s.obs_date is None or s.analysis_date is None or not s.constituents
+                or self.unresolved
+                or any(c.fsize is None or c.filename not in known for c in s.constituents)):
+            return None
+        return observation_id_of(s.constituents, known, s.obs_date.text, s.analysis_date.text,
+                                 self.category)
 
 
 def _uri_path(uri: str | None) -> Path | None:
@@ -98,13 +114,13 @@ def _manifest_products(m: Manifest, path: str, *, kind: str = "manifest",
                        obs: str | None = None, **extra: object) -> list[Product]:
     pinned = {f.filename: f.sha256 for f in m.files}
     out = []
-    for label, o in zip(m.labels(), m.observations, strict=True):
+    for label, o, obs_id in zip(m.labels(), m.observations, m.observation_ids, strict=True):
         if obs is not None and label != obs:
             continue
         name = path if len(m.observations) == 1 else f"{path}#{label}"
         out.append(Product(path, kind, State(name, tuple(m.constituents_for(o)), o.obs_date,
                                              o.analysis_date),
-                           o.category, pinned, m.calibration_id, obs_id=o.obs_id,
+                           o.category, pinned, str(obs_id), label=o.label,
                            **extra))  # type: ignore[arg-type]
     if not out:
         raise InputError(f"{path}: no observation {obs!r} (it has {', '.join(m.labels())})")

@@ -7,12 +7,13 @@ mapped to exit codes by :func:`run` (see :mod:`reprocal.errors`): one line on st
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
 from reprocal._version import __version__
 from reprocal.cli._common import cli
-from reprocal.errors import EXIT_CODES, ReprocalError
+from reprocal.errors import EXIT_CODES, ReprocalError, ReprocalNotice
 
 
 def _epilog() -> str:
@@ -26,8 +27,26 @@ from reprocal.cli import core, fetch, image, manifest, provenance, verify  # noq
 cli.epilog = _epilog()
 
 
+def _show_notice(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """Notices are one ``reprocal: note:`` line; other warnings keep Python's format."""
+    if issubclass(category, ReprocalNotice):
+        click.echo(f"reprocal: note: {' '.join(str(message).split())}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising (``python -m reprocal``)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_notice
+        warnings.simplefilter("default", ReprocalNotice)
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = cli.main(args=argv, prog_name="reprocal", standalone_mode=False)
     except ReprocalError as exc:

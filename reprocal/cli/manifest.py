@@ -51,7 +51,8 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
               "obs_date or odf, and optional analysis_date columns.")
 @click.option("--analysis-date", metavar="DATE|now", help="Analysis date; 'now' is resolved "
               "once and written as a literal.")
-@click.option("--obs-id", metavar="ID", help="Observation id to record.")
+@click.option("--obs-id", metavar="ID", help="Label to record for the observation (usually its "
+              "XMM ObsID; default: from the ODF). Labels are in no calibration id.")
 @click.option("--category", default=DEFAULT_CATEGORY, show_default=True)
 @click.option("--sas-version", metavar="V", help="The SAS version you intend to use (recorded).")
 @click.option("--allow-incomplete", is_flag=True,
@@ -78,6 +79,9 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
     if as_json:
         echo_json({"manifest": str(Path(output).resolve()),
                    "calibration_id": manifest.calibration_id,
+                   "observation_ids": {label: str(i) for label, i in
+                                       zip(manifest.labels(), manifest.observation_ids,
+                                           strict=True)},
                    "observations": len(manifest.observations),
                    "constituents": len(manifest.files),
                    "bytes": sum(f.size for f in manifest.files)})
@@ -85,7 +89,16 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
         total = sum(f.size for f in manifest.files) / 1e6
         info(f"Pinned {len(manifest.observations)} observation(s), {len(manifest.files)} "
              f"constituents ({total:.1f} MB) to {output}")
-        info(f"calibration id {manifest.calibration_id}")
+        info(f"state id {manifest.calibration_id}")
+        for label, obs_id in list(zip(manifest.labels(), manifest.observation_ids,
+                                      strict=True))[:OBS_SHOWN]:
+            info(f"  observation {label}: {obs_id}")
+        if len(manifest.observations) > OBS_SHOWN:
+            info(f"  ... and {len(manifest.observations) - OBS_SHOWN} more (--json lists all)")
+
+
+OBS_SHOWN = 5
+"""Observation ids printed by pin and rebuild without --json."""
 
 
 def _record(command: str, output: str, manifest, started: datetime) -> None:  # type: ignore[no-untyped-def]
@@ -114,12 +127,42 @@ def rebuild_cmd(manifest_path, ccf_path, output, fullpath, jobs, as_json):  # ty
         cifs = rebuild(manifest, dirs, output, fullpath=fullpath, jobs=jobs, progress=progress)
     if as_json:
         echo_json({"calibration_id": manifest.calibration_id,
-                   "cifs": [{"label": c.label, "path": str(c.path.resolve()), "rows": c.rows}
-                            for c in cifs]})
+                   "cifs": [{"label": c.label, "observation_id": c.observation_id,
+                             "path": str(c.path.resolve()), "rows": c.rows} for c in cifs]})
         return
     info(f"All {len(manifest.files)} pinned constituents present with their pinned sha256.")
     for c in cifs:
-        info(f"Wrote {c.path} ({c.rows} constituents)")
+        info(f"Wrote {c.path} ({c.rows} constituents; observation id {c.observation_id})")
     if cifs:
         info(f"Use it: export SAS_CCFPATH={':'.join(map(str, dirs))} SAS_CCF={cifs[0].path}")
 
+
+
+@cli.group("manifest")
+def manifest_group() -> None:
+    """Manifest files: upgrade reprocal 0.1 manifests."""
+
+
+@manifest_group.command("upgrade")
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Where to write the version-2 manifest (default: replace MANIFEST, atomically).")
+@json_option
+def upgrade_cmd(manifest_path, output, as_json):  # type: ignore[no-untyped-def]
+    """Rewrite a manifest as version 2: the same constituents, the new ids, the old id kept."""
+    import warnings
+
+    from reprocal.state._manifest import V1ManifestNotice, upgrade
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", V1ManifestNotice)
+        old = load_manifest(manifest_path)
+    new = upgrade(old)
+    target = output or manifest_path
+    save_manifest(new, target)
+    if as_json:
+        echo_json({"manifest": str(Path(target).resolve()), "from_schema": old.source_schema,
+                   "calibration_id": new.calibration_id, "upgraded_from": new.upgraded_from})
+        return
+    was = f" (was {old.upgraded_from})" if old.upgraded_from else ""
+    info(f"Wrote {target}: version 2, state id {new.calibration_id}{was}")

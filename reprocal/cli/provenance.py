@@ -19,6 +19,7 @@ from reprocal.cli._common import (
     warn,
 )
 from reprocal.cli._progress import Bar
+from reprocal.core._calid import CalibrationId
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import resolve
 from reprocal.errors import CheckFailed, IncompleteStateError, InputError
@@ -218,7 +219,12 @@ def _print_product(prod, rep, render) -> None:  # type: ignore[no-untyped-def]
     lines = render(rep)
     info(f"{lines[0]} [{prod.kind}]")
     if prod.calibration_id:
-        info(f"  calibration id {prod.calibration_id}")
+        info(f"  calibration id {CalibrationId.parse(prod.calibration_id).describe()}")
+    content = prod.content_id()
+    if content is not None and prod.calibration_id and content.level == CalibrationId.parse(
+            prod.calibration_id).level and str(content) != prod.calibration_id:
+        info(f"  note: its content hashes to {content}, not to the id it carries: the product's "
+             "calibration rows or the pinned bytes differ from what was stamped")
     if prod.image_digest:
         info(f"  image {prod.image_digest}")
     if prod.record_path:
@@ -258,12 +264,16 @@ def _pin(prod, local, output) -> None:  # type: ignore[no-untyped-def]
             f"cannot pin {prod.path}: {len(missing)} constituent(s) are neither pinned nor "
             f"present locally: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""),
             gaps=tuple(missing), hint="fetch them into --ccf-path first")
-    m = build([(prod.obs_id, s.obs_date, s.analysis_date, prod.category or DEFAULT_CATEGORY,
+    m = build([(prod.label, s.obs_date, s.analysis_date, prod.category or DEFAULT_CATEGORY,
                 s.constituents)], hashes,
               generator=Generator("reprocal", __version__, f"audit --pin: from {prod.kind} "
                                   f"{Path(prod.path).name}"))
     save_manifest(m, output)
-    info(f"Wrote {output}: calibration id {m.calibration_id}")
+    obs_id = m.observation_ids[0]
+    same = ("the id the product carries" if prod.calibration_id == str(obs_id) else
+            f"the product carries {prod.calibration_id}" if prod.calibration_id else "")
+    info(f"Wrote {output}: observation id {obs_id}" + (f" ({same})" if same else ""))
+    info(f"  state id {m.calibration_id}")
 
 
 def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:

@@ -6,14 +6,23 @@ the edge (:func:`resolve` takes the clock as a parameter). May import only :mod:
 and the standard library (plus ``attrs``).
 """
 
+from reprocal.core._calid import CalibrationId
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent, from_header
 from reprocal.core._dates import CalDate, parse_optional, resolve
 from reprocal.core._drift import NewerIssue, newer_issues
-from reprocal.core._names import INSTRUMENT_OF_SCOPE, SCOPES, ConstituentName, is_constituent_name
+from reprocal.core._names import (
+    INSTRUMENT_OF_SCOPE,
+    SCOPES,
+    ConstituentName,
+    check_label,
+    check_relative_path,
+    is_constituent_name,
+)
 from reprocal.core._select import Reason, Rule, Selection, Selector, select
 
 __all__ = [
-    "DEFAULT_CATEGORY", "INSTRUMENT_OF_SCOPE", "SCOPES", "CalDate", "Constituent",
-    "ConstituentName", "NewerIssue", "Reason", "Rule", "Selection", "Selector", "from_header",
+    "DEFAULT_CATEGORY", "INSTRUMENT_OF_SCOPE", "SCOPES", "CalDate", "CalibrationId", "Constituent",
+    "ConstituentName", "NewerIssue", "Reason", "Rule", "Selection", "Selector", "check_label",
+    "check_relative_path", "from_header",
     "is_constituent_name", "newer_issues", "parse_optional", "resolve", "select",
 ]

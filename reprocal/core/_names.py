@@ -18,7 +18,7 @@ import re
 
 import attrs
 
-from reprocal.errors import ConstituentNameError
+from reprocal.errors import ConstituentNameError, InputError
 
 SCOPES: tuple[str, ...] = (
     "XMM", "OM", "XRT1", "XRT2", "XRT3", "EMOS1", "EMOS2", "EPN", "RGS1", "RGS2", "ERM",
@@ -113,3 +113,40 @@ def is_constituent_name(name: str) -> bool:
     except ConstituentNameError:
         return False
     return True
+
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_label(value: object, *, field: str = "label") -> str:
+    """An observation or set label: 1-64 letters, digits, ``.``, ``_`` or ``-``, starting with a
+    letter or digit (so never ``.``, ``..``, hidden or option-like). Labels become path
+    components (``OUT/<label>/ccf.cif``), so this is checked wherever one enters.
+
+    >>> check_label("0201901401")
+    '0201901401'
+    >>> check_label("..")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    reprocal.errors.InputError: label: '..' is not a label; use 1-64 letters, digits, ...
+    """
+    if not isinstance(value, str) or not _LABEL_RE.match(value):
+        raise InputError(f"{field}: {value!r} is not a label; use 1-64 letters, digits, '.', "
+                         "'_' or '-', starting with a letter or digit")
+    return value
+
+
+def check_relative_path(value: object, *, field: str = "path") -> str:
+    """A relative ``/``-separated path inside a calibration set: no empty, ``.`` or ``..``
+    component, not absolute, no backslash or NUL, at most 1024 characters.
+
+    >>> check_relative_path("esas/caldb/mos1-fwc.fits")
+    'esas/caldb/mos1-fwc.fits'
+    """
+    ok = (isinstance(value, str) and 0 < len(value) <= 1024 and "\\" not in value
+          and "\x00" not in value and not value.startswith("/")
+          and all(part not in ("", ".", "..") for part in value.split("/")))
+    if not ok:
+        raise InputError(f"{field}: {value!r} is not a relative path inside the set (no '..', "
+                         "no leading '/', no empty parts)")
+    return value  # type: ignore[return-value]

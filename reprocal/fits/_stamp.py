@@ -2,7 +2,10 @@
 
 Primary-header keywords (values are bare hex, so each fits on one 80-character card)::
 
-    RPCALID  = calibration id (sha256 of the manifest's calibration content)
+    RPCALID  = the calibration id's digest: of the observation's state (one observation), else
+               of the whole manifest's state
+    RPCALSCH = the id's scheme and level (``rpcal:2:obs`` or ``rpcal:2:state``), so RPCALSCH:RPCALID
+               is the id; absent in files stamped by reprocal 0.1, whose RPCALID is a v1 id
     RPMANIF  = sha256 of the manifest file
     RPCIF    = canonical rows digest of the CIF used (when no manifest)
     RPIMAGE  = digest of the container image the command ran in
@@ -29,12 +32,13 @@ from typing import Any
 
 import attrs
 
-from reprocal.errors import FitsFormatError
+from reprocal.core._calid import CalibrationId
+from reprocal.errors import FitsFormatError, InputError
 from reprocal.fs._atomic import atomic_file
 
 KEYWORDS: dict[str, tuple[str, str]] = {
     # attribute: (keyword, comment)
-    "calibration_id": ("RPCALID", "reprocal calibration id (sha256)"),
+    "calibration_id": ("RPCALID", "reprocal calibration id: sha256 part"),
     "manifest_digest": ("RPMANIF", "sha256 of the reprocal manifest"),
     "cif_digest": ("RPCIF", "sha256 rows digest of the CIF used"),
     "image_digest": ("RPIMAGE", "sha256 of the calibration image"),
@@ -42,7 +46,8 @@ KEYWORDS: dict[str, tuple[str, str]] = {
     "record": ("RPRECORD", "provenance record file"),
     "version": ("RPVERS", "reprocal version that stamped this file"),
 }
-_DIGESTS = ("calibration_id", "manifest_digest", "cif_digest", "image_digest")
+_DIGESTS = ("manifest_digest", "cif_digest", "image_digest")
+SCHEME_KEYWORD = ("RPCALSCH", "reprocal calibration id: scheme and level")
 _FITS_MAGIC = b"SIMPLE  ="
 
 
@@ -52,12 +57,21 @@ def _digest(value: str | None) -> str | None:
     return value if value.startswith("sha256:") else f"sha256:{value}"
 
 
+def _calibration_id(value: str | None) -> str | None:
+    """A calibration id in its text form; a bare hex digest is a reprocal 0.1 (v1) id."""
+    if value is None:
+        return None
+    if ":" not in value:
+        value = f"sha256:{value}"
+    return str(CalibrationId.parse(value, field="RPCALID"))
+
+
 @attrs.frozen
 class Stamp:
     """What a stamp says; digests are ``sha256:<hex>``."""
 
-    calibration_id: str | None = attrs.field(default=None, converter=_digest)
-    """The manifest's calibration id."""
+    calibration_id: str | None = attrs.field(default=None, converter=_calibration_id)
+    """The calibration id (``rpcal:2:obs:<hex>``; ``sha256:<hex>`` in a reprocal 0.1 stamp)."""
     manifest_digest: str | None = attrs.field(default=None, converter=_digest)
     """sha256 of the manifest file's bytes."""
     cif_digest: str | None = attrs.field(default=None, converter=_digest)
@@ -79,6 +93,12 @@ class Stamp:
             if value:
                 if attr in _DIGESTS:
                     value = value.split(":", 1)[1]
+                if attr == "calibration_id":
+                    cid = CalibrationId.parse(value)
+                    value = cid.hex
+                    if not cid.is_v1:
+                        out.append((SCHEME_KEYWORD[0], f"rpcal:{cid.version}:{cid.level}",
+                                    SCHEME_KEYWORD[1]))
                 out.append((key, str(value), comment))
         return out
 
@@ -108,7 +128,13 @@ def _stamp_from_header(header: Any) -> Stamp | None:
             values[attr] = str(header[key]).strip()
     if not values:
         return None
-    return Stamp(**values)
+    scheme = str(header.get(SCHEME_KEYWORD[0], "")).strip()
+    if scheme and "calibration_id" in values:
+        values["calibration_id"] = f"{scheme}:{values['calibration_id']}"
+    try:
+        return Stamp(**values)
+    except InputError as exc:
+        raise FitsFormatError(f"its reprocal stamp is malformed: {exc.message}") from None
 
 
 def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
@@ -124,7 +150,10 @@ def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
     except Exception as exc:
         raise FitsFormatError(f"not a FITS file ({type(exc).__name__}: {exc})",
                               path=str(path)) from None
-    return _stamp_from_header(header)
+    try:
+        return _stamp_from_header(header)
+    except FitsFormatError as exc:
+        raise FitsFormatError(exc.message, path=str(path)) from None
 
 
 def _restamped_primary(path: Path, stamp: Stamp) -> tuple[bytes, int, int]:
@@ -140,7 +169,7 @@ def _restamped_primary(path: Path, stamp: Stamp) -> tuple[bytes, int, int]:
             end = info["datLoc"] + info["datSpan"]
             header = hdul[0].header.copy()
             data = hdul[0].data
-            for key, _comment in KEYWORDS.values():
+            for key, _comment in (*KEYWORDS.values(), SCHEME_KEYWORD):
                 header.remove(key, ignore_missing=True, remove_all=True)
             for key in ("CHECKSUM", "DATASUM"):
                 header.remove(key, ignore_missing=True, remove_all=True)

@@ -116,7 +116,7 @@ def default_epoch(manifest: Manifest, env: Mapping[str, str] | None = None) -> i
 
 
 def default_tag(manifest: Manifest) -> str:
-    return f"reprocal-ccf:{manifest.calibration_id.split(':', 1)[1][:12]}"
+    return f"reprocal-ccf:{manifest.state_id.hex[:12]}"
 
 
 def _locate(manifest: Manifest, repo_paths: Mapping[str, Path] | Sequence[Path]) -> dict[str, Path]:
@@ -211,10 +211,11 @@ def _record(manifest: Manifest, base: ImageTar | None, epoch: int, k: int, gzip:
         "calibration_id": manifest.calibration_id,
         "manifest_sha256": manifest.digest,
         "observations": [
-            {"label": label, "obs_id": o.obs_id, "obs_date": o.obs_date.text,
+            {"label": label, "id": str(obs_id), "obs_date": o.obs_date.text,
              "analysis_date": o.analysis_date.text, "category": o.category,
              "cif": f"cif/{label}.cif", "constituents": len(o.files)}
-            for label, o in zip(labels, manifest.observations, strict=True)
+            for label, o, obs_id in zip(labels, manifest.observations, manifest.observation_ids,
+                                        strict=True)
         ],
         "ccf_cif": f"cif/{labels[0]}.cif",
         "epoch": epoch,

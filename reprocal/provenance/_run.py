@@ -169,6 +169,14 @@ class ImageContext:
     """The image's environment (what the command saw, recorded instead of the host's)."""
 
 
+def calibration_id_of(manifest: Manifest) -> str:
+    """The id a product made with ``manifest`` is stamped with: the observation id when the
+    manifest holds one observation (the product's own calibration), else the state id."""
+    if len(manifest.observations) == 1:
+        return str(manifest.observation_ids[0])
+    return manifest.calibration_id
+
+
 def run(
     command: Sequence[str],
     *,
@@ -199,7 +207,7 @@ def run(
     if manifest is not None:
         deps.extend(manifest_artifacts(manifest, manifest_file, workdir=workdir, constituents=(
             image is None or not image.dependencies)))
-        calibration_id = manifest.calibration_id
+        calibration_id = calibration_id_of(manifest)
     cif_digest = None
     if image is not None:
         deps.extend(image.dependencies)
@@ -263,5 +271,6 @@ def run(
     return RunResult(status, target, rec, tuple(outs), tuple(stamped), tuple(not_stamped))
 
 
-__all__ = ["Executor", "ImageContext", "RunResult", "changed", "cif_artifacts", "named_inputs",
+__all__ = ["Executor", "ImageContext", "RunResult", "calibration_id_of", "changed", "cif_artifacts",
+           "named_inputs",
            "run", "run_on_host", "snapshot"]

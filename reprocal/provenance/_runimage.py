@@ -26,7 +26,7 @@ from reprocal.image._daemon import get_image
 from reprocal.image._layout import LABEL_CALIBRATION_ID
 from reprocal.provenance._record import Artifact
 from reprocal.provenance._recorder import constituent_artifacts
-from reprocal.provenance._run import Executor, ImageContext
+from reprocal.provenance._run import Executor, ImageContext, calibration_id_of
 from reprocal.state._manifest import load_manifest, loads
 
 WORKDIR = "/work"
@@ -120,23 +120,24 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
         digest = repo_digests[0].split("@", 1)[1] if repo_digests else obj.id
         config = obj.attrs.get("Config") or {}
         manifest_bytes = _manifest_from_daemon(c, image_id)
-    calibration_id = (config.get("Labels") or {}).get(LABEL_CALIBRATION_ID)
+    state = (config.get("Labels") or {}).get(LABEL_CALIBRATION_ID)
+    calibration_id = state
     deps: list[Artifact] = []
     if manifest_bytes is not None:
         m = loads(manifest_bytes, source=f"{image}:/{MANIFEST_IN_IMAGE}")
-        if calibration_id and m.calibration_id != calibration_id:
-            raise InputError(f"--image {image}: its label says calibration {calibration_id} but "
+        if state and m.calibration_id != state:
+            raise InputError(f"--image {image}: its label says calibration {state} but "
                              f"its /{MANIFEST_IN_IMAGE} has {m.calibration_id}")
-        calibration_id = calibration_id or m.calibration_id
+        state = m.calibration_id
+        calibration_id = calibration_id_of(m)
         deps.extend(constituent_artifacts(m))
         deps.append(Artifact(f"/{MANIFEST_IN_IMAGE}", hashlib.sha256(manifest_bytes).hexdigest(),
                              None, {"role": "manifest", "calibrationId": m.calibration_id}))
     if manifest_path is not None:
-
         given = load_manifest(manifest_path)
-        if calibration_id and given.calibration_id != calibration_id:
+        if state and given.calibration_id != state:
             raise InputError(f"--manifest {manifest_path} pins {given.calibration_id}, but the "
-                             f"image holds {calibration_id}",
+                             f"image holds {state}",
                              hint="use the image built from that manifest")
     context = ImageContext(image, digest, calibration_id, tuple(deps),
                            environment=_env_of(config))

@@ -5,18 +5,24 @@ May import :mod:`reprocal.repo` and everything below it.
 """
 
 from reprocal.state._manifest import (
+    ExtraFile,
+    ExtraSet,
     Generator,
     Manifest,
     PinnedFile,
     PinnedObservation,
+    RecordedGap,
+    V1ManifestNotice,
     load_manifest,
     loads,
     save_manifest,
+    upgrade,
 )
 from reprocal.state._pin import ObsRequest, pin
 from reprocal.state._rebuild import RebuiltCif, rebuild
 
 __all__ = [
-    "Generator", "Manifest", "ObsRequest", "PinnedFile", "PinnedObservation", "RebuiltCif",
-    "load_manifest", "loads", "pin", "rebuild", "save_manifest",
+    "ExtraFile", "ExtraSet", "Generator", "Manifest", "ObsRequest", "PinnedFile",
+    "PinnedObservation", "RebuiltCif", "RecordedGap", "V1ManifestNotice", "load_manifest", "loads",
+    "pin", "rebuild", "save_manifest", "upgrade",
 ]

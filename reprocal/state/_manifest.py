@@ -1,16 +1,29 @@
-"""Manifests: a pinned calibration state, as canonical JSON.
+"""Manifests: a pinned calibration state, its ids, its canonical bytes, and loading it safely.
 
 A manifest pins one or more observations, each with its observation date (pinned, never
-re-derived), its analysis date (a literal: ``now`` is resolved when pinning), its category, and the
-constituents the rule selected. Constituents shared by observations are listed once, with size,
-sha256 and the CALINDEX attributes needed to rewrite every CIF row for row.
+re-derived), its analysis date (a literal: ``now`` is resolved when pinning), its category and the
+constituents the rule selected; each constituent with its size, sha256 and every CALINDEX
+attribute its CIF row is written from. It may also pin *extra* calibration sets that are not in
+the CCF (an ESAS caldb, canned response matrices).
 
-The **calibration id** is the sha256 of the canonical calibration content (observations and
-constituents only): the same state has the same id on any machine, whatever the repository paths,
-the wall clock, the SAS version intended or the reprocal version that wrote it.
+**Ids** (:mod:`reprocal.core._calid`): every observation has an observation id
+(``rpcal:2:obs:<hex>``) over its dates, category and constituents' content; the manifest has a
+state id (``rpcal:2:state:<hex>``) over its observation ids and extra sets. Labels, paths, the
+clock, the SAS version and the generator never enter an id, so the same state pinned by two
+people, from an ODF or a date, under any label, in any order, gets the same ids.
+
+**Version 2 layout.** Observations that select the same constituents share one entry of
+``sets`` (lists of indices into the sorted ``constituents`` list), so 10,000 observations with a
+few hundred distinct selections stay a small file. The file's bytes are canonical: members in
+sorted order, one array element per line, each element in RFC 8785 form (see :func:`dumps`).
+
+**Version 1** manifests (reprocal 0.1: constituents listed per observation, an id that hashed
+labels) still load, with a :class:`V1ManifestNotice` warning; the model remembers their v1 id
+(``upgraded_from``) and saving writes version 2.
 
 Loading validates JSON syntax, then ``schemas/manifest.schema.json`` (errors name the JSON path),
-then the content (names, dates, references, the calibration id). Nothing is trusted before that.
+then the content (names, dates, labels, references, one issue per type per observation, and the
+state id against the content: a hand edit is refused). Nothing is trusted before that.
 """
 
 from __future__ import annotations
@@ -18,22 +31,42 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from reprocal._version import __version__
+from reprocal.core._calid import (
+    CalibrationId,
+    canonical,
+    constituent_digest,
+    constituent_fields,
+    extra_id,
+    observation_id,
+    set_digest,
+    state_id,
+)
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate, parse_optional
-from reprocal.core._names import ConstituentName
-from reprocal.errors import InputError, ManifestError
+from reprocal.core._names import ConstituentName, check_label, check_relative_path
+from reprocal.errors import InputError, ManifestError, ReprocalNotice
 from reprocal.fs._atomic import atomic_write
 from reprocal.state._schemas import json_path, load_schema, parse_json, read_json
 
-SCHEMA_ID = "reprocal.manifest/v1"
-KNOWN_SCHEMAS = (SCHEMA_ID,)
+SCHEMA_V1 = "reprocal.manifest/v1"
+SCHEMA_V2 = "reprocal.manifest/v2"
+SCHEMA_ID = SCHEMA_V2
+"""The schema this reprocal writes."""
+KNOWN_SCHEMAS = (SCHEMA_V1, SCHEMA_V2)
+EXTRA_KINDS = ("esas-caldb", "canned-response", "other")
+
+
+class V1ManifestNotice(ReprocalNotice):
+    """A version-1 manifest was loaded: it works, and ``reprocal manifest upgrade`` rewrites it."""
 
 
 @attrs.frozen
@@ -53,11 +86,22 @@ class PinnedFile:
 
 
 @attrs.frozen
+class RecordedGap:
+    """A newer eligible issue that was known but missing when the observation was pinned with
+    ``--allow-incomplete`` (the silent downgrade cifbuild would make, written down)."""
+
+    missing: str
+    """The issue the rule selects with a complete repository."""
+    selected: str | None
+    """The issue pinned instead (``None``: the type is absent)."""
+
+
+@attrs.frozen
 class PinnedObservation:
     """One observation's calibration state."""
 
-    obs_id: str | None
-    """The observation id (``0201901401``) when known."""
+    label: str | None
+    """A label for the observation, usually its XMM ObsID (``0201901401``); in no id."""
     obs_date: CalDate
     """The pinned observation date (from the ODF summary when pinned; never re-derived)."""
     analysis_date: CalDate
@@ -65,7 +109,39 @@ class PinnedObservation:
     category: str
     """cifbuild's ``category`` (``XMMCCF``)."""
     files: tuple[str, ...]
-    """File names of the selected constituents, sorted by (scope, type)."""
+    """File names of the selected constituents, sorted by (scope, type): the CIF's rows."""
+    gaps: tuple[RecordedGap, ...] = ()
+    """Known-but-missing newer issues at pin time (empty for a complete state)."""
+
+
+@attrs.frozen
+class ExtraFile:
+    """One file of an extra calibration set."""
+
+    path: str
+    """Relative path inside the set (``/``-separated; no ``..``, never absolute)."""
+    size: int
+    sha256: str
+
+
+@attrs.frozen
+class ExtraSet:
+    """Calibration that is not in the CCF (an ESAS caldb, canned responses), pinned by bytes."""
+
+    label: str
+    """The set's name in this manifest (``esas-caldb``); in no id."""
+    kind: str
+    """``esas-caldb``, ``canned-response`` or ``other``."""
+    files: tuple[ExtraFile, ...]
+    """Its files, sorted by path."""
+    url: str | None = None
+    """Where it came from, when known (provenance; in no id)."""
+    tarball: ExtraFile | None = None
+    """The tarball it was unpacked from, when it came as one (provenance; in no id)."""
+
+    @property
+    def id(self) -> CalibrationId:
+        return extra_id(self.kind, ((f.path, f.size, f.sha256) for f in self.files))
 
 
 @attrs.frozen
@@ -79,15 +155,31 @@ class Generator:
 
 
 @attrs.frozen
+class _Ids:
+    observations: tuple[CalibrationId, ...]
+    state: CalibrationId
+
+
+@attrs.frozen
 class Manifest:
     """A pinned calibration state."""
 
     observations: tuple[PinnedObservation, ...]
     files: tuple[PinnedFile, ...]
     """Every constituent any observation uses, once, sorted by file name."""
+    extras: tuple[ExtraSet, ...] = ()
+    """Extra calibration sets (not in the CCF), sorted by label."""
     sas_version: str | None = None
-    """The SAS version the user intends, when given (not part of the calibration id)."""
+    """The SAS version the state was pinned for, when known (in no id)."""
     generator: Generator = Generator()
+    upgraded_from: str | None = None
+    """The version-1 id of the manifest this one was upgraded from."""
+    source_schema: str = attrs.field(default=SCHEMA_V2, eq=False)
+    """The schema of the file it was loaded from (version 1 files load too)."""
+    _ids: _Ids = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_ids", _compute_ids(self))
 
     def file(self, filename: str) -> PinnedFile:
         for f in self.files:
@@ -101,58 +193,105 @@ class Manifest:
         return sorted((by_name[n] for n in obs.files), key=lambda c: c.key)
 
     def labels(self) -> list[str]:
-        """Unique output names per observation (obs id, else ``obs<N>``)."""
-        return [o.obs_id or f"obs{i + 1}" for i, o in enumerate(self.observations)]
+        """Unique output names per observation (its label, else ``obs<N>``)."""
+        return [o.label or f"obs{i + 1}" for i, o in enumerate(self.observations)]
+
+    @property
+    def observation_ids(self) -> tuple[CalibrationId, ...]:
+        """The observation id of each observation, in order."""
+        return self._ids.observations
+
+    def observation_id(self, obs: PinnedObservation | int) -> CalibrationId:
+        """The observation id of ``obs`` (an observation of this manifest, or its index)."""
+        index = obs if isinstance(obs, int) else self.observations.index(obs)
+        return self._ids.observations[index]
+
+    @property
+    def state_id(self) -> CalibrationId:
+        """The id of the whole state: its observations and extra calibration sets."""
+        return self._ids.state
 
     @property
     def calibration_id(self) -> str:
-        """``sha256:<hex>`` of the canonical calibration content."""
-        return "sha256:" + hashlib.sha256(_canonical(_content(self))).hexdigest()
+        """The state id as text (``rpcal:2:state:<hex>``): the manifest's calibration id."""
+        return str(self._ids.state)
 
     def to_dict(self) -> dict[str, Any]:
-        doc = _content(self)
-        doc["schema"] = SCHEMA_ID
-        doc["calibration_id"] = self.calibration_id
-        doc["sas_version"] = self.sas_version
-        doc["generator"] = attrs.asdict(self.generator)
-        return doc
+        """The version-2 document."""
+        files = list(self.files)
+        index = {f.filename: i for i, f in enumerate(files)}
+        sets: list[list[int]] = []
+        set_of: dict[tuple[int, ...], int] = {}
+        observations = []
+        for o in self.observations:
+            key = tuple(sorted(index[n] for n in o.files))
+            k = set_of.setdefault(key, len(sets))
+            if k == len(sets):
+                sets.append(list(key))
+            entry: dict[str, Any] = {"label": o.label, "obs_date": o.obs_date.text,
+                                     "analysis_date": o.analysis_date.text,
+                                     "category": o.category, "set": k}
+            if o.gaps:
+                entry["gaps"] = [{"missing": g.missing, "selected": g.selected} for g in o.gaps]
+            observations.append(entry)
+        return {
+            "schema": SCHEMA_V2,
+            "state_id": self.calibration_id,
+            "observations": observations,
+            "sets": sets,
+            "constituents": [constituent_fields(f.constituent, f.sha256) for f in files],
+            "extras": [_extra_dict(x) for x in self.extras],
+            "sas_version": self.sas_version,
+            "generator": attrs.asdict(self.generator),
+            "upgraded_from": self.upgraded_from,
+        }
 
     def dumps(self) -> bytes:
-        """Canonical bytes: sorted keys, fixed separators, ASCII, trailing newline."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1, ensure_ascii=True).encode() + b"\n"
+        """The canonical bytes of the file (see :func:`dumps`)."""
+        return dumps(self.to_dict())
 
     @property
     def digest(self) -> str:
-        """``sha256:<hex>`` of :meth:`dumps` (the file's own digest, unlike the calibration id)."""
+        """``sha256:<hex>`` of :meth:`dumps` (the file's own digest, unlike the ids)."""
         return "sha256:" + hashlib.sha256(self.dumps()).hexdigest()
 
 
-def _canonical(doc: Any) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+def _compute_ids(m: Manifest) -> _Ids:
+    digests = {f.filename: constituent_digest(attrs.evolve(f.constituent, fsize=f.size), f.sha256)
+               for f in m.files}
+    sets: dict[tuple[str, ...], str] = {}
+    obs_ids = []
+    for o in m.observations:
+        set_hex = sets.get(o.files)
+        if set_hex is None:
+            set_hex = sets[o.files] = set_digest(digests[n] for n in o.files)
+        obs_ids.append(observation_id(o.obs_date.text, o.analysis_date.text, o.category, set_hex))
+    return _Ids(tuple(obs_ids), state_id(obs_ids, (x.id for x in m.extras)))
 
 
-def _constituent_dict(f: PinnedFile) -> dict[str, Any]:
-    c = f.constituent
+def _extra_dict(x: ExtraSet) -> dict[str, Any]:
     return {
-        "scope": c.scope, "typeid": c.typeid, "issue": c.issue, "size": f.size,
-        "sha256": f.sha256, "valdate": c.valdate.text,
-        "evaldate": c.evaldate.text if c.evaldate else None, "subdate": c.subdate.text,
-        "date": c.date.text if c.date else None, "category": c.category,
-        "telescop": c.telescop, "creator": c.creator, "extsequ": c.extsequ,
-        "extseqid": c.extseqid, "md5": c.md5,
+        "label": x.label, "kind": x.kind, "url": x.url,
+        "tarball": attrs.asdict(x.tarball) if x.tarball else None,
+        "files": [attrs.asdict(f) for f in x.files],
     }
 
 
-def _content(m: Manifest) -> dict[str, Any]:
-    return {
-        "observations": [
-            {"obs_id": o.obs_id, "obs_date": o.obs_date.text,
-             "analysis_date": o.analysis_date.text, "category": o.category,
-             "constituents": list(o.files)}
-            for o in m.observations
-        ],
-        "constituents": {f.filename: _constituent_dict(f) for f in m.files},
-    }
+def dumps(doc: Mapping[str, Any]) -> bytes:
+    """Canonical manifest bytes: the top-level members in sorted order, one per line; a
+    non-empty array value one element per line; every value and element in RFC 8785 (JCS) form;
+    a trailing newline. Parsing the bytes gives ``doc`` back, and the same document always gives
+    the same bytes."""
+    parts = []
+    for key in sorted(doc):
+        value = doc[key]
+        head = json.dumps(key).encode() + b":"
+        if isinstance(value, list) and value:
+            body = b"[\n" + b",\n".join(canonical(v) for v in value) + b"\n]"
+        else:
+            body = canonical(value)
+        parts.append(head + body)
+    return b"{\n" + b",\n".join(parts) + b"\n}\n"
 
 
 def build(
@@ -161,20 +300,43 @@ def build(
     *,
     sas_version: str | None = None,
     generator: Generator | None = None,
+    gaps: Sequence[Sequence[RecordedGap]] | None = None,
+    extras: Sequence[ExtraSet] = (),
 ) -> Manifest:
-    """Assemble a manifest from selections and ``{filename: (size, sha256)}``."""
-    files: dict[str, PinnedFile] = {}
-    obs = []
-    for obs_id, obs_date, an_date, category, chosen in observations:
-        names = []
-        for c in sorted(chosen, key=lambda c: c.key):
-            size, sha = hashes[c.filename]
-            files[c.filename] = PinnedFile(attrs.evolve(c, fsize=size), size, sha)
-            names.append(c.filename)
-        obs.append(PinnedObservation(obs_id, obs_date, an_date, category, tuple(names)))
+    """Assemble a manifest from selections and ``{filename: (size, sha256)}``.
 
+    Each observation is ``(label, obs_date, analysis_date, category, chosen constituents)``;
+    ``gaps[i]`` are the recorded gaps of observation ``i``. Labels are checked here.
+    """
+    files: dict[str, PinnedFile] = {}
+    seen: dict[str, Constituent] = {}  # the object each name was first pinned from
+    rows_of: dict[tuple[int, ...], tuple[str, ...]] = {}  # a selection seen before: its rows
+    obs = []
+    for i, (label, obs_date, an_date, category, chosen) in enumerate(observations):
+        if label is not None:
+            check_label(label, field=f"observation {i + 1} label")
+        chosen = tuple(chosen)
+        key = tuple(map(id, chosen))
+        names = rows_of.get(key)
+        if names is None:
+            for c in chosen:
+                first = seen.setdefault(c.filename, c)
+                if first is not c and first != c:
+                    raise InputError(f"{c.filename} is pinned twice with different attributes "
+                                     "(two catalogues disagree about it)")
+                if c.filename not in files:
+                    size, sha = hashes[c.filename]
+                    files[c.filename] = PinnedFile(attrs.evolve(c, fsize=size), size, sha)
+            names = rows_of[key] = tuple(c.filename for c in sorted(chosen, key=lambda c: c.key))
+        recorded = tuple(gaps[i]) if gaps is not None else ()
+        obs.append(PinnedObservation(label, obs_date, an_date, category, names, recorded))
+    labels = [o.label for o in obs if o.label]
+    if len(labels) != len(set(labels)):
+        dupe = next(x for x in labels if labels.count(x) > 1)
+        raise InputError(f"observation label {dupe!r} is given twice; labels must be unique")
     return Manifest(
-        tuple(obs), tuple(files[k] for k in sorted(files)), sas_version,
+        tuple(obs), tuple(files[k] for k in sorted(files)),
+        tuple(sorted(extras, key=lambda x: x.label)), sas_version,
         generator or Generator("reprocal", __version__, "pin"),
     )
 
@@ -183,14 +345,28 @@ def build(
 
 
 def schema() -> dict[str, Any]:
-    """The manifest JSON Schema (``schemas/manifest.schema.json``)."""
+    """The manifest JSON Schema (``schemas/manifest.schema.json``, both versions)."""
     return load_schema("manifest.schema.json")
 
 
-def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
-    """Validate a parsed manifest document and build the model."""
+@cache
+def _validator() -> Any:
     import jsonschema
 
+    return jsonschema.Draft202012Validator(schema(), format_checker=None)
+
+
+def _schema_errors(doc: Any, source: str) -> None:
+    import jsonschema
+
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        raise ManifestError(f"{json_path(err.absolute_path)}: {err.message}", path=source)
+
+
+def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
+    """Validate a parsed manifest document (version 1 or 2) and build the model."""
     if not isinstance(doc, dict):
         raise ManifestError("top level must be a JSON object", path=source)
     version = doc.get("schema")
@@ -200,66 +376,175 @@ def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
             f"{', '.join(KNOWN_SCHEMAS)}", path=source,
             hint="upgrade reprocal, or check the file is a reprocal manifest",
         )
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (list(e.absolute_path), e.message))
-    if errors:
-        err = jsonschema.exceptions.best_match(errors)
-        raise ManifestError(f"{json_path(err.absolute_path)}: {err.message}", path=source)
+    _schema_errors(doc, source)
     try:
-        files = []
-        for name, entry in sorted(doc["constituents"].items()):
-            where = f"$.constituents[{name!r}]"
-            try:
-                cname = ConstituentName.parse(name)
-                if cname != ConstituentName(entry["scope"], entry["typeid"], entry["issue"]):
-                    raise ManifestError(f"{where}: scope/typeid/issue disagree with the name")
-                if cname.filename != name:
-                    raise ManifestError(f"{where}: name is not canonical (use {cname.filename})")
-                c = Constituent(
-                    name=cname,
-                    valdate=CalDate.parse(entry["valdate"], field=f"{where}.valdate"),
-                    evaldate=parse_optional(entry["evaldate"], field=f"{where}.evaldate"),
-                    subdate=CalDate.parse(entry["subdate"], field=f"{where}.subdate"),
-                    date=parse_optional(entry["date"], field=f"{where}.date"),
-                    category=entry["category"], telescop=entry["telescop"],
-                    creator=entry["creator"], extsequ=entry["extsequ"],
-                    extseqid=entry["extseqid"], md5=entry["md5"], fsize=entry["size"],
-                )
-            except ManifestError:
-                raise
-            except InputError as exc:
-                raise ManifestError(f"{where}: {exc.message}") from None
-            files.append(PinnedFile(c, entry["size"], entry["sha256"]))
-        names = {f.filename for f in files}
-        obs = []
-        for i, o in enumerate(doc["observations"]):
-            where = f"$.observations[{i}]"
-            for j, n in enumerate(o["constituents"]):
-                if n not in names:
-                    raise ManifestError(
-                        f"{where}.constituents[{j}]: {n!r} is not listed in $.constituents")
-            try:
-                obs_date = CalDate.parse(o["obs_date"], field=f"{where}.obs_date")
-                an_date = CalDate.parse(o["analysis_date"], field=f"{where}.analysis_date")
-            except InputError as exc:
-                raise ManifestError(exc.message) from None
-            obs.append(PinnedObservation(o["obs_id"], obs_date, an_date, o["category"],
-                                         tuple(o["constituents"])))
-        ids = [o.obs_id for o in obs if o.obs_id]
-        if len(ids) != len(set(ids)):
-            raise ManifestError("$.observations: an obs_id is listed twice")
-        gen = doc.get("generator") or {}
-        m = Manifest(tuple(obs), tuple(files), doc.get("sas_version"),
-                     Generator(gen.get("tool", ""), gen.get("version", ""), gen.get("method", "")))
+        m = _from_v1(doc) if version == SCHEMA_V1 else _from_v2(doc)
     except ManifestError as exc:
-        raise ManifestError(exc.message, path=source) from None
-    if doc["calibration_id"] != m.calibration_id:
+        raise ManifestError(exc.message, path=source, hint=exc.hint) from None
+    if version == SCHEMA_V1:
+        warnings.warn(V1ManifestNotice(
+            f"{source}: a version-1 manifest (id {m.upgraded_from}, which hashed observation "
+            f"labels too); its version-2 state id is {m.calibration_id}; `reprocal manifest "
+            f"upgrade {source}` rewrites it"), stacklevel=2)
+    elif doc["state_id"] != m.calibration_id:
         raise ManifestError(
-            f"$.calibration_id is {doc['calibration_id']} but the content hashes to "
-            f"{m.calibration_id}", path=source,
-            hint="the manifest was edited by hand; re-pin it with `reprocal pin`",
-        )
+            f"$.state_id is {doc['state_id']} but the content hashes to {m.calibration_id}",
+            path=source, hint="the manifest was edited by hand; re-pin it with `reprocal pin`")
     return m
+
+
+def _constituent(entry: Mapping[str, Any], where: str) -> PinnedFile:
+    try:
+        name = ConstituentName.parse(entry["name"])
+        if name.filename != entry["name"]:
+            raise ManifestError(f"{where}.name: {entry['name']!r} is not canonical "
+                                f"(use {name.filename})")
+        c = Constituent(
+            name=name,
+            valdate=CalDate.parse(entry["valdate"], field=f"{where}.valdate"),
+            evaldate=parse_optional(entry["evaldate"], field=f"{where}.evaldate"),
+            subdate=CalDate.parse(entry["subdate"], field=f"{where}.subdate"),
+            date=parse_optional(entry["date"], field=f"{where}.date"),
+            category=entry["category"], telescop=entry["telescop"], creator=entry["creator"],
+            extsequ=entry["extsequ"], extseqid=entry["extseqid"], md5=entry["md5"],
+            fsize=entry["size"],
+        )
+    except ManifestError:
+        raise
+    except InputError as exc:
+        raise ManifestError(exc.message if exc.message.startswith(where)
+                            else f"{where}: {exc.message}") from None
+    return PinnedFile(c, entry["size"], entry["sha256"])
+
+
+def _rows(files: Sequence[str], by_name: Mapping[str, PinnedFile], where: str) -> tuple[str, ...]:
+    """A set's names in CIF row order, refusing two issues of one type."""
+    keys = [by_name[n].constituent.key for n in files]
+    if len(keys) != len(set(keys)):
+        dupe = next(k for k in keys if keys.count(k) > 1)
+        raise ManifestError(f"{where}: selects two issues of {'_'.join(dupe)}; a CIF has one "
+                            "row per calibration type")
+    return tuple(sorted(files, key=lambda n: by_name[n].constituent.key))
+
+
+def _observation(o: Mapping[str, Any], where: str, rows: tuple[str, ...]) -> PinnedObservation:
+    try:
+        label = o["label"]
+        if label is not None:
+            check_label(label, field=f"{where}.label")
+        obs_date = CalDate.parse(o["obs_date"], field=f"{where}.obs_date")
+        an_date = CalDate.parse(o["analysis_date"], field=f"{where}.analysis_date")
+    except InputError as exc:
+        raise ManifestError(exc.message) from None
+    gaps = tuple(RecordedGap(g["missing"], g["selected"]) for g in o.get("gaps", ()))
+    return PinnedObservation(label, obs_date, an_date, o["category"], rows, gaps)
+
+
+def _unique_labels(obs: Sequence[PinnedObservation]) -> None:
+    labels = [o.label for o in obs if o.label]
+    if len(labels) != len(set(labels)):
+        raise ManifestError("$.observations: a label is listed twice")
+
+
+def _extra(x: Mapping[str, Any], where: str) -> ExtraSet:
+    try:
+        check_label(x["label"], field=f"{where}.label")
+        paths = [check_relative_path(f["path"], field=f"{where}.files[{j}].path")
+                 for j, f in enumerate(x["files"])]
+    except InputError as exc:
+        raise ManifestError(exc.message) from None
+    if paths != sorted(set(paths)):
+        raise ManifestError(f"{where}.files: paths must be unique and sorted")
+    tb = x.get("tarball")
+    return ExtraSet(x["label"], x["kind"],
+                    tuple(ExtraFile(f["path"], f["size"], f["sha256"]) for f in x["files"]),
+                    x.get("url"), ExtraFile(tb["name"], tb["size"], tb["sha256"]) if tb else None)
+
+
+def _from_v2(doc: Mapping[str, Any]) -> Manifest:
+    files = [_constituent(e, f"$.constituents[{i}]") for i, e in enumerate(doc["constituents"])]
+    names = [f.filename for f in files]
+    if names != sorted(set(names)):
+        raise ManifestError("$.constituents: names must be unique and sorted")
+    by_name = {f.filename: f for f in files}
+    sets: list[tuple[str, ...]] = []
+    for k, s in enumerate(doc["sets"]):
+        if s != sorted(set(s)):
+            raise ManifestError(f"$.sets[{k}]: indices must be unique and ascending")
+        if s and s[-1] >= len(files):
+            raise ManifestError(f"$.sets[{k}]: index {s[-1]} is past the end of $.constituents "
+                                f"({len(files)} entries)")
+        sets.append(tuple(names[i] for i in s))
+    if len(set(sets)) != len(sets):
+        raise ManifestError("$.sets: a set is listed twice")
+    obs = []
+    rows: dict[int, tuple[str, ...]] = {}
+    used_sets: set[int] = set()
+    for i, o in enumerate(doc["observations"]):
+        k = o["set"]
+        if k >= len(sets):
+            raise ManifestError(f"$.observations[{i}].set: {k} is past the end of $.sets "
+                                f"({len(sets)} entries)")
+        if k not in rows:
+            rows[k] = _rows(sets[k], by_name, f"$.observations[{i}]")
+        used_sets.add(k)
+        obs.append(_observation(o, f"$.observations[{i}]", rows[k]))
+    _unique_labels(obs)
+    if len(used_sets) != len(sets):
+        k = min(set(range(len(sets))) - used_sets)
+        raise ManifestError(f"$.sets[{k}]: no observation uses it")
+    used = {n for s in sets for n in s}
+    unused = [n for n in names if n not in used]
+    if unused:
+        raise ManifestError(f"$.constituents: {unused[0]} is in no set")
+    extras = tuple(_extra(x, f"$.extras[{i}]") for i, x in enumerate(doc["extras"]))
+    if [x.label for x in extras] != sorted({x.label for x in extras}):
+        raise ManifestError("$.extras: labels must be unique and sorted")
+    gen = doc.get("generator") or {}
+    return Manifest(tuple(obs), tuple(files), extras, doc.get("sas_version"),
+                    Generator(gen.get("tool", ""), gen.get("version", ""), gen.get("method", "")),
+                    doc.get("upgraded_from"), SCHEMA_V2)
+
+
+def _v1_id(doc: Mapping[str, Any]) -> str:
+    """The calibration id of a version-1 manifest, as reprocal 0.1 computed it."""
+    content = {"observations": doc["observations"], "constituents": doc["constituents"]}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _from_v1(doc: Mapping[str, Any]) -> Manifest:
+    files = []
+    for name, entry in sorted(doc["constituents"].items()):
+        where = f"$.constituents[{name!r}]"
+        try:
+            cname = ConstituentName.parse(name)
+        except InputError as exc:
+            raise ManifestError(f"{where}: {exc.message}") from None
+        if cname != ConstituentName.parse(
+                f"{entry['scope']}_{entry['typeid']}_{entry['issue']:04d}.CCF"):
+            raise ManifestError(f"{where}: scope/typeid/issue disagree with the name")
+        files.append(_constituent({**entry, "name": name}, where))
+    by_name = {f.filename: f for f in files}
+    obs = []
+    for i, o in enumerate(doc["observations"]):
+        where = f"$.observations[{i}]"
+        for j, n in enumerate(o["constituents"]):
+            if n not in by_name:
+                raise ManifestError(f"{where}.constituents[{j}]: {n!r} is not listed in "
+                                    "$.constituents")
+        obs.append(_observation({**o, "label": o["obs_id"]}, where,
+                                _rows(o["constituents"], by_name, where)))
+    _unique_labels(obs)
+    v1 = _v1_id(doc)
+    if doc["calibration_id"] != v1:
+        raise ManifestError(
+            f"$.calibration_id is {doc['calibration_id']} but the content hashes to {v1}",
+            hint="the manifest was edited by hand; re-pin it with `reprocal pin`")
+    gen = doc.get("generator") or {}
+    return Manifest(tuple(obs), tuple(files), (), doc.get("sas_version"),
+                    Generator(gen.get("tool", ""), gen.get("version", ""), gen.get("method", "")),
+                    v1, SCHEMA_V1)
 
 
 def loads(data: bytes | str, *, source: str = "manifest") -> Manifest:
@@ -268,16 +553,24 @@ def loads(data: bytes | str, *, source: str = "manifest") -> Manifest:
 
 
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
-    """Read and validate a manifest file."""
+    """Read and validate a manifest file (version 1 or 2)."""
     return from_dict(read_json(path, error=ManifestError), source=str(path))
 
 
 def save_manifest(manifest: Manifest, path: str | os.PathLike[str]) -> Path:
-    """Write the canonical bytes atomically (temp file beside the target, then rename)."""
+    """Write the canonical version-2 bytes atomically (temp file beside the target, rename)."""
     return atomic_write(path, manifest.dumps())
 
 
+def upgrade(manifest: Manifest) -> Manifest:
+    """The version-2 form of a loaded manifest (the same constituents and observations; a
+    version-1 id is kept in ``upgraded_from``)."""
+    return attrs.evolve(manifest, source_schema=SCHEMA_V2)
+
+
 __all__ = [
-    "DEFAULT_CATEGORY", "Generator", "Manifest", "PinnedFile", "PinnedObservation", "SCHEMA_ID",
-    "atomic_write", "build", "from_dict", "load_manifest", "loads", "save_manifest", "schema",
+    "DEFAULT_CATEGORY", "EXTRA_KINDS", "ExtraFile", "ExtraSet", "Generator", "KNOWN_SCHEMAS",
+    "Manifest", "PinnedFile", "PinnedObservation", "RecordedGap", "SCHEMA_ID", "SCHEMA_V1",
+    "SCHEMA_V2", "V1ManifestNotice", "build", "dumps", "from_dict", "load_manifest", "loads",
+    "save_manifest", "schema", "upgrade",
 ]

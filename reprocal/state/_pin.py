@@ -14,21 +14,23 @@ import attrs
 from reprocal._version import __version__
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.core._dates import CalDate
+from reprocal.core._names import check_label
 from reprocal.errors import FitsFormatError, IncompleteStateError
 from reprocal.progress import Progress
 from reprocal.repo._repository import Repository
 from reprocal.repo._resolve import Resolution
 from reprocal.repo._verify import hash_and_remember
 from reprocal.repo._verifycache import VerifyCache
-from reprocal.state._manifest import Generator, Manifest, build
+from reprocal.state._manifest import Generator, Manifest, RecordedGap, build
 
 
 @attrs.frozen
 class ObsRequest:
     """One observation to pin."""
 
-    obs_id: str | None
-    """The observation id, when known."""
+    label: str | None = attrs.field(
+        validator=lambda _i, _a, v: v is None or check_label(v, field="observation label"))
+    """A label for the observation, usually its XMM ObsID (in no id; checked as a label)."""
     obs_date: CalDate
     """The observation date (pinned as given)."""
     analysis_date: CalDate
@@ -48,7 +50,7 @@ def pin(
     """Resolve every request, hash the union of selected files once, build the manifest."""
     resolutions = [repo.resolve(r.obs_date, r.analysis_date, category=category) for r in requests]
     gaps = [
-        f"{r.obs_id or r.obs_date}: {g.describe()}"
+        f"{r.label or r.obs_date}: {g.describe()}"
         for r, res in zip(requests, resolutions, strict=True) for g in res.gaps
     ]
     if gaps and not allow_incomplete:
@@ -75,8 +77,10 @@ def pin(
     if allow_incomplete and gaps:
         method += " (pinned although incomplete)"
     manifest = build(
-        ((r.obs_id, r.obs_date, r.analysis_date, category, res.chosen)
+        ((r.label, r.obs_date, r.analysis_date, category, res.chosen)
          for r, res in zip(requests, resolutions, strict=True)),
         hashes, sas_version=sas_version, generator=Generator("reprocal", __version__, method),
+        gaps=[[RecordedGap(g.missing.filename, g.selected.filename if g.selected else None)
+               for g in res.gaps] for res in resolutions],
     )
     return manifest, resolutions

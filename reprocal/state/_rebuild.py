@@ -12,6 +12,7 @@ from pathlib import Path
 
 import attrs
 
+from reprocal.core._names import check_label
 from reprocal.errors import CheckFailed
 from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
@@ -25,7 +26,9 @@ class RebuiltCif:
     """One CIF written by :func:`rebuild`."""
 
     label: str
-    """The observation's id, or ``obs<N>``."""
+    """The observation's label, or ``obs<N>``."""
+    observation_id: str
+    """Its observation id (``rpcal:2:obs:<hex>``)."""
     path: Path
     """Where the CIF was written."""
     rows: int
@@ -63,14 +66,15 @@ def rebuild(
 
     found = check_pinned_bytes(manifest, dirs, jobs=jobs, progress=progress)
     out = []
-    for label, obs in zip(manifest.labels(), manifest.observations, strict=True):
+    for label, obs, obs_id in zip(manifest.labels(), manifest.observations,
+                                  manifest.observation_ids, strict=True):
         rows = manifest.constituents_for(obs)
-        target = Path(out_dir) / label / "ccf.cif"
+        target = Path(out_dir) / check_label(label, field="observation label") / "ccf.cif"
         target.parent.mkdir(parents=True, exist_ok=True)
         write_cif(
             target, rows, obs_date=obs.obs_date, analysis_date=obs.analysis_date,
             category=obs.category,
             paths={n: found[n].resolve() for n in obs.files} if fullpath else None,
         )
-        out.append(RebuiltCif(label, target, len(rows)))
+        out.append(RebuiltCif(label, str(obs_id), target, len(rows)))
     return out

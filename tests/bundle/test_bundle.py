@@ -145,10 +145,10 @@ def test_tampered_directory(bundle_dir: Path, edit, problems: list[str]) -> None
 def test_tampered_manifest_is_caught_twice(bundle_dir: Path) -> None:
     """An edited manifest fails its sum and its own calibration id."""
     p = bundle_dir / "manifest.json"
-    p.write_text(p.read_text().replace('"issue": 45', '"issue": 46'))
+    p.write_text(p.read_text().replace('"EPN_CTI_0045.CCF"', '"EPN_CTI_0046.CCF"'))
     problems = verify_bundle(bundle_dir).problems
     assert problems[0] == "manifest.json: sha256 differs from SHA256SUMS: tampered or corrupt"
-    assert problems[-1].startswith("manifest.json: $.constituents['EPN_CTI_0045.CCF']:")
+    assert problems[-1].startswith("manifest.json: $.state_id is rpcal:2:state:")
 
 
 def test_tampered_sums_line(bundle_dir: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from support.fds import HAVE_PROC, open_fds
 
 from reprocal.fits._calindex import read_calindex
+from reprocal.state._manifest import load_manifest
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_cif_then_pin_then_rebuild_round_trip(cli, ccf: Path, tmp_path: Path) ->
     assert r.stdout.startswith("Wrote ")
     r = cli("pin", *args, "--obs-id", "0404910601", "-o", str(tmp_path / "m.json"))
     assert r.returncode == 0, r.stderr
-    assert "calibration id sha256:" in r.stdout
+    assert "state id rpcal:2:state:" in r.stdout and "observation 0404910601: rpcal:2:obs:" in r.stdout
     for out in ("r1", "r2"):
         r = cli("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(ccf), "-o", str(tmp_path / out))
         assert r.returncode == 0, r.stderr
@@ -69,7 +70,7 @@ def test_rebuild_refuses_tampered_repository(cli, ccf: Path, tmp_path: Path) -> 
     r = cli("pin", "--obs-date", "2006-05-27", "--analysis-date", "2020-01-01", "--ccf-path",
             str(copy), "-o", str(tmp_path / "m.json"))
     assert r.returncode == 0, r.stderr
-    name = json.loads((tmp_path / "m.json").read_text())["observations"][0]["constituents"][0]
+    name = load_manifest(tmp_path / "m.json").observations[0].files[0]
     data = bytearray((copy / name).read_bytes())
     data[-1] ^= 0xFF
     (copy / name).write_bytes(bytes(data))
@@ -127,7 +128,7 @@ def test_incomplete_state_refused_unless_allowed(cli, ccf: Path, tmp_path: Path)
     env = {"REPROCAL_CATALOG": str(tmp_path / "c.sqlite")}
     args = ("--obs-date", "2006-05-27", "--analysis-date", "2020-01-01", "--ccf-path", str(copy))
     assert cli("pin", *args, "-o", str(tmp_path / "a.json"), env=env).returncode == 0
-    name = json.loads((tmp_path / "a.json").read_text())["observations"][0]["constituents"][-1]
+    name = load_manifest(tmp_path / "a.json").observations[0].files[-1]
     (copy / name).unlink()
     r = cli("pin", *args, "-o", str(tmp_path / "b.json"), env=env)
     assert r.returncode == 4

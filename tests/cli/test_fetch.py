@@ -152,8 +152,7 @@ def test_hostile_name_in_manifest_is_refused(world, cli):
     """A manifest naming ``../x`` is refused before any path is built (exit 2)."""
     tmp, items, manifest, faulty, good = world
     doc = json.loads(manifest.read_text())
-    name = items[0].filename
-    doc["constituents"]["../../etc/passwd"] = doc["constituents"].pop(name)
+    doc["constituents"][0]["name"] = "../../etc/passwd"
     bad = tmp / "bad.json"
     bad.write_text(json.dumps(doc))
     proc = cli("fetch", str(bad), "--ccf-path", str(tmp / "repo"), "--mirror", good.url)

@@ -55,7 +55,7 @@ def test_verify_full_ok_then_stat_from_cache(cli, setup: tuple[Path, Path]) -> N
     assert r.returncode == 0
     assert doc["level"] == "stat" and doc["reused"] == 2 and doc["ok"] is True
     assert {x["basis"] for x in doc["results"]} == {"cache"}
-    assert doc["calibration_id"].startswith("sha256:")
+    assert doc["calibration_id"].startswith("rpcal:2:state:")
     assert doc["newer"] == [{"observation": "0201901401", "pinned": A, "newer": B,
                              "at_pinned_dates": False}]
 

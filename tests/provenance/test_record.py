@@ -313,9 +313,9 @@ def test_pin_leaves_a_record(cli, synthetic_repo, tmp_path: Path) -> None:  # ty
     rec = load_record(tmp_path / "m.json.prov.json")
     assert rec.kind == "pin"
     assert rec.command[:2] == ("reprocal", "pin")
-    assert rec.calibration_id == manifest["calibration_id"]
+    assert rec.calibration_id == manifest["state_id"]
     assert [s.name for s in rec.subjects] == ["m.json"]
-    assert sorted(d.name for d in rec.by_role("constituent")) == sorted(manifest["constituents"])
+    assert sorted(d.name for d in rec.by_role("constituent")) == [c["name"] for c in manifest["constituents"]]
 
 
 def test_image_build_leaves_a_record(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

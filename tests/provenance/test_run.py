@@ -19,7 +19,7 @@ from reprocal.errors import InputError
 from reprocal.fits._stamp import read_stamp
 from reprocal.provenance._record import load_record, record_errors
 from reprocal.provenance._run import changed, named_inputs, run, snapshot
-from reprocal.state._manifest import build, save_manifest
+from reprocal.state._manifest import build, load_manifest, save_manifest
 
 ROWS = [Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
                     subdate="2014-09-06T06:00:05", fsize=2880),
@@ -163,7 +163,7 @@ def test_cli_run_then_audit(cli, work: Path) -> None:  # type: ignore[no-untyped
                "pn.pha", cwd=work)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    calib = json.loads((work / "m.json").read_text())["calibration_id"]
+    calib = str(load_manifest(work / "m.json").observation_ids[0])
     assert doc["calibration_id"] == calib
     assert doc["stamped"] == [str(work / "pn.pha")]
     audit = cli("audit", "pn.pha", "--json", cwd=work)
@@ -178,14 +178,20 @@ def test_cli_run_then_audit(cli, work: Path) -> None:  # type: ignore[no-untyped
 
 
 def test_cli_audit_pin_reproduces_the_calibration_id(cli, work: Path) -> None:  # type: ignore[no-untyped-def]
-    """`audit --pin` of a stamped output writes a manifest with the run's calibration id; the
-    record itself audits the same way; diff of the two manifests is empty."""
+    """`audit --pin` of a stamped output writes a manifest whose observation id is the product's
+    stamp (and whose state id is the original's: labels are in no id); the record itself audits
+    the same way; diff of the two manifests is empty."""
     assert cli("run", "--manifest", "m.json", "--", sys.executable, "-c", WRITER, "pn.pha",
                cwd=work).returncode == 0
-    calib = json.loads((work / "m.json").read_text())["calibration_id"]
+    original = load_manifest(work / "m.json")
+    calib = str(original.observation_ids[0])
+    assert read_stamp(work / "pn.pha").calibration_id == calib  # type: ignore[union-attr]
     done = cli("audit", "pn.pha", "--pin", "-o", "again.json", cwd=work)
     assert done.returncode == 0, done.stderr
-    assert json.loads((work / "again.json").read_text())["calibration_id"] == calib
+    assert f"observation id {calib} (the id the product carries)" in done.stdout
+    again = load_manifest(work / "again.json")
+    assert str(again.observation_ids[0]) == calib
+    assert again.calibration_id == original.calibration_id
     rec = json.loads(cli("audit", "pn.pha.prov.json", "--json", cwd=work).stdout)
     assert (rec["kind"], rec["calibration_id"]) == ("record", calib)
     same = json.loads(cli("diff", "m.json", "again.json#0201903501", "--json", cwd=work).stdout)

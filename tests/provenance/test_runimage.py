@@ -13,7 +13,7 @@ from support.imagekit import busybox_base, make_state
 from reprocal.audit._product import read_product
 from reprocal.image._build import build_image
 from reprocal.provenance._record import load_record
-from reprocal.provenance._run import run
+from reprocal.provenance._run import calibration_id_of, run
 from reprocal.provenance._runimage import image_context
 
 pytestmark = pytest.mark.docker
@@ -35,19 +35,19 @@ def test_run_in_image_then_audit(tmp_path: Path, dockerd: Daemon, image_tar) -> 
     work = tmp_path / "work"
     work.mkdir()
     ctx = image_context(str(tar), base_url=dockerd.url)
-    assert ctx["image"].calibration_id == manifest.calibration_id
+    assert ctx["image"].calibration_id == calibration_id_of(manifest)
     result = run(["sh", "-c", "cat /ccf/ccf.cif > out.fits && echo $SAS_CCF > env.txt"],
                  cwd=work, environ={}, **ctx)
     assert result.exit_status == 0
     assert (work / "env.txt").read_text() == "/ccf/ccf.cif\n"
     assert [p.name for p in result.stamped] == ["out.fits"]
     rec = load_record(result.record_path)
-    assert rec.calibration_id == manifest.calibration_id
+    assert rec.calibration_id == calibration_id_of(manifest)
     assert rec.image_digest == ctx["image"].digest
     assert rec.environment["SAS_CCF"] == "/ccf/ccf.cif"
     assert len(rec.by_role("constituent")) == len(manifest.files)
     (prod,) = read_product(work / "out.fits")
-    assert prod.calibration_id == manifest.calibration_id
+    assert prod.calibration_id == calibration_id_of(manifest)
     assert prod.image_digest == ctx["image"].digest
     assert {c.filename for c in prod.state.constituents} == {f.filename for f in manifest.files}
 
@@ -71,5 +71,5 @@ def test_cli_run_image(cli, tmp_path: Path, dockerd: Daemon, image_tar) -> None:
     audit = cli("audit", "pn.fits", "--json", cwd=tmp_path)
     assert audit.returncode == 0, audit.stderr
     found = json.loads(audit.stdout)
-    assert (found["calibration_id"], found["image_digest"]) == (manifest.calibration_id,
+    assert (found["calibration_id"], found["image_digest"]) == (calibration_id_of(manifest),
                                                                 doc["image_digest"])
