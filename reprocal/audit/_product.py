@@ -34,7 +34,7 @@ from reprocal.fits._calindex import read_calindex
 from reprocal.fits._stamp import Stamp, is_fits, read_stamp
 from reprocal.fs._hashing import sha256_file
 from reprocal.provenance._record import Record, is_record, load_record
-from reprocal.state._manifest import Manifest, load_manifest
+from reprocal.state._manifest import Manifest, V1ManifestNotice, load_manifest
 
 Lookup = Callable[[str], Constituent | None]
 _CALIND_RE = re.compile(r"^P\d{10}OBX000CALIND\d{4}\.(FTZ|FIT|FITS)(\.GZ)?$", re.IGNORECASE)
@@ -62,6 +62,8 @@ class Product:
     record_path: str | None = None
     label: str | None = None
     """The observation's label, where the source names it (a manifest)."""
+    upgraded_from: str | None = None
+    """The version-1 id of the manifest the state comes from, when it was upgraded."""
     unresolved: tuple[str, ...] = ()
     """Constituents named by a record whose attributes no manifest or catalogue gives."""
     notes: tuple[str, ...] = ()
@@ -121,7 +123,7 @@ def _manifest_products(m: Manifest, path: str, *, kind: str = "manifest",
         out.append(Product(path, kind, State(name, tuple(m.constituents_for(o)), o.obs_date,
                                              o.analysis_date),
                            o.category, pinned, str(obs_id), label=o.label,
-                           **extra))  # type: ignore[arg-type]
+                           upgraded_from=m.upgraded_from, **extra))  # type: ignore[arg-type]
     if not out:
         raise InputError(f"{path}: no observation {obs!r} (it has {', '.join(m.labels())})")
     return out
@@ -136,9 +138,27 @@ def _record_manifest(rec: Record) -> tuple[Manifest | None, str]:
         if not p.is_file():
             return None, f"its manifest {p} is not there any more"
         if dep.sha256 and sha256_file(p) != dep.sha256:
-            return None, f"its manifest {p} has changed since the run (sha256 differs)"
+            return _rewritten_manifest(p, dep.annotations.get("calibrationId"))
         return load_manifest(p), ""
     return None, ""
+
+
+def _rewritten_manifest(p: Path, recorded: str | None) -> tuple[Manifest | None, str]:
+    """A record's manifest whose bytes changed since the run: still the run's calibration if its
+    state id is the one recorded, or its ``upgraded_from`` is (a reprocal 0.1 record of a
+    manifest since upgraded to version 2)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", V1ManifestNotice)
+            m = load_manifest(p)
+    except ReprocalError:
+        m = None
+    if m is not None and recorded and recorded in (m.calibration_id, m.upgraded_from):
+        was = (f"; its version-1 id {recorded} is the one recorded"
+               if recorded == m.upgraded_from else "")
+        return m, (f"its manifest {p} was rewritten since the run (upgraded to version 2"
+                   f"{was}): the same calibration state")
+    return None, f"its manifest {p} has changed since the run (sha256 differs)"
 
 
 def _from_record(rec: Record, path: str, kind: str, lookup: Lookup | None,
@@ -146,7 +166,11 @@ def _from_record(rec: Record, path: str, kind: str, lookup: Lookup | None,
     manifest, note = _record_manifest(rec)
     common = dict(record=rec, image_digest=rec.image_digest, **extra)
     if manifest is not None:
-        return _manifest_products(manifest, path, kind=kind, **common)  # type: ignore[arg-type]
+        products = _manifest_products(manifest, path, kind=kind, notes=(note,) if note else (),
+                                      **common)  # type: ignore[arg-type]
+        # the id the record states is what the run was made with (a v1 id in a 0.1 record)
+        return [attrs.evolve(p, calibration_id=rec.calibration_id or p.calibration_id)
+                for p in products]
     rows, unresolved = [], []
     for dep in rec.by_role("constituent"):
         c = lookup(dep.name) if lookup else None

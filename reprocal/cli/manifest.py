@@ -12,6 +12,7 @@ from reprocal.cli._progress import Bar
 from reprocal.cli.core import analysis, observation, open_repository, report_gaps, scan_options
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.core._dates import resolve
+from reprocal.core._names import check_label
 from reprocal.errors import InputError
 from reprocal.state._manifest import load_manifest, save_manifest
 from reprocal.state._pin import ObsRequest, pin
@@ -40,6 +41,8 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
         return out
     if not analysis_date:
         raise InputError("--analysis-date is required (a date, or 'now' to pin today's state)")
+    if obs_id is not None:
+        check_label(obs_id, field="--obs-id")
     found_id, obs = observation(obs_date, odf)
     return [ObsRequest(obs_id or found_id, obs, analysis(analysis_date, obs))]
 

@@ -200,6 +200,9 @@ def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output,
             reports.append(rep)
             doc = rep.to_json()
             doc.update(kind=prod.kind, calibration_id=prod.calibration_id,
+                       calibration_id_version=(CalibrationId.parse(prod.calibration_id).version
+                                               if prod.calibration_id else None),
+                       upgraded_from=prod.upgraded_from,
                        image_digest=prod.image_digest, record=prod.record_path,
                        unresolved=list(prod.unresolved), notes=list(prod.notes))
             docs.append(doc)
@@ -225,6 +228,8 @@ def _print_product(prod, rep, render) -> None:  # type: ignore[no-untyped-def]
             prod.calibration_id).level and str(content) != prod.calibration_id:
         info(f"  note: its content hashes to {content}, not to the id it carries: the product's "
              "calibration rows or the pinned bytes differ from what was stamped")
+    if prod.upgraded_from:
+        info(f"  upgraded from the version-1 id {prod.upgraded_from}")
     if prod.image_digest:
         info(f"  image {prod.image_digest}")
     if prod.record_path:

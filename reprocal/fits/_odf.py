@@ -29,7 +29,8 @@ from pathlib import Path
 import attrs
 
 from reprocal.core._dates import CalDate
-from reprocal.errors import DateError, OdfError
+from reprocal.core._names import check_label
+from reprocal.errors import DateError, InputError, OdfError
 
 DEMO_SUMMARY = "demo_SCX00000SUM.SAS"
 """The bundled, synthetic summary used by the demo when the real samples are absent."""
@@ -245,6 +246,12 @@ def _row(path: Path, number: int, row: dict[str, str]) -> ObsSpec:
         return _fail(path, number, f"column {column!r}: {what}", hint)
 
     obs_id = row.get("obs_id") or None
+    if obs_id is not None:
+        try:
+            check_label(obs_id, field="obs_id")
+        except InputError as exc:
+            raise fail("obs_id", exc.message.split(": ", 1)[-1],
+                       "it names the observation's output directory") from None
     literal, odf = row.get("obs_date", ""), row.get("odf", "")
     if literal and odf:
         raise fail("odf", "give either obs_date or odf on a line, not both",
