@@ -20,6 +20,7 @@ import os
 import re
 import tarfile
 import tempfile
+import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,7 +31,7 @@ from reprocal.errors import InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fs._hashing import sha256_file
 from reprocal.provenance._record import json_path, load_record
-from reprocal.state._manifest import Manifest, load_manifest
+from reprocal.state._manifest import SCHEMA_V1, Manifest, V1ManifestNotice, load_manifest
 from reprocal.state._schemas import load_schema
 
 _SUM_LINE = re.compile(r"^(?P<hex>[0-9a-f]{64}) [ *](?P<path>\S.*)$")
@@ -47,7 +48,10 @@ class BundleCheck:
     problems: tuple[str, ...]
     """One line per problem, naming the file."""
     calibration_id: str | None
-    """The manifest's calibration id, when it loaded."""
+    """The manifest's state id, when it loaded."""
+    v1_id: str | None = None
+    """The id the bundle was published under, when its manifest is a version-1 (reprocal 0.1)
+    manifest: ``sha256:<hex>``."""
 
     @property
     def ok(self) -> bool:
@@ -55,7 +59,8 @@ class BundleCheck:
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.source, "ok": self.ok, "files": self.files,
-                "calibration_id": self.calibration_id, "problems": list(self.problems)}
+                "calibration_id": self.calibration_id, "v1_id": self.v1_id,
+                "problems": list(self.problems)}
 
 
 def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
@@ -103,6 +108,18 @@ def _check_crate(root: Path, sums: dict[str, str]) -> list[str]:
             problems.append(f"{CRATE}: File {rel} has contentSize {entity['contentSize']}, the "
                             f"file has {(root / rel).stat().st_size} bytes")
     return problems
+
+
+def _crate_identifier(root: Path) -> str | None:
+    """The root data entity's ``identifier`` in the crate, when there is one to read."""
+    try:
+        doc = json.loads((root / CRATE).read_bytes())
+        for entity in doc["@graph"]:
+            if entity.get("@id") == "./" and isinstance(entity.get("identifier"), str):
+                return str(entity["identifier"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # reported by the crate check
+    return None
 
 
 def _check_cifs(root: Path, manifest: Manifest) -> list[str]:
@@ -156,9 +173,16 @@ def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
         problems.append(f"{CRATE}: missing")
     manifest = None
     try:
-        manifest = load_manifest(root / "manifest.json")
+        with warnings.catch_warnings():  # a bundle's manifest is as published: never upgraded
+            warnings.simplefilter("ignore", V1ManifestNotice)
+            manifest = load_manifest(root / "manifest.json")
     except ReprocalError as exc:
         problems.append(f"manifest.json: {exc.message}")
+    if manifest is not None:
+        ident = _crate_identifier(root)
+        if ident is not None and ident not in (manifest.calibration_id, manifest.upgraded_from):
+            problems.append(f"{CRATE}: the crate's identifier {ident} is not the manifest's "
+                            f"calibration id {manifest.calibration_id}")
     for rel in sorted(r for r in present if r.startswith("records/")):
         try:
             load_record(root / rel)
@@ -167,7 +191,9 @@ def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
     if manifest is not None:
         problems.extend(_check_cifs(root, manifest))
     return BundleCheck(label, len(sums), tuple(problems),
-                       manifest.calibration_id if manifest else None)
+                       manifest.calibration_id if manifest else None,
+                       manifest.upgraded_from if manifest and manifest.source_schema == SCHEMA_V1
+                       else None)
 
 
 def _unpack(tar_path: Path, dest: Path) -> tuple[Path, list[str]]:

@@ -361,6 +361,9 @@ def bundle_verify(path, as_json):  # type: ignore[no-untyped-def]
     if check.ok:
         info(f"{path}: all {check.files} files match SHA256SUMS; crate, manifest, records and "
              f"CIFs valid; calibration id {check.calibration_id}")
+        if check.v1_id:
+            info(f"  published under {CalibrationId.parse(check.v1_id).describe()}; the same "
+                 f"state's version-2 id is {check.calibration_id}")
         return
     for problem in check.problems:
         info(f"  {problem}")

@@ -242,3 +242,34 @@ def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
     entity = next(e for e in doc["@graph"] if e["@id"] == "image/base.tar")
     assert entity["identifier"] == read_image_tar(tar).manifest_digest
     assert verify_bundle(b.tarball).problems == ()
+
+
+V1_BUNDLE = Path(__file__).parent / "data" / "v1-bundle.tar.gz"
+"""A bundle written by reprocal 0.1 (commit 66b3c73) from tests/state/data/v1-manifest.json."""
+
+
+def test_a_reprocal_0_1_bundle_still_verifies_and_says_it_is_v1() -> None:
+    """Bundles published with version-1 ids stay verifiable; the check names the v1 id."""
+    check = verify_bundle(V1_BUNDLE)
+    assert check.ok, check.problems
+    assert check.v1_id == "sha256:d18f6abc6a2ee781b45fd2e813132c14299b276e2846ca43bfd5b112232833c4"
+    assert check.calibration_id.startswith("rpcal:2:state:")  # type: ignore[union-attr]
+
+
+def test_cli_v1_bundle(cli) -> None:  # type: ignore[no-untyped-def]
+    """Through the CLI: exit 0, the v1 id described as such, no advice to upgrade a bundle."""
+    done = cli("bundle", "verify", str(V1_BUNDLE))
+    assert done.returncode == 0, done.stderr
+    assert "published under sha256:d18f6abc" in done.stdout and "(a version-1 id" in done.stdout
+    assert "upgrade" not in done.stderr
+
+
+def test_crate_identifier_must_be_the_manifest_id(bundle_dir: Path) -> None:
+    """A crate naming another calibration than its manifest is a problem."""
+    crate = bundle_dir / "ro-crate-metadata.json"
+    doc = json.loads(crate.read_text())
+    root = next(e for e in doc["@graph"] if e["@id"] == "./")
+    root["identifier"] = "rpcal:2:state:" + "0" * 64
+    crate.write_text(json.dumps(doc))
+    problems = verify_bundle(bundle_dir).problems
+    assert any("the crate's identifier rpcal:2:state:0000" in p for p in problems)
