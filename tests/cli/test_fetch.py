@@ -308,7 +308,7 @@ def test_a_lower_case_constituent_passes_pin_verify_and_fetch(tmp_path, cli):
     proc = cli("pin", "--obs-date", "2010-01-01", "--analysis-date", "2020-01-01", *ccf,
                "-o", str(manifest))
     assert proc.returncode == 0, proc.stderr
-    pinned = json.loads(manifest.read_text())["constituents"]
+    pinned = [c["name"] for c in json.loads(manifest.read_text())["constituents"]]
     assert name in pinned and sorted(pinned) == chosen
     agree()
     with MirrorServer(tmp_path / "mirror") as mirror:
