@@ -6,9 +6,11 @@ product ``P<obsid>OBX000CALIND0000.FTZ`` and in master index files (``XMM_CALIND
 one row per constituent of the archive). "Any dataset with a CALINDEX extension can be used as a
 CIF", so :func:`read_calindex` takes any of them, plain or gzip-compressed.
 
-Reading walks the HDU headers itself (``_fitswalk``), skipping the data of every other HDU, and
-parses only the CALINDEX data. Writing reproduces the layout of cifbuild's output card for card,
-without a wall-clock date, so that the same selection always gives the same bytes.
+Reading walks the HDU headers itself (:mod:`reprocal.fits._walk`), skipping the data of every
+other HDU, and parses only the CALINDEX data. Writing reproduces the layout of cifbuild's output
+card for card, without a wall-clock date, so that the same selection always gives the same bytes:
+astropy renders the headers, the checksum engine (:mod:`reprocal.fits._checksum`) fills in their
+CHECKSUM/DATASUM, and the file is written atomically.
 
 The identity of a CIF's content is :func:`rows_digest`, not its bytes: the bytes hold absolute
 paths and creation dates.
@@ -30,7 +32,10 @@ from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
 from reprocal.errors import DateError, FitsFormatError, InputError
-from reprocal.fits._walk import Table, find_table, write_atomically
+from reprocal.fits._cards import BLOCK
+from reprocal.fits._checksum import with_checksums
+from reprocal.fits._walk import Table, find_table
+from reprocal.fs._atomic import atomic_file
 
 EXTNAME = "CALINDEX"
 
@@ -405,18 +410,16 @@ def _write(path: str | os.PathLike[str], rows: Sequence[Constituent], fnames: Se
     header.comments["EXTNAME"] = "The name of this table"
     for key, value, note in keywords:
         header[key] = (value, note)
-    data = raw.tobytes()
-    padding = b"\0" * (-len(data) % 2880)
-    table = fits.BinTableHDU.fromstring(header.tostring().encode("ascii") + data + padding)
+    body = raw.tobytes()
+    body += b"\0" * (-len(body) % BLOCK)
 
-    primary = fits.PrimaryHDU()
-    primary.header["EXTEND"] = True
+    primary = fits.PrimaryHDU().header
+    primary["EXTEND"] = True
     for key, comment in _PRIMARY_COMMENTS.items():
-        primary.header.comments[key] = comment
-    primary.header["CREATOR"] = (f"reprocal {__version__}", "name of code")
-    hdul = fits.HDUList([primary, table])
-    for hdu in hdul:
-        # Fixed comments instead of the wall-clock time astropy would write: same bytes.
-        hdu.add_datasum(when="data unit checksum")
-        hdu.add_checksum(when="HDU checksum", override_datasum=True)
-    write_atomically(path, lambda f: hdul.writeto(f, checksum=False))
+        primary.comments[key] = comment
+    primary["CREATOR"] = (f"reprocal {__version__}", "name of code")
+    with atomic_file(path) as f:
+        # Fixed checksum comments instead of the wall-clock time astropy would write: same bytes.
+        f.write(with_checksums(primary, b""))
+        f.write(with_checksums(header, body))
+        f.write(body)

@@ -1,46 +1,48 @@
 """Reading a constituent's indexing keywords from its FITS primary header.
 
-Reading is fast: only the primary header is read (``Header.fromfile`` stops at ``END``), never the
-data. The keywords become a :class:`~reprocal.core.Constituent` through
-:func:`reprocal.core.from_header`.
+Reading is fast: only the primary header's blocks are read, never the data, and they are parsed
+by the one header parser (:mod:`reprocal.fits._cards`, the one the checksum engine uses), so the
+catalogue, ``verify`` and ``fetch`` read a header the same way. The keywords become a
+:class:`~reprocal.core.Constituent` through :func:`reprocal.core.from_header`.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 from reprocal.core._constituent import Constituent, from_header
 from reprocal.errors import FitsFormatError
-
-_INDEX_KEYWORDS = (
-    "TELESCOP", "SCOPE", "TYPEID", "ISSUE", "VALDATE", "EVALDATE", "SUBDATE", "DATE",
-    "CATEGORY", "CREATOR", "EXTSEQU", "EXTSEQID",
-)
+from reprocal.fits._cards import BLOCK, HeaderError, keywords, read_header
 
 
 def read_primary_header(path: str | os.PathLike[str]) -> dict[str, object]:
-    """The indexing keywords of a FITS primary header, reading only the header blocks.
+    """Every keyword of a FITS file's primary header and its value as text (see
+    :func:`reprocal.fits._cards.keywords`), reading only the header blocks.
 
-    Raises :class:`FitsFormatError` naming the file when it is not FITS.
+    Raises :class:`FitsFormatError` naming the file when it is not FITS or its primary header
+    is cut short.
     """
-    from astropy.io import fits  # heavy import kept local to the I/O edge
-
     try:
         with open(path, "rb") as f:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                header = fits.Header.fromfile(f)
+            first = f.read(BLOCK)
+            if not first.startswith(b"SIMPLE  ="):
+                raise FitsFormatError("not a FITS file (no SIMPLE card)", path=path)
+            try:
+                if len(first) < BLOCK:
+                    raise HeaderError("truncated")
+                header = read_header(first, lambda: f.read(BLOCK))
+            except HeaderError as exc:
+                problem = ("truncated: the file ends inside the primary header"
+                           if str(exc) == "truncated" else "the primary header has no END card")
+                raise FitsFormatError(problem, path=path) from None
     except OSError as exc:
         raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    except Exception as exc:  # astropy raises ValueError/IndexError/... on non-FITS bytes
-        raise FitsFormatError(
-            f"not a FITS file ({type(exc).__name__}: {exc})", path=path
-        ) from None
-    if not header.get("SIMPLE", False):
-        raise FitsFormatError("not a FITS primary header (SIMPLE missing)", path=path)
-    return {k: header[k] for k in _INDEX_KEYWORDS if k in header}
+    found = keywords(header)
+    if found.get("SIMPLE") != "T":
+        raise FitsFormatError(f"not a standard FITS file (SIMPLE = {found.get('SIMPLE')})",
+                              path=path)
+    return dict(found)
 
 
 def read_constituent(path: str | os.PathLike[str]) -> Constituent:

@@ -1,11 +1,12 @@
-"""Find one FITS extension by EXTNAME, reading nothing but headers on the way; atomic writes.
+"""Find one FITS extension by EXTNAME, reading nothing but headers on the way.
 
 astropy's ``fits.open`` is lenient where reprocal must be exact: a file cut short can read as
-"extension not found" or as a short table with only a warning. This walker reads the header
-cards itself (a handful of structural keywords), skips every other HDU's data by seeking, and
-says *truncated* whenever the file ends inside a header or inside data it needs. Only the
-wanted HDU is handed to astropy. Plain and gzip-compressed files (``.gz``, ``.FTZ``) are read
-the same way, recognised by their magic bytes, not their names.
+"extension not found" or as a short table with only a warning. This walker reads each header
+with the one header parser (:mod:`reprocal.fits._cards`: its structural keywords and data size),
+skips every other HDU's data by seeking, and says *truncated* whenever the file ends inside a
+header or inside data it needs. Only the wanted HDU is handed to astropy. Plain and
+gzip-compressed files (``.gz``, ``.FTZ``) are read the same way, recognised by their magic
+bytes, not their names.
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ import gzip
 import os
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import IO, Any
 
 from reprocal.errors import FitsFormatError
-from reprocal.fs._atomic import atomic_file
+from reprocal.fits._cards import BLOCK, HeaderError, data_size, padded, read_header, structure
 
-BLOCK = 2880
-CARD = 80
 _GZIP_MAGIC = b"\x1f\x8b"
-_STRUCTURE = (b"SIMPLE", b"XTENSION", b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS",
-              b"EXTNAME")
 _HINT_TRUNCATED = "the file is incomplete; copy or download it again"
 
 
@@ -64,48 +61,6 @@ def _open(path: str | os.PathLike[str]) -> tuple[IO[bytes], int | None]:
     return f, os.fstat(f.fileno()).st_size
 
 
-def _parse_cards(block: bytes, found: dict[bytes, Any]) -> bool:
-    """Pick the structural keywords out of one header block; True at the END card."""
-    for start in range(0, BLOCK, CARD):
-        card = block[start:start + CARD]
-        key = card[:8].rstrip()
-        if key == b"END":
-            return True
-        if card[8:10] != b"= " or not (key in _STRUCTURE or key.startswith(b"NAXIS")):
-            continue
-        value = card[10:].strip()
-        if value.startswith(b"'"):
-            end = value.find(b"'", 1)
-            while end != -1 and value[end + 1:end + 2] == b"'":  # '' is an escaped quote
-                end = value.find(b"'", end + 2)
-            found[key] = value[1:end].replace(b"''", b"'").decode("ascii", "replace").strip()
-        else:
-            token = value.split(b"/", 1)[0].strip()
-            if token in (b"T", b"F"):
-                found[key] = token == b"T"
-            else:
-                try:
-                    found[key] = int(token)
-                except ValueError:
-                    found[key] = token.decode("ascii", "replace")
-    return False
-
-
-def _data_size(found: dict[bytes, Any]) -> int:
-    """Bytes of data (heap included, padding excluded) that the header announces."""
-    naxis = found.get(b"NAXIS", 0)
-    if not isinstance(naxis, int) or naxis == 0:
-        return 0
-    axes = [found.get(b"NAXIS%d" % i, 0) for i in range(1, naxis + 1)]
-    if found.get(b"GROUPS") is True and axes[0] == 0:
-        axes = axes[1:]  # random groups: NAXIS1 = 0 is not an axis
-    count = 1
-    for n in axes:
-        count *= int(n)
-    bitpix = abs(int(found.get(b"BITPIX", 8)))
-    return bitpix // 8 * int(found.get(b"GCOUNT", 1)) * (int(found.get(b"PCOUNT", 0)) + count)
-
-
 def _read(f: IO[bytes], n: int, path: str | os.PathLike[str]) -> bytes:
     try:
         return f.read(n)
@@ -142,36 +97,37 @@ def find_table(path: str | os.PathLike[str], extname: str) -> Table:
         names: list[str] = []
         index = 0
         while True:
-            blocks: list[bytes] = []
-            found: dict[bytes, Any] = {}
-            while True:
-                block = _read(f, BLOCK, path)
-                if not blocks:
-                    if index == 0 and not block:
-                        raise FitsFormatError("empty file, not FITS", path=path)
-                    if index == 0 and not block.startswith(b"SIMPLE  ="):
-                        raise FitsFormatError(
-                            "not a FITS file (it does not start with SIMPLE =)", path=path,
-                            hint="expected a CIF, an event list or a master index")
-                    if index > 0 and not block.startswith(b"XTENSION="):
-                        # The end of the file, or bytes after the last HDU (ignored, as
-                        # astropy does).
-                        raise _not_found(path, extname, names)
+            block = _read(f, BLOCK, path)
+            if index == 0 and not block:
+                raise FitsFormatError("empty file, not FITS", path=path)
+            if index == 0 and not block.startswith(b"SIMPLE  ="):
+                raise FitsFormatError(
+                    "not a FITS file (it does not start with SIMPLE =)", path=path,
+                    hint="expected a CIF, an event list or a master index")
+            if index > 0 and not block.startswith(b"XTENSION="):
+                # The end of the file, or bytes after the last HDU (ignored, as astropy does).
+                raise _not_found(path, extname, names)
+            try:
                 if len(block) < BLOCK:
-                    raise FitsFormatError(
-                        f"truncated: the file ends inside the header of HDU #{index}",
-                        path=path, hint=_HINT_TRUNCATED)
-                blocks.append(block)
-                if _parse_cards(block, found):
-                    break
-            name = str(found.get(b"EXTNAME", "PRIMARY" if index == 0 else "")).strip()
+                    raise HeaderError("truncated")
+                header = read_header(block, lambda: _read(f, BLOCK, path))
+            except HeaderError as exc:
+                where = f"the header of HDU #{index}"
+                if str(exc) == "truncated":
+                    raise FitsFormatError(f"truncated: the file ends inside {where}", path=path,
+                                          hint=_HINT_TRUNCATED) from None
+                raise FitsFormatError(f"{where} has no END card", path=path) from None
+            found = structure(header)
+            name = found.get("EXTNAME", "PRIMARY" if index == 0 else "").strip()
             names.append(name or f"#{index}")
-            nbytes = _data_size(found)
+            try:
+                nbytes = data_size(found)
+            except HeaderError as exc:
+                raise FitsFormatError(f"HDU #{index} ({names[-1]}): bad size keywords ({exc})",
+                                      path=path) from None
             if index > 0 and name.upper() == extname.upper():
-                return _table(path, b"".join(blocks), _read(f, nbytes, path), nbytes, index,
-                              found)
-            padded = -(-nbytes // BLOCK) * BLOCK
-            if _skip(f, padded, size, path) < nbytes:
+                return _table(path, header, _read(f, nbytes, path), nbytes, index, found)
+            if _skip(f, padded(nbytes), size, path) < nbytes:
                 raise FitsFormatError(
                     f"truncated: the file ends inside the data of HDU #{index} ({names[-1]})",
                     path=path, hint=_HINT_TRUNCATED)
@@ -186,7 +142,7 @@ def _not_found(path: str | os.PathLike[str], extname: str, names: list[str]) -> 
 
 
 def _table(path: str | os.PathLike[str], header: bytes, data: bytes, nbytes: int, index: int,
-           found: dict[bytes, Any]) -> Table:
+           found: Mapping[str, str]) -> Table:
     from astropy.io import fits
     from astropy.units import UnitsWarning
 
@@ -194,9 +150,9 @@ def _table(path: str | os.PathLike[str], header: bytes, data: bytes, nbytes: int
         raise FitsFormatError(
             f"truncated: the file ends inside the data of HDU #{index} "
             f"({len(data)} of {nbytes} bytes)", path=path, hint=_HINT_TRUNCATED)
-    if found.get(b"XTENSION") != "BINTABLE":
+    if found.get("XTENSION") != "BINTABLE":
         raise FitsFormatError(
-            f"HDU #{index} is not a binary table (XTENSION = {found.get(b'XTENSION')!r})",
+            f"HDU #{index} is not a binary table (XTENSION = {found.get('XTENSION')!r})",
             path=path)
     padding = b"\0" * (-len(data) % BLOCK)
     with warnings.catch_warnings():
@@ -211,12 +167,3 @@ def _table(path: str | os.PathLike[str], header: bytes, data: bytes, nbytes: int
                 f"HDU #{index} is not a readable binary table ({type(exc).__name__}: {exc})",
                 path=path) from None
     return Table(hdu.header, hdu)
-
-
-def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    On any error the temporary file is removed and ``path`` is untouched.
-    """
-    with atomic_file(path, mode=0o644) as f:
-        write(f)

@@ -1,9 +1,9 @@
 """Writing constituent files: the engine behind :mod:`reprocal.testing._synthetic` (private).
 
 A file is written HDU by HDU: headers rendered by ``astropy.io.fits.Header``, data written as
-is, ``CHECKSUM``/``DATASUM`` computed here by the FITS checksum convention (32-bit ones'
-complement sums; the complement encoded in 16 ASCII characters). astropy's HDU machinery costs
-~30 ms per file; this costs a few. astropy's verifier checks the result in the tests.
+is, ``CHECKSUM``/``DATASUM`` computed by the checksum engine (:func:`reprocal.fits._checksum.seal`)
+on the rendered bytes. astropy's HDU machinery costs ~30 ms per file; this costs a few.
+astropy's verifier checks the result in the tests.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from reprocal.core._constituent import Constituent
 from reprocal.errors import InputError
+from reprocal.fits._checksum import with_checksums
 from reprocal.fs._atomic import atomic_file
 
 BLOCK = 2880
@@ -67,56 +68,14 @@ def _primary_header(c: Constituent) -> Any:
     return h
 
 
-def _ones_sum(data: bytes, start: int = 0) -> int:
-    """32-bit ones' complement sum of big-endian words: the FITS checksum arithmetic."""
-    import numpy as np
-
-    total = start + int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64))
-    while total >> 32:
-        total = (total & 0xFFFFFFFF) + (total >> 32)
-    return total
-
-
-_EXCLUDED = frozenset(b":;<=>?@[\\]^_`")
-
-
-def _encode_checksum(total: int) -> str:
-    """The 16-character ASCII form of a complemented checksum (FITS Checksum Convention):
-    each byte spread over four characters from '0' on, steering clear of punctuation,
-    interleaved, then rotated right by one."""
-    value = ~total & 0xFFFFFFFF
-    out = [0] * 16
-    for i in range(4):
-        quotient, remainder = divmod((value >> (24 - 8 * i)) & 0xFF, 4)
-        chars = [quotient + 0x30] * 4
-        chars[0] += remainder
-        moved = True
-        while moved:
-            moved = False
-            for j in (0, 2):
-                if chars[j] in _EXCLUDED or chars[j + 1] in _EXCLUDED:
-                    chars[j] += 1
-                    chars[j + 1] -= 1
-                    moved = True
-        for j in range(4):
-            out[4 * j + i] = chars[j]
-    text = bytes(out).decode("ascii")
-    return text[-1] + text[:-1]
-
-
 def _hdu_bytes(header: Any, data: bytes, stamp: str) -> bytes:
     """A header with CHECKSUM/DATASUM filled in, rendered (the data follows it unchanged).
 
     The comments carry ``stamp`` (the file's DATE), not the wall clock: reproducible bytes.
     """
-    datasum = _ones_sum(data)
-    header["CHECKSUM"] = ("0" * 16, f"HDU checksum updated {stamp}")
-    header["DATASUM"] = (str(datasum), f"data unit checksum updated {stamp}")
-    header["CHECKSUM"] = _encode_checksum(_ones_sum(header.tostring().encode("ascii"), datasum))
-    text = header.tostring().encode("ascii")
-    if len(text) % BLOCK or len(data) % BLOCK:
+    if len(data) % BLOCK:
         raise AssertionError("HDU parts must be whole FITS blocks")
-    return text
+    return with_checksums(header, data, updated=stamp)
 
 
 def _layout(c: Constituent, primary: Any, *, seed: int) -> list[int]:

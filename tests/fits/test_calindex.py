@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import random
 import warnings
@@ -237,6 +238,23 @@ def test_checksums_verify(tmp_path: Path) -> None:
             assert len(hdul[1].data) == 3
 
 
+@pytest.mark.parametrize("kind", ["cif", "master"])
+def test_checksums_are_the_ones_astropy_writes(tmp_path: Path, kind: str) -> None:
+    """The bytes are those astropy gives when it sums the same HDUs itself (with the same
+    fixed comments): the checksum engine writes what the reference writes, nothing else."""
+    path = _write(tmp_path) if kind == "cif" else write_master_index(tmp_path / "m.fits", _rows())
+    raw = path.read_bytes()
+    with fits.open(io.BytesIO(raw)) as hdul:
+        for hdu in hdul:
+            for key in ("CHECKSUM", "DATASUM"):
+                del hdu.header[key]
+            hdu.add_datasum(when="data unit checksum")
+            hdu.add_checksum(when="HDU checksum", override_datasum=True)
+        out = io.BytesIO()
+        hdul.writeto(out, checksum=False)
+    assert out.getvalue() == raw
+
+
 def test_layout(tmp_path: Path) -> None:
     """Empty primary, one CALINDEX table with the 14 columns, units and comments of cifbuild."""
     path = _write(tmp_path)
@@ -461,6 +479,13 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
         _table(path, _cols(), extname="EVENTS", after=1)
     elif kind == "image":
         fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(name="CALINDEX")]).writeto(path)
+    elif kind == "no-end":  # the primary header's END card damaged: the table's header follows
+        raw = _write(tmp_path).read_bytes()
+        path.write_bytes(raw[:2880].replace(b"END" + b" " * 77, b"XND" + b" " * 77) + raw[2880:])
+    elif kind == "bad-size":
+        raw = _write(tmp_path).read_bytes()
+        at = raw.index(b"BITPIX  =", 2880)
+        path.write_bytes(raw[:at] + b"BITPIX  =                    7".ljust(80) + raw[at + 80:])
     return path
 
 
@@ -476,6 +501,8 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
     ("no-calindex", "no CALINDEX extension (HDUs: PRIMARY, EVENTS, GTI0); expected a CIF "
      "(ccf.cif), an event list, a master index or a *CALIND* product"),
     ("image", "HDU #1 is not a binary table (XTENSION = 'IMAGE')"),
+    ("no-end", "the header of HDU #0 has no END card"),
+    ("bad-size", "HDU #1 (CALINDEX): bad size keywords (BITPIX = 7)"),
 ])
 def test_bad_files(tmp_path: Path, kind: str, message: str) -> None:
     """Unreadable files raise FitsFormatError with one exact line naming the file."""

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.constituents import write_constituent
 
-from reprocal.fits._checksum import check_files, check_fits, header_keywords, scan_file
+from reprocal.fits._checksum import check_files, check_fits, scan_file
 
 NAME = "EPN_CTI_0001.CCF"
 
@@ -96,12 +96,20 @@ def _replace_card(raw: bytes, key: bytes, card: bytes) -> bytes:
          "HDU 1 (DATA): bad size keywords (BITPIX = 7)"),
         (lambda raw: raw[:2880].replace(b"END     ", b"XND     ") + raw[2880:],
          "the header of HDU 0 has no END card"),
+        (lambda raw: raw.replace(b"SIMPLE  =                    T", b"SIMPLE  =                    F"),
+         "HDU 0: SIMPLE = F: not standard FITS"),
+        (lambda raw: raw.replace(b"XTENSION= 'BINTABLE'", b"XTENSION= 'BINTABLF'"),
+         "HDU 1 (DATA): XTENSION = 'BINTABLF' is not a registered extension type"),
+        (lambda raw: raw.replace(b"TFORM1  = 'E", b"TFORM1  = 'D"),
+         "HDU 1 (DATA): not a readable binary table (the TFORMs add up to 8 bytes a row, "
+         "NAXIS1 = 4)"),
     ],
     ids=["trailing-garbage", "short", "cut-in-header", "tail", "not-fits", "bad-naxis",
-         "bad-bitpix", "no-end"],
+         "bad-bitpix", "no-end", "simple-f", "xtension", "tform"],
 )
 def test_structure_problems(tmp_path: Path, mutate, problem: str) -> None:  # type: ignore[no-untyped-def]
-    """Damage to the structure is named precisely; the sha256 still covers every byte."""
+    """Damage to the structure is named precisely, before any checksum (so also in HDUs
+    without CHECKSUM keywords); the sha256 still covers every byte."""
     good = write_constituent(tmp_path, NAME)
     bad = tmp_path / "bad.fits"
     bad.write_bytes(mutate(good.read_bytes()))
@@ -131,18 +139,61 @@ def test_scan_files_reports_unreadable(tmp_path: Path, ccf: Path) -> None:
     assert check_fits(tmp_path / "gone").problem == "cannot read: No such file or directory"
 
 
-def test_header_keywords_strings_numbers_and_long_strings() -> None:
-    """Card values: quotes removed, doubled quotes kept once, comments dropped, OGIP
-    CONTINUE long strings joined, first occurrence wins, nothing after END."""
-    cards = [
-        "SIMPLE  =                    T / conforms",
-        "ISSUE   =                   17 / issue",
-        "CREATOR = 'O''Brien tool&'",
-        "CONTINUE  ' v2'",
-        "ISSUE   =                   18",
-        "COMMENT this is not a value",
-        "END",
-        "LATE    = 'after end'",
-    ]
-    raw = "".join(c.ljust(80) for c in cards).encode()
-    assert header_keywords(raw) == {"SIMPLE": "T", "ISSUE": "17", "CREATOR": "O'Brien tool v2"}
+_CARD_VALUES = st.one_of(st.integers(-10**9, 10**9), st.booleans(),
+                         st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60))
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(primary=st.binary(max_size=6000), ext=st.binary(max_size=9000),
+       cards=st.lists(_CARD_VALUES, max_size=50), table=st.booleans(), data=st.data())
+def test_sums_equal_astropys_and_any_bit_flip_is_caught(
+        tmp_path: Path, primary: bytes, ext: bytes, cards: list[object], table: bool,
+        data: st.DataObject) -> None:
+    """For random HDU contents (header cards, data of any length, image or table), astropy
+    (the reference) writes CHECKSUM/DATASUM; the engine's DATASUM is the same number, sealing
+    the header with the CHECKSUM zeroed gives astropy's bytes back, the file scans clean, and
+    one flipped bit anywhere in it is caught."""
+    import numpy as np
+
+    from reprocal.fits._checksum import PLACEHOLDER, ones_sum, seal
+
+    first = fits.PrimaryHDU(np.frombuffer(primary, dtype=np.uint8) if primary else None)
+    if table:
+        second: fits.hdu.base.ExtensionHDU = fits.BinTableHDU.from_columns(
+            [fits.Column("B", "B", array=np.frombuffer(ext, dtype=np.uint8))], name="T")
+    else:
+        second = fits.ImageHDU(np.frombuffer(ext, dtype=np.uint8) if ext else None, name="T")
+    for i, value in enumerate(cards):
+        second.header[f"KEY{i}"] = value
+    path = tmp_path / "ref.fits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        fits.HDUList([first, second]).writeto(path, checksum=True, overwrite=True)
+    raw = path.read_bytes()
+    with fits.open(path) as hdul:
+        spans = [(h.fileinfo()["hdrLoc"], h.fileinfo()["datLoc"], h.fileinfo()["datSpan"],
+                  h.header["DATASUM"], h.header["CHECKSUM"]) for h in hdul]
+    for head, start, span, datasum, checksum in spans:
+        header, body = raw[head:start], raw[start:start + span]
+        assert str(ones_sum(body)) == datasum
+        at = header.index(b"CHECKSUM= '") + 11
+        zeroed = header[:at] + PLACEHOLDER.encode() + header[at + 16:]
+        assert seal(zeroed, ones_sum(body)) == header
+        assert header[at:at + 16].decode() == checksum
+    scan = scan_file(path)
+    assert (scan.problem, scan.unchecked, scan.hdus) == (None, (), 2)
+    flipped = bytearray(raw)
+    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
+    flipped[at] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+    path.write_bytes(flipped)
+    assert scan_file(path).problem is not None
+
+
+def test_seal_needs_a_placeholder() -> None:
+    """A header without a zeroed CHECKSUM card cannot be sealed (nothing to fill in)."""
+    from reprocal.fits._checksum import seal
+
+    header = b"SIMPLE  =                    T".ljust(80) + b"END".ljust(80)
+    with pytest.raises(ValueError, match="CHECKSUM = '0000000000000000'"):
+        seal(header.ljust(2880), 0)
