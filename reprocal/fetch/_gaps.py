@@ -8,14 +8,15 @@ gap; fetching the gaps makes the repository give the CIF a complete archive woul
 
 No sha256 is known for such files, so the bytes are judged by what is known instead
 (:func:`constituent_check`): the FITS primary header must name the same constituent with the
-same validity and submission dates as the master index, and the FITS ``CHECKSUM``/``DATASUM``
-keywords, when present, must hold. Pin the state afterwards to record their sha256.
+same validity and submission dates as the master index, and the file must pass the checks
+``verify --level fits`` makes (:func:`reprocal.fits._checksum.judge`: well-formed FITS, every
+``CHECKSUM``/``DATASUM`` present holds on the raw bytes, every ``EXTSEQID`` extension there), and
+have no extension ``EXTSEQID`` does not name. Pin the state afterwards to record their sha256.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from reprocal.core._select import Rule
 from reprocal.errors import ReprocalError
 from reprocal.fetch._engine import Check, FetchItem
 from reprocal.fetch._transports import TransferError
+from reprocal.fits._checksum import judge, scan_file
 from reprocal.fits._headers import read_primary_header
 from reprocal.repo._catalog import LocalFile
 from reprocal.repo._resolve import resolve
@@ -51,7 +53,7 @@ def items(constituents: Iterable[Constituent]) -> list[FetchItem]:
 
 
 def constituent_check(expected: Mapping[str, Constituent]) -> Check:
-    """A fetch ``check`` for unpinned files: header identity and FITS checksums.
+    """A fetch ``check`` for unpinned files: header identity, then the FITS checks of ``verify``.
 
     Pinned files (with a sha256) are not re-checked: their hash already says everything.
     """
@@ -71,41 +73,17 @@ def constituent_check(expected: Mapping[str, Constituent]) -> Check:
             if mine != theirs:
                 raise TransferError("content-mismatch", f"header {field.upper()} is {mine}, "
                                     f"the index says {theirs}")
-        problem = fits_problem(path, got.extseqid)
-        if problem:
-            raise TransferError("content-mismatch", problem)
+        try:
+            scan = scan_file(path)
+        except OSError as exc:
+            raise TransferError("content-mismatch", f"cannot read: {exc.strerror or exc}"
+                                ) from None
+        verdict = judge(scan, item.filename, path=path)
+        if verdict.problem:
+            raise TransferError("content-mismatch", verdict.problem)
+        named = got.extseqid.split()
+        if named and len(scan.extnames) != len(named):
+            raise TransferError("content-mismatch", f"{len(scan.extnames)} extensions, "
+                                f"EXTSEQID names {len(named)}")
 
     return check
-
-
-def fits_problem(path: Path, extseqid: str = "") -> str | None:
-    """Why a FITS file is damaged, or None: failed ``CHECKSUM``/``DATASUM`` (when present), a
-    header astropy cannot validate, bytes missing or extra after the last HDU, or fewer
-    extensions than ``EXTSEQID`` names."""
-    from astropy.io import fits
-
-    size = os.path.getsize(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with fits.open(path, checksum=True, memmap=False) as hdul:
-                hdul.verify("ignore")
-                for hdu in hdul:
-                    _ = hdu.data  # DATASUM is checked when the data is read
-                last = hdul[-1]
-                end = last._data_offset + -(-last._data_size // 2880) * 2880
-                extensions = len(hdul) - 1
-        except Exception as exc:  # astropy raises many types on damaged files
-            return f"unreadable FITS file: {type(exc).__name__}: {exc}"
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        if "checksum" in text.lower() or "datasum" in text.lower():
-            return text
-        if issubclass(w.category, fits.verify.VerifyWarning):
-            return f"damaged FITS file: {text}"
-    if end != size:
-        return f"the file is {size} bytes but its HDUs end at byte {end} (truncated or padded)"
-    named = extseqid.split()
-    if named and extensions != len(named):
-        return f"{extensions} extensions, EXTSEQID names {len(named)}"
-    return None

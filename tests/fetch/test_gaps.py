@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from astropy.io import fits
+from support.constituents import write_constituent
 from support.servers import Fault, MirrorServer
 
 from reprocal.core._constituent import Constituent
@@ -14,9 +16,11 @@ from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
 from reprocal.core._select import Rule
 from reprocal.fetch._engine import FetchItem
-from reprocal.fetch._gaps import constituent_check, fits_problem, items, missing_constituents
+from reprocal.fetch._gaps import constituent_check, items, missing_constituents
 from reprocal.fetch._transports import TransferError
 from reprocal.fits._calindex import write_master_index
+from reprocal.fits._checksum import check_fits
+from reprocal.fits._headers import read_constituent
 from reprocal.repo._catalog import LocalFile
 from reprocal.testing._synthetic import corrupt, truncate
 
@@ -57,7 +61,7 @@ def test_intact_unpinned_file_passes(files):
     check = constituent_check({x.filename: x for x in chosen})
     for x in chosen:
         check(root / x.filename, FetchItem(x.filename, None, None))
-        assert fits_problem(root / x.filename, x.extseqid) is None
+        assert check_fits(root / x.filename).ok
 
 
 @pytest.mark.parametrize("damage", ["flip", "cut-block", "cut-half", "pad", "other-file"])
@@ -81,6 +85,51 @@ def test_damaged_unpinned_file_is_a_content_mismatch(files, damage):
     with pytest.raises(TransferError) as info:
         check(path, FetchItem(x.filename, None, None))
     assert info.value.kind == "content-mismatch"
+
+
+def _damaged(path: Path, damage: str) -> None:
+    raw = path.read_bytes()
+    end = raw.index(b"END" + b" " * 77)
+    if damage == "header-padding":  # a blank after END in the primary header
+        raw = raw[:end + 400] + b"!" + raw[end + 401:]
+    elif damage == "end-card":  # a blank of the END card
+        raw = raw[:end + 40] + b"!" + raw[end + 41:]
+    elif damage == "checksum-keyword":
+        at = raw.index(b"CHECKSUM=", 2880)
+        raw = raw[:at] + b"CHECKSUN=" + raw[at + 9:]
+    elif damage in ("renamed-extension", "extra-extension"):
+        with fits.open(path) as hdul:
+            if damage == "renamed-extension":
+                hdul[1].name = "OTHER"
+            else:
+                hdul.append(fits.BinTableHDU.from_columns(
+                    [fits.Column("X", "J", array=[1])], name="EXTRA"))
+            hdul.writeto(path, checksum=True, overwrite=True)
+        return
+    path.write_bytes(raw)
+
+
+@pytest.mark.parametrize(("damage", "problem"), [
+    ("header-padding", "FITS checksum failed: HDU 0 CHECKSUM mismatch"),
+    ("end-card", "not the expected constituent: the primary header has no END card"),
+    ("checksum-keyword", "FITS checksum failed: HDU 1 (DATA) has DATASUM but no CHECKSUM"),
+    ("renamed-extension", "extension(s) DATA listed in EXTSEQID are missing (truncated?)"),
+    ("extra-extension", "2 extensions, EXTSEQID names 1"),
+])
+def test_damage_the_astropy_check_passed_is_refused(tmp_path, damage, problem):
+    """Found by flipping every bit of a small constituent (3,300 of 8,640 flips passed): the
+    astropy-based check these fetches used re-serialised each header, so a byte changed after
+    END or in the CHECKSUM keyword passed it (a blank of the END card was blamed on the next
+    HDU's checksum), and it counted extensions instead of naming them, so a renamed one
+    passed. The raw-byte engine refuses each, naming the damage (a file with an extension
+    EXTSEQID does not name stays refused, as before)."""
+    path = write_constituent(tmp_path, "EPN_CTI_0001.CCF")
+    want = read_constituent(path)
+    _damaged(path, damage)
+    with pytest.raises(TransferError) as info:
+        constituent_check({want.filename: want})(path, FetchItem(want.filename, None, None))
+    assert (info.value.kind, str(info.value)) == ("content-mismatch",
+                                                  f"content-mismatch: {problem}")
 
 
 def test_pinned_items_are_left_to_their_hash(files):
