@@ -15,25 +15,31 @@ Primary-header keywords (values are bare hex, so each fits on one 80-character c
 
 plus a ``HISTORY`` line saying the same in words.
 
-Stamping never corrupts a file: only the primary HDU is re-serialised (with fresh
-``CHECKSUM``/``DATASUM``); every byte after it is copied verbatim, so the extensions' own
-checksums stay valid. The result is written to a temp file beside the original, re-opened and
-checked (checksums, HDU count, stamp read back), and only then renamed over it. On any error the
-original is untouched and the temp file is removed.
+Stamping never corrupts a file: only the primary header is re-rendered (by astropy, with fresh
+``CHECKSUM``/``DATASUM`` from the checksum engine, :mod:`reprocal.fits._checksum`, and no wall
+clock in them: the same file stamped the same way gives the same bytes); every byte after it is
+copied verbatim, so the data and the extensions' own checksums stay valid. The engine scans the
+file first: one that is not well-formed FITS (truncated, bytes after its last HDU) is not
+stamped; checksums that already fail are left failing. The result is written to a temp file
+beside the original, scanned again (well-formed, HDU count, no checksum newly broken, stamp read
+back), and only then renamed over it. On any error the original is untouched and the temp file
+is removed.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from reprocal.core._calid import CalibrationId
 from reprocal.errors import FitsFormatError, InputError
+from reprocal.fits._cards import keywords
+from reprocal.fits._checksum import Scan, scan_file, with_checksums
+from reprocal.fits._headers import read_primary_header
 from reprocal.fs._atomic import atomic_file
 
 KEYWORDS: dict[str, tuple[str, str]] = {
@@ -121,7 +127,7 @@ def is_fits(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _stamp_from_header(header: Any) -> Stamp | None:
+def _stamp_from_header(header: Mapping[str, object]) -> Stamp | None:
     values: dict[str, str] = {}
     for attr, (key, _comment) in KEYWORDS.items():
         if key in header and str(header[key]).strip():
@@ -139,76 +145,56 @@ def _stamp_from_header(header: Any) -> Stamp | None:
 
 def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
     """The stamp in a FITS file's primary header, or ``None`` when it has none."""
-    from astropy.io import fits
-
     try:
-        with open(path, "rb") as f, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            header = fits.Header.fromfile(f)
-    except OSError as exc:
-        raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    except Exception as exc:
-        raise FitsFormatError(f"not a FITS file ({type(exc).__name__}: {exc})",
-                              path=str(path)) from None
-    try:
-        return _stamp_from_header(header)
+        return _stamp_from_header(read_primary_header(path))
     except FitsFormatError as exc:
-        raise FitsFormatError(exc.message, path=str(path)) from None
+        if exc.path:
+            raise
+        raise FitsFormatError(exc.message, path=path) from None
 
 
-def _restamped_primary(path: Path, stamp: Stamp) -> tuple[bytes, int, int]:
-    """The new primary HDU's bytes, where the original primary HDU ends, and the HDU count."""
+def _scan(path: Path) -> Scan:
+    """The checksum engine's pass over a file that is about to be (or was just) stamped."""
+    try:
+        return scan_file(path)
+    except OSError as exc:
+        raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=path) from None
+
+
+def _restamped_primary(path: Path, before: Scan, stamp: Stamp) -> bytes:
+    """The new primary HDU: its header re-rendered with the stamp and fresh checksums, its data
+    unit the original bytes."""
     from astropy.io import fits
 
+    with open(path, "rb") as f:
+        f.seek(len(before.primary))
+        data = f.read(before.primary_end - len(before.primary))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with fits.open(path, memmap=False, do_not_scale_image_data=True,
-                       lazy_load_hdus=False) as hdul:
-            n_hdus = len(hdul)
-            info = hdul.fileinfo(0)
-            end = info["datLoc"] + info["datSpan"]
-            header = hdul[0].header.copy()
-            data = hdul[0].data
-            for key, _comment in (*KEYWORDS.values(), SCHEME_KEYWORD):
-                header.remove(key, ignore_missing=True, remove_all=True)
-            for key in ("CHECKSUM", "DATASUM"):
-                header.remove(key, ignore_missing=True, remove_all=True)
-            for key, value, comment in stamp.cards():
-                header[key] = (value, comment)
-            header.add_history(stamp.history())
-            hdu = fits.PrimaryHDU(data=data, header=header, do_not_scale_image_data=True)
-            hdu.add_checksum()
-            buf = io.BytesIO()
-            hdu.writeto(buf, checksum=False, output_verify="silentfix")
-    return buf.getvalue(), end, n_hdus
+        header = fits.Header.fromstring(before.primary)
+        for key, _comment in (*KEYWORDS.values(), SCHEME_KEYWORD):
+            header.remove(key, ignore_missing=True, remove_all=True)
+        for key, value, comment in stamp.cards():
+            header[key] = (value, comment)
+        header.add_history(stamp.history())
+        return with_checksums(header, data) + data
 
 
-def checksum_problems(path: str | os.PathLike[str]) -> tuple[int, set[str], Stamp | None]:
-    """Open with checksum verification: (HDU count, astropy's checksum warnings, stamp)."""
-    from astropy.io import fits
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # astropy warns (not raises) on a checksum mismatch
-        with fits.open(path, checksum=True, memmap=False) as hdul:
-            hdul.verify("silentfix")
-            n, stamp = len(hdul), _stamp_from_header(hdul[0].header)
-    return n, {str(w.message) for w in caught if "hecksum" in str(w.message)}, stamp
-
-
-def _check(tmp: Path, original: Path, stamp: Stamp, n_hdus: int) -> None:
-    """Re-open the written copy: every HDU present, no checksum broken that was valid in the
-    original, the stamp readable."""
-    n, problems, back = checksum_problems(tmp)
-    if n != n_hdus:
-        raise FitsFormatError(f"stamped copy has {n} HDUs, expected {n_hdus}; original kept",
+def _check(tmp: Path, original: Path, stamp: Stamp, before: Scan) -> None:
+    """Scan the written copy: well-formed, every HDU present, no checksum broken that held in
+    the original, the stamp readable."""
+    after = _scan(tmp)
+    if after.broken:
+        raise FitsFormatError(f"stamped copy is damaged ({after.broken}); original kept",
                               path=original)
-    if problems:
-        _n, before, _s = checksum_problems(original)
-        new = sorted(problems - before)
-        if new:
-            raise FitsFormatError(f"stamped copy fails its checksum ({new[0]}); original kept",
-                                  path=original)
-    if back != stamp:
+    if after.hdus != before.hdus:
+        raise FitsFormatError(f"stamped copy has {after.hdus} HDUs, expected {before.hdus}; "
+                              "original kept", path=original)
+    new = [f for f in after.failed if f not in before.failed]
+    if new:
+        raise FitsFormatError(f"stamped copy fails its checksum ({new[0]}); original kept",
+                              path=original)
+    if _stamp_from_header(keywords(after.primary)) != stamp:
         raise FitsFormatError("stamp did not read back; original kept", path=original)
 
 
@@ -217,21 +203,23 @@ def stamp_file(path: str | os.PathLike[str], stamp: Stamp) -> Path:
     target = Path(path)
     if not is_fits(target):
         raise FitsFormatError("not an uncompressed FITS file; not stamped", path=target)
+    before = _scan(target)
+    if before.broken:
+        raise FitsFormatError(f"{before.broken}; not stamped", path=target,
+                              hint="re-run the step that wrote it")
     try:
-        primary, end, n_hdus = _restamped_primary(target, stamp)
-    except FitsFormatError:
-        raise
-    except Exception as exc:
+        primary = _restamped_primary(target, before, stamp)
+    except Exception as exc:  # astropy raises many types on a header it cannot re-render
         raise FitsFormatError(f"cannot stamp ({type(exc).__name__}: {exc})", path=target) from None
     mode = target.stat().st_mode & 0o7777
     with atomic_file(target, mode=mode) as out, open(target, "rb") as src:
         out.write(primary)
-        src.seek(end)
+        src.seek(before.primary_end)
         while block := src.read(1 << 20):
             out.write(block)
         out.flush()
         try:
-            _check(Path(out.name), target, stamp, n_hdus)
+            _check(Path(out.name), target, stamp, before)
         except FitsFormatError:
             raise
         except Exception as exc:
@@ -240,4 +228,4 @@ def stamp_file(path: str | os.PathLike[str], stamp: Stamp) -> Path:
     return target
 
 
-__all__ = ["KEYWORDS", "Stamp", "checksum_problems", "is_fits", "read_stamp", "stamp_file"]
+__all__ = ["KEYWORDS", "Stamp", "is_fits", "read_stamp", "stamp_file"]

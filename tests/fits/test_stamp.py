@@ -6,12 +6,14 @@ import shutil
 import warnings
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 from astropy.io import fits
 
 from reprocal.errors import FitsFormatError, InputError
-from reprocal.fits._stamp import Stamp, checksum_problems, read_stamp, stamp_file
+from reprocal.fits._checksum import scan_file
+from reprocal.fits._stamp import Stamp, read_stamp, stamp_file
 
 STAMP = Stamp(calibration_id="sha256:" + "a1" * 32, manifest_digest="b2" * 32,
               image_digest="sha256:" + "c3" * 32, invocation_id="inv-1",
@@ -91,9 +93,12 @@ def test_file_without_checksums_gets_primary_checksum(tmp_path: Path) -> None:
     """A product written without checksums is stamped with a valid primary CHECKSUM."""
     p = _product(tmp_path / "pn.fits", checksum=False)
     stamp_file(p, STAMP)
-    n, problems, stamp = checksum_problems(p)
-    assert (n, problems, stamp) == (2, set(), STAMP)
+    scan = scan_file(p)
+    assert (scan.problem, scan.hdus, scan.unchecked, read_stamp(p)) == (
+        None, 2, ("HDU 1 (EVENTS)",), STAMP)
     assert "CHECKSUM" in fits.getheader(p)
+    with _verified(p):
+        pass
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -115,10 +120,11 @@ def test_failure_leaves_original_untouched(tmp_path: Path, monkeypatch: pytest.M
     p = _product(tmp_path / "pn.fits")
     before = p.read_bytes()
 
-    def broken(path, *a, **k):  # type: ignore[no-untyped-def]
-        return (1, set(), None)  # as if an HDU had been lost
+    def lossy(path, **kw):  # type: ignore[no-untyped-def]
+        scan = scan_file(path, **kw)  # the copy scans as if an HDU had been lost
+        return scan if Path(path) == p else attrs.evolve(scan, extnames=())
 
-    monkeypatch.setattr("reprocal.fits._stamp.checksum_problems", broken)
+    monkeypatch.setattr("reprocal.fits._stamp.scan_file", lossy)
     with pytest.raises(FitsFormatError) as exc:
         stamp_file(p, STAMP)
     assert exc.value.one_line() == f"{p}: stamped copy has 1 HDUs, expected 2; original kept"
@@ -154,9 +160,76 @@ def test_real_event_list(samples: Path, tmp_path: Path) -> None:
     p = tmp_path / "evts.fits"
     shutil.copyfile(samples / "0201901401" / "mos1_exp1_clean_evts.fits", p)
     p.chmod(0o644)
-    n_before, problems_before, _ = checksum_problems(p)
+    before = scan_file(p)
     stamp_file(p, STAMP)
-    n, problems, stamp = checksum_problems(p)
-    assert (n, problems, stamp) == (n_before, problems_before, STAMP)
+    after = scan_file(p)
+    assert (before.problem, before.hdus, len(before.unchecked)) == (None, 32, 32)
+    assert (after.problem, after.hdus, after.unchecked) == (None, 32, before.unchecked[1:])
+    assert read_stamp(p) == STAMP
     with _verified(p) as hdul:
         assert hdul["CALINDEX"].header["ANALDATE"] == "2015-01-26T11:36:21"
+
+
+def test_same_file_same_stamp_same_bytes(tmp_path: Path) -> None:
+    """No wall clock in the checksum comments: stamping two copies of a file the same way gives
+    the same bytes."""
+    a = _product(tmp_path / "a.fits")
+    b = tmp_path / "b.fits"
+    shutil.copyfile(a, b)
+    stamp_file(a, STAMP)
+    stamp_file(b, STAMP)
+    assert a.read_bytes() == b.read_bytes()
+    assert "HDU checksum" == fits.getheader(a).comments["CHECKSUM"]
+
+
+def test_primary_data_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    """A product with an image in its primary HDU: the header changes, the image bytes and
+    everything after them do not, and every checksum verifies."""
+    p = tmp_path / "img.fits"
+    image = np.arange(3000, dtype=">i2").reshape(50, 60)
+    fits.HDUList([fits.PrimaryHDU(image), fits.ImageHDU(image[:5], name="SMALL")]).writeto(
+        p, checksum=True)
+    before = p.read_bytes()
+    with fits.open(p) as hdul:
+        start = hdul.fileinfo(0)["datLoc"]
+    stamp_file(p, STAMP)
+    with _verified(p) as hdul:
+        new_start = hdul.fileinfo(0)["datLoc"]
+        assert (hdul[0].data == image).all()
+    assert p.read_bytes()[new_start:] == before[start:]
+
+
+def _cut(raw: bytes) -> bytes:
+    return raw[:-1000]
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_cut, "truncated: HDU 1 (EVENTS) needs 8640 bytes, the file has 7640"),
+    (lambda raw: raw + b"junk" * 10, "40 bytes after the last HDU are not an extension"),
+    (lambda raw: raw[:2880 + 1000], "truncated in the header of HDU 1"),
+])
+def test_damaged_product_is_not_stamped(tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
+    """A product the checksum engine finds damaged is left untouched with the reason. (The
+    astropy-based check stamping used before stamped the last two, and refused the first as
+    'stamped copy has 1 HDUs'.)"""
+    p = _product(tmp_path / "pn.fits")
+    p.write_bytes(damage(p.read_bytes()))
+    before = p.read_bytes()
+    with pytest.raises(FitsFormatError) as exc:
+        stamp_file(p, STAMP)
+    assert exc.value.one_line() == f"{p}: {message}; not stamped; re-run the step that wrote it"
+    assert p.read_bytes() == before
+    assert [x.name for x in tmp_path.iterdir()] == ["pn.fits"]
+
+
+def test_checksum_already_failing_is_stamped_and_still_fails(tmp_path: Path) -> None:
+    """A byte changed in an extension's header before stamping: its checksum failed and still
+    fails (stamping neither hides nor adds a failure); the primary is stamped and valid."""
+    p = _product(tmp_path / "pn.fits")
+    raw = bytearray(p.read_bytes())
+    at = raw.index(b"END" + b" " * 77, 2880) + 200
+    raw[at] = ord("!")
+    p.write_bytes(bytes(raw))
+    stamp_file(p, STAMP)
+    assert scan_file(p).failed == ("HDU 1 (EVENTS) CHECKSUM mismatch",)
+    assert read_stamp(p) == STAMP
