@@ -211,10 +211,10 @@ def _image(d: Demo, summary: Path) -> None:
     shutil.copytree(d.out / "ccf", d.out / "ccf-copy", copy_function=shutil.copyfile)
     d.run("image", "build", "manifest.json", "--ccf-path", "ccf-copy", "--tag", "ccf:demo",
           "-o", "ccf-image-again.tar")
-    import hashlib
+    from reprocal.fs._hashing import sha256_file
 
     for name in ("ccf-image.tar", "ccf-image-again.tar"):
-        digest = hashlib.sha256((d.out / name).read_bytes()).hexdigest()
+        digest = sha256_file(d.out / name)
         print(f"  sha256 {digest}  {name}")
     d.step("Verify the image", "Structure, every digest, DiffIDs, and /ccf against the manifest "
            "inside it; with a Docker daemon, `--docker` also loads it and checks it in a container.")

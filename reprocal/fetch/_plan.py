@@ -11,7 +11,6 @@ second copy of a constituent that differs only in case.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +21,7 @@ import attrs
 from reprocal.errors import InputError
 from reprocal.fetch._item import FetchItem, _unique
 from reprocal.fetch._partfile import part_path
+from reprocal.fs._hashing import sha256_file
 from reprocal.repo._walk import Kind, ListedFile, by_name, list_files
 
 Level = Literal["size", "sha256"]
@@ -79,14 +79,6 @@ class Plan:
         if any(size is None for size, _ in sizes):
             return None
         return sum(size - min(partial, size) for size, partial in sizes if size is not None)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def plan(items: Iterable[FetchItem], dest_dir: Path | str, *, level: Level = "sha256",

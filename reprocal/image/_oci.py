@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from reprocal.errors import HashMismatchError, InputError
+from reprocal.fs._atomic import atomic_file
 from reprocal.image._layers import LayerFile
 from reprocal.image._tarstream import (
     BackgroundHash,
@@ -299,12 +300,13 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
     for name, data in (("index.json", docs.index), ("manifest.json", docs.docker_manifest),
                        ("oci-layout", OCI_LAYOUT)):
         files[name] = Blob.of_bytes(data)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     h = BackgroundHash()
     bar = or_null(progress)
     written = 0
     try:
-        with open(tmp, "wb") as fh:
+        # not fsynced (a multi-GB tar, as before): `image verify` checks what a power cut
+        # may leave; kill -9 leaves the old file or none
+        with atomic_file(out, fsync=False) as fh:
 
             def put(data: bytes) -> None:
                 nonlocal written
@@ -335,10 +337,8 @@ def write_image_tar(out: str | os.PathLike[str], blobs: Iterable[Blob], docs: Im
                         what="blob digest")
                 put(padding(blob.size))
             put(tar_end(written))
-        digest = h.hexdigest()
-        os.replace(tmp, out)
+            digest = h.hexdigest()
     except BaseException:
         h.close()
-        tmp.unlink(missing_ok=True)
         raise
     return digest

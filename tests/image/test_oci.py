@@ -111,6 +111,22 @@ def test_blob_changed_after_measuring_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_write_failure_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    """The tar is written by the one atomic writer: a failing rename is an InputError naming
+    the tar (not an OSError traceback), and neither the tar nor a temporary file is left."""
+
+    def boom(*a: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("reprocal.fs._atomic.os.replace", boom)
+    out = tmp_path / "img.tar"
+    with pytest.raises(InputError) as err:
+        write_image_tar(out, [Blob.of_bytes(b"layer")], image_docs(b"{}", [], name="x:y"),
+                        mtime=0)
+    assert err.value.one_line() == f"{out}: cannot write: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_gzip_layers_have_a_fixed_header_and_the_same_diff_id(tmp_path):
     """gzip: no name, mtime 0; the DiffID is the digest of the uncompressed layer."""
     files = [_lf("ccf/a.txt", b"hello\n" * 100)]
