@@ -8,6 +8,7 @@ provenance record; anything else is skipped. Unreadable candidates are reported,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from reprocal.errors import ConstituentNameError, InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.progress import Progress, or_null
 from reprocal.provenance._record import is_record, load_record
-from reprocal.state._manifest import load_manifest
+from reprocal.state._manifest import loads
 
 _TYPE_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})$")
 _SKIP = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
@@ -121,10 +122,15 @@ def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
         rec = load_record(path)
         return [Use(str(path), "record", d.name, " ".join(rec.command)[:120])
                 for d in rec.by_role("constituent") if target.matches(d.name)]
-    with open(path, "rb") as fh:
-        if b"reprocal.manifest/" not in fh.read(4096):
-            return []
-    m = load_manifest(path)
+    data = path.read_bytes()
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return []
+    # a manifest's "schema" comes after its constituents (keys are sorted): read it all
+    if not (isinstance(doc, dict) and str(doc.get("schema", "")).startswith("reprocal.manifest/")):
+        return []
+    m = loads(data, source=str(path))
     out: list[Use] = []
     for pinned in m.files:
         if target.matches(pinned.filename):
