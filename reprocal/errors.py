@@ -21,6 +21,8 @@ Exit codes:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 
 
 class ReprocalError(Exception):
@@ -151,6 +153,62 @@ class ComponentUnavailable(ReprocalError):
 class ReprocalNotice(UserWarning):
     """Something a user should know that is not an error (issued with :func:`warnings.warn`; the
     CLI prints it as one ``reprocal: note:`` line on stderr)."""
+
+
+class ReprocalWarning(UserWarning):
+    """Something a user should act on that does not stop the work: an analysis date before the
+    observation, a newer eligible issue missing (issued with :func:`warnings.warn`; the CLI
+    prints it as one ``reprocal: warning:`` line on stderr)."""
+
+
+# --- naming what the user gave ----------------------------------------------------------------
+
+
+def given(spelled: str, metavar: str | None = None) -> str:
+    """How to give a value under the name ``spelled``: an option (``--ccf-path DIR``) or a
+    parameter (``ccf_path=DIR``); a flag (no ``metavar``) is ``--allow-incomplete`` or
+    ``allow_incomplete=True``.
+
+    >>> given("--ccf-path", "DIR"), given("ccf_path", "DIR"), given("allow_incomplete")
+    ('--ccf-path DIR', 'ccf_path=DIR', 'allow_incomplete=True')
+    """
+    if spelled.startswith("-"):
+        return spelled if metavar is None else f"{spelled} {metavar}"
+    return f"{spelled}={'True' if metavar is None else metavar}"
+
+
+class Names:
+    """How error messages spell the parameters of a call.
+
+    Whoever raises an error about a value is told by its caller what the value is called: the
+    functions of :mod:`reprocal.api` take a ``Names`` (default :data:`PARAMETERS`: each
+    parameter is its own name, ``analysis_date: ...``); the CLI passes the spellings of its
+    options (``--analysis-date: ...``), read from the click command so they cannot drift.
+    Functions that take one value take its name as one string (``field=``, ``option=``).
+
+    >>> Names()("analysis_date"), Names({"analysis_date": "--analysis-date"})("analysis_date")
+    ('analysis_date', '--analysis-date')
+    >>> Names({"output": "-o"}).given("output", "MANIFEST"), PARAMETERS.given("output", "MANIFEST")
+    ('-o MANIFEST', 'output=MANIFEST')
+    """
+
+    def __init__(self, spellings: Mapping[str, str] | None = None):
+        self.spellings: Mapping[str, str] = MappingProxyType(dict(spellings or {}))
+        """Parameter -> how it is spelt; a parameter not listed is spelt as itself."""
+
+    def __call__(self, param: str) -> str:
+        return self.spellings.get(param, param)
+
+    def given(self, param: str, metavar: str | None = None) -> str:
+        """How to give ``param`` (see :func:`given`)."""
+        return given(self(param), metavar)
+
+    def __repr__(self) -> str:
+        return f"Names({dict(self.spellings)!r})"
+
+
+PARAMETERS = Names()
+"""The API's own spelling: each parameter by its Python name."""
 
 
 EXIT_CODES: dict[int, str] = {

@@ -8,9 +8,9 @@
 * A directory that does not exist is an error, except the first one when the caller says it may
   be created (``reprocal fetch``, which puts new files there).
 
-Errors name where the path came from, as the user spelt it: the environment variable, the Python
-parameter (``ccf_path``, or whatever ``option`` the caller names), or the command-line option
-(the CLI passes ``option="--ccf-path"``).
+Errors name where the path came from, as the user spelt it: the environment variable, or the
+value's name the caller passes as ``option`` (default ``ccf_path``; :mod:`reprocal.api` passes
+its parameter's spelling, which from the CLI is ``--ccf-path``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,13 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from reprocal.errors import RepositoryError
+from reprocal.errors import RepositoryError, given
 
 ENV_VAR = "SAS_CCFPATH"
 
 CcfPath = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 """What a caller may give: a colon-separated string, one path, a sequence of paths, or
 ``None`` for ``$SAS_CCFPATH``."""
-
-
-def _usage(option: str) -> str:
-    """How to give a value for ``option``: ``--ccf-path DIR`` on a command line,
-    ``ccf_path=DIR`` in Python."""
-    return f"{option} DIR" if option.startswith("-") else f"{option}=DIR"
 
 
 def _entries(value: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -70,7 +64,7 @@ def ccf_dirs(
     entries = _entries(ccf_path)
     if not entries:
         raise RepositoryError(f"no calibration directory given ({origin} is empty)",
-                              hint=f"pass {_usage(option)} or set {ENV_VAR}")
+                              hint=f"pass {given(option, 'DIR')} or set {ENV_VAR}")
     dirs = []
     for i, entry in enumerate(entries):
         p = Path(entry).expanduser()
