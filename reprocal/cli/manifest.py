@@ -13,7 +13,7 @@ from reprocal.cli.core import analysis, observation, open_repository, report_gap
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.core._dates import resolve
 from reprocal.core._names import check_label
-from reprocal.errors import InputError
+from reprocal.errors import InputError, Names
 from reprocal.state._manifest import load_manifest, save_manifest
 from reprocal.state._pin import ObsRequest, pin
 from reprocal.state._rebuild import rebuild
@@ -74,7 +74,8 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
             Bar("hashing") as progress:
         manifest, resolutions = pin(repo, requests, category=category,
                                     allow_incomplete=allow_incomplete, sas_version=sas_version,
-                                    jobs=jobs, progress=progress)
+                                    jobs=jobs, progress=progress,
+                                    names=Names({"allow_incomplete": "--allow-incomplete"}))
     for res in resolutions:
         report_gaps(res)
     save_manifest(manifest, output)

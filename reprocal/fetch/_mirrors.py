@@ -170,12 +170,15 @@ def config_file(env: Mapping[str, str] | None = None) -> Path:
 
 
 def configured_mirrors(options: Iterable[str] = (), *, env: Mapping[str, str] | None = None,
-                       config: Path | None = None) -> tuple[Mirror, ...]:
-    """The mirrors to use by the precedence in the module docstring: options, env, file, default."""
+                       config: Path | None = None, option: str = "--mirror") -> tuple[Mirror, ...]:
+    """The mirrors to use by the precedence in the module docstring: options, env, file, default.
+
+    ``option`` is what ``options`` were given as, for error messages (the API passes its
+    parameter's name, the CLI ``--mirror``)."""
     env = os.environ if env is None else env
     options = tuple(options)
     if options:
-        return tuple(parse_mirror(v) for v in options)
+        return tuple(parse_mirror(v, where=option) for v in options)
     if env.get(ENV_VAR, "").strip():
         values = [v for v in re.split(r"[\s,]+", env[ENV_VAR]) if v]
         return tuple(parse_mirror(v, where=f"${ENV_VAR}") for v in values)

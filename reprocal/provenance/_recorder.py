@@ -177,11 +177,13 @@ def record_command(
     return save_record(rec, target)
 
 
-def record_image_build(manifest: Manifest, manifest_path: PathLike, output: PathLike, *,
-                       base: str | None = None, started: datetime | None = None) -> Path:
-    """The record ``reprocal image build`` leaves: the image tar as subject; the manifest, its
-    constituents and the base image (a tar by sha256, or a daemon image by name) as
-    dependencies. ``started``: when the build began (default: now)."""
+def record_image_build(manifest: Manifest, manifest_path: PathLike | None, output: PathLike, *,
+                       base: str | None = None, started: datetime | None = None,
+                       argv: Sequence[str] | None = None) -> Path:
+    """The record ``reprocal image build`` leaves: the image tar as subject; the manifest (its
+    file when ``manifest_path`` is given), its constituents and the base image (a tar by
+    sha256, or a daemon image by name) as dependencies. ``started``: when the build began
+    (default: now); ``argv``: the command line (default: this process's)."""
     workdir = Path.cwd().resolve()
     deps = []
     if base is not None:
@@ -189,7 +191,7 @@ def record_image_build(manifest: Manifest, manifest_path: PathLike, output: Path
                     else Artifact(base, None, f"docker-image:{base}", {"role": "input"}))
     return record_command("image build", outputs=[output], manifest=manifest,
                           manifest_path=manifest_path, dependencies=deps, cwd=workdir,
-                          started=started)
+                          started=started, argv=argv)
 
 
 __all__ = [

@@ -189,11 +189,14 @@ def run(
     image: ImageContext | None = None,
     stamp: bool = True,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    outputs_name: str = "--output",
 ) -> RunResult:
     """Run ``command`` and write its provenance record (see the module docstring).
 
     Relative paths (``manifest_path``, ``outputs``, ``record``, ``$SAS_CCF``) are relative to
     ``cwd``, the directory the command runs in (default: the current directory).
+    ``outputs_name`` is what ``outputs`` were given as, for the error naming one the command
+    did not write.
     """
 
     if not command:
@@ -237,7 +240,7 @@ def run(
     explicit = [in_workdir(o, workdir) for o in outputs]
     missing = [o for o in explicit if not o.is_file()]
     if missing and status == 0:
-        raise InputError(f"--output {missing[0]} was not written by the command")
+        raise InputError(f"{outputs_name} {missing[0]} was not written by the command")
     # the record is named after the first explicit output, else the first FITS one
     found = sorted(found, key=lambda p: not is_fits(p))
     target = Path(record) if record else default_record_path(

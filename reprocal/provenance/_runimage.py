@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reprocal.errors import ComponentUnavailable, InputError
+from reprocal.errors import PARAMETERS, ComponentUnavailable, InputError, Names
 from reprocal.image._archive import read_image_tar
 from reprocal.image._daemon import client as docker_client
 from reprocal.image._daemon import get_image
@@ -95,8 +95,9 @@ def _docker_executor(client: Any, image_id: str) -> Executor:
 
 
 def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = None,
-                  base_url: str | None = None) -> dict[str, Any]:
-    """``run()`` keyword arguments (``executor``, ``image``) for running in ``image``."""
+                  base_url: str | None = None, names: Names = PARAMETERS) -> dict[str, Any]:
+    """``run()`` keyword arguments (``executor``, ``image``) for running in ``image``; errors
+    spell ``image`` and ``manifest_path`` by ``names``."""
 
 
     c = docker_client(base_url)
@@ -113,7 +114,7 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
         config = img.config.get("config") or {}
         manifest_bytes = _manifest_from_tar(p)
     else:
-        obj = get_image(c, image, what="--image",
+        obj = get_image(c, image, what=names("image"),
                         hint="give the tar from `reprocal image build`")
         image_id = obj.id
         repo_digests = obj.attrs.get("RepoDigests") or []
@@ -126,8 +127,8 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
     if manifest_bytes is not None:
         m = loads(manifest_bytes, source=f"{image}:/{MANIFEST_IN_IMAGE}")
         if state and m.calibration_id != state:
-            raise InputError(f"--image {image}: its label says calibration {state} but "
-                             f"its /{MANIFEST_IN_IMAGE} has {m.calibration_id}")
+            raise InputError(f"{names('image')} {image}: its label says calibration {state} "
+                             f"but its /{MANIFEST_IN_IMAGE} has {m.calibration_id}")
         state = m.calibration_id
         calibration_id = calibration_id_of(m)
         deps.extend(constituent_artifacts(m))
@@ -136,8 +137,8 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
     if manifest_path is not None:
         given = load_manifest(manifest_path)
         if state and given.calibration_id != state:
-            raise InputError(f"--manifest {manifest_path} pins {given.calibration_id}, but the "
-                             f"image holds {state}",
+            raise InputError(f"{names('manifest_path')} {manifest_path} pins "
+                             f"{given.calibration_id}, but the image holds {state}",
                              hint="use the image built from that manifest")
     context = ImageContext(image, digest, calibration_id, tuple(deps),
                            environment=_env_of(config))

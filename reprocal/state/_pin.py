@@ -1,8 +1,9 @@
 """Pinning: resolve observations against a repository, hash what they select, write a manifest.
 
-``now`` never reaches here: the caller resolves it once (at the CLI edge) and passes a literal.
-A state whose selection is known to be incomplete (a newer eligible issue is known but missing)
-is refused unless ``allow_incomplete``: pinning it would pin a silent downgrade.
+``now`` never reaches here: the caller resolves it once (at the edge, :mod:`reprocal.api`) and
+passes a literal. A state whose selection is known to be incomplete (a newer eligible issue is
+known but missing) is refused unless ``allow_incomplete``: pinning it would pin a silent
+downgrade.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from reprocal._version import __version__
 from reprocal.core._constituent import DEFAULT_CATEGORY
 from reprocal.core._dates import CalDate
 from reprocal.core._names import check_label
-from reprocal.errors import FitsFormatError, IncompleteStateError
+from reprocal.errors import PARAMETERS, FitsFormatError, IncompleteStateError, Names
 from reprocal.progress import Progress
 from reprocal.repo._repository import Repository
 from reprocal.repo._resolve import Resolution
@@ -46,8 +47,12 @@ def pin(
     sas_version: str | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    names: Names = PARAMETERS,
 ) -> tuple[Manifest, list[Resolution]]:
-    """Resolve every request, hash the union of selected files once, build the manifest."""
+    """Resolve every request, hash the union of selected files once, build the manifest.
+
+    ``progress`` is told ``start(files to hash)``, then one ``update`` per file hashed;
+    ``names`` spells ``allow_incomplete`` in the refusal."""
     resolutions = [repo.resolve(r.obs_date, r.analysis_date, category=category) for r in requests]
     gaps = [
         f"{r.label or r.obs_date}: {g.describe()}"
@@ -58,12 +63,15 @@ def pin(
             f"{len(gaps)} newer eligible issue(s) are known but missing locally: "
             + "; ".join(gaps[:3]) + (" ..." if len(gaps) > 3 else ""),
             gaps=tuple(gaps),
-            hint="fetch them (`reprocal fetch`) or pass --allow-incomplete to pin the downgrade",
+            hint=f"fetch them (`reprocal fetch`) or pass {names.given('allow_incomplete')} to pin "
+                 "the downgrade",
         )
     paths = {}
     for res in resolutions:
         paths.update(res.paths)
     # Hash and FITS-check in one pass, remembered so the first `verify` after a pin is a stat walk.
+    if progress is not None:
+        progress.start(len(paths))
     with VerifyCache() as cache:
         digests = hash_and_remember(sorted(map(str, paths.values())), cache=cache, jobs=jobs,
                                     progress=progress)
