@@ -1,0 +1,237 @@
+"""``audit``, ``audit_pin`` and ``audit_uses``: which calibration produced a product, judged
+against the catalogue; the manifest that reproduces it; which products used a constituent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.api._catalogue import known_constituents
+from reprocal.api._inputs import DateLike, PathLike, warn
+from reprocal.audit._impact import UsesReport
+from reprocal.audit._judge import AuditReport, LocalCopy
+from reprocal.audit._product import Product
+from reprocal.core._calid import CalibrationId
+from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._dates import CalDate
+from reprocal.errors import PARAMETERS, IncompleteStateError, InputError, Names
+from reprocal.progress import Progress
+from reprocal.repo._ccfpath import CcfPath
+from reprocal.state._manifest import Manifest
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class AuditEntry:
+    """One calibration state of a product, and the audit's verdict on it."""
+
+    product: Product
+    report: AuditReport
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def calibration_id(self) -> CalibrationId | None:
+        """The id the product carries, parsed (its version says which reprocal made it)."""
+        cid = self.product.calibration_id
+        return CalibrationId.parse(cid) if cid else None
+
+    @property
+    def content_mismatch(self) -> CalibrationId | None:
+        """What the product's content hashes to, when that differs from the id it carries at
+        the same level (its calibration rows or pinned bytes differ from what was stamped)."""
+        carried, content = self.calibration_id, self.product.content_id()
+        if carried is None or content is None or content.level != carried.level:
+            return None
+        return content if str(content) != self.product.calibration_id else None
+
+    def lines(self) -> list[str]:
+        """The verdict in words (first line: the summary)."""
+        from reprocal.audit._judge import render
+
+        return list(render(self.report))
+
+    def to_json(self) -> dict[str, Any]:
+        p, cid = self.product, self.calibration_id
+        doc = self.report.to_json()
+        doc.update(kind=p.kind, calibration_id=p.calibration_id,
+                   calibration_id_version=cid.version if cid else None,
+                   upgraded_from=p.upgraded_from, image_digest=p.image_digest,
+                   record=p.record_path, unresolved=list(p.unresolved), notes=list(p.notes))
+        return doc
+
+
+@attrs.frozen
+class AuditResult:
+    """What :func:`audit` found, one entry per calibration state read."""
+
+    entries: tuple[AuditEntry, ...]
+    today: CalDate
+    """The analysis date of "today's calibration" compared with (``now`` resolved)."""
+    local_checked: bool
+    """Whether local copies were checked (a repository was given)."""
+
+    @property
+    def ok(self) -> bool:
+        """Every state agrees with the selection rule and is available locally."""
+        return all(e.ok for e in self.entries)
+
+    def to_json(self) -> Any:
+        docs = [e.to_json() for e in self.entries]
+        return docs[0] if len(docs) == 1 else docs
+
+
+def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | None,
+           import_index: Sequence[PathLike], today: DateLike, progress: Progress | None,
+           names: Names) -> tuple[AuditResult, Mapping[str, LocalCopy] | None]:
+    from reprocal.audit._judge import audit_state
+    from reprocal.audit._product import read_product
+    from reprocal.core._dates import resolve
+    from reprocal.fs._hashing import sha256_file
+
+    if not products:
+        raise InputError(f"{names('products')}: give at least one product")
+    known = known_constituents(ccf_path, catalog, import_index, progress, names)
+    by_name = {c.filename: c for c in known.constituents}
+    when = resolve(today, field=names("today"))
+    if known.local is None:
+        warn(f"no {names('ccf_path')} or SAS_CCFPATH: local availability is not checked")
+    entries = []
+    for path in products:
+        for prod in read_product(path, lookup=by_name.get):
+            rep = audit_state(prod.state, known.constituents, category=prod.category,
+                              local=known.local, pinned=prod.pinned, hash_file=sha256_file,
+                              today=when)
+            entries.append(AuditEntry(prod, rep))
+    return AuditResult(tuple(entries), when, known.local is not None), known.local
+
+
+def audit(
+    products: Sequence[PathLike],
+    *,
+    ccf_path: CcfPath = None,
+    catalog: PathLike | None = None,
+    import_index: Sequence[PathLike] = (),
+    today: DateLike = "now",
+    progress: Progress | None = None,
+    names: Names = PARAMETERS,
+) -> AuditResult:
+    """Which calibration produced each of ``products`` (event lists, spectra, CIFs, PPS CALIND
+    products, stamped files, records, manifests), judged against the catalogue (``catalog``
+    refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and ``import_index`` tables),
+    and what re-making it with ``today``'s calibration would change."""
+    return _audit(products, ccf_path, catalog, import_index, today, progress, names)[0]
+
+
+# --- audit --pin ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class AuditPinResult:
+    """The audit of one product, and the manifest :func:`audit_pin` wrote for its state."""
+
+    audit: AuditResult
+    manifest: Manifest
+    path: Path
+    """The manifest file, as given."""
+
+    @property
+    def carried(self) -> str | None:
+        """The calibration id the product carries, if any."""
+        return self.audit.entries[0].product.calibration_id
+
+    def to_json(self) -> Any:
+        return self.audit.to_json()
+
+
+def _hashes(prod: Product, local: Mapping[str, LocalCopy] | None
+            ) -> tuple[dict[str, tuple[int, str]], list[str]]:
+    """(size, sha256) of each constituent of ``prod``: pinned digests, else hashed local
+    copies; and the names neither gives."""
+    from reprocal.fs._hashing import sha256_file
+
+    hashes, missing = {}, []
+    for c in prod.state.constituents:
+        copy = (local or {}).get(c.filename)
+        if c.filename in prod.pinned:
+            size = c.fsize if c.fsize is not None else (copy.path.stat().st_size if copy else None)
+            if size is not None:
+                hashes[c.filename] = (size, prod.pinned[c.filename])
+                continue
+        if copy is not None:
+            hashes[c.filename] = (copy.path.stat().st_size, sha256_file(copy.path))
+        else:
+            missing.append(c.filename)
+    return hashes, missing
+
+
+def audit_pin(
+    product: PathLike,
+    *,
+    output: PathLike,
+    ccf_path: CcfPath = None,
+    catalog: PathLike | None = None,
+    import_index: Sequence[PathLike] = (),
+    today: DateLike = "now",
+    progress: Progress | None = None,
+    names: Names = PARAMETERS,
+) -> AuditPinResult:
+    """Audit ``product`` (see :func:`audit`) and write the manifest ``output`` reproducing its
+    calibration state: pinned digests where it has them (a record, a manifest), else the
+    sha256 of the local copies in ``ccf_path``."""
+    from reprocal._version import __version__
+    from reprocal.state._manifest import Generator, build, save_manifest
+
+    result, local = _audit([product], ccf_path, catalog, import_index, today, progress, names)
+    if len(result.entries) != 1:
+        raise InputError(f"{product} holds {len(result.entries)} calibration states; only a "
+                         "product of one state can be pinned")
+    prod = result.entries[0].product
+    s = prod.state
+    if s.obs_date is None or s.analysis_date is None:
+        raise InputError(f"{prod.path}: no OBSVDATE/ANALDATE, so no state to pin")
+    hashes, missing = _hashes(prod, local)
+    if missing:
+        raise IncompleteStateError(
+            f"cannot pin {prod.path}: {len(missing)} constituent(s) are neither pinned nor "
+            f"present locally: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""),
+            gaps=tuple(missing), hint=f"fetch them into {names('ccf_path')} first")
+    m = build([(prod.label, s.obs_date, s.analysis_date, prod.category or DEFAULT_CATEGORY,
+                s.constituents)], hashes,
+              generator=Generator("reprocal", __version__, f"audit --pin: from {prod.kind} "
+                                  f"{Path(prod.path).name}"))
+    save_manifest(m, output)
+    return AuditPinResult(result, m, Path(output))
+
+
+# --- audit --uses ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class UsesResult:
+    """What :func:`audit_uses` found."""
+
+    report: UsesReport
+
+    def to_json(self) -> dict[str, Any]:
+        return self.report.to_json()
+
+
+def audit_uses(name: str, roots: Sequence[PathLike] = (".",), *,
+               progress: Progress | None = None) -> UsesResult:
+    """Reverse impact: the products, manifests and records under ``roots`` that used ``name``
+    (``EPN_CTI_0045.CCF``, or ``EPN_CTI`` for any issue; any case)."""
+    from reprocal.audit._impact import find_uses, parse_target
+
+    target = parse_target(name)
+    return UsesResult(find_uses(target, roots, progress=progress))
+
+
+__all__ = ["AuditEntry", "AuditPinResult", "AuditResult", "UsesResult", "audit", "audit_pin",
+           "audit_uses"]

@@ -1,0 +1,91 @@
+"""``bundle`` and ``bundle_verify``: paper bundles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from reprocal.api._inputs import DateLike, PathLike
+from reprocal.bundle._verify import BundleCheck
+from reprocal.bundle._write import Bundle
+from reprocal.core._calid import CalibrationId
+from reprocal.errors import PARAMETERS, CheckFailed, Names
+
+
+@attrs.frozen
+class BundleResult:
+    """The bundle :func:`bundle` wrote."""
+
+    bundle: Bundle
+    """Its directory, tarball, files and calibration id."""
+
+    def to_json(self) -> dict[str, Any]:
+        b = self.bundle
+        return {"directory": str(b.directory), "tarball": str(b.tarball),
+                "calibration_id": b.calibration_id, "files": list(b.files)}
+
+
+def bundle(
+    manifest: PathLike,
+    *,
+    output: PathLike,
+    image: PathLike | None = None,
+    records: PathLike | None = None,
+    date: DateLike | None = None,
+    license_url: str | None = None,
+    name: str | None = None,
+    names: Names = PARAMETERS,
+) -> BundleResult:
+    """Write a paper bundle for ``manifest`` into the new directory ``output`` and its
+    tarball beside it (``<output>.tar``): the manifest, its CIFs, the provenance records found
+    in ``records``, an optional calibration ``image`` tar, RO-Crate metadata, a README,
+    ``SHA256SUMS``. ``date`` (publication date and tar timestamps) defaults to the manifest's
+    latest analysis date, so the tar is the same on every machine."""
+    from reprocal.bundle._write import make_bundle
+    from reprocal.core._dates import CalDate
+
+    when = CalDate.parse(date, field=names("date")) if date else None
+    return BundleResult(make_bundle(manifest, output, image=image, records=records, date=when,
+                                    license_url=license_url, name=name))
+
+
+@attrs.frozen
+class BundleVerifyResult:
+    """What :func:`bundle_verify` found."""
+
+    check: BundleCheck
+    failure: CheckFailed | None = attrs.field(default=None, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.check.ok
+
+    @property
+    def published_under(self) -> CalibrationId | None:
+        """The version-1 id a reprocal 0.1 bundle was published under."""
+        return CalibrationId.parse(self.check.v1_id) if self.check.v1_id else None
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def to_json(self) -> dict[str, Any]:
+        return self.check.to_json()
+
+
+def bundle_verify(path: PathLike) -> BundleVerifyResult:
+    """Check a bundle received from someone else (its directory or tarball): every file
+    against ``SHA256SUMS``, the crate, the manifest, the records and the CIFs."""
+    from reprocal.bundle._verify import verify_bundle
+
+    check = verify_bundle(path)
+    failure = None
+    if not check.ok:
+        failure = CheckFailed(f"{len(check.problems)} problem(s) found (listed above): the "
+                              "bundle is not as it was written", path=path,
+                              hint="ask the sender for a fresh copy; do not use this one")
+    return BundleVerifyResult(check, failure)
+
+
+__all__ = ["BundleResult", "BundleVerifyResult", "bundle", "bundle_verify"]

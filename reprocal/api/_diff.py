@@ -1,0 +1,91 @@
+"""``diff``: compare two calibration states given as CIFs, products, manifests or dates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from reprocal.api._catalogue import known_constituents
+from reprocal.api._inputs import PathLike
+from reprocal.audit._diff import State, StateDiff
+from reprocal.core._constituent import Constituent
+from reprocal.errors import PARAMETERS, InputError, Names
+from reprocal.progress import Progress
+from reprocal.repo._ccfpath import CcfPath
+
+
+@attrs.frozen
+class DiffResult:
+    """What :func:`diff` found."""
+
+    a: State
+    b: State
+    diff: StateDiff
+    """The changes, by instrument, with the SAS steps they probably affect."""
+
+    def lines(self) -> list[str]:
+        """The diff in words, as ``reprocal diff`` prints it."""
+        from reprocal.audit._diff import render
+
+        return list(render(self.diff))
+
+    def to_json(self) -> dict[str, Any]:
+        return self.diff.to_json()
+
+
+def _state_of(spec: str, known: Callable[[], Sequence[Constituent]], names: Names) -> State:
+    """The state a ``diff`` argument names: ``obs=DATE,an=DATE|now`` (selected over
+    ``known()``, read only then), else a file, ``PATH#OBS`` naming one observation of it."""
+    from reprocal.audit._product import parse_dates_spec, read_product
+    from reprocal.core._dates import resolve
+    from reprocal.core._select import Selector
+
+    dates = parse_dates_spec(spec)
+    if dates is not None:
+        obs, an_text = dates
+        an = resolve(an_text, field="an")
+        constituents = known()
+        if not constituents:
+            raise InputError(f"{spec}: the catalogue knows no constituents to select from",
+                             hint=f"give {names('ccf_path')}, or {names('import_index')} a "
+                                  "master index")
+        return State(spec, Selector(constituents).select(obs, an).chosen, obs, an)
+    path, _, obs_label = spec.partition("#")
+    products = read_product(path, obs=obs_label or None)
+    if len(products) > 1:
+        labels = ", ".join(p.state.label.split("#")[-1] for p in products)
+        raise InputError(f"{path} holds {len(products)} observations; name one as "
+                         f"{path}#<obs> ({labels})")
+    return products[0].state
+
+
+def diff(
+    a: str,
+    b: str,
+    *,
+    ccf_path: CcfPath = None,
+    catalog: PathLike | None = None,
+    import_index: Sequence[PathLike] = (),
+    progress: Progress | None = None,
+    names: Names = PARAMETERS,
+) -> DiffResult:
+    """Compare two calibration states, each a CIF or product, a manifest (``M.json[#OBS]``) or
+    dates (``obs=DATE,an=DATE|now``, selected over the catalogue: ``catalog`` refreshed with
+    ``ccf_path`` and ``import_index`` tables, read only when dates are given)."""
+    from reprocal.audit._diff import diff_states
+
+    cache: list[list[Constituent]] = []
+
+    def known() -> list[Constituent]:
+        if not cache:
+            cache.append(known_constituents(ccf_path, catalog, import_index, progress,
+                                            names).constituents)
+        return cache[0]
+
+    sa, sb = _state_of(a, known, names), _state_of(b, known, names)
+    return DiffResult(sa, sb, diff_states(sa, sb))
+
+
+__all__ = ["DiffResult", "diff"]

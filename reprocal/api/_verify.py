@@ -1,0 +1,170 @@
+"""``verify`` and ``verify_repository``: a manifest's pinned bytes against the repository, or
+every file of the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reprocal.api._inputs import PathLike, directories, manifest_of, warn
+from reprocal.core._drift import NewerIssue
+from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names, ReprocalError
+from reprocal.progress import Progress, or_null
+from reprocal.repo._ccfpath import CcfPath
+from reprocal.repo._repocheck import RepositoryReport
+from reprocal.repo._verify import LEVELS, VerifyReport
+from reprocal.state._manifest import Manifest
+
+# --- a manifest -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class VerifyResult:
+    """What :func:`verify` found."""
+
+    manifest: Manifest
+    source: str | None
+    """The manifest file, as given (``None``: a manifest object was given)."""
+    report: VerifyReport
+    """One result per pinned constituent."""
+    newer: tuple[NewerIssue, ...] | None
+    """Newer eligible issues the repository holds now (``None``: it could not be told)."""
+    failure: CheckFailed | None = attrs.field(default=None, eq=False)
+    """Raised by :meth:`raise_if_failed` when a pinned file is not as pinned."""
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def to_json(self) -> dict[str, Any]:
+        doc = self.report.to_json()
+        doc.update(manifest=self.source, calibration_id=self.manifest.calibration_id,
+                   newer=[n.to_json() for n in self.newer] if self.newer is not None else None)
+        return doc
+
+
+def _newer(manifest: Manifest, dirs: tuple[Path, ...], catalog: PathLike | None,
+           progress: Progress | None) -> tuple[NewerIssue, ...] | None:
+    """Newer eligible issues present in the repository now (``None`` if it cannot be told)."""
+    from reprocal.core._dates import resolve
+    from reprocal.core._drift import newer_issues
+    from reprocal.repo._repository import Repository
+
+    try:
+        or_null(progress).start(None)
+        with Repository(dirs, catalog=catalog, progress=progress) as repo:
+            present = [lf.constituent for lf in repo.present()]
+    except ReprocalError as exc:
+        warn(f"cannot tell whether newer issues exist: {exc.one_line()}")
+        return None
+    labelled = list(zip(manifest.labels(), manifest.observations, strict=True))
+    return tuple(newer_issues(labelled, present, today=resolve("now")))
+
+
+def verify(
+    manifest: Manifest | PathLike,
+    *,
+    ccf_path: CcfPath = None,
+    level: str = "stat",
+    jobs: int | None = None,
+    rehash: bool = False,
+    cache: PathLike | None = None,
+    catalog: PathLike | None = None,
+    progress: Progress | None = None,
+    names: Names = PARAMETERS,
+) -> VerifyResult:
+    """Verify the constituents ``manifest`` pins in the repository ``ccf_path`` (``None``:
+    ``$SAS_CCFPATH``) at ``level``: ``stat`` (pinned size, unchanged since verified), ``fits``
+    (and every HDU's FITS checksums) or ``full`` (and sha256); then say which newer eligible
+    issues the repository now holds (by today's date).
+
+    ``cache`` is the verify cache (default: ``$REPROCAL_VERIFY_CACHE`` or the user cache
+    directory); ``rehash`` reads every file even when the cache vouches for it.
+    """
+    from reprocal.repo._verify import Expected, verify_files
+    from reprocal.repo._verifycache import VerifyCache
+
+    if level not in LEVELS:
+        raise InputError(f"{names('level')} {level!r} is not one of {', '.join(LEVELS)}")
+    m = manifest_of(manifest)
+    expected = [Expected.from_pinned(f) for f in m.files]
+    dirs = directories(ccf_path, names)
+    with VerifyCache(cache, warn=warn) as vc:
+        or_null(progress).start(len(expected))
+        report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc, rehash=rehash,
+                              progress=progress)
+    newer = _newer(m, dirs, catalog, progress)
+    failure = None
+    if not report.ok:
+        failure = CheckFailed(f"{len(report.problems())} of {len(report.results)} pinned "
+                              "constituents are not as pinned",
+                              hint="`reprocal fetch` can restore them")
+    source = None if isinstance(manifest, Manifest) else str(manifest)
+    return VerifyResult(m, source, report, newer, failure)
+
+
+# --- the whole repository -------------------------------------------------------------------
+
+
+@attrs.frozen
+class RepositoryVerifyResult:
+    """What :func:`verify_repository` found."""
+
+    report: RepositoryReport
+    """One entry per file (or duplicate, or catalogued file gone)."""
+    failure: CheckFailed | None = attrs.field(default=None, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def to_json(self) -> dict[str, Any]:
+        return self.report.to_json()
+
+
+def verify_repository(
+    *,
+    ccf_path: CcfPath = None,
+    recurse: bool = False,
+    rehash: bool = False,
+    cache: PathLike | None = None,
+    catalog: PathLike | None = None,
+    progress: Progress | None = None,
+    names: Names = PARAMETERS,
+) -> RepositoryVerifyResult:
+    """Check every file of the repository: names, headers, every HDU's FITS checksums,
+    duplicates, and files the catalogue indexed before that are gone (the catalogue is read,
+    not refreshed)."""
+    from reprocal.repo._catalog import Catalog
+    from reprocal.repo._repocheck import verify_repository as check_repository
+    from reprocal.repo._verifycache import VerifyCache
+
+    dirs = directories(ccf_path, names)
+    expected: list[str] = []
+    try:
+        with Catalog.open(catalog) as cat:  # what was indexed here before, not refreshed
+            expected = [lf.filename for lf in cat.present(list(dirs), recurse=recurse)]
+    except ReprocalError as exc:
+        warn(f"no catalogue to compare with: {exc.one_line()}")
+    with VerifyCache(cache, warn=warn) as vc:
+        or_null(progress).start(None)
+        report = check_repository(dirs, recurse=recurse, expected=expected, cache=vc,
+                                  rehash=rehash, progress=progress)
+    failure = None
+    if not report.ok:
+        failure = CheckFailed(f"{len(report.problems())} problem(s) in the repository",
+                              hint="see the report above")
+    return RepositoryVerifyResult(report, failure)
+
+
+__all__ = ["RepositoryVerifyResult", "VerifyResult", "verify", "verify_repository"]
