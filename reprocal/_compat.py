@@ -58,14 +58,14 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 class _Package(types.ModuleType):
-    """The ``reprocal`` package module: importing an old module name must not rebind a function
-    of the same name (``reprocal.pin``, ``reprocal.select``) to the alias module, as the import
-    system otherwise does for every submodule it loads."""
+    """The ``reprocal`` package module: importing an old module name must not bind a function
+    of the same name (``reprocal.pin``, ``reprocal.select``, loaded or not yet) to the alias
+    module, as the import system otherwise does for every submodule it loads."""
 
     def __setattr__(self, name: str, value: object) -> None:
         if (name in MOVED and isinstance(value, types.ModuleType)
                 and isinstance(value.__spec__.loader, _Finder)  # type: ignore[union-attr]
-                and name in self.__dict__):
+                and (name in self.__dict__ or name in self.__dict__.get("__all__", ()))):
             return
         super().__setattr__(name, value)
 

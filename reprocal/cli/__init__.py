@@ -1,7 +1,10 @@
-"""The ``reprocal`` command: a thin shell over the Python API.
+"""The ``reprocal`` command: a thin shell over the Python API (:mod:`reprocal.api`).
 
-Each command group lives in its own module and registers itself on :data:`main`. Errors are
-mapped to exit codes by :func:`run` (see :mod:`reprocal.errors`): one line on stderr, no traceback.
+Each command parses its options, calls one API function, prints the result (text, or the
+result's ``to_json()`` with ``--json``) and maps the outcome to an exit code. Command groups
+live in their own modules, imported only when their command runs (:class:`LazyGroup`). Errors
+are mapped to exit codes by :func:`main` (see :mod:`reprocal.errors`): one line on stderr, no
+traceback; warnings are ``reprocal: warning:`` lines, notices ``reprocal: note:`` lines.
 """
 
 from __future__ import annotations
@@ -12,8 +15,26 @@ import warnings
 import click
 
 from reprocal._version import __version__
-from reprocal.cli._common import cli
-from reprocal.errors import EXIT_CODES, ReprocalError, ReprocalNotice
+from reprocal.cli._common import LazyGroup
+from reprocal.errors import EXIT_CODES, ReprocalError, ReprocalNotice, ReprocalWarning
+
+COMMANDS = {
+    "index": "reprocal.cli.core:index_cmd",
+    "cif": "reprocal.cli.core:cif_cmd",
+    "show": "reprocal.cli.core:show_cmd",
+    "pin": "reprocal.cli.manifest:pin_cmd",
+    "rebuild": "reprocal.cli.manifest:rebuild_cmd",
+    "manifest": "reprocal.cli.manifest:manifest_group",
+    "verify": "reprocal.cli.verify:verify_cmd",
+    "fetch": "reprocal.cli.fetch:fetch_cmd",
+    "unused": "reprocal.cli.fetch:unused_cmd",
+    "image": "reprocal.cli.image:image",
+    "run": "reprocal.cli.run:run_cmd",
+    "diff": "reprocal.cli.audit:diff_cmd",
+    "audit": "reprocal.cli.audit:audit_cmd",
+    "bundle": "reprocal.cli.bundle:bundle",
+}
+"""Command name -> ``module:attribute`` of its click command."""
 
 
 def _epilog() -> str:
@@ -21,16 +42,20 @@ def _epilog() -> str:
     return f"\b\nExit codes:\n{rows}"
 
 
-# Importing the command modules registers their commands on `cli`.
-from reprocal.cli import core, fetch, image, manifest, provenance, verify  # noqa: E402,F401
+@click.group(cls=LazyGroup, lazy=COMMANDS, epilog=_epilog(),
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reprocal")
+def cli() -> None:
+    """Reproducible XMM-Newton calibration: pin, rebuild, verify, fetch, package, audit."""
 
-cli.epilog = _epilog()
 
-
-def _show_notice(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
-    """Notices are one ``reprocal: note:`` line; other warnings keep Python's format."""
-    if issubclass(category, ReprocalNotice):
-        click.echo(f"reprocal: note: {' '.join(str(message).split())}", err=True)
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """reprocal's warnings and notices are one line each; other warnings keep Python's format."""
+    text = " ".join(str(message).split())
+    if issubclass(category, ReprocalWarning):
+        click.echo(f"reprocal: warning: {text}", err=True)
+    elif issubclass(category, ReprocalNotice):
+        click.echo(f"reprocal: note: {text}", err=True)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 
@@ -41,14 +66,16 @@ _default_showwarning = warnings.showwarning
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising (``python -m reprocal``)."""
     with warnings.catch_warnings():
-        warnings.showwarning = _show_notice
+        warnings.showwarning = _show_warning
         warnings.simplefilter("default", ReprocalNotice)
-        return _main(argv)
+        warnings.simplefilter("always", ReprocalWarning)
+        return _main(sys.argv[1:] if argv is None else list(argv))
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str]) -> int:
     try:
-        rv = cli.main(args=argv, prog_name="reprocal", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="reprocal", standalone_mode=False,
+                      obj={"argv": argv})
     except ReprocalError as exc:
         click.echo(f"reprocal: error: {exc.one_line()}", err=True)
         return exc.exit_code
@@ -72,7 +99,7 @@ def _main(argv: list[str] | None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
-__all__ = ["cli", "main", "__version__"]
+__all__ = ["COMMANDS", "cli", "main", "__version__"]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,22 +1,64 @@
-"""Shared pieces of the CLI: the root group, common options, output helpers."""
+"""Shared pieces of the CLI: the lazily loading group, common options, how errors name options,
+output helpers."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
-from reprocal._version import __version__
+from reprocal.errors import Names
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="reprocal")
-def cli() -> None:
-    """Reproducible XMM-Newton calibration: pin, rebuild, verify, fetch, package, audit."""
+class LazyGroup(click.Group):
+    """A group whose commands are imported when used, from a ``name -> "module:attr"`` map
+    (click's "lazily loading subcommands" pattern): ``reprocal --version`` imports no command
+    and ``reprocal pin --help`` only ``pin``'s; ``--help`` of the group lists them all."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = self.lazy[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command):  # pragma: no cover - a wrong map entry
+            raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+        return command
+
+
+def option_names(ctx: click.Context | None = None) -> Names:
+    """How errors of the API spell the parameters of the running command: each by the option
+    (its first spelling: ``-o``, ``--ccf-path``) or argument (``MANIFEST``) whose value it is.
+    Options are named after the API's parameters, so the map is read off the command."""
+    ctx = ctx or click.get_current_context()
+    spelled: dict[str, str] = {}
+    for p in ctx.command.params:
+        if p.name is None:
+            continue
+        if isinstance(p, click.Option):
+            spelled[p.name] = p.opts[0]
+        elif isinstance(p, click.Argument):
+            spelled[p.name] = p.human_readable_name.strip("[]").rstrip(".")
+    return Names(spelled)
+
+
+def command_line(ctx: click.Context | None = None) -> list[str]:
+    """The command line being run, as provenance records give it (``reprocal pin ...``)."""
+    ctx = ctx or click.get_current_context()
+    obj = ctx.find_root().obj
+    args = obj.get("argv") if isinstance(obj, dict) else None
+    return ["reprocal", *(sys.argv[1:] if args is None else args)]
 
 
 def ccf_path_option(f: Any) -> Any:
@@ -30,18 +72,10 @@ def ccf_path_option(f: Any) -> Any:
     )(f)
 
 
-def option_ccf_dirs(ccf_path: str | None, *, create_first: bool = False) -> tuple[Path, ...]:
-    """The directories of ``--ccf-path`` (``None``: ``$SAS_CCFPATH``), by the one parser
-    (:func:`reprocal.repo._ccfpath.ccf_dirs`), its errors naming ``--ccf-path``."""
-    from reprocal.repo._ccfpath import ccf_dirs
-
-    return ccf_dirs(ccf_path, option="--ccf-path", create_first=create_first)
-
-
 def catalog_option(f: Any) -> Any:
     return click.option(
         "--catalog",
-        "catalog_path",
+        "catalog",
         default=None,
         metavar="FILE",
         help="Catalogue database (default: $REPROCAL_CATALOG or the user cache directory).",
@@ -63,6 +97,10 @@ def warn(message: str) -> None:
 
 def info(message: str) -> None:
     click.echo(message)
+
+
+def mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 def stderr_is_tty() -> bool:

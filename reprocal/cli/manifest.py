@@ -1,53 +1,28 @@
-"""``reprocal pin`` and ``reprocal rebuild``: manifests."""
+"""``reprocal pin``, ``reprocal rebuild`` and ``reprocal manifest upgrade``: manifests."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from pathlib import Path
+from typing import Any
 
 import click
 
-from reprocal.cli._common import cli, echo_json, info, json_option, option_ccf_dirs
+from reprocal import api
+from reprocal.cli._common import (
+    ccf_path_option,
+    command_line,
+    echo_json,
+    info,
+    json_option,
+    option_names,
+)
 from reprocal.cli._progress import Bar
-from reprocal.cli.core import analysis, observation, open_repository, report_gaps, scan_options
-from reprocal.core._constituent import DEFAULT_CATEGORY
-from reprocal.core._dates import resolve
-from reprocal.core._names import check_label
-from reprocal.errors import InputError, Names
-from reprocal.state._manifest import load_manifest, save_manifest
-from reprocal.state._pin import ObsRequest, pin
-from reprocal.state._rebuild import rebuild
+from reprocal.cli.core import scan_options
+
+OBS_SHOWN = 5
+"""Observation ids printed by pin without --json."""
 
 
-def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest]:  # type: ignore[no-untyped-def]
-    given = [x for x in (obs_date, odf, obs_list) if x]
-    if len(given) > 1:
-        raise InputError("give one of --obs-date, --odf, --obs-list")
-    if obs_list:
-        from reprocal.fits._odf import read_obs_list
-
-        if obs_id:
-            raise InputError("--obs-id goes with --obs-date/--odf, not --obs-list")
-        default_an = resolve(analysis_date, field="--analysis-date") if analysis_date else None
-        out = []
-        for spec in read_obs_list(obs_list):
-            raw = spec.analysis_date or None
-            if raw is None and default_an is None:
-                raise InputError(f"{obs_list}: observation {spec.obs_id or spec.obs_date} has no "
-                                 "analysis_date and no --analysis-date was given")
-            an = resolve(raw, field=f"{obs_list}: analysis_date") if raw else default_an
-            assert an is not None
-            out.append(ObsRequest(spec.obs_id, spec.obs_date, an))
-        return out
-    if not analysis_date:
-        raise InputError("--analysis-date is required (a date, or 'now' to pin today's state)")
-    if obs_id is not None:
-        check_label(obs_id, field="--obs-id")
-    found_id, obs = observation(obs_date, odf)
-    return [ObsRequest(obs_id or found_id, obs, analysis(analysis_date, obs))]
-
-
-@cli.command("pin")
+@click.command("pin")
 @click.option("--obs-date", metavar="DATE", help="Observation date.")
 @click.option("--odf", metavar="PATH", help="ODF summary or directory (default: $SAS_ODF).")
 @click.option("--obs-list", metavar="FILE.csv", help="Several observations: CSV with obs_id, "
@@ -56,7 +31,7 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
               "once and written as a literal.")
 @click.option("--obs-id", metavar="ID", help="Label to record for the observation (usually its "
               "XMM ObsID; default: from the ODF). Labels are in no calibration id.")
-@click.option("--category", default=DEFAULT_CATEGORY, show_default=True)
+@click.option("--category", default=api.DEFAULT_CATEGORY, show_default=True)
 @click.option("--sas-version", metavar="V", help="The SAS version you intend to use (recorded).")
 @click.option("--allow-incomplete", is_flag=True,
               help="Pin even if newer eligible issues are known but missing locally.")
@@ -65,108 +40,61 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
               help="Manifest to write.")
 @scan_options
 @json_option
-def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_version,  # type: ignore[no-untyped-def]
-            allow_incomplete, jobs, output, ccf_path, catalog_path, recurse, fileglob, as_json):
+def pin_cmd(as_json: bool, **options: Any) -> None:
     """Pin a calibration state: resolve, hash every selected file, write a manifest."""
-    started = datetime.now(timezone.utc)
-    requests = _requests(obs_date, odf, obs_list, analysis_date, obs_id)
-    with open_repository(ccf_path, catalog_path, recurse, fileglob) as repo, \
-            Bar("hashing") as progress:
-        manifest, resolutions = pin(repo, requests, category=category,
-                                    allow_incomplete=allow_incomplete, sas_version=sas_version,
-                                    jobs=jobs, progress=progress,
-                                    names=Names({"allow_incomplete": "--allow-incomplete"}))
-    for res in resolutions:
-        report_gaps(res)
-    save_manifest(manifest, output)
-    _record("pin", output, manifest, started)
+    with Bar("pin") as progress:
+        r = api.pin(**options, argv=command_line(), progress=progress, names=option_names())
     if as_json:
-        echo_json({"manifest": str(Path(output).resolve()),
-                   "calibration_id": manifest.calibration_id,
-                   "observation_ids": {label: str(i) for label, i in
-                                       zip(manifest.labels(), manifest.observation_ids,
-                                           strict=True)},
-                   "observations": len(manifest.observations),
-                   "constituents": len(manifest.files),
-                   "bytes": sum(f.size for f in manifest.files)})
-    else:
-        total = sum(f.size for f in manifest.files) / 1e6
-        info(f"Pinned {len(manifest.observations)} observation(s), {len(manifest.files)} "
-             f"constituents ({total:.1f} MB) to {output}")
-        info(f"state id {manifest.calibration_id}")
-        for label, obs_id in list(zip(manifest.labels(), manifest.observation_ids,
-                                      strict=True))[:OBS_SHOWN]:
-            info(f"  observation {label}: {obs_id}")
-        if len(manifest.observations) > OBS_SHOWN:
-            info(f"  ... and {len(manifest.observations) - OBS_SHOWN} more (--json lists all)")
-
-
-OBS_SHOWN = 5
-"""Observation ids printed by pin and rebuild without --json."""
-
-
-def _record(command: str, output: str, manifest, started: datetime) -> None:  # type: ignore[no-untyped-def]
-    """Leave a provenance record of this command when the provenance module is present."""
-    try:
-        from reprocal.provenance._recorder import record_command
-    except ImportError:
+        echo_json(r.to_json())
         return
-    record_command(command, outputs=[output], manifest=manifest, started=started)
+    m = r.manifest
+    info(f"Pinned {len(m.observations)} observation(s), {len(m.files)} constituents "
+         f"({r.bytes / 1e6:.1f} MB) to {r.path}")
+    info(f"state id {m.calibration_id}")
+    ids = r.observation_ids()
+    for label, obs_id in ids[:OBS_SHOWN]:
+        info(f"  observation {label}: {obs_id}")
+    if len(ids) > OBS_SHOWN:
+        info(f"  ... and {len(ids) - OBS_SHOWN} more (--json lists all)")
 
 
-@cli.command("rebuild")
-@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False))
-@click.option("--ccf-path", default=None, metavar="DIRS",
-              help="Colon-separated calibration directories (default: $SAS_CCFPATH).")
+@click.command("rebuild")
+@click.argument("manifest", metavar="MANIFEST", type=click.Path(dir_okay=False))
+@ccf_path_option
 @click.option("-o", "--output", default="cif", show_default=True, type=click.Path(file_okay=False),
               help="Directory for OUT/<obs>/ccf.cif.")
 @click.option("--fullpath", is_flag=True, help="Absolute paths in FNAME.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Hashing threads.")
 @json_option
-def rebuild_cmd(manifest_path, ccf_path, output, fullpath, jobs, as_json):  # type: ignore[no-untyped-def]
+def rebuild_cmd(as_json: bool, **options: Any) -> None:
     """Rewrite each observation's CIF from a manifest alone (offline, no clock)."""
-    manifest = load_manifest(manifest_path)
-    dirs = option_ccf_dirs(ccf_path)
-    with Bar("checking", total=len(manifest.files)) as progress:
-        cifs = rebuild(manifest, dirs, output, fullpath=fullpath, jobs=jobs, progress=progress)
+    with Bar("checking") as progress:
+        r = api.rebuild(**options, progress=progress, names=option_names())
     if as_json:
-        echo_json({"calibration_id": manifest.calibration_id,
-                   "cifs": [{"label": c.label, "observation_id": c.observation_id,
-                             "path": str(c.path.resolve()), "rows": c.rows} for c in cifs]})
+        echo_json(r.to_json())
         return
-    info(f"All {len(manifest.files)} pinned constituents present with their pinned sha256.")
-    for c in cifs:
+    info(f"All {len(r.manifest.files)} pinned constituents present with their pinned sha256.")
+    for c in r.cifs:
         info(f"Wrote {c.path} ({c.rows} constituents; observation id {c.observation_id})")
-    if cifs:
-        info(f"Use it: export SAS_CCFPATH={':'.join(map(str, dirs))} SAS_CCF={cifs[0].path}")
+    if r.cifs:
+        info(f"Use it: export SAS_CCFPATH={':'.join(map(str, r.dirs))} SAS_CCF={r.cifs[0].path}")
 
 
-
-@cli.group("manifest")
+@click.group("manifest")
 def manifest_group() -> None:
     """Manifest files: upgrade reprocal 0.1 manifests."""
 
 
 @manifest_group.command("upgrade")
-@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False))
+@click.argument("manifest", metavar="MANIFEST", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Where to write the version-2 manifest (default: replace MANIFEST, atomically).")
 @json_option
-def upgrade_cmd(manifest_path, output, as_json):  # type: ignore[no-untyped-def]
+def upgrade_cmd(manifest: str, output: str | None, as_json: bool) -> None:
     """Rewrite a manifest as version 2: the same constituents, the new ids, the old id kept."""
-    import warnings
-
-    from reprocal.state._manifest import V1ManifestNotice, upgrade
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", V1ManifestNotice)
-        old = load_manifest(manifest_path)
-    new = upgrade(old)
-    target = output or manifest_path
-    save_manifest(new, target)
+    r = api.upgrade_manifest(manifest, output=output)
     if as_json:
-        echo_json({"manifest": str(Path(target).resolve()), "from_schema": old.source_schema,
-                   "calibration_id": new.calibration_id, "upgraded_from": new.upgraded_from})
+        echo_json(r.to_json())
         return
-    was = f" (was {old.upgraded_from})" if old.upgraded_from else ""
-    info(f"Wrote {target}: version 2, state id {new.calibration_id}{was}")
+    was = f" (was {r.old.upgraded_from})" if r.old.upgraded_from else ""
+    info(f"Wrote {r.path}: version 2, state id {r.new.calibration_id}{was}")

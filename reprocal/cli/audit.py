@@ -1,0 +1,146 @@
+"""``reprocal audit`` and ``reprocal diff``: which calibration produced a product; how two
+calibration states differ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reprocal import api
+from reprocal.cli._common import (
+    catalog_option,
+    ccf_path_option,
+    echo_json,
+    info,
+    json_option,
+    option_names,
+    warn,
+)
+from reprocal.cli._progress import Bar
+from reprocal.errors import InputError
+
+
+def catalogue_options(f: Any) -> Any:
+    f = click.option("--import-index", "import_index", multiple=True,
+                     type=click.Path(dir_okay=False),
+                     help="Import a master index or CALINDEX table into the catalogue first "
+                          "(repeatable).")(f)
+    return catalog_option(ccf_path_option(f))
+
+
+# --- diff -----------------------------------------------------------------------------------
+
+
+@click.command("diff")
+@click.argument("a")
+@click.argument("b")
+@catalogue_options
+@json_option
+def diff_cmd(as_json: bool, **options: Any) -> None:
+    """Compare two calibration states: CIFs, products, manifests (M.json[#OBS]) or dates
+    (obs=DATE,an=DATE|now, selected over the catalogue)."""
+    with Bar("indexing") as progress:
+        r = api.diff(**options, progress=progress, names=option_names())
+    if as_json:
+        echo_json(r.to_json())
+    else:
+        for line in r.lines():
+            info(line)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def _print_entry(e: api.AuditEntry) -> None:
+    p, lines = e.product, e.lines()
+    info(f"{lines[0]} [{p.kind}]")
+    if e.calibration_id is not None:
+        info(f"  calibration id {e.calibration_id.describe()}")
+    if e.content_mismatch is not None:
+        info(f"  note: its content hashes to {e.content_mismatch}, not to the id it carries: "
+             "the product's calibration rows or the pinned bytes differ from what was stamped")
+    if p.upgraded_from:
+        info(f"  upgraded from the version-1 id {p.upgraded_from}")
+    if p.image_digest:
+        info(f"  image {p.image_digest}")
+    if p.record_path:
+        info(f"  record {p.record_path}")
+    for note in p.notes:
+        info(f"  note: {note}")
+    if p.unresolved:
+        info(f"  {len(p.unresolved)} constituent(s) named by the record are unknown to the "
+             f"catalogue: {', '.join(p.unresolved[:5])}")
+    for line in lines[1:]:
+        info(line)
+
+
+def _print_pinned(r: api.AuditPinResult) -> None:
+    obs_id = r.manifest.observation_ids[0]
+    carried = r.carried
+    same = ("the id the product carries" if carried == str(obs_id) else
+            f"the product carries {carried}" if carried else "")
+    info(f"Wrote {r.path}: observation id {obs_id}" + (f" ({same})" if same else ""))
+    info(f"  state id {r.manifest.calibration_id}")
+
+
+def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
+    with Bar("scanning") as progress:
+        r = api.audit_uses(name, roots, progress=progress)
+    report = r.report
+    if as_json:
+        echo_json(r.to_json())
+        return
+    info(f"{len(report.uses)} use(s) of {report.target} in {report.scanned} candidate file(s):")
+    for u in report.uses:
+        info(f"  {u.path}: {u.kind} uses {u.constituent} ({u.detail})")
+    for path, problem in report.problems:
+        warn(f"{path}: {problem}")
+
+
+@click.command("audit")
+@click.argument("products", nargs=-1)
+@catalogue_options
+@click.option("--today", default="now", show_default=True, metavar="DATE|now",
+              help="The analysis date of 'today's calibration' to compare with.")
+@click.option("--pin", "pin", is_flag=True,
+              help="Write the manifest reproducing the product's calibration state (-o).")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Manifest to write with --pin.")
+@click.option("--uses", default=None, metavar="NAME",
+              help="Reverse impact: list products, manifests and records under the given "
+                   "directories that used NAME (EPN_CTI_0045.CCF, or EPN_CTI for any issue).")
+@json_option
+def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, uses: str | None,
+              as_json: bool, **options: Any) -> None:
+    """Which calibration produced PRODUCT..., judged against the catalogue and explained.
+
+    PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest.
+    Exit status 1 when a product disagrees with the selection rule or a constituent is missing.
+    """
+    if uses is not None:
+        _uses(uses, products or (".",), as_json)
+        return
+    if not products:
+        raise InputError("give at least one PRODUCT (or --uses NAME [DIR...])")
+    if pin and not output:
+        raise InputError("--pin needs -o MANIFEST")
+    if pin and len(products) != 1:
+        raise InputError(f"--pin needs exactly one product (got {len(products)})")
+    names = option_names()
+    with Bar("indexing") as progress:
+        if pin:
+            pinned = api.audit_pin(products[0], output=output, progress=progress,  # type: ignore[arg-type]
+                                   names=names, **options)
+            r = pinned.audit
+        else:
+            r = api.audit(products, progress=progress, names=names, **options)
+    if as_json:
+        echo_json(r.to_json())
+    else:
+        for e in r.entries:
+            _print_entry(e)
+        if pin:
+            _print_pinned(pinned)
+    if not r.ok:
+        raise click.exceptions.Exit(1)

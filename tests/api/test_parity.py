@@ -1,0 +1,228 @@
+"""Every command of the CLI and its API function give the same result: the CLI's ``--json``
+document is the API result's ``to_json()``, the exit status says what ``result.ok`` says, and
+the warnings are the same, on the synthetic repository and a loopback registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.daemons import Daemon, registry  # noqa: F401
+
+from reprocal import api
+from reprocal.cli import main
+from reprocal.errors import ReprocalWarning
+from reprocal.testing._synthetic import corrupt
+
+OBS, AN, TODAY = "2010-01-01T00:00:00", "2015-01-01T00:00:00", "2026-01-01"
+V1 = Path(__file__).resolve().parents[1] / "state" / "data" / "v1-manifest.json"
+WRITE = "import sys; open(sys.argv[1], 'w').write('spectrum')"
+
+
+class World:
+    """A working directory beside the session's synthetic repository (never written to), with
+    what the commands need made on first use (through the API)."""
+
+    def __init__(self, tmp: Path, ccf: Path):
+        self.tmp, self.ccf = tmp, str(ccf)
+
+    @cached_property
+    def manifest(self) -> str:
+        api.pin(obs_date=OBS, analysis_date=AN, ccf_path=self.ccf, output="m.json")
+        return "m.json"
+
+    @cached_property
+    def cif(self) -> str:
+        api.rebuild(self.manifest, ccf_path=self.ccf, output="cif")
+        return next(str(p.relative_to(self.tmp)) for p in (self.tmp / "cif").glob("*/ccf.cif"))
+
+    @cached_property
+    def image(self) -> str:
+        api.image_build(self.manifest, ccf_path=self.ccf, output="img.tar")
+        return "img.tar"
+
+    @cached_property
+    def bundle(self) -> str:
+        api.bundle(self.manifest, output="b0")
+        return "b0"
+
+    @cached_property
+    def tampered(self) -> str:
+        """A copy of the repository with one data byte of a pinned file changed."""
+        from reprocal.state._manifest import load_manifest
+
+        copy = Path(shutil.copytree(self.ccf, self.tmp / "tampered"))
+        corrupt(copy / load_manifest(self.manifest).files[0].filename)
+        return str(copy)
+
+    @cached_property
+    def v1(self) -> str:
+        shutil.copy(V1, self.tmp / "old.json")
+        return "old.json"
+
+
+@dataclass
+class Case:
+    command: str
+    """The command (``image build``) this case runs."""
+    id: str
+    args: Callable[[World], list[str]]
+    """The command line (without --json)."""
+    call: Callable[[World, str], Any]
+    """The API call; its second argument says which run it is ("cli" or "api")."""
+    code: int = 0
+    """The CLI's exit status (0: result.ok)."""
+    twice: bool = False
+    """Run the API once first, so that both runs see the same caches and catalogue."""
+    same: Callable[[str], str] = lambda text: text
+    """Applied to the API's JSON text before comparing (outputs that must differ by name)."""
+
+
+CASES = [
+    Case("index", "index", lambda w: ["index", "--ccf-path", w.ccf],
+         lambda w, _: api.index(ccf_path=w.ccf), twice=True),
+    Case("cif", "cif", lambda w: ["cif", "--obs-date", OBS, "--analysis-date", AN, "--ccf-path", w.ccf,
+                           "-o", "c.cif"],
+         lambda w, _: api.cif(obs_date=OBS, analysis_date=AN, ccf_path=w.ccf, output="c.cif")),
+    Case("cif", "cif analysis before observation",
+         lambda w: ["cif", "--obs-date", AN, "--analysis-date", OBS, "--ccf-path", w.ccf,
+                    "-o", "c.cif"],
+         lambda w, _: api.cif(obs_date=AN, analysis_date=OBS, ccf_path=w.ccf, output="c.cif")),
+    Case("show", "show", lambda w: ["show", w.cif], lambda w, _: api.show(w.cif)),
+    Case("pin", "pin", lambda w: ["pin", "--obs-date", OBS, "--analysis-date", AN, "--obs-id", "x1",
+                           "--ccf-path", w.ccf, "-o", "p.json"],
+         lambda w, _: api.pin(obs_date=OBS, analysis_date=AN, obs_id="x1", ccf_path=w.ccf,
+                              output="p.json")),
+    Case("rebuild", "rebuild", lambda w: ["rebuild", w.manifest, "--ccf-path", w.ccf, "-o", "r"],
+         lambda w, _: api.rebuild(w.manifest, ccf_path=w.ccf, output="r")),
+    Case("manifest upgrade", "manifest upgrade", lambda w: ["manifest", "upgrade", w.v1, "-o", "new.json"],
+         lambda w, _: api.upgrade_manifest(w.v1, output="new.json")),
+    Case("verify", "verify", lambda w: ["verify", w.manifest, "--ccf-path", w.ccf, "--level", "full"],
+         lambda w, _: api.verify(w.manifest, ccf_path=w.ccf, level="full"), twice=True),
+    Case("verify", "verify tampered", lambda w: ["verify", w.manifest, "--ccf-path", w.tampered,
+                                       "--level", "fits", "--rehash"],
+         lambda w, _: api.verify(w.manifest, ccf_path=w.tampered, level="fits", rehash=True),
+         code=1),
+    Case("verify", "verify --repository", lambda w: ["verify", "--repository", "--ccf-path", w.ccf,
+                                           "--rehash"],
+         lambda w, _: api.verify_repository(ccf_path=w.ccf, rehash=True), twice=True),
+    Case("fetch", "fetch", lambda w: ["fetch", w.manifest, "--ccf-path", "got", "--mirror", w.ccf],
+         lambda w, _: api.fetch(w.manifest, ccf_path="got", mirrors=[w.ccf]), twice=True),
+    Case("fetch", "fetch --dry-run", lambda w: ["fetch", w.manifest, "--ccf-path", "new", "--mirror",
+                                       w.ccf, "--dry-run"],
+         lambda w, _: api.fetch_plan(w.manifest, ccf_path="new", mirrors=[w.ccf])),
+    Case("fetch", "fetch --script", lambda w: ["fetch", w.manifest, "--mirror", w.ccf, "--script",
+                                      "get.sh"],
+         lambda w, _: api.fetch_script(w.manifest, mirrors=[w.ccf], output="get.sh")),
+    Case("unused", "unused", lambda w: ["unused", w.manifest, "--ccf-path", w.ccf],
+         lambda w, _: api.unused([w.manifest], ccf_path=w.ccf)),
+    Case("image build", "image build", lambda w: ["image", "build", w.manifest, "--ccf-path", w.ccf,
+                                   "-o", "i.tar"],
+         lambda w, _: api.image_build(w.manifest, ccf_path=w.ccf, output="i.tar")),
+    Case("image verify", "image verify", lambda w: ["image", "verify", w.image],
+         lambda w, _: api.image_verify(w.image)),
+    Case("run", "run", lambda w: ["run", "--manifest", w.manifest, "--json", "--", sys.executable,
+                           "-c", WRITE, "out.txt"],
+         lambda w, _: api.run([sys.executable, "-c", WRITE, "out.txt"], manifest=w.manifest)),
+    Case("diff", "diff", lambda w: ["diff", f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
+                            "--ccf-path", w.ccf],
+         lambda w, _: api.diff(f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
+                               ccf_path=w.ccf)),
+    Case("audit", "audit", lambda w: ["audit", w.manifest, w.cif, "--ccf-path", w.ccf, "--today", TODAY],
+         lambda w, _: api.audit([w.manifest, w.cif], ccf_path=w.ccf, today=TODAY)),
+    Case("audit", "audit --pin", lambda w: ["audit", w.cif, "--pin", "-o", "again.json", "--ccf-path",
+                                   w.ccf, "--today", TODAY],
+         lambda w, _: api.audit_pin(w.cif, output="again.json", ccf_path=w.ccf, today=TODAY)),
+    Case("audit", "audit --uses", lambda w: ["audit", "--uses", "EPN_CTI", "."],
+         lambda w, _: api.audit_uses("EPN_CTI", ["."]), twice=True),
+    Case("bundle create", "bundle", lambda w: ["bundle", w.manifest, "-o", "b1"],
+         lambda w, run: api.bundle(w.manifest, output="b1" if run == "cli" else "b2"),
+         same=lambda text: text.replace("b2", "b1")),
+    Case("bundle verify", "bundle verify", lambda w: ["bundle", "verify", w.bundle],
+         lambda w, _: api.bundle_verify(w.bundle)),
+]
+
+
+def _with_json(args: list[str]) -> list[str]:
+    return args if "--json" in args else [*args, "--json"]
+
+
+def _canonical(doc: Any) -> str:
+    """The JSON text, as the CLI prints it, without wall-clock durations."""
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "seconds"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return json.dumps(strip(json.loads(json.dumps(doc, default=str))), indent=2, sort_keys=True)
+
+
+def _api(case: Case, w: World, run: str) -> tuple[Any, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReprocalWarning)
+        result = case.call(w, run)
+    return result, [str(x.message) for x in caught if issubclass(x.category, ReprocalWarning)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_api_and_cli_agree(case: Case, synthetic_repo, tmp_path: Path, monkeypatch,  # type: ignore[no-untyped-def]
+                           capsys) -> None:
+    """The CLI's --json is the API result's to_json(), its exit status is result.ok's, its
+    warning lines are the API's warnings."""
+    monkeypatch.chdir(tmp_path)
+    w = World(tmp_path, synthetic_repo.root)
+    args = case.args(w)
+    if case.twice:
+        _api(case, w, "api")
+    capsys.readouterr()
+    code = main(_with_json(args))
+    out, err = capsys.readouterr()
+    assert code == case.code, err
+    result, caught = _api(case, w, "api")
+    assert case.same(_canonical(result.to_json())) == _canonical(json.loads(out))
+    assert getattr(result, "ok", True) is (case.code == 0)
+    warned = [ln.removeprefix("reprocal: warning: ") for ln in err.splitlines()
+              if ln.startswith("reprocal: warning: ")]
+    assert warned == caught
+
+
+def test_every_command_has_a_case() -> None:
+    """The table (with push and pull, below) covers every command and subcommand."""
+    import click
+
+    from reprocal.cli import cli
+
+    ctx = click.Context(cli)
+    commands = set()
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
+        subs = cmd.list_commands(ctx) if isinstance(cmd, click.Group) else [None]
+        commands |= {f"{name} {sub}" if sub else name for sub in subs}
+    assert commands == {c.command for c in CASES} | {"image push", "image pull"}
+
+
+@pytest.mark.network
+def test_image_push_and_pull_agree(synthetic_repo, tmp_path: Path, monkeypatch, capsys,  # type: ignore[no-untyped-def]
+                                   registry: Daemon) -> None:  # noqa: F811
+    """push (to two repositories, so each uploads everything) and pull: the same JSON."""
+    monkeypatch.chdir(tmp_path)
+    w = World(tmp_path, synthetic_repo.root)
+    capsys.readouterr()
+    assert main(["image", "push", w.image, f"{registry.url}/parity/cli:t", "--json"]) == 0
+    cli_doc = json.loads(capsys.readouterr().out)
+    pushed = api.image_push(w.image, f"{registry.url}/parity/api:t")
+    assert _canonical(pushed.to_json()).replace("parity/api", "parity/cli") == _canonical(cli_doc)
+    assert main(["image", "pull", f"{registry.url}/parity/cli:t", "-o", "p.tar", "--json"]) == 0
+    cli_doc = json.loads(capsys.readouterr().out)
+    assert _canonical(api.image_pull(f"{registry.url}/parity/cli:t", output="p.tar").to_json()) \
+        == _canonical(cli_doc)
