@@ -107,18 +107,16 @@ def main() -> int:
           "-o", "ccf.cif")
     d.run("show", "ccf.cif", show=12)
     d.step("The same from Python",
-           "A notebook does the same through the API; the repository closes its catalogue at the "
-           "end of the `with`.")
+           "A notebook calls reprocal.api: one function per command, taking Python values and "
+           "returning a result object whose to_json() is the command's --json.")
     d.python(f"""
         import filecmp
-        from reprocal import Repository
-        from reprocal.fits import observation_date
-        obs = observation_date({str(summary)!r})
-        with Repository("ccf") as repo:
-            res = repo.resolve(obs.start, {ANALYSIS_DATE!r})
-            repo.write_cif(res, "ccf-python.cif")
+        from reprocal import api
+        r = api.cif(odf={str(summary)!r}, analysis_date={ANALYSIS_DATE!r}, ccf_path="ccf",
+                    output="ccf-python.cif")
         same = filecmp.cmp("ccf.cif", "ccf-python.cif", shallow=False)
-        print(len(res.chosen), "constituents; the same CIF as the command's:", same)
+        print(len(r.constituents), "constituents for observation", r.obs_id, "at", r.obs_date)
+        print("the same CIF as the command's:", same)
     """)
 
     for extra in _EXTRA_STEPS:
@@ -144,11 +142,10 @@ def _verify(d: Demo, summary: Path) -> None:
            "verify cache then makes the default `stat` level a directory walk.")
     d.run("verify", "manifest.json", "--ccf-path", "ccf", "--level", "full")
     d.run("verify", "manifest.json", "--ccf-path", "ccf")
-    import json
-
+    from reprocal.state._manifest import load_manifest
     from reprocal.testing._synthetic import corrupt
 
-    victim = json.loads((d.out / "manifest.json").read_text())["observations"][0]["constituents"][5]
+    victim = load_manifest(d.out / "manifest.json").files[5].filename
     shutil.copytree(d.out / "ccf", d.out / "ccf-tampered")
     corrupt(d.out / "ccf-tampered" / victim)
     print(f"  (flipped one data byte of ccf-tampered/{victim})")
