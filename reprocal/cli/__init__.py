@@ -22,7 +22,7 @@ def _epilog() -> str:
 
 
 # Importing the command modules registers their commands on `cli`.
-from reprocal.cli import core, fetch, image, manifest, provenance, verify  # noqa: E402,F401
+from reprocal.cli import core, fetch, image, manifest, provenance, record, verify  # noqa: E402,F401
 
 cli.epilog = _epilog()
 

@@ -67,3 +67,34 @@ def info(message: str) -> None:
 
 def stderr_is_tty() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def sign_option(f: Any) -> Any:
+    """``--sign KEY``: write the provenance record as a DSSE envelope signed with KEY."""
+    return click.option("--sign", "sign_key", default=None, metavar="KEY",
+                        type=click.Path(dir_okay=False),
+                        help="Sign the provenance record with this private key (a DSSE "
+                             "envelope; make keys with `reprocal key generate`).")(f)
+
+
+def key_option(f: Any) -> Any:
+    """``--key PUB`` (repeatable): records must carry a signature one of these verifies."""
+    return click.option("--key", "key_paths", multiple=True, metavar="PUB",
+                        type=click.Path(dir_okay=False),
+                        help="Require records signed by this public key (repeatable: any one "
+                             "of them); a bad or missing signature fails (exit 1).")(f)
+
+
+def signer_of(path: str | None) -> Any:
+    """The signer of ``--sign`` (loaded before any work, so a bad key fails first)."""
+    if path is None:
+        return None
+    from reprocal.provenance._signature import load_signer
+
+    return load_signer(path)
+
+
+def public_keys(paths: tuple[str, ...]) -> tuple[Any, ...]:
+    from reprocal.provenance._signature import load_public_key
+
+    return tuple(load_public_key(p) for p in paths)

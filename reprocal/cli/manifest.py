@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from reprocal.cli._common import cli, echo_json, info, json_option, option_ccf_dirs
+from reprocal.cli._common import (
+    cli,
+    echo_json,
+    info,
+    json_option,
+    option_ccf_dirs,
+    sign_option,
+    signer_of,
+)
 from reprocal.cli._progress import Bar
 from reprocal.cli.core import analysis, observation, open_repository, report_gaps, scan_options
 from reprocal.core._constituent import DEFAULT_CATEGORY
@@ -64,11 +72,14 @@ def _requests(obs_date, odf, obs_list, analysis_date, obs_id) -> list[ObsRequest
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Manifest to write.")
 @scan_options
+@sign_option
 @json_option
 def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_version,  # type: ignore[no-untyped-def]
-            allow_incomplete, jobs, output, ccf_path, catalog_path, recurse, fileglob, as_json):
+            allow_incomplete, jobs, output, ccf_path, catalog_path, recurse, fileglob, sign_key,
+            as_json):
     """Pin a calibration state: resolve, hash every selected file, write a manifest."""
     started = datetime.now(timezone.utc)
+    signer = signer_of(sign_key)
     requests = _requests(obs_date, odf, obs_list, analysis_date, obs_id)
     with open_repository(ccf_path, catalog_path, recurse, fileglob) as repo, \
             Bar("hashing") as progress:
@@ -78,7 +89,7 @@ def pin_cmd(obs_date, odf, obs_list, analysis_date, obs_id, category, sas_versio
     for res in resolutions:
         report_gaps(res)
     save_manifest(manifest, output)
-    _record("pin", output, manifest, started)
+    _record("pin", output, manifest, started, signer)
     if as_json:
         echo_json({"manifest": str(Path(output).resolve()),
                    "calibration_id": manifest.calibration_id,
@@ -104,13 +115,13 @@ OBS_SHOWN = 5
 """Observation ids printed by pin and rebuild without --json."""
 
 
-def _record(command: str, output: str, manifest, started: datetime) -> None:  # type: ignore[no-untyped-def]
+def _record(command: str, output: str, manifest, started: datetime, signer) -> None:  # type: ignore[no-untyped-def]
     """Leave a provenance record of this command when the provenance module is present."""
     try:
         from reprocal.provenance._recorder import record_command
     except ImportError:
         return
-    record_command(command, outputs=[output], manifest=manifest, started=started)
+    record_command(command, outputs=[output], manifest=manifest, started=started, signer=signer)
 
 
 @cli.command("rebuild")
