@@ -15,7 +15,11 @@ from reprocal.cli._common import (
     echo_json,
     info,
     json_option,
+    key_option,
     option_ccf_dirs,
+    public_keys,
+    sign_option,
+    signer_of,
     warn,
 )
 from reprocal.cli._progress import Bar
@@ -40,9 +44,10 @@ from reprocal.errors import CheckFailed, IncompleteStateError, InputError
               help="An output file (repeatable), in addition to files created or modified in "
                    "the working directory.")
 @click.option("--no-stamp", is_flag=True, help="Do not stamp FITS outputs.")
+@sign_option
 @json_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run_cmd(manifest_path, image, record_path, outputs, no_stamp, as_json, command):  # type: ignore[no-untyped-def]
+def run_cmd(manifest_path, image, record_path, outputs, no_stamp, sign_key, as_json, command):  # type: ignore[no-untyped-def]
     """Run COMMAND (after `--`), stamp its FITS outputs and write a provenance record.
 
     Exits with the command's own exit status.
@@ -52,6 +57,7 @@ def run_cmd(manifest_path, image, record_path, outputs, no_stamp, as_json, comma
     command = list(command)
     if command and command[0] == "--":
         command = command[1:]
+    signer = signer_of(sign_key)
     executor_kwargs: dict[str, Any] = {}
     if image is not None:
         from reprocal.provenance._runimage import image_context
@@ -59,7 +65,7 @@ def run_cmd(manifest_path, image, record_path, outputs, no_stamp, as_json, comma
         executor_kwargs = image_context(image, manifest_path=manifest_path,
                                         base_url=os.environ.get("DOCKER_HOST"))
     result = run(command, manifest_path=manifest_path, outputs=outputs, record=record_path,
-                 stamp=not no_stamp, **executor_kwargs)
+                 stamp=not no_stamp, signer=signer, **executor_kwargs)
     rec = result.record
     if as_json:
         echo_json({"exit_status": result.exit_status, "record": str(result.record_path),
@@ -169,8 +175,10 @@ def diff_cmd(a, b, ccf_path, catalog_path, imports, as_json):  # type: ignore[no
 @click.option("--uses", default=None, metavar="NAME",
               help="Reverse impact: list products, manifests and records under the given "
                    "directories that used NAME (EPN_CTI_0045.CCF, or EPN_CTI for any issue).")
+@key_option
 @json_option
-def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output, uses, as_json):  # type: ignore[no-untyped-def]
+def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output, uses, key_paths,  # type: ignore[no-untyped-def]
+              as_json):
     """Which calibration produced PRODUCT..., judged against the catalogue and explained.
 
     PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest.
@@ -186,6 +194,7 @@ def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output,
     from reprocal.audit._product import read_product
     from reprocal.fs._hashing import sha256_file
 
+    keys = public_keys(key_paths)
     known, local = _catalogue(ccf_path, catalog_path, imports)
     by_name = {c.filename: c for c in known}
     when = resolve(today, field="--today")
@@ -193,7 +202,7 @@ def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output,
         warn("no --ccf-path or SAS_CCFPATH: local availability is not checked")
     reports, docs, read = [], [], []
     for path in products:
-        for prod in read_product(path, lookup=by_name.get):
+        for prod in read_product(path, lookup=by_name.get, keys=keys):
             read.append(prod)
             rep = audit_state(prod.state, known, category=prod.category, local=local,
                               pinned=prod.pinned, hash_file=sha256_file, today=when)
@@ -204,6 +213,12 @@ def audit_cmd(products, ccf_path, catalog_path, imports, today, pin_out, output,
                                                if prod.calibration_id else None),
                        upgraded_from=prod.upgraded_from,
                        image_digest=prod.image_digest, record=prod.record_path,
+                       record_signed_by=list(prod.record.signed_by) if prod.record else [],
+                       image_record=({"path": prod.image_record.path,
+                                      "digests": list(prod.image_record.digests),
+                                      "calibration_id": prod.image_record.calibration_id,
+                                      "manifest": prod.image_record.manifest}
+                                     if prod.image_record else None),
                        unresolved=list(prod.unresolved), notes=list(prod.notes))
             docs.append(doc)
             if not as_json:
@@ -232,8 +247,13 @@ def _print_product(prod, rep, render) -> None:  # type: ignore[no-untyped-def]
         info(f"  upgraded from the version-1 id {prod.upgraded_from}")
     if prod.image_digest:
         info(f"  image {prod.image_digest}")
+    if prod.image_record is not None:
+        b = prod.image_record
+        info(f"  image built by record {b.path} from manifest {b.manifest} ({b.calibration_id})")
     if prod.record_path:
-        info(f"  record {prod.record_path}")
+        signed = prod.record.signed_by if prod.record else ()
+        info(f"  record {prod.record_path}" + (f" (signature verified: key {signed[0][:16]}...)"
+                                               if signed else ""))
     for note in prod.notes:
         info(f"  note: {note}")
     if prod.unresolved:
@@ -323,20 +343,30 @@ def bundle() -> None:
 @click.option("--date", default=None, metavar="YYYY-MM-DD",
               help="Publication date (datePublished, tar timestamps); default: the latest "
                    "analysis date of the manifest, so the tar is the same on every machine.")
-@click.option("--license", "license_url", default=None, metavar="URL",
-              help="License of the bundle, as a URL (RO-Crate 'license').")
+@click.option("--license", "license_id", default=None, metavar="SPDX",
+              help="Licence of the bundle, an SPDX id (e.g. CC-BY-4.0); required.")
+@click.option("--author", "authors", multiple=True, metavar="'NAME [<EMAIL>] [ORCID]'",
+              help="An author (repeatable); default: git's user.name and user.email.")
+@click.option("--affiliation", default=None, metavar="'NAME <URL>'",
+              help="The authors' organisation (default: the publisher).")
+@click.option("--publisher", default=None, metavar="'NAME <URL>'",
+              help="The organisation publishing the bundle (default: the affiliation); one of "
+                   "the two is required.")
 @click.option("--name", default=None, help="Title of the bundle.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Directory to write (its tarball is written beside it, <DIR>.tar).")
 @json_option
-def bundle_create(manifest_path, image, records, date, license_url, name, output, as_json):  # type: ignore[no-untyped-def]
+def bundle_create(manifest_path, image, records, date, license_id, authors, affiliation,  # type: ignore[no-untyped-def]
+                  publisher, name, output, as_json):
     """Write a paper bundle for MANIFEST."""
+    from reprocal.bundle._credits import resolve_credits
     from reprocal.bundle._write import make_bundle
     from reprocal.core._dates import CalDate
 
-    b = make_bundle(manifest_path, output, image=image, records=records,
-                    date=CalDate.parse(date, field="--date") if date else None,
-                    license_url=license_url, name=name)
+    credits = resolve_credits(license=license_id, authors=authors, affiliation=affiliation,
+                              publisher=publisher)
+    b = make_bundle(manifest_path, output, credits=credits, image=image, records=records,
+                    date=CalDate.parse(date, field="--date") if date else None, name=name)
     if as_json:
         echo_json({"directory": str(b.directory), "tarball": str(b.tarball),
                    "calibration_id": b.calibration_id, "files": list(b.files)})
@@ -347,12 +377,13 @@ def bundle_create(manifest_path, image, records, date, license_url, name, output
 
 @bundle.command("verify")
 @click.argument("path", metavar="DIR|TAR")
+@key_option
 @json_option
-def bundle_verify(path, as_json):  # type: ignore[no-untyped-def]
+def bundle_verify(path, key_paths, as_json):  # type: ignore[no-untyped-def]
     """Check a bundle received from someone else; exit 1 naming each problem."""
     from reprocal.bundle._verify import verify_bundle
 
-    check = verify_bundle(path)
+    check = verify_bundle(path, keys=public_keys(key_paths))
     if as_json:
         echo_json(check.to_json())
         if not check.ok:
@@ -361,12 +392,19 @@ def bundle_verify(path, as_json):  # type: ignore[no-untyped-def]
     if check.ok:
         info(f"{path}: all {check.files} files match SHA256SUMS; crate, manifest, records and "
              f"CIFs valid; calibration id {check.calibration_id}")
-        if check.v1_id:
-            info(f"  published under {CalibrationId.parse(check.v1_id).describe()}; the same "
-                 f"state's version-2 id is {check.calibration_id}")
+    if check.v1_id and check.intact:
+        info(f"  published under {CalibrationId.parse(check.v1_id).describe()}; the same "
+             f"state's version-2 id is {check.calibration_id}")
+    if check.ok:
         return
     for problem in check.problems:
         info(f"  {problem}")
+    if check.intact:
+        raise CheckFailed(
+            f"{len(check.problems)} problem(s) found (listed above): every file is as it was "
+            "written, but its RO-Crate metadata is not valid RO-Crate 1.1", path=path,
+            hint="the data can be used; to publish it, bundle its manifest again with this "
+            "reprocal" + (" (it was written by reprocal 0.1)" if check.v1_id else ""))
     raise CheckFailed(f"{len(check.problems)} problem(s) found (listed above): the bundle is not "
                       "as it was written", path=path,
                       hint="ask the sender for a fresh copy; do not use this one")
