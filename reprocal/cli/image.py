@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from reprocal.cli._common import ccf_path_option, cli, echo_json, info, json_option, option_ccf_dirs
+from reprocal.cli._common import (
+    ccf_path_option,
+    cli,
+    echo_json,
+    info,
+    json_option,
+    option_ccf_dirs,
+    sign_option,
+    signer_of,
+)
 from reprocal.cli._progress import Bar
 from reprocal.errors import CheckFailed, InputError
 from reprocal.image._layers import DEFAULT_GROUPS
@@ -37,9 +46,11 @@ def image() -> None:
               "fixed so images of successive states share layers.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The image tar to write.")
+@sign_option
 @json_option
 def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | None,
-              use_gzip: bool, layer_groups: int, output: str, as_json: bool) -> None:
+              use_gzip: bool, layer_groups: int, output: str, sign_key: str | None,
+              as_json: bool) -> None:
     """Build the image of a pinned MANIFEST: /ccf holds exactly its constituents and CIFs."""
     from reprocal.image._build import build_image
     from reprocal.state._manifest import load_manifest
@@ -47,6 +58,7 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
     if tag is not None and not _TAG_RE.match(tag):
         raise InputError(f"--tag: {tag!r} is not NAME:TAG (lower-case name, e.g. ccf:2014-05)")
     started = datetime.now(timezone.utc)
+    signer = signer_of(sign_key)
     m = load_manifest(manifest)
     dirs = option_ccf_dirs(ccf_path)
     total = sum(f.size for f in m.files)
@@ -55,7 +67,10 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
                              progress=progress, k=layer_groups)
     from reprocal.provenance._recorder import record_image_build
 
-    record_image_build(m, manifest, output, base=base, started=started)
+    record_image_build(m, manifest, output, name=result.name,
+                       manifest_digest=result.manifest_digest,
+                       config_digest=result.config_digest, base=base, started=started,
+                       signer=signer)
     if as_json:
         echo_json(result.to_json())
         return
@@ -65,6 +80,9 @@ def build_cmd(manifest: str, base: str | None, tag: str | None, ccf_path: str | 
     info(f"  config digest   {result.config_digest}")
     info(f"  tar sha256      {result.tar_sha256}")
     info(f"load it with: docker load -i {result.path}")
+    if base is None:
+        info("  data only (no base: no shell, no programs, just /ccf); check it in Docker with "
+             f"`reprocal image verify {result.path} --docker`, or build on a SAS image with --base")
 
 
 @image.command("verify")
