@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
-from support.daemons import Daemon, registry  # noqa: F401
+from support.daemons import (  # noqa: F401
+    REGISTRY_PASSWORD,
+    REGISTRY_USER,
+    Daemon,
+    auth_registry,
+    registry,
+)
 from support.imagekit import fake_cifs, make_state
 
 from reprocal.errors import HashMismatchError, InputError, NetworkError
@@ -199,8 +206,133 @@ def test_basic_challenge_needs_credentials(image, monkeypatch):
     """A Basic challenge without credentials: a network error saying which variables to set."""
     with pytest.raises(NetworkError) as err:
         push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic"))
-    assert err.value.hint == ("the registry refused the credentials, or needs some: set "
+    assert err.value.hint == ("the registry refused the credentials, or needs some: docker "
+                              "login REGISTRY (~/.docker/config.json, or $DOCKER_CONFIG), or set "
                               "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD")
     monkeypatch.setenv("REPROCAL_REGISTRY_USER", "u")
     monkeypatch.setenv("REPROCAL_REGISTRY_PASSWORD", "p")
     assert push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic")).digest
+
+
+def _docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, doc: dict) -> None:
+    import json
+
+    cfg = tmp_path / "docker"
+    cfg.mkdir(exist_ok=True)
+    (cfg / "config.json").write_text(json.dumps(doc))
+    monkeypatch.setenv("DOCKER_CONFIG", str(cfg))
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.network
+def test_authenticated_registry_refuses_anonymous_pushes(image, auth_registry: Daemon):  # noqa: F811
+    """htpasswd registry, no credentials anywhere: exit 5 saying where credentials go."""
+    with pytest.raises(NetworkError) as err:
+        push_image(image, f"{auth_registry.url}/reprocal/ccf:anon")
+    assert "answered 401" in err.value.message
+    assert "docker login REGISTRY (~/.docker/config.json" in (err.value.hint or "")
+
+
+@pytest.mark.network
+def test_push_and_pull_with_docker_config_auths(image, tmp_path, monkeypatch,  # type: ignore[no-untyped-def]
+                                               auth_registry: Daemon):  # noqa: F811
+    """Credentials as `docker login` stores them (config.json "auths", base64 user:password):
+    push then pull through the authenticated registry, digests kept."""
+    _docker_config(tmp_path, monkeypatch, {"auths": {auth_registry.url: {
+        "auth": _basic(REGISTRY_USER, REGISTRY_PASSWORD)}}})
+    pushed = push_image(image, f"{auth_registry.url}/reprocal/ccf:auth")
+    pulled = pull_image(f"{auth_registry.url}/reprocal/ccf:auth", tmp_path / "p.tar")
+    assert pulled.digest == pushed.digest
+    assert verify_image(pulled.path).ok
+
+
+@pytest.mark.network
+def test_wrong_password_is_refused(image, tmp_path, monkeypatch, auth_registry: Daemon):  # type: ignore[no-untyped-def]  # noqa: F811
+    """A wrong password in config.json: 401, exit 5, nothing pushed."""
+    _docker_config(tmp_path, monkeypatch, {"auths": {auth_registry.url: {
+        "auth": _basic(REGISTRY_USER, "wrong")}}})
+    with pytest.raises(NetworkError, match="answered 401"):
+        push_image(image, f"{auth_registry.url}/reprocal/ccf:bad")
+
+
+@pytest.mark.network
+def test_credential_helper(image, tmp_path, monkeypatch, auth_registry: Daemon):  # type: ignore[no-untyped-def]  # noqa: F811
+    """config.json "credHelpers": the helper program (docker-credential-<name>, the protocol
+    Docker's helpers speak: server URL on stdin, JSON out) supplies the credentials."""
+    import json
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    helper = bindir / "docker-credential-reprocaltest"
+    asked = tmp_path / "asked"
+    helper.write_text("#!/bin/sh\n"
+                      f'[ "$1" = get ] || exit 1\ncat > {asked}\n'
+                      f"echo '{json.dumps({'Username': REGISTRY_USER, 'Secret': REGISTRY_PASSWORD})}'\n")
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    _docker_config(tmp_path, monkeypatch, {"credHelpers": {auth_registry.url: "reprocaltest"}})
+    pushed = push_image(image, f"{auth_registry.url}/reprocal/ccf:helper")
+    assert asked.read_text().strip() == auth_registry.url
+    assert pull_image(f"{auth_registry.url}/reprocal/ccf:helper",
+                      tmp_path / "h.tar").digest == pushed.digest
+
+
+def test_missing_credential_helper(image, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A credsStore whose helper is not installed: exit 6 naming the helper problem."""
+    from reprocal.errors import ComponentUnavailable
+    from reprocal.image._credentials import registry_credentials
+
+    _docker_config(tmp_path, monkeypatch, {"credsStore": "nosuchhelper"})
+    with pytest.raises(ComponentUnavailable) as err:
+        registry_credentials("127.0.0.1:5000")
+    assert err.value.exit_code == 6
+    assert err.value.message == ("registry 127.0.0.1:5000: the Docker configuration names the "
+                                 "credential helper docker-credential-nosuchhelper, which is not "
+                                 "installed or not on PATH")
+
+
+class _FlakyRegistry:
+    """Answers 503 to the first attempt at each blob PUT and manifest PUT; records every body."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.failed: set[str] = set()
+        self.bodies: dict[str, list[bytes]] = {}
+
+    def request(self, method, url, **kw):
+        import hashlib
+
+        if method == "HEAD":
+            return _Response(404)
+        if method == "POST":
+            return _Response(202, headers={"Location": "/v2/a/blobs/uploads/u1?state=x"})
+        data = kw.get("data")
+        body = data if isinstance(data, bytes) else data.read()
+        self.bodies.setdefault(url, []).append(body)
+        if url not in self.failed:
+            self.failed.add(url)
+            return _Response(503, b"try again")
+        return _Response(201, headers={"Docker-Content-Digest":
+                                       "sha256:" + hashlib.sha256(body).hexdigest()})
+
+
+def test_5xx_is_retried_with_the_body_rewound(image):
+    """Each upload fails once with 503 and is sent again whole: the second attempt carries the
+    same bytes as the first, from the first byte (the body is rewound, not resumed)."""
+    from reprocal.image._archive import read_image_tar
+
+    fake = _FlakyRegistry()
+    result = push_image(image, "127.0.0.1:1/a:b", session=fake)
+    img = read_image_tar(image)
+    blobs = [u for u in fake.bodies if "/blobs/uploads/" in u]
+    assert len(blobs) == len(img.layers) + 1
+    for url, attempts in fake.bodies.items():
+        assert len(attempts) == 2 and attempts[0] == attempts[1], url
+    layer0 = next(u for u in blobs if img.layers[0].digest in u)
+    assert fake.bodies[layer0][1] == img.read(img.layer_paths[0])
+    assert result.digest == img.manifest_digest
