@@ -148,7 +148,7 @@ def _verify(d: Demo, summary: Path) -> None:
 
     from reprocal.testing._synthetic import corrupt
 
-    victim = json.loads((d.out / "manifest.json").read_text())["observations"][0]["constituents"][5]
+    victim = json.loads((d.out / "manifest.json").read_text())["constituents"][5]["name"]
     shutil.copytree(d.out / "ccf", d.out / "ccf-tampered")
     corrupt(d.out / "ccf-tampered" / victim)
     print(f"  (flipped one data byte of ccf-tampered/{victim})")
