@@ -110,3 +110,19 @@ def test_image_tar_build_record_is_the_one_in_the_tar(outputs: Path) -> None:
         assert "index.json" in tar.getnames()
     assert json.loads((outputs / "build-record.json").read_text())["schema"] == \
         "reprocal.image-build/v1"
+
+
+def test_a_bundle_crate_validates_with_check_jsonschema(tmp_path: Path) -> None:
+    """The crate of a real bundle against schemas/ro-crate.schema.json, by check-jsonschema (the
+    RO-Crate validator itself runs on every bundle in tests/bundle)."""
+    from support.imagekit import make_state
+
+    from reprocal.bundle._credits import resolve_credits
+    from reprocal.bundle._write import make_bundle
+    from reprocal.state._manifest import save_manifest
+
+    manifest, _ = make_state(tmp_path / "ccf")
+    m = save_manifest(manifest, tmp_path / "m.json")
+    b = make_bundle(m, tmp_path / "b", credits=resolve_credits(
+        license="CC-BY-4.0", authors=["Jane Doe"], publisher="X <https://x.example.org>"))
+    assert_schema_valid("ro-crate.schema.json", b.directory / "ro-crate-metadata.json")

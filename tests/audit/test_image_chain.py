@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.imagekit import fake_cifs, make_state
+from support.validators import strict_statement
 
 from reprocal.audit._product import image_digests, read_product
 from reprocal.image._archive import read_image_tar
@@ -66,6 +67,10 @@ def test_audit_follows_the_run_to_the_image_build(tmp_path: Path, built, copy: s
     assert prod.image_record.calibration_id == manifest.calibration_id
     assert set(prod.image_record.digests) == {result.manifest_digest, result.config_digest}
     assert set(image_digests(rec)) == {digest, result.config_digest}
+    import json
+
+    for path in (rec_path, tmp_path / "img.tar.prov.json"):  # both parse strictly
+        strict_statement(json.loads(path.read_text()))
 
 
 def test_another_image_is_not_followed(tmp_path: Path, built) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.validators import strict_statement
+from support.validators import assert_valid_crate, strict_statement
 
 from reprocal.errors import InputError, RecordError
 from reprocal.provenance._record import Record, is_record, load_record, loads, save_record
@@ -161,6 +161,7 @@ def test_cli_bundle_verify_key(cli, signed_run: Path) -> None:  # type: ignore[n
     done = cli("bundle", "m.json", "--records", "records", "-o", "b", "--license", "CC-BY-4.0",
                "--author", "Jane Doe", "--publisher", "X <https://x.example.org>", cwd=signed_run)
     assert done.returncode == 0, done.stderr
+    assert_valid_crate(signed_run / "b")
     done = cli("bundle", "verify", "b.tar", "--key", "team.pub", cwd=signed_run)
     assert done.returncode == 0, done.stdout + done.stderr
     generate_key(signed_run / "mallory")
