@@ -18,7 +18,7 @@ securesystemslib (with pyca/cryptography) is imported here only, lazily.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import os
 from collections.abc import Sequence
@@ -140,7 +140,7 @@ def open_envelope(doc: Any, *, source: str, keys: Sequence[Any] = ()) -> tuple[b
                           path=source)
     try:
         envelope = Envelope.from_dict(doc)
-    except (KeyError, TypeError, ValueError, base64.binascii.Error) as exc:  # type: ignore[attr-defined]
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise RecordError(f"not a valid DSSE envelope ({exc})", path=source) from None
     if not keys:
         return envelope.payload, ()

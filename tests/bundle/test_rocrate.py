@@ -242,3 +242,13 @@ def test_bundle_verify_accepts_either_image_digest(tmp_path: Path, named: str, o
     if not ok:
         assert problems[0].startswith("ro-crate-metadata.json: File image/base.tar: the crate "
                                       "names the image sha256:0000")
+
+
+def test_doctests() -> None:
+    """The examples in the credits and crate docstrings hold."""
+    import doctest
+
+    from reprocal.bundle import _crate, _credits
+
+    for module in (_credits, _crate):
+        assert doctest.testmod(module).failed == 0, module.__name__

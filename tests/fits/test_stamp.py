@@ -270,3 +270,12 @@ def test_stamp_keywords_have_full_comments(tmp_path: Path) -> None:
         assert h.comments[SCHEME_KEYWORD[0]] == SCHEME_KEYWORD[1]
         assert h["RPCALID"] == "d4" * 32 and h["LONGSTRN"] == "OGIP 1.0"
     assert read_stamp(p).calibration_id == "rpcal:2:obs:" + "d4" * 32  # type: ignore[union-attr]
+
+
+def test_doctests() -> None:
+    """The card_image examples hold."""
+    import doctest
+
+    from reprocal.fits import _stamp
+
+    assert doctest.testmod(_stamp).failed == 0

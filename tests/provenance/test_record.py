@@ -353,3 +353,12 @@ def test_image_build_leaves_a_record(cli, tmp_path: Path) -> None:  # type: igno
          "image-config")]
     assert [(d.name, d.role) for d in rec.dependencies] == [
         ("EPN_CTI_0045.CCF", "constituent"), ("m.json", "manifest")]
+
+
+def test_doctests() -> None:
+    """The exit-status byproduct example holds."""
+    import doctest
+
+    from reprocal.provenance import _record
+
+    assert doctest.testmod(_record).failed == 0

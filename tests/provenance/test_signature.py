@@ -168,3 +168,18 @@ def test_cli_bundle_verify_key(cli, signed_run: Path) -> None:  # type: ignore[n
     done = cli("bundle", "verify", "b.tar", "--key", "mallory.pub", cwd=signed_run)
     assert done.returncode == 1
     assert "records/out.txt.prov.json: signature does not verify" in done.stdout
+
+
+def test_signature_is_plain_dsse_ed25519(tmp_path: Path, keys) -> None:  # type: ignore[no-untyped-def]
+    """Checked without securesystemslib: the signature is Ed25519 over the DSSE v1
+    pre-authentication encoding (``DSSEv1 <len> <type> <len> <payload>``, the spec's PAE) with
+    the published PEM key, so any DSSE verifier accepts it."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    alice, _ = keys
+    env = json.loads(_signed(tmp_path, alice).read_text())
+    payload = base64.b64decode(env["payload"])
+    ptype = env["payloadType"].encode()
+    pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
+    key = load_pem_public_key(alice.public.read_bytes())
+    key.verify(base64.b64decode(env["signatures"][0]["sig"]), pae)  # type: ignore[union-attr]
