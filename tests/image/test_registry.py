@@ -336,3 +336,38 @@ def test_5xx_is_retried_with_the_body_rewound(image):
     layer0 = next(u for u in blobs if img.layers[0].digest in u)
     assert fake.bodies[layer0][1] == img.read(img.layer_paths[0])
     assert result.digest == img.manifest_digest
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(("options", "same_manifest"), [(("--preserve-digests",), True),
+                                                        ((), False)])
+def test_skopeo_copy_paths_to_a_registry(image, tmp_path, monkeypatch, options, same_manifest,  # type: ignore[no-untyped-def]
+                                         auth_registry: Daemon, registry: Daemon):  # noqa: F811
+    """What the README's table says, with the real tools: skopeo copy --preserve-digests into the
+    authenticated registry keeps the manifest digest; a plain skopeo copy recompresses the layers
+    (another manifest digest) but keeps the config digest. reprocal pulls either back (its
+    credentials from config.json) and the copy verifies.
+
+    The plain copy goes to the other registry: skopeo remembers which registry holds which blob
+    and reuses a blob it pushed there before instead of recompressing, so after the
+    --preserve-digests push a plain copy into the same registry would keep the digest."""
+    import shutil
+    import subprocess
+
+    from reprocal.image._archive import read_image_tar
+
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo not installed (apt install skopeo)")
+    ours = read_image_tar(image)
+    target = auth_registry if same_manifest else registry
+    ref = f"{target.url}/reprocal/skopeo:copy"
+    creds = ["--dest-creds", f"{REGISTRY_USER}:{REGISTRY_PASSWORD}"] if same_manifest else []
+    subprocess.run(["skopeo", "copy", "--quiet", *options, "--dest-tls-verify=false", *creds,
+                    f"oci-archive:{image}", f"docker://{ref}"], check=True, capture_output=True)
+    _docker_config(tmp_path, monkeypatch, {"auths": {auth_registry.url: {
+        "auth": _basic(REGISTRY_USER, REGISTRY_PASSWORD)}}})
+    pulled = pull_image(ref, tmp_path / "p.tar")
+    report = verify_image(pulled.path)
+    assert report.ok, report.failures
+    assert (pulled.digest == ours.manifest_digest) is same_manifest
+    assert report.config_digest == ours.config_digest
