@@ -12,6 +12,7 @@ from support.daemons import (  # noqa: F401
     REGISTRY_USER,
     Daemon,
     auth_registry,
+    dockerd,
     registry,
 )
 from support.imagekit import fake_cifs, make_state
@@ -370,4 +371,37 @@ def test_skopeo_copy_paths_to_a_registry(image, tmp_path, monkeypatch, options, 
     report = verify_image(pulled.path)
     assert report.ok, report.failures
     assert (pulled.digest == ours.manifest_digest) is same_manifest
+    assert report.config_digest == ours.config_digest
+
+
+@pytest.mark.network
+@pytest.mark.docker
+def test_docker_load_then_push_changes_only_the_manifest_digest(image, tmp_path, registry: Daemon,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                               dockerd: Daemon):  # noqa: F811
+    """The README's last row, with a real Docker: `docker load` then `docker push` writes its own
+    (v2s2, gzip) manifest, so the manifest digest changes; the config digest (the image ID)
+    does not. reprocal pulls that v2s2 image and it verifies."""
+    import docker
+
+    from reprocal.image._archive import read_image_tar
+    from reprocal.image._oci import DOCKER_MANIFEST
+
+    ours = read_image_tar(image)
+    client = docker.DockerClient(base_url=dockerd.url)
+    try:
+        with open(image, "rb") as fh:
+            (loaded,) = client.images.load(fh)
+        assert loaded.id == ours.config_digest
+        repo = f"{registry.url}/reprocal/dockerpush"
+        loaded.tag(repo, "v1")
+        for line in client.images.push(repo, "v1", stream=True, decode=True):
+            assert "error" not in line, line
+    finally:
+        client.close()
+    pulled = pull_image(f"{repo}:v1", tmp_path / "p.tar")
+    img = read_image_tar(pulled.path)
+    assert (img.manifest or {}).get("mediaType") == DOCKER_MANIFEST
+    assert pulled.digest != ours.manifest_digest
+    report = verify_image(pulled.path)
+    assert report.ok, report.failures
     assert report.config_digest == ours.config_digest
