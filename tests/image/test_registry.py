@@ -90,8 +90,11 @@ def test_pull_of_an_unknown_tag(tmp_path, registry: Daemon):  # noqa: F811
     assert not (tmp_path / "x.tar").exists()
 
 
-def test_unreachable_registry(image):
-    """Nothing listening: NetworkError (exit 5)."""
+def test_unreachable_registry(image, monkeypatch):
+    """Nothing listening: NetworkError (exit 5), after the retries."""
+    from reprocal.image import _registry
+
+    monkeypatch.setattr(_registry, "BACKOFF", 0.01)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -322,10 +325,13 @@ class _FlakyRegistry:
                                        "sha256:" + hashlib.sha256(body).hexdigest()})
 
 
-def test_5xx_is_retried_with_the_body_rewound(image):
+def test_5xx_is_retried_with_the_body_rewound(image, monkeypatch):
     """Each upload fails once with 503 and is sent again whole: the second attempt carries the
     same bytes as the first, from the first byte (the body is rewound, not resumed)."""
+    from reprocal.image import _registry
     from reprocal.image._archive import read_image_tar
+
+    monkeypatch.setattr(_registry, "BACKOFF", 0.01)  # the schedule, not the waiting, is tested
 
     fake = _FlakyRegistry()
     result = push_image(image, "127.0.0.1:1/a:b", session=fake)
@@ -405,3 +411,22 @@ def test_docker_load_then_push_changes_only_the_manifest_digest(image, tmp_path,
     report = verify_image(pulled.path)
     assert report.ok, report.failures
     assert report.config_digest == ours.config_digest
+
+
+def test_5xx_retries_are_bounded(image, monkeypatch):
+    """A registry that keeps answering 503: RETRIES more attempts, then exit 5 naming it."""
+    from reprocal.image import _registry
+
+    monkeypatch.setattr(_registry, "BACKOFF", 0.01)
+    calls = []
+
+    class Down:
+        headers: dict[str, str] = {}
+
+        def request(self, method, url, **kw):
+            calls.append(method)
+            return _Response(503, b"down for maintenance")
+
+    with pytest.raises(NetworkError, match="blob check: HEAD .* answered 503 down for maintenance"):
+        push_image(image, "127.0.0.1:1/a:b", session=Down())
+    assert calls == ["HEAD"] * (_registry.RETRIES + 1)
