@@ -68,8 +68,10 @@ def _copy(src: Path, dst: Path) -> None:
     os.chmod(dst, 0o644)
 
 
-def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
-    """The README: what is in the bundle and the exact commands to reproduce."""
+def readme(manifest: Manifest, files: Sequence[str], image: str | None,
+           credits: Credits | None = None) -> str:
+    """The README: what is in the bundle, by whom under which licence, and the exact commands
+    to reproduce."""
     obs = "\n".join(
         f"| {label} | {o.obs_date} | {o.analysis_date} | {o.category} | {len(o.files)} |"
         for label, o in zip(manifest.labels(), manifest.observations, strict=True))
@@ -78,6 +80,9 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
         f"Calibration id: `{manifest.calibration_id}` ({len(manifest.files)} XMM-Newton CCF "
         f"constituents, {sum(f.size for f in manifest.files)} bytes), written by reprocal "
         f"{__version__}.", "",
+        *([f"By {', '.join(p.name for p in credits.authors)} ({credits.affiliation.name}); "
+           f"published by {credits.publisher.name} under {credits.license.spdx} "
+           f"(<{credits.license.url}>).", ""] if credits else []),
         "| observation | OBSVDATE | ANALDATE | category | constituents |", "|---|---|---|---|---|",
         obs, "",
         "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
@@ -184,7 +189,7 @@ def make_bundle(
         _copy(src, out / image_rel)
         image_digests = _image_digests(out / image_rel)
         files.append(image_rel)
-    (out / "README.md").write_text(readme(manifest, files, image_rel))
+    (out / "README.md").write_text(readme(manifest, files, image_rel, credits))
     files.append("README.md")
     sums = {f: sha256_file(out / f) for f in files}
     sizes = {f: (out / f).stat().st_size for f in files}

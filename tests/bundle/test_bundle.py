@@ -117,7 +117,8 @@ def test_crate_is_ro_crate_1_1(bundle_dir: Path) -> None:
 def test_readme_has_the_commands(bundle_dir: Path) -> None:
     """The README gives the exact commands to check and reproduce."""
     text = (bundle_dir / "README.md").read_text()
-    for line in ["sha256sum -c SHA256SUMS", "reprocal bundle verify .",
+    for line in ["By Jane Doe (ESA ESAC); published by ESA ESAC under CC-BY-4.0 "
+                 "(<https://spdx.org/licenses/CC-BY-4.0>).", "sha256sum -c SHA256SUMS", "reprocal bundle verify .",
                  "reprocal fetch manifest.json --ccf-path ccf",
                  "reprocal rebuild manifest.json --ccf-path ccf -o rebuilt",
                  "reprocal diff cif/0201903501/ccf.cif rebuilt/0201903501/ccf.cif",
