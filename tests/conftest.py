@@ -32,9 +32,12 @@ def synthetic_repo(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's cache or SAS environment from a test."""
+    """Never touch the user's cache, SAS environment or registry credentials from a test."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-    for var in ("SAS_CCFPATH", "SAS_CCF", "SAS_ODF", "REPROCAL_CATALOG", "REPROCAL_MIRRORS"):
+    # registry credentials: never the user's ~/.docker/config.json (an empty DOCKER_CONFIG)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
+    for var in ("SAS_CCFPATH", "SAS_CCF", "SAS_ODF", "REPROCAL_CATALOG", "REPROCAL_MIRRORS",
+                "REPROCAL_REGISTRY_USER", "REPROCAL_REGISTRY_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -64,6 +64,9 @@ _EXPORTS = {
     "audit_uses": "reprocal.api._audit", "UsesResult": "reprocal.api._audit",
     "bundle": "reprocal.api._bundle", "BundleResult": "reprocal.api._bundle",
     "bundle_verify": "reprocal.api._bundle", "BundleVerifyResult": "reprocal.api._bundle",
+    "key_generate": "reprocal.api._record", "KeyGenerateResult": "reprocal.api._record",
+    "record_verify": "reprocal.api._record", "RecordVerifyResult": "reprocal.api._record",
+    "RecordCheck": "reprocal.api._record",
     # values the commands take
     "CalDate": "reprocal.core._dates",
     "CalibrationId": "reprocal.core._calid",
@@ -79,12 +82,13 @@ __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
     "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
-    "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "LEVELS", "Manifest",
-    "PinResult", "RebuildResult", "RepositoryVerifyResult", "RunCommandResult", "ShowResult",
-    "UnusedResult", "UpgradeResult", "UsesResult", "VerifyResult", "audit", "audit_pin",
-    "audit_uses", "bundle", "bundle_verify", "cif", "diff", "fetch", "fetch_plan", "fetch_script",
-    "image_build", "image_pull", "image_push", "image_verify", "index", "pin", "rebuild", "run",
-    "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
+    "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
+    "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
+    "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle", "bundle_verify",
+    "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
+    "image_push", "image_verify", "index", "key_generate", "pin", "rebuild", "record_verify",
+    "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
 ]
 
 if TYPE_CHECKING:
@@ -128,6 +132,13 @@ if TYPE_CHECKING:
         pin,
         rebuild,
         upgrade_manifest,
+    )
+    from reprocal.api._record import (
+        KeyGenerateResult,
+        RecordCheck,
+        RecordVerifyResult,
+        key_generate,
+        record_verify,
     )
     from reprocal.api._run import RunCommandResult, run
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from reprocal.api._catalogue import known_constituents
-from reprocal.api._inputs import DateLike, PathLike, warn
+from reprocal.api._inputs import DateLike, PathLike, public_keys, warn
 from reprocal.audit._impact import UsesReport
 from reprocal.audit._judge import AuditReport, LocalCopy
 from reprocal.audit._product import Product
@@ -63,7 +63,14 @@ class AuditEntry:
         doc.update(kind=p.kind, calibration_id=p.calibration_id,
                    calibration_id_version=cid.version if cid else None,
                    upgraded_from=p.upgraded_from, image_digest=p.image_digest,
-                   record=p.record_path, unresolved=list(p.unresolved), notes=list(p.notes))
+                   record=p.record_path,
+                   record_signed_by=list(p.record.signed_by) if p.record else [],
+                   image_record=({"path": p.image_record.path,
+                                  "digests": list(p.image_record.digests),
+                                  "calibration_id": p.image_record.calibration_id,
+                                  "manifest": p.image_record.manifest}
+                                 if p.image_record else None),
+                   unresolved=list(p.unresolved), notes=list(p.notes))
         return doc
 
 
@@ -88,8 +95,9 @@ class AuditResult:
 
 
 def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | None,
-           import_index: Sequence[PathLike], today: DateLike, progress: Progress | None,
-           names: Names) -> tuple[AuditResult, Mapping[str, LocalCopy] | None]:
+           import_index: Sequence[PathLike], today: DateLike, keys: Sequence[PathLike],
+           progress: Progress | None, names: Names
+           ) -> tuple[AuditResult, Mapping[str, LocalCopy] | None]:
     from reprocal.audit._judge import audit_state
     from reprocal.audit._product import read_product
     from reprocal.core._dates import resolve
@@ -97,6 +105,7 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
 
     if not products:
         raise InputError(f"{names('products')}: give at least one product")
+    trusted = public_keys(keys)
     known = known_constituents(ccf_path, catalog, import_index, progress, names)
     by_name = {c.filename: c for c in known.constituents}
     when = resolve(today, field=names("today"))
@@ -104,7 +113,7 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
         warn(f"no {names('ccf_path')} or SAS_CCFPATH: local availability is not checked")
     entries = []
     for path in products:
-        for prod in read_product(path, lookup=by_name.get):
+        for prod in read_product(path, lookup=by_name.get, keys=trusted):
             rep = audit_state(prod.state, known.constituents, category=prod.category,
                               local=known.local, pinned=prod.pinned, hash_file=sha256_file,
                               today=when)
@@ -119,14 +128,16 @@ def audit(
     catalog: PathLike | None = None,
     import_index: Sequence[PathLike] = (),
     today: DateLike = "now",
+    keys: Sequence[PathLike] = (),
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> AuditResult:
     """Which calibration produced each of ``products`` (event lists, spectra, CIFs, PPS CALIND
     products, stamped files, records, manifests), judged against the catalogue (``catalog``
     refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and ``import_index`` tables),
-    and what re-making it with ``today``'s calibration would change."""
-    return _audit(products, ccf_path, catalog, import_index, today, progress, names)[0]
+    and what re-making it with ``today``'s calibration would change. With ``keys`` (public
+    keys), every record read must be signed by one of them."""
+    return _audit(products, ccf_path, catalog, import_index, today, keys, progress, names)[0]
 
 
 # --- audit --pin ----------------------------------------------------------------------------
@@ -179,6 +190,7 @@ def audit_pin(
     catalog: PathLike | None = None,
     import_index: Sequence[PathLike] = (),
     today: DateLike = "now",
+    keys: Sequence[PathLike] = (),
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> AuditPinResult:
@@ -188,7 +200,8 @@ def audit_pin(
     from reprocal._version import __version__
     from reprocal.state._manifest import Generator, build, save_manifest
 
-    result, local = _audit([product], ccf_path, catalog, import_index, today, progress, names)
+    result, local = _audit([product], ccf_path, catalog, import_index, today, keys, progress,
+                           names)
     if len(result.entries) != 1:
         raise InputError(f"{product} holds {len(result.entries)} calibration states; only a "
                          "product of one state can be pinned")

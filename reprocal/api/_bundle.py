@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
-from reprocal.api._inputs import DateLike, PathLike
+from reprocal.api._inputs import DateLike, PathLike, public_keys
 from reprocal.bundle._verify import BundleCheck
 from reprocal.bundle._write import Bundle
 from reprocal.core._calid import CalibrationId
@@ -33,7 +34,10 @@ def bundle(
     image: PathLike | None = None,
     records: PathLike | None = None,
     date: DateLike | None = None,
-    license_url: str | None = None,
+    license: str | None = None,
+    authors: Sequence[str] = (),
+    affiliation: str | None = None,
+    publisher: str | None = None,
     name: str | None = None,
     names: Names = PARAMETERS,
 ) -> BundleResult:
@@ -41,13 +45,20 @@ def bundle(
     tarball beside it (``<output>.tar``): the manifest, its CIFs, the provenance records found
     in ``records``, an optional calibration ``image`` tar, RO-Crate metadata, a README,
     ``SHA256SUMS``. ``date`` (publication date and tar timestamps) defaults to the manifest's
-    latest analysis date, so the tar is the same on every machine."""
+    latest analysis date, so the tar is the same on every machine.
+
+    ``license`` (an SPDX id) is required; ``authors`` (``'NAME [<EMAIL>] [ORCID]'``) default to
+    git's ``user.name``/``user.email``; ``affiliation`` and ``publisher`` (``'NAME <URL>'``)
+    default to each other, and one of them is required."""
+    from reprocal.bundle._credits import resolve_credits
     from reprocal.bundle._write import make_bundle
     from reprocal.core._dates import CalDate
 
+    credits = resolve_credits(license=license, authors=authors, affiliation=affiliation,
+                              publisher=publisher, names=names)
     when = CalDate.parse(date, field=names("date")) if date else None
-    return BundleResult(make_bundle(manifest, output, image=image, records=records, date=when,
-                                    license_url=license_url, name=name))
+    return BundleResult(make_bundle(manifest, output, credits=credits, image=image,
+                                    records=records, date=when, name=name))
 
 
 @attrs.frozen
@@ -74,14 +85,21 @@ class BundleVerifyResult:
         return self.check.to_json()
 
 
-def bundle_verify(path: PathLike) -> BundleVerifyResult:
+def bundle_verify(path: PathLike, *, keys: Sequence[PathLike] = ()) -> BundleVerifyResult:
     """Check a bundle received from someone else (its directory or tarball): every file
-    against ``SHA256SUMS``, the crate, the manifest, the records and the CIFs."""
+    against ``SHA256SUMS``, the crate, the manifest, the records and the CIFs. With ``keys``
+    (public keys), every record in it must be signed by one of them."""
     from reprocal.bundle._verify import verify_bundle
 
-    check = verify_bundle(path)
+    check = verify_bundle(path, keys=public_keys(keys))
     failure = None
-    if not check.ok:
+    if not check.ok and check.intact:
+        failure = CheckFailed(
+            f"{len(check.problems)} problem(s) found (listed above): every file is as it was "
+            "written, but its RO-Crate metadata is not valid RO-Crate 1.1", path=path,
+            hint="the data can be used; to publish it, bundle its manifest again with this "
+            "reprocal" + (" (it was written by reprocal 0.1)" if check.v1_id else ""))
+    elif not check.ok:
         failure = CheckFailed(f"{len(check.problems)} problem(s) found (listed above): the "
                               "bundle is not as it was written", path=path,
                               hint="ask the sender for a fresh copy; do not use this one")

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from reprocal.api._inputs import PathLike, directories, manifest_of
+from reprocal.api._inputs import PathLike, directories, manifest_of, signer_of
 from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names
 from reprocal.image._build import ImageResult
 from reprocal.image._layers import DEFAULT_GROUPS
@@ -47,6 +47,7 @@ def image_build(
     ccf_path: CcfPath = None,
     gzip: bool = False,
     layer_groups: int = DEFAULT_GROUPS,
+    sign: PathLike | None = None,
     argv: Sequence[str] | None = None,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
@@ -58,7 +59,7 @@ def image_build(
     ``base``: a ``docker save``/OCI tar, or an image name exported from the Docker daemon.
     ``tag``: the ``NAME:TAG`` it loads as. ``gzip`` layers are smaller but not reproducible
     across zlib builds; keep ``layer_groups`` fixed so images of successive states share
-    layers.
+    layers. ``sign``: a private key (``reprocal key generate``) to sign the record with.
     """
     from reprocal.image._build import build_image
     from reprocal.provenance._recorder import record_image_build
@@ -67,14 +68,17 @@ def image_build(
         raise InputError(f"{names('tag')}: {tag!r} is not NAME:TAG (lower-case name, e.g. "
                          "ccf:2014-05)")
     started = datetime.now(timezone.utc)
+    signer = signer_of(sign)
     m = manifest_of(manifest)
     dirs = directories(ccf_path, names)
     or_null(progress).start(sum(f.size for f in m.files))
     built = build_image(m, dirs, output, base=base, tag=tag, gzip=gzip, progress=progress,
                         k=layer_groups)
     record = record_image_build(m, None if isinstance(manifest, Manifest) else manifest, output,
-                                base=base, started=started,
-                                argv=["reprocal.api.image_build"] if argv is None else argv)
+                                name=built.name, manifest_digest=built.manifest_digest,
+                                config_digest=built.config_digest, base=base, started=started,
+                                argv=["reprocal.api.image_build"] if argv is None else argv,
+                                signer=signer)
     return ImageBuildResult(built, record)
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from reprocal.core._dates import CalDate, resolve
 from reprocal.errors import InputError, Names, OdfError, ReprocalWarning
@@ -90,3 +92,20 @@ def warn_gaps(res: Resolution) -> None:
 
 __all__ = ["DateLike", "PathLike", "analysis", "directories", "manifest_of", "observation",
            "open_repository", "warn", "warn_gaps"]
+
+
+def signer_of(sign: PathLike | None) -> Any:
+    """The signer for a private key file (loaded before any work, so a bad key fails first);
+    ``None`` for no signing."""
+    if sign is None:
+        return None
+    from reprocal.provenance._signature import load_signer
+
+    return load_signer(sign)
+
+
+def public_keys(keys: Sequence[PathLike]) -> tuple[Any, ...]:
+    """The public keys records must be signed by (any one of them); empty: no requirement."""
+    from reprocal.provenance._signature import load_public_key
+
+    return tuple(load_public_key(p) for p in keys)

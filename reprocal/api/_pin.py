@@ -18,6 +18,7 @@ from reprocal.api._inputs import (
     manifest_of,
     observation,
     open_repository,
+    signer_of,
     warn_gaps,
 )
 from reprocal.core._constituent import DEFAULT_CATEGORY
@@ -121,6 +122,7 @@ def pin(
     catalog: PathLike | None = None,
     recurse: bool = False,
     fileglob: str = DEFAULT_GLOB,
+    sign: PathLike | None = None,
     argv: Sequence[str] | None = None,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
@@ -130,12 +132,14 @@ def pin(
     record (``<output>.prov.json``, giving ``argv`` as the command; default: this call).
 
     A state with a newer eligible issue known but missing is refused
-    (:class:`~reprocal.errors.IncompleteStateError`) unless ``allow_incomplete``.
+    (:class:`~reprocal.errors.IncompleteStateError`) unless ``allow_incomplete``. ``sign``: a
+    private key (``reprocal key generate``) to sign the record with.
     """
     from reprocal.provenance._recorder import record_command
     from reprocal.state._pin import pin as pin_state
 
     started = datetime.now(timezone.utc)
+    signer = signer_of(sign)
     wanted = _requests(obs_date=obs_date, odf=odf, obs_list=obs_list, analysis_date=analysis_date,
                       obs_id=obs_id, names=names)
     with open_repository(ccf_path, names, catalog=catalog, recurse=recurse, fileglob=fileglob,
@@ -147,7 +151,7 @@ def pin(
         warn_gaps(res)
     save_manifest(manifest, output)
     record = record_command("pin", outputs=[output], manifest=manifest, started=started,
-                            argv=["reprocal.api.pin"] if argv is None else argv)
+                            argv=["reprocal.api.pin"] if argv is None else argv, signer=signer)
     return PinResult(manifest, Path(output), record, tuple(resolutions))
 
 

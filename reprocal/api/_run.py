@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from reprocal.api._inputs import PathLike
+from reprocal.api._inputs import PathLike, signer_of
 from reprocal.errors import PARAMETERS, Names
 from reprocal.provenance._run import RunResult
 
@@ -42,6 +42,7 @@ def run(
     stamp: bool = True,
     cwd: PathLike | None = None,
     docker_host: str | None = None,
+    sign: PathLike | None = None,
     names: Names = PARAMETERS,
 ) -> RunCommandResult:
     """Run ``command`` in ``cwd`` (default: the current directory), find the files it created
@@ -51,10 +52,12 @@ def run(
     ``manifest``: the manifest whose calibration the command uses. ``image``: run inside this
     calibration image (a tar from :func:`image_build`, or an image the daemon at
     ``docker_host``, default ``$DOCKER_HOST``, has). A failed command still leaves a record;
-    its status is :attr:`RunCommandResult.exit_status`.
+    its status is :attr:`RunCommandResult.exit_status`. ``sign``: a private key
+    (``reprocal key generate``) to sign the record with.
     """
     from reprocal.provenance._run import run as run_recorded
 
+    signer = signer_of(sign)
     context: dict[str, Any] = {}
     if image is not None:
         from reprocal.provenance._runimage import image_context
@@ -64,7 +67,8 @@ def run(
             base_url=docker_host if docker_host is not None else os.environ.get("DOCKER_HOST"),
             names=Names({"image": names("image"), "manifest_path": names("manifest")}))
     result = run_recorded(list(command), cwd=cwd, manifest_path=manifest, outputs=outputs,
-                          record=record, stamp=stamp, outputs_name=names("outputs"), **context)
+                          record=record, stamp=stamp, outputs_name=names("outputs"),
+                          signer=signer, **context)
     return RunCommandResult(result)
 
 

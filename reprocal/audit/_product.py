@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import attrs
@@ -30,10 +31,11 @@ from reprocal.core._calid import CalibrationId, observation_id_of
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate, parse_optional
 from reprocal.errors import FitsFormatError, InputError, ReprocalError
-from reprocal.fits._calindex import read_calindex
+from reprocal.fits._calindex import CalIndex, read_calindex
 from reprocal.fits._stamp import Stamp, is_fits, read_stamp
 from reprocal.fs._hashing import sha256_file
 from reprocal.provenance._record import Record, is_record, load_record
+from reprocal.provenance._signature import SignatureError
 from reprocal.state._manifest import Manifest, V1ManifestNotice, load_manifest
 
 Lookup = Callable[[str], Constituent | None]
@@ -67,6 +69,8 @@ class Product:
     unresolved: tuple[str, ...] = ()
     """Constituents named by a record whose attributes no manifest or catalogue gives."""
     notes: tuple[str, ...] = ()
+    image_record: ImageBuild | None = None
+    """The build record of the image the product was made in, when it could be followed."""
 
     def content_id(self, sha256: Mapping[str, str] | None = None) -> CalibrationId | None:
         """The observation id of what the product used (its rows, dates and category, with the
@@ -80,6 +84,54 @@ class Product:
             return None
         return observation_id_of(s.constituents, known, s.obs_date.text, s.analysis_date.text,
                                  self.category)
+
+
+@attrs.frozen
+class ImageBuild:
+    """The image a run used, followed to the record of its build (product -> run record ->
+    image build record -> manifest)."""
+
+    path: str
+    """The image build record (``<image>.tar.prov.json`` beside the image tar)."""
+    record: Record
+    digests: tuple[str, ...]
+    """What the build record names the image by: its manifest digest and config digest."""
+    calibration_id: str | None
+    """The state id the image was built from."""
+    manifest: str | None
+    """The manifest file the image was built from, as its record names it."""
+
+
+def image_digests(rec: Record) -> tuple[str, ...]:
+    """Every digest ``rec`` knows its image by: the image dependency's digest and its annotated
+    config digest (a run), or the manifest and config subjects (an image build)."""
+    out = []
+    for d in rec.by_role("image"):
+        out += [f"sha256:{d.sha256}" if d.sha256 else "", str(d.annotations.get("configDigest", ""))]
+    out += [f"sha256:{s.sha256}" for s in rec.subjects
+            if s.role in ("image-manifest", "image-config") and s.sha256]
+    return tuple(d for d in dict.fromkeys(out) if d)
+
+
+def _image_build(rec: Record, keys: Sequence[Any]) -> tuple[ImageBuild | None, str]:
+    """The build record of the image ``rec`` ran in: ``<tar>.prov.json`` beside the image tar,
+    matched by the manifest digest or the config digest (either: a recompressed copy keeps only
+    the config digest)."""
+    for dep in rec.by_role("image"):
+        tar = _uri_path(dep.uri)
+        if tar is None:
+            return None, ""  # an image by name: its build record is wherever its builder keeps it
+        path = tar.with_name(tar.name + ".prov.json")
+        if not path.is_file():
+            return None, f"no build record of its image beside {tar} ({path.name})"
+        build = load_record(path, keys=keys)
+        wanted, named = set(image_digests(rec)), image_digests(build)
+        if build.kind != "image-build" or not wanted & set(named):
+            return None, (f"{path} is not the build record of the image it ran in (it names "
+                          f"{', '.join(named) or 'no image digest'})")
+        manifest = next((d.name for d in build.by_role("manifest")), None)
+        return ImageBuild(str(path), build, named, build.calibration_id, manifest), ""
+    return None, ""
 
 
 def _uri_path(uri: str | None) -> Path | None:
@@ -162,9 +214,17 @@ def _rewritten_manifest(p: Path, recorded: str | None) -> tuple[Manifest | None,
 
 
 def _from_record(rec: Record, path: str, kind: str, lookup: Lookup | None,
-                 **extra: object) -> list[Product]:
+                 keys: Sequence[Any] = (), **extra: object) -> list[Product]:
     manifest, note = _record_manifest(rec)
-    common = dict(record=rec, image_digest=rec.image_digest, **extra)
+    build, build_note = _image_build(rec, keys)
+    if build_note:
+        note = f"{note}; {build_note}" if note else build_note
+    if build is not None and rec.calibration_id and build.calibration_id and \
+            rec.calibration_id != build.calibration_id and not rec.calibration_id.startswith(
+                "rpcal:2:obs:"):
+        note = (f"{note}; " if note else "") + (f"its image was built from {build.calibration_id}"
+                                                f", not {rec.calibration_id}")
+    common = dict(record=rec, image_digest=rec.image_digest, image_record=build, **extra)
     if manifest is not None:
         products = _manifest_products(manifest, path, kind=kind, notes=(note,) if note else (),
                                       **common)  # type: ignore[arg-type]
@@ -189,14 +249,23 @@ def _from_record(rec: Record, path: str, kind: str, lookup: Lookup | None,
                     **common)]  # type: ignore[arg-type]
 
 
-def _stamp_record(path: Path, stamp: Stamp) -> tuple[Record | None, str | None, str]:
+def _stamp_record(path: Path, stamp: Stamp, keys: Sequence[Any] = ()
+                  ) -> tuple[Record | None, str | None, str]:
     if not stamp.record:
+        if keys:
+            raise SignatureError("its stamp names no record, so nothing signed says which "
+                                 "calibration made it (--key)", path=path)
         return None, None, ""
     rp = (path.parent / stamp.record)
     if not rp.is_file():
+        if keys:
+            raise SignatureError(f"its record {rp} is not there any more, so its signature "
+                                 "cannot be checked (--key)", path=path)
         return None, None, f"its record {rp} is not there any more"
     try:
-        rec = load_record(rp)
+        rec = load_record(rp, keys=keys)
+    except SignatureError:
+        raise
     except ReprocalError as exc:
         return None, str(rp), f"its record is unreadable: {exc.message}"
     if stamp.invocation_id and rec.invocation_id != stamp.invocation_id:
@@ -205,20 +274,38 @@ def _stamp_record(path: Path, stamp: Stamp) -> tuple[Record | None, str | None, 
 
 
 def read_product(path: str | os.PathLike[str], *, lookup: Lookup | None = None,
-                 obs: str | None = None) -> list[Product]:
-    """The calibration state(s) of a product, CIF, stamped file, record or manifest."""
+                 obs: str | None = None, keys: Sequence[Any] = ()) -> list[Product]:
+    """The calibration state(s) of a product, CIF, stamped file, record or manifest.
+
+    ``keys`` (public keys): the record that says how the product was made (the product itself,
+    or the record its stamp names) must carry a signature one of them verifies, else
+    :class:`~reprocal.provenance._signature.SignatureError` (exit 1) naming the record; a
+    manifest or an unstamped CIF has no record and is refused likewise."""
 
     p = Path(path)
     name = str(path)
     if not p.is_file():
         raise InputError(f"{name}: no such file")
     if is_record(p):
-        return _from_record(load_record(p), name, "record", lookup, record_path=name)
+        return _from_record(load_record(p, keys=keys), name, "record", lookup, keys,
+                            record_path=name)
     with open(p, "rb") as f:
         head = f.read(1)
     if head == b"{":
+        if keys:
+            raise SignatureError("a manifest carries no signature (--key checks records)",
+                                 path=name)
         return _manifest_products(load_manifest(p), name, obs=obs)
+    return _fits_product(p, name, lookup, keys)
+
+
+def _fits_product(p: Path, name: str, lookup: Lookup | None, keys: Sequence[Any]
+                  ) -> list[Product]:
+    """A FITS product: its CALINDEX table and reprocal stamp, and the record the stamp names."""
     stamp = read_stamp(p) if is_fits(p) else None
+    if keys and stamp is None:
+        raise SignatureError("not stamped by reprocal, so no signed record says which "
+                             "calibration made it (--key)", path=name)
     try:
         table = read_calindex(p)
     except FitsFormatError as exc:
@@ -231,18 +318,24 @@ def read_product(path: str | os.PathLike[str], *, lookup: Lookup | None = None,
                 "no CALINDEX table and no reprocal stamp: nothing says which calibration "
                 "produced it", path=name,
                 hint="SAS event lists, spectra and CIFs carry CALINDEX; `reprocal run` stamps")
-        rec, rpath, note = _stamp_record(p, stamp)
+        rec, rpath, note = _stamp_record(p, stamp, keys)
         if rec is not None:
-            return _from_record(rec, name, "stamped FITS", lookup, stamp=stamp,
+            return _from_record(rec, name, "stamped FITS", lookup, keys, stamp=stamp,
                                 record_path=rpath)
         return [Product(name, "stamped FITS", State(name, ()), stamp=stamp,
                         calibration_id=stamp.calibration_id, image_digest=stamp.image_digest,
                         record_path=rpath, notes=(note,) if note else ())]
+    return [_calindex_product(p, name, table, stamp, keys)]
+
+
+def _calindex_product(p: Path, name: str, table: CalIndex, stamp: Stamp | None,
+                      keys: Sequence[Any]) -> Product:
+    """A product with a CALINDEX table (and perhaps a stamp, a record, an image record)."""
     kind = "master index" if table.is_master_index else _fits_kind(p)
     notes: list[str] = []
     rec = rpath = None
     if stamp is not None:
-        rec, rpath, note = _stamp_record(p, stamp)
+        rec, rpath, note = _stamp_record(p, stamp, keys)
         if note:
             notes.append(note)
     pinned: dict[str, str] = {}
@@ -252,11 +345,18 @@ def read_product(path: str | os.PathLike[str], *, lookup: Lookup | None = None,
         if named and named != {c.filename for c in table.rows}:
             notes.append("the stamped run's record names other constituents than the CALINDEX "
                          "table (the product was re-made or its CALINDEX edited)")
-    return [Product(name, kind, State(name, table.rows, table.obs_date, table.analysis_date),
-                    table.category or DEFAULT_CATEGORY, pinned,
-                    stamp.calibration_id if stamp else None,
-                    (stamp.image_digest if stamp else None) or (rec.image_digest if rec else None),
-                    stamp, rec, rpath, notes=tuple(notes))]
+    build = None
+    if rec is not None:
+        build, build_note = _image_build(rec, keys)
+        if build_note:
+            notes.append(build_note)
+    return Product(name, kind, State(name, table.rows, table.obs_date, table.analysis_date),
+                   table.category or DEFAULT_CATEGORY, pinned,
+                   stamp.calibration_id if stamp else None,
+                   (stamp.image_digest if stamp else None) or (rec.image_digest if rec else None),
+                   stamp, rec, rpath, notes=tuple(notes), image_record=build)
+
+
 
 
 _DATES_RE = re.compile(r"^\s*obs\s*=\s*(?P<obs>[^,]+?)\s*,\s*an\s*=\s*(?P<an>[^,]+?)\s*$", re.I)
@@ -276,4 +376,4 @@ def parse_dates_spec(spec: str) -> tuple[CalDate, str] | None:
     return CalDate.parse(m["obs"], field="obs"), m["an"]
 
 
-__all__ = ["Lookup", "Product", "parse_dates_spec", "read_product"]
+__all__ = ["ImageBuild", "Lookup", "Product", "image_digests", "parse_dates_spec", "read_product"]

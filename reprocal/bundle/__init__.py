@@ -4,7 +4,9 @@ README, written reproducibly and verified on receipt.
 May import :mod:`reprocal.audit` and everything below it.
 """
 
+from reprocal.bundle._credits import Credits, License, Organization, Person, resolve_credits
 from reprocal.bundle._verify import BundleCheck, verify_bundle
 from reprocal.bundle._write import Bundle, make_bundle
 
-__all__ = ["Bundle", "BundleCheck", "make_bundle", "verify_bundle"]
+__all__ = ["Bundle", "BundleCheck", "Credits", "License", "Organization", "Person", "make_bundle",
+           "resolve_credits", "verify_bundle"]

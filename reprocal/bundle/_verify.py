@@ -3,8 +3,10 @@
 Every check is run and every problem reported (a report, not the first failure):
 
 * ``SHA256SUMS`` parses; every file it lists is present with that sha256; no file is unlisted;
-* ``ro-crate-metadata.json`` validates against ``schemas/ro-crate.schema.json`` and each File
-  entity's sha256 and size agree with the file;
+* ``ro-crate-metadata.json`` validates against ``schemas/ro-crate.schema.json``, passes the
+  conformance checks of :func:`reprocal.bundle._crate.crate_problems` (what the reference
+  validator refuses at REQUIRED level: an undefined term, no licence), and each File entity's
+  sha256 and size agree with the file;
 * ``manifest.json`` loads (schema, content, calibration id) and is the crate's identifier;
 * every record under ``records/`` validates against ``schemas/record.schema.json``;
 * every ``cif/<obs>/ccf.cif`` holds exactly the manifest's rows for that observation.
@@ -21,12 +23,14 @@ import re
 import tarfile
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import attrs
 
-from reprocal.bundle._write import CRATE, SUMS
+from reprocal.bundle._crate import CRATE, crate_problems
+from reprocal.bundle._write import SUMS
 from reprocal.errors import InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fs._hashing import sha256_file
@@ -52,15 +56,23 @@ class BundleCheck:
     v1_id: str | None = None
     """The id the bundle was published under, when its manifest is a version-1 (reprocal 0.1)
     manifest: ``sha256:<hex>``."""
+    nonconforming: tuple[str, ...] = ()
+    """The problems (also in :attr:`problems`) that are the crate's non-conformance to RO-Crate
+    1.1 rather than damage: the files can be intact and the crate still unfit to publish."""
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def intact(self) -> bool:
+        """Every problem is a conformance problem: nothing was changed or lost."""
+        return set(self.problems) <= set(self.nonconforming)
+
     def to_json(self) -> dict[str, Any]:
-        return {"bundle": self.source, "ok": self.ok, "files": self.files,
+        return {"bundle": self.source, "ok": self.ok, "intact": self.intact, "files": self.files,
                 "calibration_id": self.calibration_id, "v1_id": self.v1_id,
-                "problems": list(self.problems)}
+                "problems": list(self.problems), "nonconforming": list(self.nonconforming)}
 
 
 def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
@@ -81,20 +93,22 @@ def _files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
-def _check_crate(root: Path, sums: dict[str, str]) -> list[str]:
+def _check_crate(root: Path, sums: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The crate's problems, and which of them are non-conformance (schema or REQUIRED rules)."""
     import jsonschema
-
 
     try:
         doc = json.loads((root / CRATE).read_bytes())
     except (OSError, ValueError) as exc:
-        return [f"{CRATE}: not readable JSON ({exc})"]
+        return [f"{CRATE}: not readable JSON ({exc})"], []
+    conformance = crate_problems(doc)
     validator = jsonschema.Draft202012Validator(load_schema("ro-crate.schema.json"))
     errors = list(validator.iter_errors(doc))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        return [f"{CRATE}: {json_path(err.absolute_path)}: {err.message}"]
-    problems = []
+        conformance.insert(0, f"{CRATE}: {json_path(err.absolute_path)}: {err.message}")
+        return conformance, conformance
+    problems = list(conformance)
     for entity in doc["@graph"]:
         if entity.get("@type") != "File":
             continue
@@ -104,10 +118,32 @@ def _check_crate(root: Path, sums: dict[str, str]) -> list[str]:
         elif entity["sha256"] != sums[rel]:
             problems.append(f"{CRATE}: File {rel} has sha256 {entity['sha256']}, {SUMS} says "
                             f"{sums[rel]}")
+        elif rel.startswith("image/") and (root / rel).is_file() and (
+                why := _image_identity(root / rel, entity.get("identifier"))):
+            problems.append(f"{CRATE}: File {rel}: {why}")
         elif (root / rel).is_file() and int(entity["contentSize"]) != (root / rel).stat().st_size:
             problems.append(f"{CRATE}: File {rel} has contentSize {entity['contentSize']}, the "
                             f"file has {(root / rel).stat().st_size} bytes")
-    return problems
+    return problems, conformance
+
+
+def _image_identity(path: Path, identifier: Any) -> str:
+    """Why the bundled image is not the one the crate names ('' when it is, or names none): any
+    one of the named digests may be its manifest digest or its config digest (the image ID,
+    which a recompressing copy keeps)."""
+    from reprocal.image._archive import read_image_tar
+
+    named = [identifier] if isinstance(identifier, str) else list(identifier or [])
+    if not named:
+        return ""
+    try:
+        img = read_image_tar(path)
+    except ReprocalError:
+        return "not a readable image tar, but the crate names it by an image digest"
+    if {img.manifest_digest, img.config_digest} & set(named):
+        return ""
+    return (f"the crate names the image {', '.join(map(str, named))}, the tar is "
+            f"{img.manifest_digest or '-'} (config {img.config_digest})")
 
 
 def _crate_identifier(root: Path) -> str | None:
@@ -152,8 +188,9 @@ def _check_cifs(root: Path, manifest: Manifest) -> list[str]:
     return problems
 
 
-def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
-    """Check an unpacked bundle."""
+def verify_directory(root: Path, *, source: str | None = None,
+                     keys: Sequence[Any] = ()) -> BundleCheck:
+    """Check an unpacked bundle; with ``keys``, every record must be signed by one of them."""
 
     label = source or str(root)
     if not (root / SUMS).is_file():
@@ -167,8 +204,10 @@ def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
             problems.append(f"{rel}: listed in {SUMS} but missing")
         elif sha256_file(root / rel) != digest:
             problems.append(f"{rel}: sha256 differs from {SUMS}: tampered or corrupt")
+    nonconforming: list[str] = []
     if CRATE in present:
-        problems.extend(_check_crate(root, sums))
+        crate_found, nonconforming = _check_crate(root, sums)
+        problems.extend(crate_found)
     else:
         problems.append(f"{CRATE}: missing")
     manifest = None
@@ -185,7 +224,7 @@ def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
                             f"calibration id {manifest.calibration_id}")
     for rel in sorted(r for r in present if r.startswith("records/")):
         try:
-            load_record(root / rel)
+            load_record(root / rel, keys=keys)
         except ReprocalError as exc:
             problems.append(f"{rel}: {exc.message}")
     if manifest is not None:
@@ -193,7 +232,7 @@ def verify_directory(root: Path, *, source: str | None = None) -> BundleCheck:
     return BundleCheck(label, len(sums), tuple(problems),
                        manifest.calibration_id if manifest else None,
                        manifest.upgraded_from if manifest and manifest.source_schema == SCHEMA_V1
-                       else None)
+                       else None, tuple(nonconforming))
 
 
 def _unpack(tar_path: Path, dest: Path) -> tuple[Path, list[str]]:
@@ -228,16 +267,18 @@ def _unpack(tar_path: Path, dest: Path) -> tuple[Path, list[str]]:
     return dest / tops.pop(), problems
 
 
-def verify_bundle(path: str | os.PathLike[str]) -> BundleCheck:
-    """Check a bundle directory, or a bundle tar (unpacked into a temporary directory)."""
+def verify_bundle(path: str | os.PathLike[str], *, keys: Sequence[Any] = ()) -> BundleCheck:
+    """Check a bundle directory, or a bundle tar (unpacked into a temporary directory).
+    ``keys`` (public keys, :func:`reprocal.provenance._signature.load_public_key`): every record
+    in it must carry a signature one of them verifies."""
     p = Path(path)
     if p.is_dir():
-        return verify_directory(p)
+        return verify_directory(p, keys=keys)
     if not p.is_file():
         raise InputError(f"{p}: no such bundle directory or tar")
     with tempfile.TemporaryDirectory(prefix="reprocal-bundle-") as tmp:
         root, problems = _unpack(p, Path(tmp))
-        check = verify_directory(root, source=str(p))
+        check = verify_directory(root, source=str(p), keys=keys)
     return attrs.evolve(check, problems=tuple(problems) + check.problems)
 
 

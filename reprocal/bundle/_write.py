@@ -28,6 +28,8 @@ from typing import Any
 import attrs
 
 from reprocal._version import __version__
+from reprocal.bundle._crate import CRATE, crate
+from reprocal.bundle._credits import Credits
 from reprocal.core._dates import CalDate
 from reprocal.errors import InputError, ReprocalError
 from reprocal.fits._calindex import write_cif
@@ -39,11 +41,6 @@ from reprocal.provenance._record import is_record, load_record
 from reprocal.state._manifest import Manifest, load_manifest
 
 SUMS = "SHA256SUMS"
-CRATE = "ro-crate-metadata.json"
-CRATE_CONTEXT = "https://w3id.org/ro/crate/1.1/context"
-CRATE_SPEC = "https://w3id.org/ro/crate/1.1"
-_FORMATS = {".json": "application/json", ".cif": "application/fits", ".tar": "application/x-tar",
-            ".md": "text/markdown"}
 
 
 @attrs.frozen
@@ -71,8 +68,10 @@ def _copy(src: Path, dst: Path) -> None:
     os.chmod(dst, 0o644)
 
 
-def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
-    """The README: what is in the bundle and the exact commands to reproduce."""
+def readme(manifest: Manifest, files: Sequence[str], image: str | None,
+           credits: Credits | None = None) -> str:
+    """The README: what is in the bundle, by whom under which licence, and the exact commands
+    to reproduce."""
     obs = "\n".join(
         f"| {label} | {o.obs_date} | {o.analysis_date} | {o.category} | {len(o.files)} |"
         for label, o in zip(manifest.labels(), manifest.observations, strict=True))
@@ -81,6 +80,9 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
         f"Calibration id: `{manifest.calibration_id}` ({len(manifest.files)} XMM-Newton CCF "
         f"constituents, {sum(f.size for f in manifest.files)} bytes), written by reprocal "
         f"{__version__}.", "",
+        *([f"By {', '.join(p.name for p in credits.authors)} ({credits.affiliation.name}); "
+           f"published by {credits.publisher.name} under {credits.license.spdx} "
+           f"(<{credits.license.url}>).", ""] if credits else []),
         "| observation | OBSVDATE | ANALDATE | category | constituents |", "|---|---|---|---|---|",
         obs, "",
         "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
@@ -107,46 +109,6 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None) -> str:
     return "\n".join(lines)
 
 
-def crate(manifest: Manifest, files: Sequence[str], sums: dict[str, str], sizes: dict[str, int],
-          *, name: str, date: CalDate | None, license_url: str | None,
-          image_digest: str | None = None) -> dict[str, Any]:
-    """The RO-Crate 1.1 metadata: the root dataset, one File entity per file."""
-    published = (date or max(o.analysis_date for o in manifest.observations)).date
-    root: dict[str, Any] = {
-        "@id": "./", "@type": "Dataset", "name": name,
-        "description": (f"XMM-Newton calibration state {manifest.calibration_id}: a reprocal "
-                        f"manifest of {len(manifest.files)} CCF constituents, its CIFs and "
-                        "provenance, with the commands to reproduce it."),
-        "datePublished": published, "identifier": manifest.calibration_id,
-        "hasPart": [{"@id": f} for f in files],
-    }
-    if license_url:
-        root["license"] = {"@id": license_url}
-    graph: list[dict[str, Any]] = [
-        {"@id": CRATE, "@type": "CreativeWork", "conformsTo": {"@id": CRATE_SPEC},
-         "about": {"@id": "./"}},
-        root,
-    ]
-    for f in files:
-        entity = {"@id": f, "@type": "File", "name": Path(f).name,
-                  "contentSize": str(sizes[f]), "sha256": sums[f],
-                  "encodingFormat": _FORMATS.get(Path(f).suffix, "application/octet-stream")}
-        if f == "manifest.json":
-            entity["description"] = "reprocal manifest: the pinned calibration state"
-            entity["identifier"] = manifest.calibration_id
-        elif f.startswith("records/"):
-            entity["encodingFormat"] = "application/vnd.in-toto+json"
-            entity["description"] = "provenance record (in-toto Statement, SLSA Provenance v1)"
-        elif f.startswith("cif/"):
-            entity["description"] = "Calibration Index File (CALINDEX), as cifbuild writes it"
-        elif f.startswith("image/"):
-            entity["description"] = "OCI/docker-archive calibration image"
-            if image_digest:
-                entity["identifier"] = image_digest
-        graph.append(entity)
-    return {"@context": CRATE_CONTEXT, "@graph": graph}
-
-
 def _json_bytes(doc: Any) -> bytes:
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True).encode() + b"\n"
 
@@ -170,27 +132,28 @@ def write_tar(directory: Path, files: Iterable[str], target: Path, *, mtime: int
     return target
 
 
-def _image_digest(path: Path) -> str | None:
-    """The image's manifest digest (else config digest); ``None`` when it is not an image tar."""
-
+def _image_digests(path: Path) -> tuple[str, ...]:
+    """The image's manifest digest (when it has an OCI manifest) and config digest (the image
+    ID, which recompression does not change); none when it is not an image tar."""
     try:
         img = read_image_tar(path)
     except ReprocalError:
-        return None
-    return img.manifest_digest or img.config_digest
+        return ()
+    return tuple(d for d in (img.manifest_digest, img.config_digest) if d)
 
 
 def make_bundle(
     manifest_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     *,
+    credits: Credits,
     image: str | os.PathLike[str] | None = None,
     records: str | os.PathLike[str] | None = None,
     date: CalDate | None = None,
-    license_url: str | None = None,
     name: str | None = None,
 ) -> Bundle:
-    """Write the bundle directory and its tarball (``<out_dir>.tar``)."""
+    """Write the bundle directory and its tarball (``<out_dir>.tar``). ``credits``: licence,
+    authors and publisher (:func:`reprocal.bundle._credits.resolve_credits`)."""
 
     manifest = load_manifest(manifest_path)
     out = Path(out_dir)
@@ -215,7 +178,8 @@ def make_bundle(
                 rel = f"records/{p.relative_to(rdir).as_posix()}"
                 _copy(p, out / rel)
                 files.append(rel)
-    image_rel = image_digest = None
+    image_rel: str | None = None
+    image_digests: tuple[str, ...] = ()
     if image is not None:
         src = Path(image)
         if not src.is_file():
@@ -223,15 +187,15 @@ def make_bundle(
                              "(`reprocal image build -o image.tar`)")
         image_rel = f"image/{src.name}"
         _copy(src, out / image_rel)
-        image_digest = _image_digest(out / image_rel)
+        image_digests = _image_digests(out / image_rel)
         files.append(image_rel)
-    (out / "README.md").write_text(readme(manifest, files, image_rel))
+    (out / "README.md").write_text(readme(manifest, files, image_rel, credits))
     files.append("README.md")
     sums = {f: sha256_file(out / f) for f in files}
     sizes = {f: (out / f).stat().st_size for f in files}
     doc = crate(manifest, files, sums, sizes, name=name or f"Calibration state "
-                f"{manifest.calibration_id[:19]}", date=date, license_url=license_url,
-                image_digest=image_digest)
+                f"{manifest.calibration_id[:19]}", date=date, credits=credits,
+                image_digests=image_digests)
     atomic_write(out / CRATE, _json_bytes(doc))
     files.append(CRATE)
     sums[CRATE] = sha256_file(out / CRATE)
@@ -244,5 +208,4 @@ def make_bundle(
     return Bundle(out, tarball, tuple(sorted(files)), manifest.calibration_id)
 
 
-__all__ = ["Bundle", "CRATE", "CRATE_CONTEXT", "CRATE_SPEC", "SUMS", "crate", "make_bundle",
-           "readme", "write_tar"]
+__all__ = ["Bundle", "SUMS", "make_bundle", "readme", "write_tar"]

@@ -33,6 +33,8 @@ COMMANDS = {
     "diff": "reprocal.cli.audit:diff_cmd",
     "audit": "reprocal.cli.audit:audit_cmd",
     "bundle": "reprocal.cli.bundle:bundle",
+    "key": "reprocal.cli.record:key",
+    "record": "reprocal.cli.record:record",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

@@ -105,3 +105,19 @@ def mb(n: int) -> str:
 
 def stderr_is_tty() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def sign_option(f: Any) -> Any:
+    """``--sign KEY``: write the provenance record as a DSSE envelope signed with KEY."""
+    return click.option("--sign", "sign", default=None, metavar="KEY",
+                        type=click.Path(dir_okay=False),
+                        help="Sign the provenance record with this private key (a DSSE "
+                             "envelope; make keys with `reprocal key generate`).")(f)
+
+
+def key_option(f: Any) -> Any:
+    """``--key PUB`` (repeatable): records must carry a signature one of these verifies."""
+    return click.option("--key", "keys", multiple=True, metavar="PUB",
+                        type=click.Path(dir_okay=False),
+                        help="Require records signed by this public key (repeatable: any one "
+                             "of them); a bad or missing signature fails (exit 1).")(f)

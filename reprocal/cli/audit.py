@@ -14,6 +14,7 @@ from reprocal.cli._common import (
     echo_json,
     info,
     json_option,
+    key_option,
     option_names,
     warn,
 )
@@ -64,8 +65,13 @@ def _print_entry(e: api.AuditEntry) -> None:
         info(f"  upgraded from the version-1 id {p.upgraded_from}")
     if p.image_digest:
         info(f"  image {p.image_digest}")
+    if p.image_record is not None:
+        b = p.image_record
+        info(f"  image built by record {b.path} from manifest {b.manifest} ({b.calibration_id})")
     if p.record_path:
-        info(f"  record {p.record_path}")
+        signed = p.record.signed_by if p.record else ()
+        info(f"  record {p.record_path}" + (f" (signature verified: key {signed[0][:16]}...)"
+                                            if signed else ""))
     for note in p.notes:
         info(f"  note: {note}")
     if p.unresolved:
@@ -110,6 +116,7 @@ def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
 @click.option("--uses", default=None, metavar="NAME",
               help="Reverse impact: list products, manifests and records under the given "
                    "directories that used NAME (EPN_CTI_0045.CCF, or EPN_CTI for any issue).")
+@key_option
 @json_option
 def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, uses: str | None,
               as_json: bool, **options: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from reprocal import api
-from reprocal.cli._common import echo_json, info, json_option, option_names
+from reprocal.cli._common import echo_json, info, json_option, key_option, option_names
 
 
 class _DefaultGroup(click.Group):
@@ -33,8 +33,15 @@ def bundle() -> None:
 @click.option("--date", default=None, metavar="YYYY-MM-DD",
               help="Publication date (datePublished, tar timestamps); default: the latest "
                    "analysis date of the manifest, so the tar is the same on every machine.")
-@click.option("--license", "license_url", default=None, metavar="URL",
-              help="License of the bundle, as a URL (RO-Crate 'license').")
+@click.option("--license", "license", default=None, metavar="SPDX",
+              help="Licence of the bundle, an SPDX id (e.g. CC-BY-4.0); required.")
+@click.option("--author", "authors", multiple=True, metavar="'NAME [<EMAIL>] [ORCID]'",
+              help="An author (repeatable); default: git's user.name and user.email.")
+@click.option("--affiliation", default=None, metavar="'NAME <URL>'",
+              help="The authors' organisation (default: the publisher).")
+@click.option("--publisher", default=None, metavar="'NAME <URL>'",
+              help="The organisation publishing the bundle (default: the affiliation); one of "
+                   "the two is required.")
 @click.option("--name", default=None, help="Title of the bundle.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Directory to write (its tarball is written beside it, <DIR>.tar).")
@@ -52,10 +59,11 @@ def bundle_create(as_json: bool, **options: Any) -> None:
 
 @bundle.command("verify")
 @click.argument("path", metavar="DIR|TAR")
+@key_option
 @json_option
-def bundle_verify(path: str, as_json: bool) -> None:
+def bundle_verify(path: str, keys: tuple[str, ...], as_json: bool) -> None:
     """Check a bundle received from someone else; exit 1 naming each problem."""
-    r = api.bundle_verify(path)
+    r = api.bundle_verify(path, keys=keys)
     check = r.check
     if as_json:
         echo_json(r.to_json())
@@ -65,9 +73,10 @@ def bundle_verify(path: str, as_json: bool) -> None:
     if r.ok:
         info(f"{path}: all {check.files} files match SHA256SUMS; crate, manifest, records and "
              f"CIFs valid; calibration id {check.calibration_id}")
-        if r.published_under is not None:
-            info(f"  published under {r.published_under.describe()}; the same "
-                 f"state's version-2 id is {check.calibration_id}")
+    if r.published_under is not None and check.intact:
+        info(f"  published under {r.published_under.describe()}; the same "
+             f"state's version-2 id is {check.calibration_id}")
+    if r.ok:
         return
     for problem in check.problems:
         info(f"  {problem}")

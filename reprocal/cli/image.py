@@ -14,6 +14,7 @@ from reprocal.cli._common import (
     info,
     json_option,
     option_names,
+    sign_option,
 )
 from reprocal.cli._progress import Bar
 
@@ -37,6 +38,7 @@ def image() -> None:
               "fixed so images of successive states share layers.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The image tar to write.")
+@sign_option
 @json_option
 def build_cmd(as_json: bool, **options: Any) -> None:
     """Build the image of a pinned MANIFEST: /ccf holds exactly its constituents and CIFs."""
@@ -53,6 +55,9 @@ def build_cmd(as_json: bool, **options: Any) -> None:
     info(f"  config digest   {i.config_digest}")
     info(f"  tar sha256      {i.tar_sha256}")
     info(f"load it with: docker load -i {i.path}")
+    if options.get("base") is None:
+        info("  data only (no base: no shell, no programs, just /ccf); check it in Docker with "
+             f"`reprocal image verify {i.path} --docker`, or build on a SAS image with --base")
 
 
 @image.command("verify")

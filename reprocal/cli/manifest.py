@@ -14,6 +14,7 @@ from reprocal.cli._common import (
     info,
     json_option,
     option_names,
+    sign_option,
 )
 from reprocal.cli._progress import Bar
 from reprocal.cli.core import scan_options
@@ -39,6 +40,7 @@ OBS_SHOWN = 5
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Manifest to write.")
 @scan_options
+@sign_option
 @json_option
 def pin_cmd(as_json: bool, **options: Any) -> None:
     """Pin a calibration state: resolve, hash every selected file, write a manifest."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reprocal import api
-from reprocal.cli._common import echo_json, json_option, option_names, warn
+from reprocal.cli._common import echo_json, json_option, option_names, sign_option, warn
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True,
@@ -21,10 +21,11 @@ from reprocal.cli._common import echo_json, json_option, option_names, warn
               help="An output file (repeatable), in addition to files created or modified in "
                    "the working directory.")
 @click.option("--no-stamp", is_flag=True, help="Do not stamp FITS outputs.")
+@sign_option
 @json_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run_cmd(manifest: str | None, image: str | None, record: str | None,
-            outputs: tuple[str, ...], no_stamp: bool, as_json: bool,
+            outputs: tuple[str, ...], no_stamp: bool, sign: str | None, as_json: bool,
             command: tuple[str, ...]) -> None:
     """Run COMMAND (after `--`), stamp its FITS outputs and write a provenance record.
 
@@ -34,7 +35,7 @@ def run_cmd(manifest: str | None, image: str | None, record: str | None,
     if argv and argv[0] == "--":
         argv = argv[1:]
     r = api.run(argv, manifest=manifest, image=image, record=record, outputs=outputs,
-                stamp=not no_stamp, names=option_names())
+                stamp=not no_stamp, sign=sign, names=option_names())
     if as_json:
         echo_json(r.to_json())
     else:

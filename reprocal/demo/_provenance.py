@@ -58,14 +58,17 @@ def steps(d: Any, summary: Path) -> None:
         d.run("audit", "--uses", "EPN_CTI_0045.CCF", str(samples))
 
     d.step("A paper bundle",
-           "Manifest, CIFs, records, RO-Crate metadata, README with the commands to reproduce, "
-           "SHA256SUMS; and a deterministic tarball.")
+           "Manifest, CIFs, records, RO-Crate metadata (licence, authors, publisher: it passes "
+           "rocrate-validator), README with the commands to reproduce, SHA256SUMS; and a "
+           "deterministic tarball.")
     records = out / "records"
     records.mkdir(exist_ok=True)
     for rec in out.glob("*.prov.json"):
         shutil.copy(rec, records / rec.name)
     image = ["--image", "ccf-image.tar"] if (out / "ccf-image.tar").is_file() else []
-    d.run("bundle", "manifest.json", "--records", "records", *image, "-o", "bundle")
+    d.run("bundle", "manifest.json", "--records", "records", *image, "--license", "CC-BY-4.0",
+          "--author", "A. Astronomer <astronomer@example.org>",
+          "--publisher", "Example Observatory <https://observatory.example.org>", "-o", "bundle")
     d.run("bundle", "verify", "bundle.tar")
     shutil.copytree(out / "bundle", out / "tampered")
     with open(out / "tampered" / "manifest.json", "ab") as f:

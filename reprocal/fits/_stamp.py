@@ -13,7 +13,11 @@ Primary-header keywords (values are bare hex, so each fits on one 80-character c
     RPRECORD = file name of the provenance record
     RPVERS   = reprocal version
 
-plus a ``HISTORY`` line saying the same in words.
+plus a ``HISTORY`` line saying the same in words. Every card keeps its whole comment: a value
+too long to leave room for it (a 64-digit hex digest) is written in the OGIP long-string form
+(``&`` then a ``CONTINUE`` card holding the comment, declared by ``LONGSTRN``). The cards that
+were there (``SIMPLE``, ``BITPIX``, ``NAXIS``, ``EXTEND`` and the rest) keep their images,
+comments included.
 
 Stamping never corrupts a file: only the primary header is re-rendered (by astropy, with fresh
 ``CHECKSUM``/``DATASUM`` from the checksum engine, :mod:`reprocal.fits._checksum`, and no wall
@@ -37,19 +41,19 @@ import attrs
 
 from reprocal.core._calid import CalibrationId
 from reprocal.errors import FitsFormatError, InputError
-from reprocal.fits._cards import keywords
+from reprocal.fits._cards import CARD, keywords
 from reprocal.fits._checksum import Scan, scan_file, with_checksums
 from reprocal.fits._headers import read_primary_header
 from reprocal.fs._atomic import atomic_file
 
 KEYWORDS: dict[str, tuple[str, str]] = {
-    # attribute: (keyword, comment)
-    "calibration_id": ("RPCALID", "reprocal calibration id: sha256 part"),
-    "manifest_digest": ("RPMANIF", "sha256 of the reprocal manifest"),
-    "cif_digest": ("RPCIF", "sha256 rows digest of the CIF used"),
-    "image_digest": ("RPIMAGE", "sha256 of the calibration image"),
+    # attribute: (keyword, comment: written whole, on a CONTINUE card when the value is long)
+    "calibration_id": ("RPCALID", "reprocal calibration id, sha256 part (RPCALSCH:RPCALID)"),
+    "manifest_digest": ("RPMANIF", "sha256 of the reprocal manifest file used"),
+    "cif_digest": ("RPCIF", "sha256 rows digest of the CIF used (no manifest)"),
+    "image_digest": ("RPIMAGE", "sha256 digest of the calibration image used"),
     "invocation_id": ("RPINVOC", "invocation id of the provenance record"),
-    "record": ("RPRECORD", "provenance record file"),
+    "record": ("RPRECORD", "provenance record file, relative to this file"),
     "version": ("RPVERS", "reprocal version that stamped this file"),
 }
 _DIGESTS = ("manifest_digest", "cif_digest", "image_digest")
@@ -153,6 +157,25 @@ def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
         raise FitsFormatError(exc.message, path=path) from None
 
 
+def card_image(key: str, value: str, comment: str) -> str:
+    """A string-valued card with its whole comment: one 80-character card when both fit, else
+    the OGIP long-string form (value ended by ``&``, the comment on a ``CONTINUE`` card; FITS
+    4.0 section 4.2.1.2), which astropy, cfitsio and :func:`reprocal.fits._cards.keywords` read
+    back as the same value and comment. Values here have no quotes to escape.
+
+    >>> len(card_image("RPVERS", "0.2", "reprocal version"))
+    80
+    >>> card = card_image("RPCALID", "a" * 64, "calibration id: sha256 part")
+    >>> len(card), card[80:].rstrip()
+    (160, "CONTINUE  '' / calibration id: sha256 part")
+    """
+    value_text = f"'{value:<8}'"
+    one = f"{key:<8}= {value_text:<20} / {comment}"
+    if len(one) <= CARD:
+        return one.ljust(CARD)
+    return (f"{key:<8}= '{value}&'".ljust(CARD) + f"CONTINUE  '' / {comment}".ljust(CARD))
+
+
 def _scan(path: Path) -> Scan:
     """The checksum engine's pass over a file that is about to be (or was just) stamped."""
     try:
@@ -174,8 +197,12 @@ def _restamped_primary(path: Path, before: Scan, stamp: Stamp) -> bytes:
         header = fits.Header.fromstring(before.primary)
         for key, _comment in (*KEYWORDS.values(), SCHEME_KEYWORD):
             header.remove(key, ignore_missing=True, remove_all=True)
-        for key, value, comment in stamp.cards():
-            header[key] = (value, comment)
+        cards = stamp.cards()
+        if any(len(card_image(*c)) > CARD for c in cards) and "LONGSTRN" not in header:
+            header["LONGSTRN"] = ("OGIP 1.0", "CONTINUE long string convention may be used")
+        for key, value, comment in cards:
+            # appended as rendered here: a card astropy parsed keeps its image
+            header.append(fits.Card.fromstring(card_image(key, value, comment)))
         header.add_history(stamp.history())
         return with_checksums(header, data) + data
 

@@ -8,10 +8,12 @@ module only, lazily.
 
 from reprocal.image._archive import ImageTar, read_image_tar
 from reprocal.image._build import ImageResult, LayerInfo, build_image
+from reprocal.image._credentials import registry_credentials
 from reprocal.image._registry import PullResult, PushResult, Reference, pull_image, push_image
 from reprocal.image._verify import Check, VerifyReport, verify_image
 
 __all__ = [
     "Check", "ImageResult", "ImageTar", "LayerInfo", "PullResult", "PushResult", "Reference",
-    "VerifyReport", "build_image", "pull_image", "push_image", "read_image_tar", "verify_image",
+    "VerifyReport", "build_image", "pull_image", "push_image", "read_image_tar",
+    "registry_credentials", "verify_image",
 ]

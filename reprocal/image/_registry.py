@@ -10,8 +10,11 @@ image tar (:func:`reprocal.image._oci.write_image_tar`, each blob checked agains
 
 ``http://`` is used for loopback registries (``127.0.0.1``, ``localhost``, ``[::1]``), https
 otherwise. Authentication: the registry's ``401`` challenge is answered, ``Bearer`` (a token
-from the named realm, anonymous or with credentials) or ``Basic``; credentials come from
-``REPROCAL_REGISTRY_USER`` and ``REPROCAL_REGISTRY_PASSWORD`` when set (never from a file).
+from the named realm, anonymous or with credentials) or ``Basic``, with the credentials Docker
+users already have (:mod:`reprocal.image._credentials`: ``~/.docker/config.json``, credential
+helpers, or ``REPROCAL_REGISTRY_USER``/``_PASSWORD``). A 5xx answer or a dropped connection is
+retried (:data:`RETRIES` times, backoff doubling from :data:`BACKOFF` s), an upload's body
+rewound to its first byte, since uploads stream from the tar.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import functools
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ import attrs
 
 from reprocal.errors import HashMismatchError, InputError, NetworkError
 from reprocal.image._archive import ImageTar, Member, _Range, read_image_tar
+from reprocal.image._credentials import WHERE, registry_credentials
 from reprocal.image._oci import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -139,6 +144,10 @@ class _Body:
     def read(self, n: int = -1) -> bytes:
         return self._r.read(n)
 
+    def rewind(self) -> None:
+        """Back to the first byte (before a retried upload)."""
+        self._r.seek(0)
+
     def close(self) -> None:
         self._r.close()
 
@@ -152,21 +161,20 @@ def _session(session: Any) -> Any:
 
 
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+RETRIES = 3
+"""Further attempts after a 5xx answer or a dropped connection (the body rewound each time)."""
+BACKOFF = 0.5
+"""Seconds before the first retry, doubled for each next one."""
+RETRY_STATUS = frozenset({500, 502, 503, 504})
 
 
-def credentials(env: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """``(user, password)`` from ``REPROCAL_REGISTRY_USER``/``_PASSWORD``, else ``None``."""
-    env = dict(os.environ) if env is None else env
-    user = env.get("REPROCAL_REGISTRY_USER")
-    return (user, env.get("REPROCAL_REGISTRY_PASSWORD", "")) if user else None
-
-
-def _authenticate(s: Any, challenge: str, what: str) -> bool:
-    """Answer a ``WWW-Authenticate`` challenge by setting the session's Authorization header."""
+def _authenticate(s: Any, challenge: str, what: str, registry: str | None) -> bool:
+    """Answer a ``WWW-Authenticate`` challenge by setting the session's Authorization header,
+    with the registry's credentials (:mod:`reprocal.image._credentials`) when there are any."""
     import base64
 
     scheme, _, params = challenge.partition(" ")
-    creds = credentials()
+    creds = registry_credentials(registry) if registry else None
     if scheme.lower() == "basic":
         if creds is None:
             return False
@@ -191,21 +199,38 @@ def _authenticate(s: Any, challenge: str, what: str) -> bool:
     return True
 
 
-def _call(s: Any, method: str, url: str, ok: tuple[int, ...], what: str, *,
-          retry_auth: bool = True, **kw: Any) -> Any:
+def _send(s: Any, method: str, url: str, what: str, kw: dict[str, Any]) -> Any:
+    """One request, retried on 5xx and dropped connections with backoff; an upload body is
+    rewound to its start before each attempt."""
     import requests
 
-    try:
-        r = s.request(method, url, timeout=TIMEOUT, **kw)
-        if (r.status_code == 401 and retry_auth and not isinstance(kw.get("data"), _Body)
-                and _authenticate(s, r.headers.get("WWW-Authenticate", ""), what)):
+    body = kw.get("data")
+    for attempt in range(RETRIES + 1):
+        if isinstance(body, _Body):
+            body.rewind()
+        try:
             r = s.request(method, url, timeout=TIMEOUT, **kw)
-    except requests.RequestException as exc:
-        raise NetworkError(f"{what}: {method} {url} failed: {exc}") from None
+        except requests.ConnectionError as exc:
+            if attempt == RETRIES:
+                raise NetworkError(f"{what}: {method} {url} failed: {exc}") from None
+        except requests.RequestException as exc:
+            raise NetworkError(f"{what}: {method} {url} failed: {exc}") from None
+        else:
+            if r.status_code not in RETRY_STATUS or attempt == RETRIES:
+                return r
+        time.sleep(BACKOFF * 2 ** attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _call(s: Any, method: str, url: str, ok: tuple[int, ...], what: str, *,
+          retry_auth: bool = True, registry: str | None = None, **kw: Any) -> Any:
+    r = _send(s, method, url, what, kw)
+    if (r.status_code == 401 and retry_auth
+            and _authenticate(s, r.headers.get("WWW-Authenticate", ""), what, registry)):
+        r = _send(s, method, url, what, kw)
     if r.status_code not in ok:
         detail = r.text[:200].strip() if r.text else ""
-        hint = ("the registry refused the credentials, or needs some: set "
-                "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD"
+        hint = (f"the registry refused the credentials, or needs some: {WHERE}"
                 if r.status_code in (401, 403) else None)
         raise NetworkError(f"{what}: {method} {url} answered {r.status_code} {detail}", hint=hint)
     return r
@@ -221,29 +246,30 @@ def push_image(tar: str | os.PathLike[str], ref: str, *, session: Any = None) ->
         raise InputError("the tar has no OCI manifest (a legacy docker save)", path=img.path,
                          hint="rebuild it with `reprocal image build`, or re-save with Docker 25+")
     s = _session(session)
+    call = functools.partial(_call, s, registry=reference.registry)
     base = reference.base_url
     uploaded, skipped = [], []
     blobs = [(d.digest, p) for d, p in zip(img.layers, img.layer_paths, strict=True)]
     blobs.append((img.config_digest, img.config_path))
     for digest, member in blobs:
-        head = _call(s, "HEAD", f"{base}/blobs/{digest}", (200, 404), "blob check")
+        head = call("HEAD", f"{base}/blobs/{digest}", (200, 404), "blob check")
         if head.status_code == 200:
             skipped.append(digest)
             continue
-        start = _call(s, "POST", f"{base}/blobs/uploads/", (202,), "blob upload")
+        start = call("POST", f"{base}/blobs/uploads/", (202,), "blob upload")
         location = start.headers.get("Location", "")
         if location.startswith("/"):
             location = base.split("/v2/", 1)[0] + location
         body = _Body(img, img.members[member])
         try:
-            _call(s, "PUT", location + ("&" if "?" in location else "?") + f"digest={digest}",
+            call("PUT", location + ("&" if "?" in location else "?") + f"digest={digest}",
                   (201, 204), f"blob {digest[:19]}", data=body,
                   headers={"Content-Type": "application/octet-stream"})
         finally:
             body.close()
         uploaded.append(digest)
     media = (img.manifest or {}).get("mediaType") or MEDIA_MANIFEST
-    put = _call(s, "PUT", f"{base}/manifests/{reference.tag}", (201, 200), "manifest",
+    put = call("PUT", f"{base}/manifests/{reference.tag}", (201, 200), "manifest",
                 data=img.manifest_bytes, headers={"Content-Type": media})
     ours = sha256_digest(img.manifest_bytes)
     theirs = put.headers.get("Docker-Content-Digest")
@@ -253,8 +279,8 @@ def push_image(tar: str | os.PathLike[str], ref: str, *, session: Any = None) ->
     return PushResult(str(reference), ours, tuple(uploaded), tuple(skipped))
 
 
-def _blob_chunks(s: Any, url: str) -> Iterator[bytes]:
-    r = _call(s, "GET", url, (200,), "blob", stream=True)
+def _blob_chunks(call: Any, url: str) -> Iterator[bytes]:
+    r = call("GET", url, (200,), "blob", stream=True)
     with r:
         yield from r.iter_content(CHUNK)
 
@@ -264,8 +290,9 @@ def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) ->
     reference = Reference.parse(ref)
     check_output(out)
     s = _session(session)
+    call = functools.partial(_call, s, registry=reference.registry)
     base = reference.base_url
-    r = _call(s, "GET", f"{base}/manifests/{reference.digest or reference.tag}", (200,),
+    r = call("GET", f"{base}/manifests/{reference.digest or reference.tag}", (200,),
               "manifest", headers={"Accept": ACCEPT})
     body = r.content
     doc = json.loads(body)
@@ -274,7 +301,7 @@ def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) ->
                      if (m.get("platform") or {}).get("architecture") in ("amd64", None)), None)
         if pick is None:
             raise InputError(f"{ref}: the index lists no linux/amd64 image")
-        r = _call(s, "GET", f"{base}/manifests/{pick['digest']}", (200,), "manifest",
+        r = call("GET", f"{base}/manifests/{pick['digest']}", (200,), "manifest",
                   headers={"Accept": ACCEPT})
         body, doc = r.content, json.loads(r.content)
         expected = pick["digest"]
@@ -285,12 +312,12 @@ def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) ->
         raise HashMismatchError(str(reference), what="manifest digest", expected=expected,
                                 actual=got)
     cd = doc["config"]
-    config = _call(s, "GET", f"{base}/blobs/{cd['digest']}", (200,), "config").content
+    config = call("GET", f"{base}/blobs/{cd['digest']}", (200,), "config").content
     if sha256_digest(config) != cd["digest"]:
         raise HashMismatchError(str(reference), what="config digest", expected=cd["digest"],
                                 actual=sha256_digest(config))
     layers = [Descriptor(d["mediaType"], d["digest"], int(d["size"])) for d in doc["layers"]]
-    blobs = [Blob(d.digest, d.size, functools.partial(_blob_chunks, s, f"{base}/blobs/{d.digest}"))
+    blobs = [Blob(d.digest, d.size, functools.partial(_blob_chunks, call, f"{base}/blobs/{d.digest}"))
              for d in layers]
     name = f"{reference.registry}/{reference.repository}:{reference.tag or 'latest'}"
     docs = image_docs(config, layers, name=name, manifest_bytes=body,

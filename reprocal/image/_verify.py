@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,17 @@ import attrs
 from reprocal.errors import ReprocalError
 from reprocal.image._archive import GZIP_LAYERS, ImageTar, read_image_tar
 from reprocal.image._layers import CCF_DIR, parse_sha256sums
-from reprocal.image._layout import ENV, LABEL_CALIBRATION_ID, MANIFEST_PATH, SUMS_PATH
+from reprocal.image._layout import (
+    ENV,
+    LABEL_CALIBRATION_ID,
+    MANIFEST_PATH,
+    RECORD_PATH,
+    RECORD_SCHEMA_FILE,
+    SUMS_PATH,
+)
 from reprocal.image._oci import sha256_digest
 from reprocal.state._manifest import loads
+from reprocal.state._schemas import json_path, load_schema
 
 SMALL = 1 << 20
 """Files under ``/ccf`` up to this size are kept in memory (manifest, sums, record, CIFs)."""
@@ -49,6 +58,8 @@ class VerifyReport:
     """The image's manifest digest, when the structure could be read."""
     calibration_id: str | None = None
     """The calibration id of the manifest inside, when it could be read."""
+    config_digest: str | None = None
+    """The image's config digest (the image ID), when the structure could be read."""
 
     @property
     def ok(self) -> bool:
@@ -60,7 +71,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "manifest_digest": self.manifest_digest,
-                "calibration_id": self.calibration_id,
+                "config_digest": self.config_digest, "calibration_id": self.calibration_id,
                 "checks": [attrs.asdict(c) for c in self.checks]}
 
 
@@ -71,10 +82,23 @@ def _hash_member(img: ImageTar, name: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def _docker_archive(img: ImageTar) -> list[Check]:
+    """A docker-archive without an OCI layout (``docker save`` of the classic store, ``skopeo
+    copy ... docker-archive:``): the config is named by its digest, every layer is there."""
+    hexd = re.fullmatch(r"(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?", img.config_path)
+    good = hexd is None or f"sha256:{hexd.group(1)}" == img.config_digest
+    checks = [Check("docker-archive config", good, f"{img.config_path}" if good else
+                    f"{img.config_path} hashes to {img.config_digest}")]
+    missing = [p for p in img.layer_paths if p not in img.members]
+    checks.append(Check("docker-archive layers", not missing, f"{len(img.layer_paths)} layers"
+                        if not missing else f"missing {', '.join(missing[:3])}"))
+    return checks
+
+
 def _structure(img: ImageTar) -> list[Check]:
     checks = []
     if img.layout != "oci":
-        return [Check("layout", False, "no index.json: a docker-archive, not an OCI layout")]
+        return _docker_archive(img)
     layout = img.read("oci-layout") if "oci-layout" in img.members else b""
     try:
         good = json.loads(layout).get("imageLayoutVersion") == "1.0.0"
@@ -93,7 +117,11 @@ def _structure(img: ImageTar) -> list[Check]:
                         f"manifest says {cd.get('digest')} ({cd.get('size')} bytes), blob is "
                         f"{img.config_digest} ({len(img.config_bytes)} bytes)"))
     if "manifest.json" not in img.members:
-        checks.append(Check("docker-archive manifest", False, "manifest.json missing"))
+        # a valid OCI layout (skopeo's oci-archive:, umoci, buildah); only `docker load` of the
+        # classic store (Docker <= 28) needs the docker-archive manifest too
+        checks.append(Check("docker-archive manifest", True, "none: an OCI layout only "
+                            "(skopeo, podman, umoci and containerd load it; docker load of the "
+                            "classic store needs manifest.json)"))
     else:
         try:
             dm = json.loads(img.read("manifest.json"))[0]
@@ -164,6 +192,28 @@ def _ccf_files(img: ImageTar) -> tuple[dict[str, tuple[int, str]], dict[str, byt
     return files, small
 
 
+def _build_record(data: bytes | None, calibration_id: str) -> Check:
+    """``/ccf/build-record.json`` against its published schema
+    (``schemas/image-build-record.schema.json``), naming the image's calibration id."""
+    import jsonschema
+
+    if data is None:
+        return Check("build record", False, f"/{RECORD_PATH} missing")
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        return Check("build record", False, f"/{RECORD_PATH} is not JSON ({exc})")
+    errors = list(jsonschema.Draft202012Validator(load_schema(RECORD_SCHEMA_FILE)).iter_errors(doc))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        return Check("build record", False, f"/{RECORD_PATH}: {json_path(err.absolute_path)}: "
+                     f"{err.message}")
+    if doc["calibration_id"] != calibration_id:
+        return Check("build record", False, f"/{RECORD_PATH} names {doc['calibration_id']}, the "
+                     f"manifest is {calibration_id}")
+    return Check("build record", True, doc["schema"])
+
+
 def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
 
     files, small = _ccf_files(img)
@@ -210,6 +260,7 @@ def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
             checks.append(Check("SHA256SUMS", not why, why or f"{len(sums)} entries match"))
         except ReprocalError as exc:
             checks.append(Check("SHA256SUMS", False, exc.one_line()))
+    checks.append(_build_record(small.get(RECORD_PATH), manifest.calibration_id))
     env = dict(e.split("=", 1) for e in inner.get("Env") or [] if "=" in e)
     wrong = [f"{k}={env.get(k)!r}" for k, v in ENV.items() if env.get(k) != v]
     checks.append(Check("env", not wrong, f"expected {ENV}, got {', '.join(wrong)}" if wrong
@@ -234,4 +285,4 @@ def verify_image(path: str | Path) -> VerifyReport:
     except Exception as exc:  # tarfile.TarError, zlib.error
         more, cal_id = [Check("calibration", False, f"layer unreadable ({exc})")], None
     checks += more
-    return VerifyReport(path, tuple(checks), img.manifest_digest, cal_id)
+    return VerifyReport(path, tuple(checks), img.manifest_digest, cal_id, img.config_digest)

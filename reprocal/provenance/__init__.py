@@ -8,8 +8,16 @@ from reprocal.provenance._record import Artifact, Record, is_record, load_record
 from reprocal.provenance._recorder import build_record, record_command, record_image_build
 from reprocal.provenance._run import ImageContext, RunResult, run
 from reprocal.provenance._runimage import image_context
+from reprocal.provenance._signature import (
+    KeyPair,
+    SignatureError,
+    generate_key,
+    load_public_key,
+    load_signer,
+)
 
 __all__ = [
-    "Artifact", "ImageContext", "Record", "RunResult", "build_record", "image_context", "is_record",
-    "load_record", "record_command", "record_image_build", "run", "save_record",
+    "Artifact", "ImageContext", "KeyPair", "Record", "RunResult", "SignatureError", "build_record",
+    "generate_key", "image_context", "is_record", "load_public_key", "load_record", "load_signer",
+    "record_command", "record_image_build", "run", "save_record",
 ]

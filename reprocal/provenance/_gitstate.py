@@ -88,3 +88,23 @@ def git_state(path: str | os.PathLike[str] = ".") -> GitState | None:
         return None
     finally:
         repo.close()
+
+
+def git_identity(path: str | os.PathLike[str] = ".") -> tuple[str, str | None] | None:
+    """``(user.name, user.email)`` as git would commit in ``path`` (the repository's config,
+    else the global one), or ``None`` when git has no ``user.name`` (or there is no git)."""
+    try:
+        import git
+    except ImportError:
+        return None
+    cmd = git.Git(str(path) if Path(path).is_dir() else None)
+
+    def value(key: str) -> str | None:
+        try:
+            text = str(cmd.config("--get", key)).strip()
+        except git.GitError:
+            return None
+        return text or None
+
+    name = value("user.name")
+    return (name, value("user.email")) if name else None

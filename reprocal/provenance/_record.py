@@ -19,11 +19,18 @@ Layout (``schemas/record.schema.json`` is the contract)::
          "resolvedDependencies": [{"name", "digest", "uri", "annotations": {"role": ...}}]},
        "runDetails": {
          "builder": {"id": "urn:reprocal:cli", "version": {"reprocal": "0.1.0"}},
-         "metadata": {"invocationId", "startedOn", "finishedOn", "exitStatus"}}}}
+         "metadata": {"invocationId", "startedOn", "finishedOn"},
+         "byproducts": [{"name": "exit-status", "mediaType": "text/plain",
+                         "content": <base64 of "0\n">, "annotations": {"exitStatus": 0}}]}}}
 
-``exitStatus`` is a reprocal extension field (in-toto lets producers add fields; consumers
-ignore the ones they do not know). Dependency roles: ``constituent``, ``cif``, ``manifest``,
-``image``, ``input``. Records are written canonically (sorted keys) and atomically.
+Every field is one the SLSA Provenance v1 protobuf defines, so the in-toto attestation bindings
+parse a record strictly (unknown fields rejected); reprocal's own facts sit where SLSA leaves room
+for them: free-form ``externalParameters``/``internalParameters``, resource descriptors'
+``annotations``, and the command's exit status as a ``byproducts`` entry (records written before
+0.2 had it as ``runDetails.metadata.exitStatus``, a field SLSA does not define; they still load).
+Dependency roles: ``constituent``, ``cif``, ``manifest``, ``image``, ``input``. Records are
+written canonically (sorted keys) and atomically, as the bare Statement or, signed, inside a DSSE
+envelope (:mod:`reprocal.provenance._signature`).
 
 This module is the model, its JSON and its validation; records are assembled from what happened
 in one place, :mod:`reprocal.provenance._recorder`.
@@ -31,10 +38,11 @@ in one place, :mod:`reprocal.provenance._recorder`.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,8 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 BUILDER_ID = "urn:reprocal:cli"
 ROLES = ("constituent", "cif", "manifest", "image", "input")
+EXIT_STATUS = "exit-status"
+"""Name of the byproduct that carries the command's exit status."""
 
 
 def build_type(kind: str) -> str:
@@ -68,6 +78,9 @@ class Artifact:
     """Where it was (``file://`` absolute path, an image reference), when meaningful."""
     annotations: Mapping[str, Any] = attrs.field(factory=dict)
     """``role`` and role-specific facts (``scope``/``typeid``/``issue`` for constituents)."""
+    media_type: str | None = None
+    """The resource's media type, when it says what the digest is of (an OCI image manifest
+    or config)."""
 
     @property
     def role(self) -> str | None:
@@ -79,6 +92,8 @@ class Artifact:
             out["digest"] = {"sha256": self.sha256}
         if self.uri:
             out["uri"] = self.uri
+        if self.media_type:
+            out["mediaType"] = self.media_type
         if self.annotations:
             out["annotations"] = dict(self.annotations)
         return out
@@ -86,7 +101,7 @@ class Artifact:
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Artifact:
         return cls(doc["name"], (doc.get("digest") or {}).get("sha256"), doc.get("uri"),
-                   dict(doc.get("annotations") or {}))
+                   dict(doc.get("annotations") or {}), doc.get("mediaType"))
 
 
 def _rfc3339(t: datetime) -> str:
@@ -135,6 +150,9 @@ class Record:
     """A unique id for this invocation."""
     builder_version: str = ""
     """The reprocal version that wrote the record."""
+    signed_by: tuple[str, ...] = attrs.field(default=(), eq=False)
+    """Keyids whose signature on the record was verified when it was read (none: unsigned, or
+    read without keys). Not part of the record's content."""
 
     def by_role(self, role: str) -> tuple[Artifact, ...]:
         return tuple(d for d in self.dependencies if d.role == role)
@@ -175,8 +193,8 @@ class Record:
                         "invocationId": self.invocation_id,
                         "startedOn": _rfc3339(self.started),
                         "finishedOn": _rfc3339(self.finished),
-                        "exitStatus": self.exit_status,
                     },
+                    "byproducts": [exit_status_byproduct(self.exit_status)],
                 },
             },
         }
@@ -184,6 +202,30 @@ class Record:
     def dumps(self) -> bytes:
         """Canonical bytes: sorted keys, ASCII, one-space indent, trailing newline."""
         return json.dumps(self.to_dict(), sort_keys=True, indent=1, ensure_ascii=True).encode() + b"\n"
+
+
+def exit_status_byproduct(status: int) -> dict[str, Any]:
+    """The resource descriptor of a command's exit status (content: the number and a newline).
+
+    >>> exit_status_byproduct(0)["content"], exit_status_byproduct(0)["annotations"]
+    ('MAo=', {'exitStatus': 0})
+    """
+    return {"name": EXIT_STATUS, "mediaType": "text/plain",
+            "content": base64.b64encode(f"{status}\n".encode()).decode("ascii"),
+            "annotations": {"exitStatus": status}}
+
+
+def _exit_status(run: Mapping[str, Any], source: str) -> int:
+    """The exit status of a parsed record: its byproduct, else (a record written before 0.2)
+    ``runDetails.metadata.exitStatus``."""
+    for item in run.get("byproducts") or []:
+        if item.get("name") == EXIT_STATUS:
+            return int(item["annotations"]["exitStatus"])
+    legacy = run["metadata"].get("exitStatus")
+    if legacy is None:
+        raise RecordError("$.predicate.runDetails.byproducts: no exit-status byproduct",
+                          path=source, hint="not a reprocal provenance record, or edited by hand")
+    return int(legacy)
 
 
 # --- validation and loading -----------------------------------------------------------------
@@ -237,7 +279,7 @@ def from_dict(doc: Any, *, source: str = "record") -> Record:
         kind=kind, command=tuple(ext["command"]), workdir=ext.get("workdir", ""),
         subjects=tuple(Artifact.from_json(s) for s in doc["subject"]),
         dependencies=tuple(Artifact.from_json(d) for d in build["resolvedDependencies"]),
-        started=started, finished=finished, exit_status=meta["exitStatus"],
+        started=started, finished=finished, exit_status=_exit_status(run, source),
         calibration_id=ext.get("calibrationId"), image=ext.get("image"),
         environment=internal.get("environment") or {}, sas=internal.get("sas"),
         host=internal.get("host") or {}, git=internal.get("git"),
@@ -246,32 +288,57 @@ def from_dict(doc: Any, *, source: str = "record") -> Record:
     )
 
 
-def loads(data: bytes | str, *, source: str = "record") -> Record:
-    return from_dict(parse_json(data, source=source, error=RecordError), source=source)
+def loads(data: bytes | str, *, source: str = "record", keys: Sequence[Any] = ()) -> Record:
+    """A record from its bytes: a Statement, or a DSSE envelope holding one (verified against
+    ``keys`` when given; with ``keys``, an unsigned record is a :class:`SignatureError`)."""
+    return _from_document(parse_json(data, source=source, error=RecordError), source, keys)
 
 
-def load_record(path: str | os.PathLike[str]) -> Record:
-    """Read and validate a record file."""
-    return from_dict(read_json(path, error=RecordError), source=str(path))
+def _from_document(doc: Any, source: str, keys: Sequence[Any]) -> Record:
+    from reprocal.provenance._signature import SignatureError, is_envelope, open_envelope
+
+    if is_envelope(doc):
+        payload, verified = open_envelope(doc, source=source, keys=keys)
+        inner = parse_json(payload, source=f"{source} (DSSE payload)", error=RecordError)
+        return attrs.evolve(from_dict(inner, source=source), signed_by=verified)
+    if keys:
+        raise SignatureError("not signed, and a signature was asked for (--key)", path=source,
+                             hint="records are signed when written with --sign KEY")
+    return from_dict(doc, source=source)
 
 
-def save_record(record: Record, path: str | os.PathLike[str]) -> Path:
-    """Write the canonical bytes atomically (temp file beside the target, then rename)."""
-    return atomic_write(path, record.dumps())
+def load_record(path: str | os.PathLike[str], *, keys: Sequence[Any] = ()) -> Record:
+    """Read and validate a record file (a Statement, or a DSSE envelope of one; see
+    :func:`loads` for ``keys``)."""
+    return _from_document(read_json(path, error=RecordError), str(path), keys)
+
+
+def save_record(record: Record, path: str | os.PathLike[str], *, signer: Any = None) -> Path:
+    """Write the canonical bytes atomically (temp file beside the target, then rename); with a
+    ``signer`` (:func:`reprocal.provenance._signature.load_signer`), as a DSSE envelope."""
+    data = record.dumps()
+    if signer is not None:
+        from reprocal.provenance._signature import sign_payload
+
+        data = sign_payload(data, signer)
+    return atomic_write(path, data)
 
 
 def is_record(path: str | os.PathLike[str]) -> bool:
-    """Cheap sniff: a JSON file whose ``_type`` is an in-toto Statement."""
+    """Cheap sniff: a JSON file whose ``_type`` is an in-toto Statement, or a DSSE envelope of
+    an in-toto payload."""
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
     except OSError:
         return False
-    return head.lstrip().startswith(b"{") and STATEMENT_TYPE.encode() in head
+    return head.lstrip().startswith(b"{") and (
+        STATEMENT_TYPE.encode() in head
+        or (b'"payloadType"' in head and b"application/vnd.in-toto+json" in head))
 
 
 __all__ = [
-    "Artifact", "BUILDER_ID", "PREDICATE_TYPE", "ROLES", "Record", "STATEMENT_TYPE",
-    "build_type", "from_dict", "is_record", "json_path", "load_record", "loads",
+    "Artifact", "BUILDER_ID", "EXIT_STATUS", "PREDICATE_TYPE", "ROLES", "Record", "STATEMENT_TYPE",
+    "build_type", "exit_status_byproduct", "from_dict", "is_record", "json_path", "load_record", "loads",
     "record_errors", "save_record", "schema",
 ]

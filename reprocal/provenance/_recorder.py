@@ -29,6 +29,7 @@ from typing import Any
 
 from reprocal._version import __version__
 from reprocal.fs._hashing import sha256_file
+from reprocal.image._oci import MEDIA_CONFIG, MEDIA_MANIFEST
 from reprocal.provenance._environment import host_info, recorded_environment, sas_version
 from reprocal.provenance._gitstate import git_state
 from reprocal.provenance._record import Artifact, Record, save_record
@@ -113,10 +114,12 @@ def build_record(
     calibration_id: str | None = None,
     image: str | None = None,
     invocation_id: str | None = None,
+    subjects: Sequence[Artifact] = (),
 ) -> Record:
     """The record of one piece of work (see the module docstring for the rules).
 
-    ``outputs`` become the subjects (hashed now); ``environ`` is the environment the work saw;
+    ``outputs`` become the subjects (hashed now), then ``subjects`` (already described: an
+    image's manifest and config digests); ``environ`` is the environment the work saw;
     ``image`` the image it ran in (``None``: this host); ``invocation_id`` defaults to a new
     UUID (``run`` passes the one it stamped into the outputs).
     """
@@ -124,7 +127,7 @@ def build_record(
     git = git_state(workdir)
     return Record(
         kind=kind, command=tuple(command), workdir=str(workdir),
-        subjects=tuple(file_artifact(o, workdir=workdir) for o in outputs),
+        subjects=(*(file_artifact(o, workdir=workdir) for o in outputs), *subjects),
         dependencies=tuple(dependencies), started=started, finished=finished,
         exit_status=exit_status, calibration_id=calibration_id, image=image,
         environment=recorded_environment(environ),
@@ -150,12 +153,15 @@ def record_command(
     record: PathLike | None = None,
     cwd: PathLike | None = None,
     environ: Mapping[str, str] | None = None,
+    subjects: Sequence[Artifact] = (),
+    signer: Any = None,
 ) -> Path:
     """Write the record of one reprocal command (``pin``, ``image build``) and return its path.
 
     ``outputs`` become subjects; ``manifest`` contributes its constituents and calibration id
     (``manifest_path`` the manifest file itself, unless it is an output); ``inputs`` and
-    ``dependencies`` are added as given. Relative paths (``record`` too) are relative to
+    ``dependencies`` are added as given, ``subjects`` after the outputs; ``signer`` writes the
+    record as a signed DSSE envelope. Relative paths (``record`` too) are relative to
     ``cwd`` (default: the current directory). ``started`` is when the command began and
     ``finished`` when it ended (default: now, the moment the record is made).
     """
@@ -171,19 +177,36 @@ def record_command(
         outputs=outs, dependencies=deps, started=started or now, finished=finished or now,
         environ=os.environ if environ is None else environ, exit_status=exit_status,
         calibration_id=manifest.calibration_id if manifest else None, image=image,
+        subjects=subjects,
     )
     target = (in_workdir(record, workdir) if record is not None
               else default_record_path(outs, command, cwd=workdir, when=rec.started))
-    return save_record(rec, target)
+    return save_record(rec, target, signer=signer)
+
+
+def image_subjects(name: str, manifest_digest: str | None, config_digest: str) -> list[Artifact]:
+    """An image as record subjects: by its OCI manifest digest (the registry and containerd
+    identity, kept by ``reprocal image push`` and ``skopeo copy --preserve-digests``) and by its
+    config digest (the image ID, which recompressing copies keep), with their media types."""
+    out = []
+    if manifest_digest:
+        out.append(Artifact(name, manifest_digest.split(":", 1)[1], None,
+                            {"role": "image-manifest"}, MEDIA_MANIFEST))
+    out.append(Artifact(name, config_digest.split(":", 1)[1], None, {"role": "image-config"},
+                        MEDIA_CONFIG))
+    return out
 
 
 def record_image_build(manifest: Manifest, manifest_path: PathLike | None, output: PathLike, *,
+                       name: str, manifest_digest: str | None, config_digest: str,
                        base: str | None = None, started: datetime | None = None,
-                       argv: Sequence[str] | None = None) -> Path:
-    """The record ``reprocal image build`` leaves: the image tar as subject; the manifest (its
-    file when ``manifest_path`` is given), its constituents and the base image (a tar by
-    sha256, or a daemon image by name) as dependencies. ``started``: when the build began
-    (default: now); ``argv``: the command line (default: this process's)."""
+                       argv: Sequence[str] | None = None, signer: Any = None) -> Path:
+    """The record ``reprocal image build`` leaves: the image tar, the image's manifest digest
+    and its config digest (:func:`image_subjects`) as subjects; the manifest (its file when
+    ``manifest_path`` is given), its constituents and the base image (a tar by sha256, or a
+    daemon image by name) as dependencies. ``started``: when the build began (default: now);
+    ``argv``: the command line (default: this process's); ``signer`` writes the record as a
+    signed DSSE envelope."""
     workdir = Path.cwd().resolve()
     deps = []
     if base is not None:
@@ -191,10 +214,13 @@ def record_image_build(manifest: Manifest, manifest_path: PathLike | None, outpu
                     else Artifact(base, None, f"docker-image:{base}", {"role": "input"}))
     return record_command("image build", outputs=[output], manifest=manifest,
                           manifest_path=manifest_path, dependencies=deps, cwd=workdir,
-                          started=started, argv=argv)
+                          started=started, argv=argv,
+                          subjects=image_subjects(name, manifest_digest, config_digest),
+                          signer=signer)
 
 
 __all__ = [
     "artifact_name", "build_record", "constituent_artifacts", "default_record_path",
-    "file_artifact", "in_workdir", "manifest_artifacts", "record_command", "record_image_build",
+    "file_artifact", "image_subjects", "in_workdir", "manifest_artifacts", "record_command",
+    "record_image_build",
 ]

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -24,6 +25,7 @@ from reprocal.errors import InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex, rows_digest
 from reprocal.fits._stamp import Stamp, is_fits, stamp_file
 from reprocal.fs._hashing import sha256_file
+from reprocal.image._oci import MEDIA_CONFIG, MEDIA_MANIFEST
 from reprocal.provenance._record import Artifact, Record, save_record
 from reprocal.provenance._recorder import (
     build_record,
@@ -161,12 +163,29 @@ class ImageContext:
     """The tar path or image name as given."""
     digest: str | None
     """``sha256:<hex>`` of the image (manifest digest, else config digest)."""
-    calibration_id: str | None
+    config_digest: str | None = None
+    """``sha256:<hex>`` of the image's config: the image ID, the same after a copy that
+    recompressed the layers (and so changed the manifest digest)."""
+    calibration_id: str | None = None
     """The calibration id label of the image."""
     dependencies: tuple[Artifact, ...] = ()
     """Constituents and manifest, from the image's ``/ccf/manifest.json``."""
     environment: Mapping[str, str] = attrs.field(factory=dict)
     """The image's environment (what the command saw, recorded instead of the host's)."""
+
+
+def image_artifact(image: ImageContext) -> Artifact:
+    """The image a command ran in, as a dependency: by the same digest its build record names
+    it by (the manifest digest, else the config digest), the config digest annotated too."""
+    assert image.digest is not None
+    is_config = image.digest == image.config_digest
+    ann: dict[str, str] = {"role": "image"}
+    if image.config_digest:
+        ann["configDigest"] = image.config_digest
+    uri = (Path(image.reference).resolve().as_uri() if Path(image.reference).is_file()
+           else image.reference)
+    return Artifact(image.reference, image.digest.split(":", 1)[1], uri, ann,
+                    MEDIA_CONFIG if is_config else MEDIA_MANIFEST)
 
 
 def calibration_id_of(manifest: Manifest) -> str:
@@ -190,13 +209,14 @@ def run(
     stamp: bool = True,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     outputs_name: str = "--output",
+    signer: Any = None,
 ) -> RunResult:
     """Run ``command`` and write its provenance record (see the module docstring).
 
     Relative paths (``manifest_path``, ``outputs``, ``record``, ``$SAS_CCF``) are relative to
     ``cwd``, the directory the command runs in (default: the current directory).
     ``outputs_name`` is what ``outputs`` were given as, for the error naming one the command
-    did not write.
+    did not write. ``signer`` writes the record as a signed DSSE envelope.
     """
 
     if not command:
@@ -215,9 +235,7 @@ def run(
     if image is not None:
         deps.extend(image.dependencies)
         if image.digest:
-            deps.append(Artifact(image.reference, image.digest.split(":", 1)[1],
-                                 image.reference if not Path(image.reference).is_file()
-                                 else Path(image.reference).resolve().as_uri(), {"role": "image"}))
+            deps.append(image_artifact(image))
         calibration_id = calibration_id or image.calibration_id
     elif (cif := _ccf_of(env, workdir)) is not None:
         try:
@@ -270,10 +288,9 @@ def run(
         finished=finished, environ=image.environment if image else env, exit_status=status,
         calibration_id=calibration_id, image=image.reference if image else None,
         invocation_id=invocation)
-    save_record(rec, target)
+    save_record(rec, target, signer=signer)
     return RunResult(status, target, rec, tuple(outs), tuple(stamped), tuple(not_stamped))
 
 
 __all__ = ["Executor", "ImageContext", "RunResult", "calibration_id_of", "changed", "cif_artifacts",
-           "named_inputs",
-           "run", "run_on_host", "snapshot"]
+           "image_artifact", "named_inputs", "run", "run_on_host", "snapshot"]

@@ -106,6 +106,7 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
 
         img = read_image_tar(p)
         digest = img.manifest_digest or img.config_digest
+        config_digest = img.config_digest
         with open(p, "rb") as fh:
             loaded = c.images.load(fh)
         if not loaded:
@@ -119,6 +120,7 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
         image_id = obj.id
         repo_digests = obj.attrs.get("RepoDigests") or []
         digest = repo_digests[0].split("@", 1)[1] if repo_digests else obj.id
+        config_digest = obj.id
         config = obj.attrs.get("Config") or {}
         manifest_bytes = _manifest_from_daemon(c, image_id)
     state = (config.get("Labels") or {}).get(LABEL_CALIBRATION_ID)
@@ -140,7 +142,7 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
             raise InputError(f"{names('manifest_path')} {manifest_path} pins "
                              f"{given.calibration_id}, but the image holds {state}",
                              hint="use the image built from that manifest")
-    context = ImageContext(image, digest, calibration_id, tuple(deps),
+    context = ImageContext(image, digest, config_digest, calibration_id, tuple(deps),
                            environment=_env_of(config))
     return {"executor": _docker_executor(c, image_id), "image": context}
 

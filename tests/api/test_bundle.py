@@ -14,7 +14,7 @@ def test_bundle_then_a_tampered_copy(synthetic_repo, tmp_path: Path, monkeypatch
     monkeypatch.chdir(tmp_path)
     api.pin(obs_date="2010-01-01", analysis_date="2015-01-01", ccf_path=synthetic_repo.root,
             output="m.json")
-    b = api.bundle("m.json", output="b", date="2020-01-01")
+    b = api.bundle("m.json", output="b", date="2020-01-01", license="CC-BY-4.0", authors=["Jane Doe"], publisher="ESA ESAC <https://www.cosmos.esa.int/web/esac>")
     assert b.bundle.tarball == Path("b.tar") and b.to_json()["tarball"] == "b.tar"
     assert api.bundle_verify("b.tar").ok
     with open(tmp_path / "b" / "manifest.json", "ab") as fh:

@@ -114,10 +114,16 @@ CASES: list[tuple[str, Callable[[], Any], list[str], str, str]] = [
      ["audit", "m.json", "--today", "2026-13-01"],
      "today: '2026-13-01' has month 13; expected 01..12",
      "--today: '2026-13-01' has month 13; expected 01..12"),
-    ("bundle date", lambda: api.bundle("m.json", output="b", date="2026-01-32"),
-     ["bundle", "m.json", "-o", "b", "--date", "2026-01-32"],
+    ("bundle date", lambda: api.bundle("m.json", output="b", date="2026-01-32", license="CC-BY-4.0", authors=["Jane Doe"], publisher="ESA ESAC <https://www.cosmos.esa.int/web/esac>"),
+     ["bundle", "m.json", "-o", "b", "--date", "2026-01-32", "--license", "CC-BY-4.0", "--author", "Jane Doe", "--publisher", "ESA ESAC <https://www.cosmos.esa.int/web/esac>"],
      "date: '2026-01-32' has day 32; 2026-01 has 31 days",
      "--date: '2026-01-32' has day 32; 2026-01 has 31 days"),
+    ("bundle licence", lambda: api.bundle("m.json", output="b", publisher="X <https://x.org>"),
+     ["bundle", "m.json", "-o", "b", "--publisher", "X <https://x.org>"],
+     "a bundle needs a licence: give license with an SPDX id, e.g. license=CC-BY-4.0; journals "
+     "and Zenodo will not take data without one",
+     "a bundle needs a licence: give --license with an SPDX id, e.g. --license CC-BY-4.0; "
+     "journals and Zenodo will not take data without one"),
     ("diff over an empty catalogue",
      lambda: api.diff(f"obs={OBS},an={AN}", "m.json"),
      ["diff", f"obs={OBS},an={AN}", "m.json"],

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.validators import assert_valid_crate
 
+from reprocal.bundle._credits import Credits, License, Organization, Person
 from reprocal.bundle._verify import parse_sums, verify_bundle
-from reprocal.bundle._write import make_bundle
+from reprocal.bundle._write import Bundle
+from reprocal.bundle._write import make_bundle as _make_bundle
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
@@ -34,6 +37,18 @@ def _manifest() -> Manifest:
            ("0404910601", CalDate.parse("2006-05-27T09:57:27"),
             CalDate.parse("2018-07-27T18:24:32"), "XMMCCF", rows[:1])]
     return build(obs, hashes)
+
+
+ESAC = Organization("ESA ESAC", "https://www.cosmos.esa.int/web/esac")
+CREDITS = Credits(License("CC-BY-4.0"), (Person("Jane Doe", "jane@example.org"),), ESAC, ESAC)
+
+
+def make_bundle(manifest, out, **kw) -> Bundle:  # type: ignore[no-untyped-def]
+    """``make_bundle`` with the test credits; every bundle written passes rocrate-validator
+    (REQUIRED and RECOMMENDED) before the test goes on."""
+    b = _make_bundle(manifest, out, **{"credits": CREDITS, **kw})
+    assert_valid_crate(b.directory)
+    return b
 
 
 @pytest.fixture
@@ -78,8 +93,18 @@ def test_crate_is_ro_crate_1_1(bundle_dir: Path) -> None:
     """The crate validates; the root dataset names the calibration id and has every part."""
     doc = json.loads((bundle_dir / "ro-crate-metadata.json").read_text())
     jsonschema.Draft202012Validator(load_schema("ro-crate.schema.json")).validate(doc)
-    assert doc["@context"] == "https://w3id.org/ro/crate/1.1/context"
+    assert doc["@context"] == ["https://w3id.org/ro/crate/1.1/context",
+                               {"sha256": "https://w3id.org/ro/terms/workflow-run#sha256"}]
     by_id = {e["@id"]: e for e in doc["@graph"]}
+    root = by_id["./"]
+    assert root["license"] == {"@id": "https://spdx.org/licenses/CC-BY-4.0"}
+    assert by_id["https://spdx.org/licenses/CC-BY-4.0"]["@type"] == "CreativeWork"
+    assert root["author"] == {"@id": "#jane-doe"}
+    assert by_id["#jane-doe"] == {"@id": "#jane-doe", "@type": "Person", "name": "Jane Doe",
+                                  "email": "jane@example.org", "affiliation": {"@id": ESAC.url}}
+    assert root["publisher"] == {"@id": ESAC.url}
+    assert by_id[ESAC.url] == {"@id": ESAC.url, "@type": "Organization", "name": "ESA ESAC",
+                               "url": ESAC.url}
     assert by_id["ro-crate-metadata.json"]["conformsTo"] == {"@id": "https://w3id.org/ro/crate/1.1"}
     root = by_id["./"]
     assert root["identifier"] == _manifest().calibration_id
@@ -92,7 +117,8 @@ def test_crate_is_ro_crate_1_1(bundle_dir: Path) -> None:
 def test_readme_has_the_commands(bundle_dir: Path) -> None:
     """The README gives the exact commands to check and reproduce."""
     text = (bundle_dir / "README.md").read_text()
-    for line in ["sha256sum -c SHA256SUMS", "reprocal bundle verify .",
+    for line in ["By Jane Doe (ESA ESAC); published by ESA ESAC under CC-BY-4.0 "
+                 "(<https://spdx.org/licenses/CC-BY-4.0>).", "sha256sum -c SHA256SUMS", "reprocal bundle verify .",
                  "reprocal fetch manifest.json --ccf-path ccf",
                  "reprocal rebuild manifest.json --ccf-path ccf -o rebuilt",
                  "reprocal diff cif/0201903501/ccf.cif rebuilt/0201903501/ccf.cif",
@@ -204,8 +230,11 @@ def test_cli_verify_exit_codes(cli, bundle_dir: Path) -> None:  # type: ignore[n
 
 def test_cli_bundle_create(cli, tmp_path: Path, manifest_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`bundle MANIFEST -o DIR` (no subcommand word) writes the bundle; --json describes it."""
-    done = cli("bundle", str(manifest_path), "-o", str(tmp_path / "b"), "--json")
+    done = cli("bundle", str(manifest_path), "-o", str(tmp_path / "b"), "--json",
+               "--license", "cc-by-4.0", "--author", "Jane Doe <jane@example.org>",
+               "--publisher", "ESA ESAC <https://www.cosmos.esa.int/web/esac>")
     assert done.returncode == 0, done.stderr
+    assert_valid_crate(tmp_path / "b")
     doc = json.loads(done.stdout)
     assert doc["tarball"] == str(tmp_path / "b.tar")
     assert doc["calibration_id"] == _manifest().calibration_id
@@ -231,7 +260,8 @@ def test_refuses_non_empty_output(tmp_path: Path, manifest_path: Path) -> None:
 
 
 def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
-    """A real image tar's digest is the crate File's identifier; a non-image file has none."""
+    """A real image tar is identified in the crate by its manifest digest and its config digest
+    (the image ID, which survives recompression); a non-image file has no identifier."""
     from support.imagekit import busybox_base
 
     from reprocal.image._archive import read_image_tar
@@ -240,7 +270,8 @@ def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
     b = make_bundle(manifest_path, tmp_path / "b", image=tar)
     doc = json.loads((b.directory / "ro-crate-metadata.json").read_text())
     entity = next(e for e in doc["@graph"] if e["@id"] == "image/base.tar")
-    assert entity["identifier"] == read_image_tar(tar).manifest_digest
+    img = read_image_tar(tar)
+    assert entity["identifier"] == [img.manifest_digest, img.config_digest]
     assert verify_bundle(b.tarball).problems == ()
 
 
@@ -249,18 +280,28 @@ V1_BUNDLE = Path(__file__).parent / "data" / "v1-bundle.tar.gz"
 
 
 def test_a_reprocal_0_1_bundle_still_verifies_and_says_it_is_v1() -> None:
-    """Bundles published with version-1 ids stay verifiable; the check names the v1 id."""
+    """Bundles published with version-1 ids stay verifiable: every file, the manifest and the
+    CIFs check out and the check names the v1 id; but its crate used ``sha256`` without
+    defining it, which the RO-Crate validator rejects at REQUIRED level, so verify does not
+    pass it either: that is its one problem, marked as non-conformance, not damage."""
     check = verify_bundle(V1_BUNDLE)
-    assert check.ok, check.problems
+    assert check.problems == check.nonconforming == (
+        "ro-crate-metadata.json: property 'sha256' (on 4 entities, e.g. manifest.json) is not a "
+        "term of the RO-Crate 1.1 context and the crate's @context does not define it: not "
+        "valid compacted JSON-LD",)
+    assert check.intact and not check.ok
     assert check.v1_id == "sha256:d18f6abc6a2ee781b45fd2e813132c14299b276e2846ca43bfd5b112232833c4"
     assert check.calibration_id.startswith("rpcal:2:state:")  # type: ignore[union-attr]
 
 
 def test_cli_v1_bundle(cli) -> None:  # type: ignore[no-untyped-def]
-    """Through the CLI: exit 0, the v1 id described as such, no advice to upgrade a bundle."""
+    """Through the CLI: exit 1 for the crate, saying the files are intact, the v1 id described
+    as such, no advice to upgrade the bundle's manifest."""
     done = cli("bundle", "verify", str(V1_BUNDLE))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "published under sha256:d18f6abc" in done.stdout and "(a version-1 id" in done.stdout
+    assert "every file is as it was written, but its RO-Crate metadata is not valid RO-Crate " \
+        "1.1" in done.stderr and "written by reprocal 0.1" in done.stderr
     assert "upgrade" not in done.stderr
 
 

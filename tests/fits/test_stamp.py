@@ -233,3 +233,49 @@ def test_checksum_already_failing_is_stamped_and_still_fails(tmp_path: Path) -> 
     stamp_file(p, STAMP)
     assert scan_file(p).failed == ("HDU 1 (EVENTS) CHECKSUM mismatch",)
     assert read_stamp(p) == STAMP
+
+
+def test_original_cards_keep_their_comments(tmp_path: Path) -> None:
+    """SIMPLE/BITPIX/NAXIS/EXTEND (and the other cards) keep their exact images, own comments
+    included, for an image primary too."""
+    p = tmp_path / "img.fits"
+    primary = fits.PrimaryHDU(np.arange(6, dtype=np.int16).reshape(2, 3))
+    for key, comment in (("SIMPLE", "written by epproc"), ("BITPIX", "16-bit ints"),
+                         ("NAXIS", "an image"), ("NAXIS1", "columns"), ("EXTEND", "tables follow")):
+        primary.header.comments[key] = comment
+    fits.HDUList([primary, fits.BinTableHDU.from_columns(
+        [fits.Column("X", "J", array=np.arange(3))], name="EVENTS")]).writeto(p)
+    before = scan_file(p).primary
+    stamp_file(p, STAMP)
+    after = scan_file(p).primary
+    cards = [before[i:i + 80] for i in range(0, 6 * 80, 80)]
+    assert cards[0].startswith(b"SIMPLE  =") and b"written by epproc" in cards[0]
+    assert after.startswith(b"".join(cards))
+    with _verified(p) as hdul:
+        assert hdul[0].header.comments["EXTEND"] == "tables follow"
+
+
+def test_stamp_keywords_have_full_comments(tmp_path: Path) -> None:
+    """Each RP* keyword carries its whole comment (a long value continues onto a CONTINUE card),
+    as astropy reads it; the values read back unchanged."""
+    from reprocal.fits._stamp import KEYWORDS, SCHEME_KEYWORD
+
+    p = _product(tmp_path / "pn.fits")
+    stamp_file(p, attrs.evolve(STAMP, calibration_id="rpcal:2:obs:" + "d4" * 32))
+    with _verified(p) as hdul:
+        h = hdul[0].header
+        for key, comment in KEYWORDS.values():
+            if key != "RPCIF":
+                assert h.comments[key] == comment, key
+        assert h.comments[SCHEME_KEYWORD[0]] == SCHEME_KEYWORD[1]
+        assert h["RPCALID"] == "d4" * 32 and h["LONGSTRN"] == "OGIP 1.0"
+    assert read_stamp(p).calibration_id == "rpcal:2:obs:" + "d4" * 32  # type: ignore[union-attr]
+
+
+def test_doctests() -> None:
+    """The card_image examples hold."""
+    import doctest
+
+    from reprocal.fits import _stamp
+
+    assert doctest.testmod(_stamp).failed == 0

@@ -214,6 +214,35 @@ def test_skopeo_reads_it(tmp_path):
     assert len(doc["Layers"]) == len(result.layers)
 
 
+COPIES = [
+    # (skopeo copy options, destination transport, manifest digest kept?)
+    ((), "oci-archive", False),  # skopeo recompresses the layers: a new manifest digest
+    (("--preserve-digests",), "oci-archive", True),
+    ((), "docker-archive", False),  # a legacy docker save: no OCI manifest at all
+]
+
+
+@pytest.mark.parametrize(("options", "dest", "same_manifest"), COPIES)
+def test_archives_written_by_skopeo_verify(tmp_path, options, dest, same_manifest):
+    """An OCI layout without a docker manifest.json (skopeo's oci-archive:) and a plain
+    docker-archive pass image verify; the config digest (the image ID) survives every copy, the
+    manifest digest only --preserve-digests."""
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo not installed (apt install skopeo)")
+    _, result = _build(tmp_path)
+    copy = tmp_path / f"copy-{dest}.tar"
+    subprocess.run(["skopeo", "copy", "--quiet", *options, f"oci-archive:{result.path}",
+                    f"{dest}:{copy}" + (":ccf:copy" if dest == "docker-archive" else "")],
+                   check=True, capture_output=True)
+    report = verify_image(copy)
+    assert report.ok, report.failures
+    assert report.config_digest == result.config_digest
+    assert (report.manifest_digest == result.manifest_digest) is same_manifest
+    names = [c.name for c in report.checks]
+    assert ("docker-archive manifest" in names) is (dest == "oci-archive")
+    assert {"constituents", "SHA256SUMS", "build record", "diff_ids"} <= set(names)
+
+
 @pytest.mark.docker
 @needs_busybox
 def test_loads_in_docker_and_passes_its_own_checks(tmp_path, dockerd: Daemon):  # noqa: F811

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
-from support.daemons import Daemon, registry  # noqa: F401
+from support.daemons import (  # noqa: F401
+    REGISTRY_PASSWORD,
+    REGISTRY_USER,
+    Daemon,
+    auth_registry,
+    dockerd,
+    registry,
+)
 from support.imagekit import fake_cifs, make_state
 
 from reprocal.errors import HashMismatchError, InputError, NetworkError
@@ -82,8 +90,11 @@ def test_pull_of_an_unknown_tag(tmp_path, registry: Daemon):  # noqa: F811
     assert not (tmp_path / "x.tar").exists()
 
 
-def test_unreachable_registry(image):
-    """Nothing listening: NetworkError (exit 5)."""
+def test_unreachable_registry(image, monkeypatch):
+    """Nothing listening: NetworkError (exit 5), after the retries."""
+    from reprocal.image import _registry
+
+    monkeypatch.setattr(_registry, "BACKOFF", 0.01)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -199,8 +210,223 @@ def test_basic_challenge_needs_credentials(image, monkeypatch):
     """A Basic challenge without credentials: a network error saying which variables to set."""
     with pytest.raises(NetworkError) as err:
         push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic"))
-    assert err.value.hint == ("the registry refused the credentials, or needs some: set "
+    assert err.value.hint == ("the registry refused the credentials, or needs some: docker "
+                              "login REGISTRY (~/.docker/config.json, or $DOCKER_CONFIG), or set "
                               "REPROCAL_REGISTRY_USER and REPROCAL_REGISTRY_PASSWORD")
     monkeypatch.setenv("REPROCAL_REGISTRY_USER", "u")
     monkeypatch.setenv("REPROCAL_REGISTRY_PASSWORD", "p")
     assert push_image(image, "127.0.0.1:1/a:b", session=_TokenRegistry("Basic")).digest
+
+
+def _docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, doc: dict) -> None:
+    import json
+
+    cfg = tmp_path / "docker"
+    cfg.mkdir(exist_ok=True)
+    (cfg / "config.json").write_text(json.dumps(doc))
+    monkeypatch.setenv("DOCKER_CONFIG", str(cfg))
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.network
+def test_authenticated_registry_refuses_anonymous_pushes(image, auth_registry: Daemon):  # noqa: F811
+    """htpasswd registry, no credentials anywhere: exit 5 saying where credentials go."""
+    with pytest.raises(NetworkError) as err:
+        push_image(image, f"{auth_registry.url}/reprocal/ccf:anon")
+    assert "answered 401" in err.value.message
+    assert "docker login REGISTRY (~/.docker/config.json" in (err.value.hint or "")
+
+
+@pytest.mark.network
+def test_push_and_pull_with_docker_config_auths(image, tmp_path, monkeypatch,  # type: ignore[no-untyped-def]
+                                               auth_registry: Daemon):  # noqa: F811
+    """Credentials as `docker login` stores them (config.json "auths", base64 user:password):
+    push then pull through the authenticated registry, digests kept."""
+    _docker_config(tmp_path, monkeypatch, {"auths": {auth_registry.url: {
+        "auth": _basic(REGISTRY_USER, REGISTRY_PASSWORD)}}})
+    pushed = push_image(image, f"{auth_registry.url}/reprocal/ccf:auth")
+    pulled = pull_image(f"{auth_registry.url}/reprocal/ccf:auth", tmp_path / "p.tar")
+    assert pulled.digest == pushed.digest
+    assert verify_image(pulled.path).ok
+
+
+@pytest.mark.network
+def test_wrong_password_is_refused(image, tmp_path, monkeypatch, auth_registry: Daemon):  # type: ignore[no-untyped-def]  # noqa: F811
+    """A wrong password in config.json: 401, exit 5, nothing pushed."""
+    _docker_config(tmp_path, monkeypatch, {"auths": {auth_registry.url: {
+        "auth": _basic(REGISTRY_USER, "wrong")}}})
+    with pytest.raises(NetworkError, match="answered 401"):
+        push_image(image, f"{auth_registry.url}/reprocal/ccf:bad")
+
+
+@pytest.mark.network
+def test_credential_helper(image, tmp_path, monkeypatch, auth_registry: Daemon):  # type: ignore[no-untyped-def]  # noqa: F811
+    """config.json "credHelpers": the helper program (docker-credential-<name>, the protocol
+    Docker's helpers speak: server URL on stdin, JSON out) supplies the credentials."""
+    import json
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    helper = bindir / "docker-credential-reprocaltest"
+    asked = tmp_path / "asked"
+    helper.write_text("#!/bin/sh\n"
+                      f'[ "$1" = get ] || exit 1\ncat > {asked}\n'
+                      f"echo '{json.dumps({'Username': REGISTRY_USER, 'Secret': REGISTRY_PASSWORD})}'\n")
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    _docker_config(tmp_path, monkeypatch, {"credHelpers": {auth_registry.url: "reprocaltest"}})
+    pushed = push_image(image, f"{auth_registry.url}/reprocal/ccf:helper")
+    assert asked.read_text().strip() == auth_registry.url
+    assert pull_image(f"{auth_registry.url}/reprocal/ccf:helper",
+                      tmp_path / "h.tar").digest == pushed.digest
+
+
+def test_missing_credential_helper(image, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A credsStore whose helper is not installed: exit 6 naming the helper problem."""
+    from reprocal.errors import ComponentUnavailable
+    from reprocal.image._credentials import registry_credentials
+
+    _docker_config(tmp_path, monkeypatch, {"credsStore": "nosuchhelper"})
+    with pytest.raises(ComponentUnavailable) as err:
+        registry_credentials("127.0.0.1:5000")
+    assert err.value.exit_code == 6
+    assert err.value.message == ("registry 127.0.0.1:5000: the Docker configuration names the "
+                                 "credential helper docker-credential-nosuchhelper, which is not "
+                                 "installed or not on PATH")
+
+
+class _FlakyRegistry:
+    """Answers 503 to the first attempt at each blob PUT and manifest PUT; records every body."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.failed: set[str] = set()
+        self.bodies: dict[str, list[bytes]] = {}
+
+    def request(self, method, url, **kw):
+        import hashlib
+
+        if method == "HEAD":
+            return _Response(404)
+        if method == "POST":
+            return _Response(202, headers={"Location": "/v2/a/blobs/uploads/u1?state=x"})
+        data = kw.get("data")
+        body = data if isinstance(data, bytes) else data.read()
+        self.bodies.setdefault(url, []).append(body)
+        if url not in self.failed:
+            self.failed.add(url)
+            return _Response(503, b"try again")
+        return _Response(201, headers={"Docker-Content-Digest":
+                                       "sha256:" + hashlib.sha256(body).hexdigest()})
+
+
+def test_5xx_is_retried_with_the_body_rewound(image, monkeypatch):
+    """Each upload fails once with 503 and is sent again whole: the second attempt carries the
+    same bytes as the first, from the first byte (the body is rewound, not resumed)."""
+    from reprocal.image import _registry
+    from reprocal.image._archive import read_image_tar
+
+    monkeypatch.setattr(_registry, "BACKOFF", 0.01)  # the schedule, not the waiting, is tested
+
+    fake = _FlakyRegistry()
+    result = push_image(image, "127.0.0.1:1/a:b", session=fake)
+    img = read_image_tar(image)
+    blobs = [u for u in fake.bodies if "/blobs/uploads/" in u]
+    assert len(blobs) == len(img.layers) + 1
+    for url, attempts in fake.bodies.items():
+        assert len(attempts) == 2 and attempts[0] == attempts[1], url
+    layer0 = next(u for u in blobs if img.layers[0].digest in u)
+    assert fake.bodies[layer0][1] == img.read(img.layer_paths[0])
+    assert result.digest == img.manifest_digest
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(("options", "same_manifest"), [(("--preserve-digests",), True),
+                                                        ((), False)])
+def test_skopeo_copy_paths_to_a_registry(image, tmp_path, monkeypatch, options, same_manifest,  # type: ignore[no-untyped-def]
+                                         auth_registry: Daemon, registry: Daemon):  # noqa: F811
+    """What the README's table says, with the real tools: skopeo copy --preserve-digests into the
+    authenticated registry keeps the manifest digest; a plain skopeo copy recompresses the layers
+    (another manifest digest) but keeps the config digest. reprocal pulls either back (its
+    credentials from config.json) and the copy verifies.
+
+    The plain copy goes to the other registry: skopeo remembers which registry holds which blob
+    and reuses a blob it pushed there before instead of recompressing, so after the
+    --preserve-digests push a plain copy into the same registry would keep the digest."""
+    import shutil
+    import subprocess
+
+    from reprocal.image._archive import read_image_tar
+
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo not installed (apt install skopeo)")
+    ours = read_image_tar(image)
+    target = auth_registry if same_manifest else registry
+    ref = f"{target.url}/reprocal/skopeo:copy"
+    creds = ["--dest-creds", f"{REGISTRY_USER}:{REGISTRY_PASSWORD}"] if same_manifest else []
+    subprocess.run(["skopeo", "copy", "--quiet", *options, "--dest-tls-verify=false", *creds,
+                    f"oci-archive:{image}", f"docker://{ref}"], check=True, capture_output=True)
+    _docker_config(tmp_path, monkeypatch, {"auths": {auth_registry.url: {
+        "auth": _basic(REGISTRY_USER, REGISTRY_PASSWORD)}}})
+    pulled = pull_image(ref, tmp_path / "p.tar")
+    report = verify_image(pulled.path)
+    assert report.ok, report.failures
+    assert (pulled.digest == ours.manifest_digest) is same_manifest
+    assert report.config_digest == ours.config_digest
+
+
+@pytest.mark.network
+@pytest.mark.docker
+def test_docker_load_then_push_changes_only_the_manifest_digest(image, tmp_path, registry: Daemon,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                               dockerd: Daemon):  # noqa: F811
+    """The README's last row, with a real Docker: `docker load` then `docker push` writes its own
+    (v2s2, gzip) manifest, so the manifest digest changes; the config digest (the image ID)
+    does not. reprocal pulls that v2s2 image and it verifies."""
+    import docker
+
+    from reprocal.image._archive import read_image_tar
+    from reprocal.image._oci import DOCKER_MANIFEST
+
+    ours = read_image_tar(image)
+    client = docker.DockerClient(base_url=dockerd.url)
+    try:
+        with open(image, "rb") as fh:
+            (loaded,) = client.images.load(fh)
+        assert loaded.id == ours.config_digest
+        repo = f"{registry.url}/reprocal/dockerpush"
+        loaded.tag(repo, "v1")
+        for line in client.images.push(repo, "v1", stream=True, decode=True):
+            assert "error" not in line, line
+    finally:
+        client.close()
+    pulled = pull_image(f"{repo}:v1", tmp_path / "p.tar")
+    img = read_image_tar(pulled.path)
+    assert (img.manifest or {}).get("mediaType") == DOCKER_MANIFEST
+    assert pulled.digest != ours.manifest_digest
+    report = verify_image(pulled.path)
+    assert report.ok, report.failures
+    assert report.config_digest == ours.config_digest
+
+
+def test_5xx_retries_are_bounded(image, monkeypatch):
+    """A registry that keeps answering 503: RETRIES more attempts, then exit 5 naming it."""
+    from reprocal.image import _registry
+
+    monkeypatch.setattr(_registry, "BACKOFF", 0.01)
+    calls = []
+
+    class Down:
+        headers: dict[str, str] = {}
+
+        def request(self, method, url, **kw):
+            calls.append(method)
+            return _Response(503, b"down for maintenance")
+
+    with pytest.raises(NetworkError, match="blob check: HEAD .* answered 503 down for maintenance"):
+        push_image(image, "127.0.0.1:1/a:b", session=Down())
+    assert calls == ["HEAD"] * (_registry.RETRIES + 1)

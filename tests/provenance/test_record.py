@@ -104,15 +104,17 @@ BROKEN = [
     (_set("predicate.buildDefinition.internalParameters.environment.SAS_TOKEN", "x"),
      "$.predicate.buildDefinition.internalParameters.environment: 'SAS_TOKEN' looks like a "
      "secret; records never hold secrets"),
-    (_set("predicate.runDetails.metadata.exitStatus", "0"),
-     "$.predicate.runDetails.metadata.exitStatus: '0' is not of type 'integer'"),
+    (_set("predicate.runDetails.byproducts.0.annotations.exitStatus", "0"),
+     "$.predicate.runDetails.byproducts[0].annotations.exitStatus: '0' is not of type 'integer'"),
     (_set("predicate.buildDefinition.resolvedDependencies.0", {"name": "a"}),
      "$.predicate.buildDefinition.resolvedDependencies[0]: a dependency needs a digest or a uri"),
     (_set("predicate.buildDefinition.buildType", "https://x"),
      "$.predicate.buildDefinition.buildType: 'https://x' does not match "
      "'^urn:reprocal:[a-z][a-z-]*:v1$'"),
     (_set("predicate.runDetails.metadata", {}),
-     "$.predicate.runDetails.metadata: 'exitStatus' is a required property"),
+     "$.predicate.runDetails.metadata: 'invocationId' is a required property"),
+    (_set("predicate.runDetails.byproducts", KeyError),
+     "$.predicate.runDetails: {'builder': {'id': 'urn:reprocal:cli', 'version': {'reprocal': '0.1.0'}}, 'metadata': {'finishedOn': '2024-01-02T03:05:06.500Z', 'invocationId': 'id-1', 'startedOn': '2024-01-02T03:04:05.000Z'}} is not valid under any of the given schemas"),
     (_set("predicate.buildDefinition.internalParameters.git",
           {"commit": None, "branch": None, "dirty": [],
            "remotes": [{"name": "o", "url": "https://u:p@h/r.git"}]}),
@@ -319,8 +321,9 @@ def test_pin_leaves_a_record(cli, synthetic_repo, tmp_path: Path) -> None:  # ty
 
 
 def test_image_build_leaves_a_record(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """`reprocal image build` writes <image>.prov.json: the tar as subject, the manifest and its
-    constituents as dependencies."""
+    """`reprocal image build` writes <image>.prov.json: the tar, the image's OCI manifest digest
+    and its config digest (the image ID) as subjects, the manifest and its constituents as
+    dependencies."""
     import hashlib
 
     from reprocal.state._manifest import save_manifest
@@ -338,6 +341,24 @@ def test_image_build_leaves_a_record(cli, tmp_path: Path) -> None:  # type: igno
     assert done.returncode == 0, done.stderr
     rec = load_record(tmp_path / "img.tar.prov.json")
     assert (rec.kind, rec.calibration_id) == ("image-build", m.calibration_id)
-    assert [s.name for s in rec.subjects] == ["img.tar"]
+    from reprocal.image._archive import read_image_tar
+
+    img = read_image_tar(tmp_path / "img.tar")
+    name = img.repo_tags[0]
+    assert [(s.name, s.sha256, s.media_type, s.role) for s in rec.subjects] == [
+        ("img.tar", hashlib.sha256((tmp_path / "img.tar").read_bytes()).hexdigest(), None, None),
+        (name, img.manifest_digest.split(":")[1],  # type: ignore[union-attr]
+         "application/vnd.oci.image.manifest.v1+json", "image-manifest"),
+        (name, img.config_digest.split(":")[1], "application/vnd.oci.image.config.v1+json",
+         "image-config")]
     assert [(d.name, d.role) for d in rec.dependencies] == [
         ("EPN_CTI_0045.CCF", "constituent"), ("m.json", "manifest")]
+
+
+def test_doctests() -> None:
+    """The exit-status byproduct example holds."""
+    import doctest
+
+    from reprocal.provenance import _record
+
+    assert doctest.testmod(_record).failed == 0

@@ -59,8 +59,9 @@ def test_pin_run_and_image_build_records_share_one_shape(cli, synthetic_repo,  #
         assert keys["pin"] == keys["run"] == keys["image-build"], part
     hosts = {k: sorted(p["buildDefinition"]["internalParameters"]["host"]) for k, p in preds.items()}
     assert hosts["pin"] == hosts["run"] == hosts["image-build"]
+    tag = docs["image-build"]["subject"][1]["name"]
     assert {k: [s["name"] for s in d["subject"]] for k, d in docs.items()} == {
-        "pin": ["m.json"], "image-build": ["img.tar"], "run": ["out.txt"]}
+        "pin": ["m.json"], "image-build": ["img.tar", tag, tag], "run": ["out.txt"]}
     subjects = {k: shape(d["subject"]) for k, d in docs.items()}
     assert subjects["pin"] == subjects["run"] == subjects["image-build"]
     deps = {k: p["buildDefinition"]["resolvedDependencies"] for k, p in preds.items()}

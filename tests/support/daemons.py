@@ -2,7 +2,8 @@
 
 - ``dockerd``: a private Docker daemon (vfs storage, no iptables or bridge, its own socket, data
   root and exec root under a short /tmp path), session-scoped, stopped by its pid at the end.
-- ``registry``: Debian's ``docker-registry`` (distribution) on a loopback port, filesystem storage.
+- ``registry``: Debian's ``docker-registry`` (distribution) on a loopback port, filesystem storage;
+  ``auth_registry`` the same with htpasswd authentication (a bcrypt hash made with ``bcrypt``).
 
 Each skips with a reason when its binary is missing (or, for dockerd, when not root); once the
 binary is there a failure to start is a test error, not a skip.
@@ -99,20 +100,42 @@ def dockerd() -> Iterator[Daemon]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+REGISTRY_USER, REGISTRY_PASSWORD = "reprocal", "loopback-only-test-password"
+"""The one account of :func:`auth_registry` (a throwaway, on loopback only)."""
+
+
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Daemon]:
     """``docker-registry`` on 127.0.0.1; ``url`` is ``127.0.0.1:PORT``."""
+    yield from _registry(auth=False)
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> Iterator[Daemon]:
+    """``docker-registry`` on 127.0.0.1 with htpasswd (bcrypt) authentication: one account,
+    :data:`REGISTRY_USER` / :data:`REGISTRY_PASSWORD`; anonymous requests get 401 Basic."""
+    yield from _registry(auth=True)
+
+
+def _registry(*, auth: bool) -> Iterator[Daemon]:
     exe = shutil.which("docker-registry")
     if exe is None:
         pytest.skip("docker-registry not installed (Debian: apt install docker-registry)")
     root = Path(tempfile.mkdtemp(prefix="rpr", dir="/tmp"))
     port = _free_port()
+    auth_section = ""
+    if auth:
+        bcrypt = pytest.importorskip("bcrypt", reason="bcrypt not installed (the test extra)")
+        hashed = bcrypt.hashpw(REGISTRY_PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()
+        (root / "htpasswd").write_text(f"{REGISTRY_USER}:{hashed}\n")
+        auth_section = (f"auth:\n  htpasswd:\n    realm: reprocal-test\n"
+                        f"    path: {root / 'htpasswd'}\n")
     (root / "config.yml").write_text(
         "version: 0.1\n"
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
         "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n" + auth_section
     )
     log = open(root / "log", "wb")
     proc = subprocess.Popen([exe, "serve", str(root / "config.yml")], stdout=log,
@@ -125,7 +148,8 @@ def registry() -> Iterator[Daemon]:
             if proc.poll() is not None:
                 pytest.fail(f"docker-registry exited with {proc.returncode}:\n{_tail(root / 'log')}")
             try:
-                if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code == 200:
+                if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code == (
+                        401 if auth else 200):
                     break
             except requests.RequestException:
                 pass
