@@ -14,6 +14,7 @@ Exit codes:
 4    incomplete calibration state: a newer eligible issue is known but its file is missing
 5    network or mirror failure that is not about one file (no mirror reachable)
 6    an external component is unavailable (Docker daemon, rsync binary, registry)
+7    the local file system refused: disk full, read-only, permission denied, a file in the way
 130  interrupted (Ctrl-C)
 ==== =====================================================================================
 """
@@ -147,6 +148,38 @@ class ComponentUnavailable(ReprocalError):
     exit_code = 6
 
 
+# --- local file system (exit 7) ---------------------------------------------------------------
+
+
+class LocalIOError(ReprocalError):
+    """The local file system refused an operation (disk full, read-only file system, permission
+    denied, a file where a directory must be): not the input's fault, not the network's."""
+
+    exit_code = 7
+
+    @classmethod
+    def of(cls, exc: OSError, path: str | os.PathLike[str] | None = None, *,
+           doing: str = "") -> LocalIOError:
+        """The one-line error for ``exc``, naming its path (or ``path``) and what to do."""
+        where = path if path is not None else (exc.filename or None)
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return cls(f"{doing + ': ' if doing else ''}{reason}", path=where,
+                   hint=_OS_HINTS.get(exc.errno or 0, "check the path and its permissions"))
+
+
+_OS_HINTS = {
+    28: "free some space (or point the output elsewhere) and run again",  # ENOSPC
+    122: "free some space within your quota and run again",  # EDQUOT
+    30: "the file system is read-only; give a writable place",  # EROFS
+    13: "check the permissions of the path, or give another",  # EACCES
+    1: "check the permissions of the path, or give another",  # EPERM
+    17: "a file is in the way; move it or give another path",  # EEXIST
+    20: "a file stands where a directory is needed; move it or give another path",  # ENOTDIR
+    21: "a directory stands where a file is needed; give another path",  # EISDIR
+    5: "the device reported an I/O error; check the disk",  # EIO
+}
+
+
 # --- notices (not errors) -------------------------------------------------------------------
 
 
@@ -219,5 +252,6 @@ EXIT_CODES: dict[int, str] = {
     4: "incomplete calibration state (newer eligible issue missing)",
     5: "network or mirror failure",
     6: "external component unavailable (docker, rsync, registry)",
+    7: "local file system error (disk full, read-only, permission denied)",
     130: "interrupted",
 }

@@ -26,7 +26,7 @@ from reprocal.api._inputs import (
     warn,
 )
 from reprocal.core._constituent import DEFAULT_CATEGORY
-from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names
+from reprocal.errors import PARAMETERS, InputError, Names, ReprocalError
 from reprocal.fetch._engine import Check, FetchItem, FetchReport, Planned
 from reprocal.fetch._mirrors import Mirror
 from reprocal.fetch._plan import Level
@@ -116,8 +116,10 @@ class FetchRunResult:
     """Files fetched without a pin (checked by FITS header and checksums only)."""
     seconds: float
     """Wall time."""
-    failure: CheckFailed | None = attrs.field(default=None, eq=False)
-    """Raised by :meth:`raise_if_failed` when a file could not be fetched."""
+    failure: ReprocalError | None = attrs.field(default=None, eq=False)
+    """Raised by :meth:`raise_if_failed` when a file could not be fetched: a
+    :class:`~reprocal.errors.NetworkError` (exit 5) when no mirror could be reached, else a
+    :class:`~reprocal.errors.CheckFailed` (exit 1)."""
 
     @property
     def ok(self) -> bool:
@@ -167,13 +169,9 @@ def fetch(
         warn(f"creating repository directory {dest}")
     started = time.monotonic()
     report = fetch_files(wanted.items, dest, chosen, jobs=jobs, progress=progress, level=level,
-                         policy=RetryPolicy(retries=retries), check=wanted.check, also=also,
+                         policy=RetryPolicy.of(retries=retries), check=wanted.check, also=also,
                          on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"))
-    failure = None
-    if not report.ok:
-        failure = CheckFailed(f"{len(report.failed)} of {len(report.results)} files could not "
-                              f"be fetched into {report.dest}",
-                              hint=f"see the failures above; try another {names('mirrors')}")
+    failure = report.failure(names("mirrors"))
     unpinned = sum(1 for i in wanted.items if not i.pinned)
     return FetchRunResult(report, unpinned, time.monotonic() - started, failure)
 

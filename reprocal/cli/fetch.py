@@ -28,10 +28,17 @@ def _summary(r: api.FetchRunResult) -> None:
         if x.status == "fetched" and x.attempts:
             before = ", ".join(f"{a.kind} from {a.mirror}" for a in x.attempts)
             info(f"  {x.filename}: from {x.mirror}, after {before}")
+    for mirror, why in report.down:
+        info(f"  mirror {mirror} is down for this run: {why}")
+    unreached = set(report.unreached)
     for x in report.failed:
+        if x in unreached:  # said once for all, above and below
+            continue
         info(f"  FAILED {x.filename}:")
         for a in x.attempts:
             info(f"    {a.kind}: {a.message}")
+    if unreached:
+        info(f"  {len(unreached)} file(s) not fetched: no mirror could be reached for them")
     if r.unpinned:
         info(f"{r.unpinned} file(s) had no pin: checked by FITS header and checksums only; "
              "`reprocal pin` records their sha256")

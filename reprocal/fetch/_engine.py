@@ -10,6 +10,12 @@ Guarantees, whatever happens (error, Ctrl-C, ``kill -9``, a full disk):
   (the ``rsync --delete`` trap); a ``.part`` left by an interrupted run is resumed by the next;
 * one fetch at a time per repository (``fcntl.flock`` on ``DEST/.reprocal-fetch.lock``): a second
   fetch waits, then finds the files the first one installed and skips them;
+* temporary and lock files are opened by the one safe-create primitive
+  (:func:`reprocal.fs._inputs.open_private`): a link, FIFO, directory or device planted at
+  ``.NAME.part`` or at the lock file's name is reported and left alone, never followed;
+* a mirror that cannot be reached at all is marked down for the rest of the run after its first
+  failure (:mod:`reprocal.fetch._health`); when no mirror could be reached the report says so
+  (:meth:`FetchReport.failure` is a :class:`~reprocal.errors.NetworkError`, exit 5);
 * names are matched in any case (:mod:`reprocal.repo._walk`): a constituent present as
   ``emos1_x_0001.ccf`` is checked (and replaced if wrong) at that path, never installed a second
   time as ``EMOS1_X_0001.CCF``.
@@ -23,6 +29,7 @@ Each file tries the mirrors in order; each failed attempt is recorded with a kin
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import logging
 import os
@@ -35,7 +42,14 @@ from typing import Any, Literal
 
 import attrs
 
-from reprocal.errors import InputError, RepositoryError
+from reprocal.errors import (
+    CheckFailed,
+    InputError,
+    NetworkError,
+    RepositoryError,
+    ReprocalError,
+)
+from reprocal.fetch._health import MirrorHealth
 from reprocal.fetch._mirrors import Mirror
 from reprocal.fetch._partfile import PartFile, part_path  # noqa: F401 - part_path: part of the API
 from reprocal.fetch._plan import (
@@ -52,6 +66,7 @@ from reprocal.fetch._transports import (
     Transport,
     Transports,
 )
+from reprocal.fs._inputs import UnsafeFileError, open_private
 from reprocal.progress import Progress, or_null
 
 log = logging.getLogger(__name__)
@@ -59,6 +74,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".reprocal-fetch.lock"
 NO_MIRROR_HINT = "give --mirror URL or set REPROCAL_MIRRORS"
 DEFAULT_POLICY = RetryPolicy()
+"""The policy of the default limits (:meth:`RetryPolicy.of` gives the one of the limits in force)."""
 BAD_BYTES = ("size-mismatch", "hash-mismatch", "content-mismatch")
 """Failure kinds that condemn the bytes received (they are discarded, never resumed)."""
 RESUMED = "(.part file of an earlier run)"
@@ -113,6 +129,9 @@ class FetchReport:
     """The repository directory written to."""
     results: tuple[FetchResult, ...]
     """One result per pinned file, sorted by file name."""
+    down: tuple[tuple[str, str], ...] = ()
+    """``(mirror, reason)`` of every mirror that could not be reached and was skipped for the
+    rest of the run."""
 
     @property
     def ok(self) -> bool:
@@ -129,10 +148,34 @@ class FetchReport:
     def bytes(self) -> int:
         return sum(r.bytes for r in self.results)
 
+    @property
+    def unreached(self) -> tuple[FetchResult, ...]:
+        """Failed files whose every attempt found its mirror unreachable (never a byte)."""
+        return tuple(r for r in self.failed
+                     if r.attempts and all(a.kind == "unreachable" for a in r.attempts))
+
+    def failure(self, mirror_option: str = "--mirror") -> ReprocalError | None:
+        """The error a caller raises for this report: ``None`` when every file is in place; a
+        :class:`NetworkError` (exit 5) when the files failed only because no mirror could be
+        reached; a :class:`CheckFailed` (exit 1) otherwise. ``mirror_option``: what the caller
+        calls the mirrors (named in the advice)."""
+        if self.ok:
+            return None
+        n, total = len(self.failed), len(self.results)
+        if self.down and len(self.unreached) == n:
+            mirrors = "; ".join(f"{m} ({why})" for m, why in self.down)
+            return NetworkError(f"no mirror could be reached, so {n} of {total} files were not "
+                                f"fetched into {self.dest}: {mirrors}",
+                                hint="check the network connection, or give a reachable "
+                                     f"{mirror_option}")
+        return CheckFailed(f"{n} of {total} files could not be fetched into {self.dest}",
+                           hint=f"see the failures above; try another {mirror_option}")
+
     def to_json(self) -> dict[str, Any]:
         return {"dest": str(self.dest), "ok": self.ok,
                 "counts": {s: self.count(s) for s in ("fetched", "present", "failed")},
-                "bytes": self.bytes, "files": [r.to_json() for r in self.results]}
+                "bytes": self.bytes, "down": [{"mirror": m, "reason": r} for m, r in self.down],
+                "files": [r.to_json() for r in self.results]}
 
 
 Check = Callable[[Path, "FetchItem"], None]
@@ -144,14 +187,15 @@ def _attempts(part: PartFile) -> tuple[Attempt, ...]:
 
 def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport,
                progress: Progress, cancel: threading.Event,
-               check: Check | None = None) -> FetchResult:
+               check: Check | None = None, health: MirrorHealth | None = None) -> FetchResult:
     item = entry.item
     dest = entry.directory
     started = time.monotonic()
+    health = health or MirrorHealth()
     target = entry.path  # a wrong file is replaced at its own path, whatever its case
     try:
         part = PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
-    except OSError as exc:
+    except OSError as exc:  # UnsafeFileError included: a planted link, FIFO or directory
         return FetchResult(item.filename, "failed", seconds=time.monotonic() - started,
                            attempts=(Attempt("", "local-error",
                                              f"{exc.filename}: {exc.strerror}"),))
@@ -168,6 +212,10 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                                    seconds=time.monotonic() - started)
         for mirror in mirrors:
             part.mirror = str(mirror)
+            why_down = health.down(mirror)
+            if why_down is not None:
+                part.note("unreachable", f"not tried: down since an earlier file ({why_down})")
+                continue
             from_zero_again = True
             while True:
                 resumed = part.offset > 0
@@ -176,6 +224,8 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                     part.verify(check)
                 except TransferError as exc:
                     part.note(exc.kind, exc.message)
+                    if exc.kind == "unreachable":
+                        health.mark_down(mirror, exc.message)
                     if exc.kind in BAD_BYTES:
                         part.restart()  # these bytes are wrong: never keep them
                         if resumed and from_zero_again:
@@ -206,8 +256,22 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
 def repository_lock(dest: Path, *, on_wait: Callable[[], None] | None = None,
                     wait: bool = True) -> Iterator[None]:
     """Hold ``DEST/.reprocal-fetch.lock`` exclusively; wait (calling ``on_wait``) if taken, or
-    raise BlockingIOError at once when ``wait`` is false."""
-    fd = os.open(dest / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    raise BlockingIOError at once when ``wait`` is false.
+
+    The lock file is opened by :func:`reprocal.fs._inputs.open_private`: anything but a regular
+    file at its name (a link, a FIFO, a directory) is a :class:`RepositoryError`, left alone; a
+    repository that cannot be written (read-only, permissions) is one too."""
+    path = dest / LOCK_NAME
+    try:
+        fd = open_private(path)
+    except UnsafeFileError as exc:
+        raise RepositoryError(f"the fetch lock file is {exc.kind}, not a regular file; "
+                              "reprocal leaves it alone", path=path,
+                              hint=f"remove {path} if it is not yours, then fetch again") from None
+    except OSError as exc:
+        raise RepositoryError(f"cannot write to the repository: {exc.strerror or exc}",
+                              path=dest, hint="fetch into a writable directory (check "
+                              "--ccf-path / SAS_CCFPATH and its permissions)") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -234,8 +298,8 @@ def _lock_others(stack: contextlib.ExitStack, dirs: Iterable[Path]) -> dict[Path
             stack.enter_context(repository_lock(d, wait=False))
         except BlockingIOError:
             refused[d] = f"{d} is being written by another fetch; run again when it has finished"
-        except OSError as exc:
-            refused[d] = f"{d}: {exc.strerror}; cannot replace a wrong file there"
+        except RepositoryError as exc:
+            refused[d] = f"{exc.one_line()}; cannot replace a wrong file there"
     return refused
 
 
@@ -275,7 +339,7 @@ def _repository(dest_dir: Path | str) -> Path:
 def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mirror], *,
           jobs: int = 4, progress: Progress | None = None,
           sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
-          policy: RetryPolicy = DEFAULT_POLICY, level: Level = "sha256",
+          policy: RetryPolicy | None = None, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
           check: Check | None = None, also: Sequence[Path | str] = ()) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
@@ -295,6 +359,7 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
         raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
+    policy = policy or RetryPolicy.of()
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
     others = _others(also, dest_dir)
     dest = _repository(dest_dir)
@@ -319,9 +384,12 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         for name in blocked:
             bar.finished(name)
         cancel = threading.Event()
+        health = MirrorHealth()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
         try:
-            futures = [pool.submit(_fetch_one, e, mirrors, transport, bar, cancel, check)
+            # each task runs in a copy of this context, so the limits in force apply there too
+            futures = [pool.submit(contextvars.copy_context().run, _fetch_one, e, mirrors,
+                                   transport, bar, cancel, check, health)
                        for e in the_plan.needed if e.item.filename not in blocked]
             for future in as_completed(futures):
                 result = future.result()
@@ -332,7 +400,7 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-    return FetchReport(dest, tuple(results[name] for name in sorted(results)))
+    return FetchReport(dest, tuple(results[name] for name in sorted(results)), health.reasons())
 
 
 # --- dry run ----------------------------------------------------------------------------------

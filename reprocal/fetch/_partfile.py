@@ -4,6 +4,11 @@ It appends what a transport sends, hashes while streaming, refuses bytes past th
 resumes from what an interrupted run left (re-hashing that prefix), checks size, sha256 and an
 optional content check, and is renamed over the constituent's name only after all of that, with
 an ``fsync`` first so that not even a power cut can leave a partial file under that name.
+
+It is opened by the one safe-create primitive (:func:`reprocal.fs._inputs.open_private`): a
+symbolic link, FIFO, directory, device or hard link planted at ``.NAME.part`` is refused
+(:class:`~reprocal.fs._inputs.UnsafeFileError`) and left alone, never followed, truncated or
+installed. A file without a pinned size is cut at the ``download-size`` limit.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from reprocal.fetch._item import FetchItem
 from reprocal.fetch._transports import LocalWriteError, TransferError
+from reprocal.fs._inputs import open_private
+from reprocal.fs._limits import current_limits
 from reprocal.progress import Progress, or_null
 
 
@@ -33,18 +41,23 @@ class PartFile:
     """``.NAME.part``: appends, hashes while streaming, refuses bytes past the pinned size."""
 
     def __init__(self, path: Path, item: FetchItem, *, progress: Progress | None,
-                 cancel: threading.Event):
+                 cancel: threading.Event, max_size: int | None = None):
         self.path = path
         self.item = item
         self.size = item.size
+        self.max_size = current_limits().download_size if max_size is None else max_size
+        """Bytes accepted when the size is not pinned (the ``download-size`` limit)."""
         self.progress = or_null(progress)
         """Told ``update(n)`` for each chunk of ``n`` bytes received."""
         self.cancel = cancel
+        self.started = time.monotonic()
+        """When this file's first try began (its ``file-deadline`` counts from here)."""
         self.received = 0
         self.attempts: list[tuple[str, str, str]] = []
         """Failed tries: (mirror, kind, message)."""
         self.mirror = ""
-        self._file = path.open("ab")
+        self._file = os.fdopen(open_private(path), "r+b")
+        self._file.seek(0, os.SEEK_END)
         self._hash = hashlib.sha256()
         self._offset = 0
         if os.fstat(self._file.fileno()).st_size:  # a prefix from an interrupted run: resume
@@ -66,10 +79,10 @@ class PartFile:
         self.flush()
         self._hash = hashlib.sha256()
         self._offset = 0
-        with self.path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                self._hash.update(chunk)
-                self._offset += len(chunk)
+        fd = self._file.fileno()  # our own descriptor: never the path again
+        while chunk := os.pread(fd, 1 << 20, self._offset):
+            self._hash.update(chunk)
+            self._offset += len(chunk)
         self._file.seek(0, os.SEEK_END)
 
     def write(self, chunk: bytes) -> None:
@@ -78,6 +91,9 @@ class PartFile:
         if self.item.size is not None and self._offset + len(chunk) > self.item.size:
             raise TransferError("size-mismatch", f"the mirror sent more than the pinned "
                                 f"{self.item.size} bytes")
+        if self.item.size is None and self._offset + len(chunk) > self.max_size:
+            raise TransferError("too-large", f"more than the limit of {self.max_size} bytes for "
+                                "a file of unknown size (raise --limit download-size=SIZE)")
         try:
             self._file.write(chunk)
         except OSError as exc:

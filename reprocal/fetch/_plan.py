@@ -11,6 +11,8 @@ second copy of a constituent that differs only in case.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -123,5 +125,8 @@ def _entry(item: FetchItem, state: State, where: Path, path: Path) -> PlanEntry:
     """The entry, with the bytes of an interrupted fetch's ``.part`` file when one is needed."""
     if state == "present":
         return PlanEntry(item, state, where, path)
-    part = part_path(where, item.filename)
-    return PlanEntry(item, state, where, path, part.stat().st_size if part.is_file() else 0)
+    try:
+        st = os.lstat(part_path(where, item.filename))  # a link is not ours: never followed
+    except OSError:
+        return PlanEntry(item, state, where, path, 0)
+    return PlanEntry(item, state, where, path, st.st_size if stat.S_ISREG(st.st_mode) else 0)

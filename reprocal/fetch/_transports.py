@@ -7,6 +7,12 @@ structured ``kind`` (:data:`ERROR_KINDS`); transient ones (5xx, 429, dropped con
 timeouts) are retried on the same mirror with exponential backoff, through an injectable
 ``sleep``. HTTP resumes a partial ``.part`` with ``Range`` and starts over when the server
 answers 200; rsync resumes with ``--inplace``; a local copy simply starts over.
+
+Every transfer is bounded (:mod:`reprocal.fs._limits`): a mirror that cannot be reached at all
+(a host name that does not resolve, a refused connection, a connect timeout) fails at once with
+kind ``unreachable`` and is not retried (the engine then marks it down for the run); a transfer
+slower than ``min-rate`` over ``rate-window``, or past the per-file ``file-deadline``, stops with
+kind ``too-slow``; a file of unknown size is cut at ``download-size`` (kind ``too-large``).
 """
 
 from __future__ import annotations
@@ -15,28 +21,34 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
-from reprocal.errors import ComponentUnavailable
+from reprocal.errors import ComponentUnavailable, InputError
 from reprocal.fetch._mirrors import Mirror
+from reprocal.fs._inputs import NotRegularError, open_input
+from reprocal.fs._limits import Limits, current_limits
 
 log = logging.getLogger(__name__)
 
 ERROR_KINDS: tuple[str, ...] = (
-    "not-found", "http-error", "connection", "timeout", "size-mismatch", "hash-mismatch",
-    "content-mismatch", "local-error",
+    "not-found", "http-error", "connection", "timeout", "unreachable", "too-slow", "too-large",
+    "size-mismatch", "hash-mismatch", "content-mismatch", "local-error",
 )
 """Every ``kind`` a failed attempt can have. ``size-mismatch`` and ``hash-mismatch`` are about the
 bytes a mirror sent (not network failures), as is ``content-mismatch`` (a file without a pin
-whose FITS header or checksums are not those expected); ``local-error`` is our side (disk full)."""
+whose FITS header or checksums are not those expected); ``local-error`` is our side (disk full).
+``unreachable``: no connection could be made at all (the mirror is then down for the run);
+``too-slow``: below the minimum rate or past the per-file deadline; ``too-large``: a file of
+unknown size past the ``download-size`` limit."""
 
 CHUNK = 256 * 1024
 
@@ -73,6 +85,8 @@ class Sink(Protocol):
     """The temporary ``.part`` file (never the constituent's own name)."""
     size: int | None
     """The size the file must have (None when not pinned)."""
+    started: float
+    """``time.monotonic()`` when this file's first try began (its deadline counts from here)."""
 
     @property
     def offset(self) -> int:
@@ -114,6 +128,27 @@ class RetryPolicy:
     """Seconds to wait for a TCP connection."""
     read_timeout: float = 60.0
     """Seconds without a byte before a transfer counts as stalled (timeout)."""
+    min_rate: float = 1024.0
+    """Slowest rate accepted (bytes a second), averaged over ``rate_window``."""
+    rate_window: float = 60.0
+    """Seconds over which ``min_rate`` is measured."""
+    deadline: float = 7200.0
+    """Longest time one file may take, over all its tries on all mirrors."""
+
+    @classmethod
+    def of(cls, limits: Limits | None = None, **kw: Any) -> RetryPolicy:
+        """The policy for the limits in force (:func:`reprocal.fs._limits.current_limits`)."""
+        lim = current_limits() if limits is None else limits
+        return cls(connect_timeout=lim.connect_timeout, read_timeout=lim.read_timeout,
+                   min_rate=float(lim.min_rate), rate_window=lim.rate_window,
+                   deadline=lim.file_deadline, **kw)
+
+    def check_deadline(self, sink: Sink, what: str) -> None:
+        """Raise ``too-slow`` once the file's deadline has passed."""
+        spent = time.monotonic() - sink.started
+        if spent > self.deadline:
+            raise TransferError("too-slow", f"{what}: past the per-file deadline of "
+                                f"{self.deadline:g} s (--limit file-deadline)")
 
     def pause(self, attempt: int) -> float:
         """Seconds to sleep before retry number ``attempt`` (0-based)."""
@@ -121,8 +156,9 @@ class RetryPolicy:
 
 
 def _retrying(fn: Callable[[], None], sink: Sink, policy: RetryPolicy,
-              sleep: Callable[[float], None]) -> None:
+              sleep: Callable[[float], None], what: str = "") -> None:
     for attempt in range(policy.retries + 1):
+        policy.check_deadline(sink, what)
         try:
             fn()
             return
@@ -162,7 +198,7 @@ class HttpTransport:
 
     def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
         url = mirror.url(filename)
-        _retrying(lambda: self._once(url, sink), sink, self.policy, self.sleep)
+        _retrying(lambda: self._once(url, sink), sink, self.policy, self.sleep, url)
 
     def _once(self, url: str, sink: Sink) -> None:
         import requests
@@ -200,10 +236,16 @@ class HttpTransport:
                 else:
                     raise TransferError("http-error", f"{url}: HTTP {status}")
                 _check_length(url, r.headers.get("Content-Length"), sink)
-                _stream(r.raw, sink)
+                _stream(r.raw, sink, self.policy, url)
+        except requests.ConnectTimeout as exc:
+            raise TransferError("unreachable", f"{url}: {_short(exc)}") from None
         except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise TransferError("timeout", f"{url}: {_short(exc)}", transient=True) from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+        except requests.ConnectionError as exc:
+            if _no_connection(exc):
+                raise TransferError("unreachable", f"{url}: {_short(exc)}") from None
+            raise TransferError("connection", f"{url}: {_short(exc)}", transient=True) from None
+        except (requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError,
                 OSError) as exc:
             raise TransferError("connection", f"{url}: {_short(exc)}", transient=True) from None
@@ -225,9 +267,37 @@ def _settings(session, url: str) -> dict[str, object]:  # noqa: ANN001
     return cached
 
 
+def _no_connection(exc: BaseException) -> bool:
+    """True when no connection was made at all (name resolution, refused, unreachable host):
+    the mirror is down, not the transfer interrupted."""
+    import urllib3
+
+    seen = 0
+    stack: list[object] = [exc]
+    while stack and seen < 20:
+        e = stack.pop()
+        seen += 1
+        if isinstance(e, (urllib3.exceptions.NewConnectionError, socket.gaierror,
+                          ConnectionRefusedError, urllib3.exceptions.ProxyError)):
+            return True
+        if isinstance(e, BaseException):
+            stack.extend(x for x in (getattr(e, "reason", None), e.__cause__, e.__context__,
+                                     *(a for a in e.args if isinstance(a, BaseException)))
+                         if x is not None)
+    return False
+
+
 def _check_length(url: str, header: str | None, sink: Sink) -> None:
-    """Refuse before downloading a body whose announced length cannot give the pinned size."""
-    if sink.size is None or header is None or not header.strip().isdigit():
+    """Refuse before downloading a body whose announced length cannot give the pinned size, or
+    (size unknown) is past the ``download-size`` limit."""
+    if header is None or not header.strip().isdigit() or len(header.strip()) > 20:
+        return
+    if sink.size is None:
+        limit = getattr(sink, "max_size", None)
+        if limit is not None and sink.offset + int(header) > limit:
+            raise TransferError("too-large", f"{url}: the mirror announces "
+                                f"{sink.offset + int(header)} bytes, more than the limit of "
+                                f"{limit} for a file of unknown size (--limit download-size)")
         return
     total = sink.offset + int(header)
     if total != sink.size:
@@ -235,12 +305,26 @@ def _check_length(url: str, header: str | None, sink: Sink) -> None:
                             f"pinned {sink.size}")
 
 
-def _stream(raw, sink: Sink) -> None:  # noqa: ANN001 - a urllib3 HTTPResponse
-    """Copy the body as it arrives: ``read1`` hands over what came before a dropped connection,
-    so a retry resumes from the last byte received rather than the last full chunk."""
+def _stream(raw, sink: Sink, policy: RetryPolicy, url: str) -> None:  # noqa: ANN001
+    """Copy the body (a urllib3 response) as it arrives: ``read1`` hands over what came before a
+    dropped connection, so a retry resumes from the last byte received rather than the last full
+    chunk. A body slower than ``min_rate`` over ``rate_window`` seconds, or still coming at the
+    file's deadline, is cut (``too-slow``); the bytes received are kept for a resume."""
     read = getattr(raw, "read1", None) or raw.read
+    window_start = time.monotonic()
+    window_bytes = 0
     while chunk := read(CHUNK, decode_content=True):
         sink.write(chunk)
+        window_bytes += len(chunk)
+        now = time.monotonic()
+        policy.check_deadline(sink, url)
+        elapsed = now - window_start
+        if elapsed >= policy.rate_window:
+            if window_bytes < policy.min_rate * elapsed:
+                raise TransferError("too-slow", f"{url}: {window_bytes} bytes in {elapsed:.0f} s, "
+                                    f"below the minimum rate of {policy.min_rate:g} bytes/s "
+                                    "(--limit min-rate)")
+            window_start, window_bytes = now, 0
 
 
 def _content_range_start(value: str) -> int | None:
@@ -267,15 +351,23 @@ def copy_file(mirror: Mirror, filename: str, sink: Sink) -> None:
     """The ``file`` transport: copy from a local directory (a local copy is cheap to restart)."""
     source = Path(mirror.url(filename))
     try:
-        f = source.open("rb")
-    except FileNotFoundError:
-        raise TransferError("not-found", f"{source}: no such file") from None
-    except OSError as exc:
-        raise TransferError("connection", f"{source}: {exc.strerror}") from None
+        f = open_input(source, what="mirror file")
+    except NotRegularError as exc:  # a FIFO or a device in a mirror directory: never read
+        raise TransferError("not-found", exc.one_line()) from None
+    except InputError as exc:
+        if not source.exists():
+            raise TransferError("not-found", f"{source}: no such file") from None
+        raise TransferError("connection", exc.one_line()) from None
     with f:
         sink.restart()
         while chunk := f.read(CHUNK):
             sink.write(chunk)
+
+
+_RSYNC_UNREACHABLE = ("Connection refused", "Name or service not known", "No route to host",
+                      "Temporary failure in name resolution", "Network is unreachable",
+                      "failed to connect")
+"""rsync's words for a daemon it could not reach at all."""
 
 
 class RsyncTransport:
@@ -294,7 +386,8 @@ class RsyncTransport:
         self.sleep = sleep
 
     def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
-        _retrying(lambda: self._once(mirror.url(filename), sink), sink, self.policy, self.sleep)
+        source = mirror.url(filename)
+        _retrying(lambda: self._once(source, sink), sink, self.policy, self.sleep, source)
 
     def _once(self, source: str, sink: Sink) -> None:
         # --inplace: write into the .part file itself, using what it holds as the basis (resume);
@@ -303,11 +396,19 @@ class RsyncTransport:
                f"--timeout={int(self.policy.read_timeout)}",
                f"--contimeout={int(self.policy.connect_timeout)}", source, str(sink.path)]
         sink.flush()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        left = max(1.0, self.policy.deadline - (time.monotonic() - sink.started))
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=left)
+        except subprocess.TimeoutExpired:
+            sink.reload()
+            raise TransferError("too-slow", f"{source}: past the per-file deadline of "
+                                f"{self.policy.deadline:g} s (--limit file-deadline)") from None
         sink.reload()
         if proc.returncode == 0:
             return
         err = " ".join(proc.stderr.split())[:300] or f"rsync exited with {proc.returncode}"
+        if any(s in proc.stderr for s in _RSYNC_UNREACHABLE):
+            raise TransferError("unreachable", f"{source}: {err}")
         if "No such file" in proc.stderr or "not found" in proc.stderr.lower():
             raise TransferError("not-found", f"{source}: {err}")
         if proc.returncode in (30, 35):

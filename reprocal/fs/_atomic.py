@@ -14,6 +14,7 @@ b'hello'
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Iterator
@@ -21,7 +22,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from reprocal.errors import InputError
+from reprocal.errors import InputError, LocalIOError, ReprocalError
+from reprocal.fs._inputs import open_private
+
+_BAD_TARGET = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP)
+"""Errors that say the target path given is wrong (bad input), not that the disk refused."""
+
+
+def write_failure(exc: OSError, path: str | os.PathLike[str]) -> ReprocalError:
+    """The one-line error for a failed write to ``path``: a wrong target path is bad input
+    (exit 2); a full disk, a read-only file system or a permission is the file system's refusal
+    (:class:`LocalIOError`, exit 7)."""
+    if exc.errno in _BAD_TARGET:
+        return InputError(f"cannot write: {exc.strerror or exc}", path=path)
+    return LocalIOError.of(exc, path, doing="cannot write")
 
 
 @contextmanager
@@ -30,15 +44,18 @@ def atomic_file(path: str | os.PathLike[str], *, mode: int = 0o644,
     """Yield a binary file to write; on a clean exit it is flushed, fsynced, given ``mode`` and
     renamed over ``path``. ``f.name`` is the temporary path (to check it before the rename).
 
-    An ``OSError`` becomes an :class:`InputError` naming ``path`` ("cannot write: ...").
+    An ``OSError`` becomes the error of :func:`write_failure` naming ``path`` ("cannot
+    write: ..."). The temporary file is created by the one safe-create primitive
+    (:func:`reprocal.fs._inputs.open_private`: exclusive, never through a link).
     """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # claim the name
-        f = open(tmp, "wb")  # noqa: SIM115 - plain "wb": astropy refuses other modes
+        fd = open_private(tmp, exclusive=True, mode=0o600)
+        f = os.fdopen(fd, "wb")  # plain "wb": astropy refuses other modes
+        f.raw.name = os.fspath(tmp)  # type: ignore[attr-defined]  # f.name: the path, as documented
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror or exc}", path=target) from None
+        raise write_failure(exc, target) from None
     try:
         with f:
             yield f
@@ -49,7 +66,7 @@ def atomic_file(path: str | os.PathLike[str], *, mode: int = 0o644,
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write: {exc.strerror or exc}", path=target) from None
+        raise write_failure(exc, target) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

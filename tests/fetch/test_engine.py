@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.filesystems import fill, small_tmpfs
 from support.servers import Fault, MirrorServer, RsyncDaemon, make_files
 
 from reprocal.errors import ComponentUnavailable, ConstituentNameError, InputError
@@ -142,16 +143,21 @@ def test_a_404_is_not_retried(tmp_path, mirror_dir, server):
     assert (len(server.gets()), pauses) == (1, [])
 
 
-def test_unreachable_mirror_is_a_connection_failure(tmp_path, mirror_dir, server):
-    """A mirror that refuses connections is reported as such and the next one serves the file."""
+def test_unreachable_mirror_is_down_for_the_run(tmp_path, mirror_dir, server):
+    """A mirror that refuses connections is tried once (no retry), marked down for the run,
+    and the next one serves every file; later files do not try it again."""
     root, items = mirror_dir
     dead = parse_mirror("http://127.0.0.1:9/ccf/")
-    report = fetch(items[:1], tmp_path / "repo", [dead, m(server)], sleep=NO_SLEEP,
-                   policy=RetryPolicy(retries=1))
-    (result,) = report.results
-    assert [a.kind for a in result.attempts] == ["connection", "connection"]
-    assert "Connection refused" in result.attempts[0].message
-    assert result.mirror == server.url
+    pauses: list[float] = []
+    report = fetch(items[:3], tmp_path / "repo", [dead, m(server)], sleep=pauses.append,
+                   policy=RetryPolicy(retries=1), jobs=1)
+    first, *rest = report.results
+    assert [a.kind for a in first.attempts] == ["unreachable"]
+    assert "Connection refused" in first.attempts[0].message
+    assert all(r.mirror == server.url for r in report.results)
+    assert all(a.message.startswith("not tried") for r in rest for a in r.attempts)
+    assert pauses == [] and report.ok and report.failure() is None
+    assert [m_ for m_, _ in report.down] == [str(dead)]
 
 
 # --- resume and restart -----------------------------------------------------------------------
@@ -255,19 +261,48 @@ def test_never_deletes_and_keeps_a_wrong_file_it_cannot_replace(tmp_path, mirror
                               "notes.txt", LOCK_NAME}
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_full_disk_is_a_local_error_and_installs_nothing(tmp_path, mirror_dir, server, faulty):
-    """Writes failing with ENOSPC (the ``.part`` is /dev/full) are reported as ``local-error``,
-    not blamed on the mirror, and no other mirror is tried; nothing appears under the name."""
+    """Writes failing with ENOSPC (a real, full tmpfs) are reported as ``local-error``, not
+    blamed on the mirror, and no other mirror is tried; nothing appears under the name."""
+    root, items = mirror_dir
+    with small_tmpfs(tmp_path / "repo", "8k") as dest:
+        fill(dest)
+        report = fetch(items[:1], dest, [m(server), m(faulty)], sleep=NO_SLEEP)
+        (result,) = report.results
+        assert result.status == "failed" and [a.kind for a in result.attempts] == ["local-error"]
+        assert result.attempts[0].message.endswith("No space left on device")
+        assert faulty.gets() == [] and not (dest / items[0].filename).exists()
+
+
+@pytest.mark.parametrize("plant", ["symlink-out", "symlink-dev", "fifo", "directory", "hardlink"])
+def test_a_planted_part_file_is_left_alone(tmp_path, mirror_dir, server, plant):
+    """Whatever stands at ``.NAME.part`` that is not our own regular file is reported
+    (local-error) and never followed, truncated, read or installed; the victim is intact."""
     root, items = mirror_dir
     dest = tmp_path / "repo"
     dest.mkdir()
-    part_path(dest, items[0].filename).symlink_to("/dev/full")
-    report = fetch(items[:1], dest, [m(server), m(faulty)], sleep=NO_SLEEP)
-    (result,) = report.results
-    assert result.status == "failed" and [a.kind for a in result.attempts] == ["local-error"]
-    assert result.attempts[0].message.endswith("No space left on device")
-    assert faulty.gets() == [] and not (dest / items[0].filename).exists()
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    part = part_path(dest, items[0].filename)
+    if plant == "symlink-out":
+        part.symlink_to(victim)
+    elif plant == "symlink-dev":
+        part.symlink_to("/dev/full")
+    elif plant == "fifo":
+        os.mkfifo(part)
+    elif plant == "directory":
+        part.mkdir()
+    else:
+        os.link(victim, part)
+    report = fetch(items[:2], dest, [m(server)], sleep=NO_SLEEP)
+    by_name = {r.filename: r for r in report.results}
+    first, second = by_name[items[0].filename], by_name[items[1].filename]
+    assert first.status == "failed" and [a.kind for a in first.attempts] == ["local-error"]
+    assert "in the way; reprocal leaves it alone" in first.attempts[0].message
+    assert second.status == "fetched"  # the other files go on
+    assert victim.read_bytes() == b"precious"
+    assert not (dest / items[0].filename).exists() and not (dest / items[0].filename).is_symlink()
+    assert os.path.lexists(part)
 
 
 def test_plan_levels(tmp_path, mirror_dir):

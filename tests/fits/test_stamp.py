@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from reprocal.errors import FitsFormatError, InputError
+from reprocal.errors import FitsFormatError, LocalIOError
 from reprocal.fits._checksum import scan_file
 from reprocal.fits._stamp import Stamp, read_stamp, stamp_file
 
@@ -138,10 +138,10 @@ def test_rename_failure_leaves_original(tmp_path: Path, monkeypatch: pytest.Monk
     before = p.read_bytes()
 
     def boom(*a: object) -> None:
-        raise OSError("read-only")
+        raise OSError(30, "Read-only file system")
 
     monkeypatch.setattr("reprocal.fits._stamp.os.replace", boom)
-    with pytest.raises(InputError, match=r": cannot write: (disk full|read-only)$"):
+    with pytest.raises(LocalIOError, match=r": cannot write: (No space left on device|Read-only file system); "):
         stamp_file(p, STAMP)
     assert p.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["pn.fits"]

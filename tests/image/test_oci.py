@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reprocal.errors import HashMismatchError, InputError
+from reprocal.errors import HashMismatchError, InputError, LocalIOError
 from reprocal.image._archive import read_image_tar
 from reprocal.image._layers import LayerFile
 from reprocal.image._oci import (
@@ -112,18 +112,21 @@ def test_blob_changed_after_measuring_leaves_nothing(tmp_path):
 
 
 def test_write_failure_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
-    """The tar is written by the one atomic writer: a failing rename is an InputError naming
-    the tar (not an OSError traceback), and neither the tar nor a temporary file is left."""
+    """The tar is written by the one atomic writer: a failing rename (disk full) is a
+    LocalIOError (exit 7) naming the tar and what to do (not an OSError traceback), and neither
+    the tar nor a temporary file is left."""
 
     def boom(*a: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("reprocal.fs._atomic.os.replace", boom)
     out = tmp_path / "img.tar"
-    with pytest.raises(InputError) as err:
+    with pytest.raises(LocalIOError) as err:
         write_image_tar(out, [Blob.of_bytes(b"layer")], image_docs(b"{}", [], name="x:y"),
                         mtime=0)
-    assert err.value.one_line() == f"{out}: cannot write: No space left on device"
+    assert err.value.one_line() == (f"{out}: cannot write: No space left on device; free some "
+                                    "space (or point the output elsewhere) and run again")
+    assert err.value.exit_code == 7
     assert list(tmp_path.iterdir()) == []
 
 

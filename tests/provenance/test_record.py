@@ -12,7 +12,7 @@ import pytest
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
-from reprocal.errors import InputError, RecordError
+from reprocal.errors import LocalIOError, RecordError
 from reprocal.provenance._environment import (
     is_secret,
     parse_sas_version,
@@ -207,10 +207,10 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     target.write_text("old")
 
     def boom(*a: object) -> None:
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("os.replace", boom)
-    with pytest.raises(InputError, match=r": cannot write: (disk full|read-only)$"):
+    with pytest.raises(LocalIOError, match=r": cannot write: (No space left on device|Read-only file system); "):
         save_record(_record(), target)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
