@@ -1,5 +1,5 @@
 """``python -m reprocal``: the CLI."""
 
-from reprocal.cli import main
+from _reprocal_cli import main
 
 raise SystemExit(main())

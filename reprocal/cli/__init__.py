@@ -9,6 +9,8 @@ traceback; warnings are ``reprocal: warning:`` lines, notices ``reprocal: note:`
 
 from __future__ import annotations
 
+import contextvars
+import os
 import sys
 import warnings
 
@@ -16,7 +18,15 @@ import click
 
 from reprocal._version import __version__
 from reprocal.cli._common import LazyGroup
-from reprocal.errors import EXIT_CODES, ReprocalError, ReprocalNotice, ReprocalWarning
+from reprocal.errors import (
+    EXIT_CODES,
+    LocalIOError,
+    ReprocalError,
+    ReprocalNotice,
+    ReprocalWarning,
+)
+from reprocal.fs._limits import Limits, set_limits
+from reprocal.fs._limits import describe as describe_limits
 
 COMMANDS = {
     "index": "reprocal.cli.core:index_cmd",
@@ -47,8 +57,12 @@ def _epilog() -> str:
 @click.group(cls=LazyGroup, lazy=COMMANDS, epilog=_epilog(),
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="reprocal")
-def cli() -> None:
+@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
+              help="Change a bound on what is read (repeatable; also $REPROCAL_LIMITS). "
+                   f"Defaults: {describe_limits()}.")
+def cli(limits: tuple[str, ...]) -> None:
     """Reproducible XMM-Newton calibration: pin, rebuild, verify, fetch, package, audit."""
+    set_limits(Limits.from_env(os.environ.get("REPROCAL_LIMITS"), limits))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
@@ -66,18 +80,33 @@ _default_showwarning = warnings.showwarning
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code instead of raising (``python -m reprocal``)."""
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        warnings.simplefilter("default", ReprocalNotice)
-        warnings.simplefilter("always", ReprocalWarning)
-        return _main(sys.argv[1:] if argv is None else list(argv))
+    """Run the CLI; return the exit code instead of raising (``python -m reprocal``).
+
+    Runs in a fresh copy of the caller's context, so what a command sets there (the limits of
+    ``--limit``) ends with it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            warnings.simplefilter("default", ReprocalNotice)
+            warnings.simplefilter("always", ReprocalWarning)
+            args = sys.argv[1:] if argv is None else list(argv)
+            return contextvars.copy_context().run(_main, args)
+    except KeyboardInterrupt:  # Ctrl-C while the handlers themselves were being set up
+        _last_line("reprocal: interrupted")
+        return 130
+
+
+def _invoke(argv: list[str]) -> object:
+    """Parse and run, as ``click``'s ``main`` does but leaving every exception to
+    :func:`_main` (click's own handling exits 1 on a closed pipe and prints a blank line on
+    Ctrl-C)."""
+    with cli.make_context("reprocal", list(argv), obj={"argv": argv}) as ctx:
+        return cli.invoke(ctx)
 
 
 def _main(argv: list[str]) -> int:
     try:
-        rv = cli.main(args=argv, prog_name="reprocal", standalone_mode=False,
-                      obj={"argv": argv})
+        rv = _invoke(argv)
     except ReprocalError as exc:
         click.echo(f"reprocal: error: {exc.one_line()}", err=True)
         return exc.exit_code
@@ -96,9 +125,27 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         click.echo("reprocal: interrupted", err=True)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # a reader that closed the pipe early (`| head`) is not an error
+        from click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[operator]  # nor the flush at exit
         return 0
+    except OSError as exc:
+        # The last resort: an OSError no stage turned into a ReprocalError (a cache directory
+        # that cannot be created, a full disk, a read-only home) is still one line with its
+        # path and a documented exit code, never a traceback.
+        err = LocalIOError.of(exc)
+        _last_line(f"reprocal: error: {err.one_line()}")
+        return err.exit_code
     return rv if isinstance(rv, int) else 0
+
+
+def _last_line(text: str) -> None:
+    """Write one line to stderr, whatever state the streams are in."""
+    try:
+        click.echo(text, err=True)
+    except (OSError, ValueError):
+        pass
 
 
 __all__ = ["COMMANDS", "cli", "main", "__version__"]

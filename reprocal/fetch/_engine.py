@@ -29,7 +29,6 @@ Each file tries the mirrors in order; each failed attempt is recorded with a kin
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import fcntl
 import logging
 import os
@@ -67,6 +66,7 @@ from reprocal.fetch._transports import (
     Transports,
 )
 from reprocal.fs._inputs import UnsafeFileError, open_private
+from reprocal.fs._limits import carry_context
 from reprocal.progress import Progress, or_null
 
 log = logging.getLogger(__name__)
@@ -388,8 +388,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
         try:
             # each task runs in a copy of this context, so the limits in force apply there too
-            futures = [pool.submit(contextvars.copy_context().run, _fetch_one, e, mirrors,
-                                   transport, bar, cancel, check, health)
+            task = carry_context(_fetch_one)
+            futures = [pool.submit(task, e, mirrors, transport, bar, cancel, check, health)
                        for e in the_plan.needed if e.item.filename not in blocked]
             for future in as_completed(futures):
                 result = future.result()

@@ -155,6 +155,16 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _whole(value: object, column: str) -> int:
+    """An integer cell: a number with a fraction (``ISSUE`` 79.5) is refused, never truncated."""
+    if isinstance(value, (bool, bytes)) or value is None:
+        raise ValueError(f"{column} {value!r} is not an integer")
+    number = float(value) if not isinstance(value, (int, str)) else value  # numpy scalars
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(f"{column} {value!r} is not a whole number")
+    return int(number)
+
+
 def _row(n: int, cells: dict[str, object], default_category: str,
          path: str | os.PathLike[str]) -> tuple[Constituent, str]:
     """Row ``n`` (1-based, as FITS counts; ``cells`` by column name) as a constituent and its
@@ -174,7 +184,7 @@ def _row(n: int, cells: dict[str, object], default_category: str,
             raise FitsFormatError(exc.message, path=path) from None
 
     try:
-        issue = int(get("ISSUE"))  # type: ignore[call-overload]
+        issue = _whole(get("ISSUE"), "ISSUE")
         name = ConstituentName(_text(get("SCOPE")), _text(get("TYPEID")), issue)
     except (InputError, ValueError, TypeError) as exc:
         detail = exc.message if isinstance(exc, InputError) else str(exc)
@@ -194,7 +204,7 @@ def _row(n: int, cells: dict[str, object], default_category: str,
             )
     fsize = get("FSIZE", None)
     try:
-        size = None if fsize is None else int(fsize)  # type: ignore[call-overload]
+        size = None if fsize is None else _whole(fsize, "FSIZE")
     except (TypeError, ValueError):
         raise FitsFormatError(f"{where}, column FSIZE: {fsize!r} is not a size",
                               path=path) from None

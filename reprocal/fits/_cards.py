@@ -24,6 +24,8 @@ import math
 import re
 from collections.abc import Callable, Mapping
 
+from reprocal.fs._limits import current_limits
+
 BLOCK = 2880
 """Every FITS header, data unit and file is a whole number of 2880-byte blocks."""
 CARD = 80
@@ -56,15 +58,22 @@ def end_card(header: bytes | bytearray, start: int = 0) -> int:
     return at
 
 
-def read_header(first: bytes | memoryview, more: Callable[[], bytes | memoryview]) -> bytes:
+def read_header(first: bytes | memoryview, more: Callable[[], bytes | memoryview], *,
+                limit: int | None = None) -> bytes:
     """The whole header that begins with the full block ``first``, reading further blocks with
     ``more()`` until the one that holds the ``END`` card.
 
     Raises :class:`HeaderError` ``truncated`` when a block comes short (the file ends inside the
-    header) and ``no END card`` when the next HDU's ``XTENSION`` starts where a block was due.
+    header), ``no END card`` when the next HDU's ``XTENSION`` starts where a block was due, and
+    ``no END card within the header-size limit of N bytes`` past ``limit`` bytes (default: the
+    ``header-size`` limit in force), so a header of gigabytes is never held.
     """
+    if limit is None:
+        limit = current_limits().header_size
     header = bytearray(first)
     while end_card(header, len(header) - BLOCK) < 0:
+        if len(header) + BLOCK > limit:
+            raise HeaderError(f"no END card within the header-size limit of {limit} bytes")
         block = more()
         if len(block) < BLOCK:
             raise HeaderError("truncated")
@@ -151,10 +160,12 @@ def data_size(keys: Mapping[str, str]) -> int:
     """
     bitpix = _int(keys, "BITPIX")
     naxis = _int(keys, "NAXIS")
+    if bitpix not in (8, 16, 32, 64, -32, -64):  # mandatory and checked even without data
+        raise HeaderError(f"BITPIX = {bitpix}")
+    if not 0 <= naxis <= 999:
+        raise HeaderError(f"NAXIS = {naxis}")
     if naxis == 0:
         return 0
-    if bitpix not in (8, 16, 32, 64, -32, -64):
-        raise HeaderError(f"BITPIX = {bitpix}")
     dims = [_int(keys, f"NAXIS{i}") for i in range(1, naxis + 1)]
     gcount, pcount = _int(keys, "GCOUNT", 1), _int(keys, "PCOUNT", 0)
     if min(dims + [gcount, pcount, naxis]) < 0:

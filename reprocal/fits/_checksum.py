@@ -46,6 +46,8 @@ from reprocal.fits._cards import (
     structure,
 )
 from reprocal.fs._hashing import default_jobs
+from reprocal.fs._inputs import open_regular
+from reprocal.fs._limits import carry_context
 from reprocal.progress import Progress
 
 ALL_ONES = 0xFFFFFFFF
@@ -226,7 +228,7 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
     primary = b""
     primary_end = 0
     broken: str | None = None
-    with open(path, "rb", buffering=0) as f:
+    with open_regular(path, buffering=0) as f:  # a FIFO or device: OSError, never read
         try:
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         except (AttributeError, OSError):
@@ -267,7 +269,7 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
                 raw = read_header(first, block)
             except HeaderError as exc:
                 broken = (f"truncated in the header of HDU {hdu}" if str(exc) == "truncated"
-                          else f"the header of HDU {hdu} has no END card")
+                          else f"the header of HDU {hdu} has {exc}")
                 break
             keys = structure(raw)
             name = keys.get("EXTNAME", "").upper()
@@ -377,7 +379,7 @@ def check_files(items: Iterable[tuple[str, str]], *, sha256: bool = False,
         return out
     with ThreadPoolExecutor(max_workers=max(1, min(jobs or default_jobs(), len(order))),
                             thread_name_prefix="fits-check") as pool:
-        for p, result in zip(order, pool.map(one, order), strict=True):
+        for p, result in zip(order, pool.map(carry_context(one), order), strict=True):
             out[p] = result
             if progress is not None:
                 progress.update(1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from reprocal.core._constituent import Constituent, from_header
 from reprocal.errors import FitsFormatError
 from reprocal.fits._cards import BLOCK, HeaderError, keywords, read_header
+from reprocal.fs._inputs import open_regular
 
 
 def read_primary_header(path: str | os.PathLike[str]) -> dict[str, object]:
@@ -24,7 +25,7 @@ def read_primary_header(path: str | os.PathLike[str]) -> dict[str, object]:
     is cut short.
     """
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             first = f.read(BLOCK)
             if not first.startswith(b"SIMPLE  ="):
                 raise FitsFormatError("not a FITS file (no SIMPLE card)", path=path)
@@ -34,7 +35,7 @@ def read_primary_header(path: str | os.PathLike[str]) -> dict[str, object]:
                 header = read_header(first, lambda: f.read(BLOCK))
             except HeaderError as exc:
                 problem = ("truncated: the file ends inside the primary header"
-                           if str(exc) == "truncated" else "the primary header has no END card")
+                           if str(exc) == "truncated" else f"the primary header has {exc}")
                 raise FitsFormatError(problem, path=path) from None
     except OSError as exc:
         raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=path) from None

@@ -31,6 +31,8 @@ import attrs
 from reprocal.core._dates import CalDate
 from reprocal.core._names import check_label
 from reprocal.errors import DateError, InputError, OdfError
+from reprocal.fs._inputs import read_input
+from reprocal.fs._limits import current_limits
 
 DEMO_SUMMARY = "demo_SCX00000SUM.SAS"
 """The bundled, synthetic summary used by the demo when the real samples are absent."""
@@ -72,10 +74,11 @@ def _labels(path: Path) -> tuple[str, str, str, str]:
 def _read_lines(path: Path) -> tuple[list[str], bool]:
     """The file's lines (without line ends) and whether the last one was cut (no newline)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, None, f"cannot read: {exc.strerror or exc}",
-                    "check the path and its permissions") from None
+        raw = read_input(path, limit=current_limits().document_size, what="ODF summary",
+                         error=OdfError, name="document-size")
+    except OdfError as exc:
+        raise _fail(path, None, exc.message, exc.hint or "check the path and its permissions"
+                    ) from None
     text = raw.decode("ascii", errors="replace")
     # Split on line ends only (str.splitlines also splits on form feeds and the like, which
     # would shift the line numbers we report).
@@ -149,6 +152,10 @@ def read_summary(path: str | Path) -> OdfObservation:
 
     start = date(2)
     assert start is not None
+    for number, text in body:  # a second record: which one would cifbuild use? refuse
+        if text.strip() in ("OBSERVATION", "SLEW"):
+            raise _fail(path, number, f"a second {text.strip()} record (the first starts on "
+                        f"line {header}); a summary describes one observation", _DAMAGED_HINT)
     return OdfObservation(
         obs_id=values[0][1] or None, revolution=values[1][1] or None, start=start,
         end=date(3), source=str(path), line=values[2][0],

@@ -20,6 +20,8 @@ from typing import IO, Any
 
 from reprocal.errors import FitsFormatError
 from reprocal.fits._cards import BLOCK, HeaderError, data_size, padded, read_header, structure
+from reprocal.fs._inputs import open_input
+from reprocal.fs._limits import current_limits
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _HINT_TRUNCATED = "the file is incomplete; copy or download it again"
@@ -48,16 +50,15 @@ class Table:
 
 
 def _open(path: str | os.PathLike[str]) -> tuple[IO[bytes], int | None]:
-    """The decompressed byte stream and, for a plain file, its size."""
-    try:
-        f: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as exc:
-        raise FitsFormatError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    with f:
-        magic = f.read(2)
+    """The decompressed byte stream and, for a plain file, its size. Only a regular file is
+    opened (a FIFO or a device is refused before a byte is read)."""
+    f: IO[bytes] = open_input(path, what="FITS file", error=FitsFormatError)
+    magic = f.read(2)
+    f.seek(0)
     if magic == _GZIP_MAGIC:
-        return gzip.open(path, "rb"), None  # type: ignore[return-value]
-    f = open(path, "rb")  # noqa: SIM115
+        g = gzip.GzipFile(fileobj=f, mode="rb")
+        g.myfileobj = f  # type: ignore[attr-defined]  # closed with it, as gzip.open does
+        return g, None  # type: ignore[return-value]
     return f, os.fstat(f.fileno()).st_size
 
 
@@ -77,6 +78,11 @@ def _skip(f: IO[bytes], n: int, size: int | None, path: str | os.PathLike[str]) 
     if size is not None:
         f.seek(min(here + n, size))
     else:
+        limit = current_limits().unpacked_size
+        if here + n > limit:
+            raise FitsFormatError(
+                f"the compressed file announces more than the unpacked-size limit of {limit} "
+                "bytes", path=path, hint="raise it with --limit unpacked-size=SIZE if genuine")
         try:
             f.seek(here + n)
         except EOFError:
@@ -116,7 +122,7 @@ def find_table(path: str | os.PathLike[str], extname: str) -> Table:
                 if str(exc) == "truncated":
                     raise FitsFormatError(f"truncated: the file ends inside {where}", path=path,
                                           hint=_HINT_TRUNCATED) from None
-                raise FitsFormatError(f"{where} has no END card", path=path) from None
+                raise FitsFormatError(f"{where} has {exc}", path=path) from None
             found = structure(header)
             name = found.get("EXTNAME", "PRIMARY" if index == 0 else "").strip()
             names.append(name or f"#{index}")
@@ -126,12 +132,28 @@ def find_table(path: str | os.PathLike[str], extname: str) -> Table:
                 raise FitsFormatError(f"HDU #{index} ({names[-1]}): bad size keywords ({exc})",
                                       path=path) from None
             if index > 0 and name.upper() == extname.upper():
+                _check_table_size(path, f, size, nbytes, index, names[-1])
                 return _table(path, header, _read(f, nbytes, path), nbytes, index, found)
             if _skip(f, padded(nbytes), size, path) < nbytes:
                 raise FitsFormatError(
                     f"truncated: the file ends inside the data of HDU #{index} ({names[-1]})",
                     path=path, hint=_HINT_TRUNCATED)
             index += 1
+
+
+def _check_table_size(path: str | os.PathLike[str], f: IO[bytes], size: int | None, nbytes: int,
+                      index: int, name: str) -> None:
+    """Refuse, before allocating it, a table whose announced size the file cannot hold or that
+    is past the ``table-size`` limit (a header claiming 10^15 rows)."""
+    if size is not None and nbytes > size - f.tell():
+        raise FitsFormatError(
+            f"truncated: the file ends inside the data of HDU #{index} "
+            f"({max(0, size - f.tell())} of {nbytes} bytes)", path=path, hint=_HINT_TRUNCATED)
+    limit = current_limits().table_size
+    if nbytes > limit:
+        raise FitsFormatError(
+            f"HDU #{index} ({name}) announces {nbytes} bytes of data, more than the table-size "
+            f"limit of {limit}", path=path, hint="raise it with --limit table-size=SIZE if genuine")
 
 
 def _not_found(path: str | os.PathLike[str], extname: str, names: list[str]) -> FitsFormatError:

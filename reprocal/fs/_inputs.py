@@ -68,28 +68,55 @@ def require_regular(path: str | os.PathLike[str], *, what: str = "input",
     return st
 
 
-def open_input(path: str | os.PathLike[str], *, what: str = "input",
-               error: type[ReprocalError] = NotRegularError,
-               limit: int | None = None, name: str = "") -> BinaryIO:
-    """Open a regular file for reading; refuse anything else before reading a byte, and a file
-    larger than ``limit`` bytes (naming the limit)."""
+class NotRegularFile(OSError):
+    """An ``OSError`` for a path that is not a regular file (for code that reports unreadable
+    files as ``OSError``, such as the checksum engine's workers)."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str):
+        self.kind = kind
+        super().__init__(errno.EINVAL, f"{kind}, not a regular file", os.fspath(path))
+
+
+def open_regular(path: str | os.PathLike[str], *, buffering: int = -1) -> BinaryIO:
+    """Open a regular file for reading without ever blocking on the open (``O_NONBLOCK``) and
+    without reading from anything else: raises :class:`NotRegularFile` for a FIFO, device,
+    directory or socket, ``OSError`` when it cannot be opened."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a socket
-            raise _refuse(path, "a socket", what, error) from None
-        raise error(f"cannot read: {exc.strerror or exc}", path=path) from None
+            raise NotRegularFile(path, "a socket") from None
+        raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise _refuse(path, kind_of(st.st_mode), what, error)
-        if limit is not None and st.st_size > limit:
-            raise too_large(path, what, st.st_size, limit, error, name)
+            raise NotRegularFile(path, kind_of(st.st_mode))
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        f = os.fdopen(fd, "rb", buffering=buffering)
+        raw = getattr(f, "raw", f)  # unbuffered: the FileIO itself
+        raw.name = os.fspath(path)  # f.name is the path, as open() would give
+        return f  # type: ignore[no-any-return]
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_input(path: str | os.PathLike[str], *, what: str = "input",
+               error: type[ReprocalError] = NotRegularError,
+               limit: int | None = None, name: str = "") -> BinaryIO:
+    """Open a regular file for reading; refuse anything else before reading a byte (``error``
+    naming the path), and a file larger than ``limit`` bytes (naming the limit ``name``)."""
+    try:
+        f = open_regular(path)
+    except NotRegularFile as exc:
+        raise _refuse(path, exc.kind, what, error) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror or exc}", path=path) from None
+    size = os.fstat(f.fileno()).st_size
+    if limit is not None and size > limit:
+        f.close()
+        raise too_large(path, what, size, limit, error, name)
+    return f
 
 
 def too_large(path: str | os.PathLike[str] | None, what: str, size: int | None, limit: int,

@@ -38,12 +38,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import attrs
 
 from reprocal.errors import InputError
+
+T = TypeVar("T")
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -161,6 +163,17 @@ def use_limits(limits: Limits) -> Iterator[Limits]:
 def set_limits(limits: Limits) -> None:
     """Put ``limits`` in force for the rest of the current context (the CLI's root group)."""
     _current.set(limits)
+
+
+def carry_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` wrapped to run, in whatever thread calls it, in a copy of the context current now
+    (so worker threads of a pool see the limits in force where the pool was made)."""
+    ctx = contextvars.copy_context()
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        return ctx.copy().run(fn, *args, **kwargs)
+
+    return run
 
 
 def describe() -> str:
