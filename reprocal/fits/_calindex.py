@@ -159,7 +159,7 @@ def _whole(value: object, column: str) -> int:
     """An integer cell: a number with a fraction (``ISSUE`` 79.5) is refused, never truncated."""
     if isinstance(value, (bool, bytes)) or value is None:
         raise ValueError(f"{column} {value!r} is not an integer")
-    number = float(value) if not isinstance(value, (int, str)) else value  # numpy scalars
+    number = float(value) if not isinstance(value, (int, str)) else value  # type: ignore[arg-type]  # numpy scalars
     if isinstance(number, float) and not number.is_integer():
         raise ValueError(f"{column} {value!r} is not a whole number")
     return int(number)

@@ -240,7 +240,7 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
             nonlocal pos
             got = 0
             while got < n:
-                k = f.readinto(buf[got:n])
+                k = f.readinto(buf[got:n])  # type: ignore[attr-defined]
                 if not k:
                     break
                 got += k

@@ -57,7 +57,7 @@ def _open(path: str | os.PathLike[str]) -> tuple[IO[bytes], int | None]:
     f.seek(0)
     if magic == _GZIP_MAGIC:
         g = gzip.GzipFile(fileobj=f, mode="rb")
-        g.myfileobj = f  # type: ignore[attr-defined]  # closed with it, as gzip.open does
+        g.myfileobj = f  # type: ignore[assignment]  # closed with it, as gzip.open does
         return g, None  # type: ignore[return-value]
     return f, os.fstat(f.fileno()).st_size
 

@@ -94,7 +94,7 @@ def open_regular(path: str | os.PathLike[str], *, buffering: int = -1) -> Binary
         os.set_blocking(fd, True)
         f = os.fdopen(fd, "rb", buffering=buffering)
         raw = getattr(f, "raw", f)  # unbuffered: the FileIO itself
-        raw.name = os.fspath(path)  # f.name is the path, as open() would give
+        raw.name = os.fspath(path)  # type: ignore[misc]  # f.name is the path, as open() gives
         return f  # type: ignore[no-any-return]
     except BaseException:
         os.close(fd)
