@@ -1,13 +1,16 @@
 """Reading an image tar back: an OCI layout, a docker-archive, or both in one tar.
 
 Used for ``--base`` (reuse a base image's blobs byte for byte) and by ``image verify``. Blobs
-are never loaded whole: a member is read as a byte range of the outer tar.
+are never loaded whole: a member is read as a byte range of the outer tar. The tar must be a
+regular file; its JSON documents are read through :mod:`reprocal.image._ocidoc` (bounded, every
+field type-checked); nested indexes are followed at most ``index-depth`` levels and never in a
+cycle (an index that names itself); gzip layers are read through the bounded decompressor
+(:mod:`reprocal.fs._gunzip`), never unpacked wholesale.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import tarfile
@@ -18,6 +21,9 @@ from typing import Any
 import attrs
 
 from reprocal.errors import InputError
+from reprocal.fs._gunzip import GunzipReader, gunzip_chunks
+from reprocal.fs._inputs import open_input
+from reprocal.fs._limits import current_limits
 from reprocal.image._oci import (
     DOCKER_LAYER,
     DOCKER_LAYER_GZIP,
@@ -29,7 +35,8 @@ from reprocal.image._oci import (
     Descriptor,
     sha256_digest,
 )
-from reprocal.image._tarstream import CHUNK, decompress_chunks
+from reprocal.image._ocidoc import descriptor, document, manifest_parts, objects, platform_of
+from reprocal.image._tarstream import CHUNK
 
 _INDEXES = (MEDIA_INDEX, DOCKER_LIST)
 GZIP_LAYERS = (MEDIA_LAYER_GZIP, DOCKER_LAYER_GZIP)
@@ -123,11 +130,12 @@ class ImageTar:
 
     @property
     def config(self) -> dict[str, Any]:
-        return json.loads(self.config_bytes)
+        return document(self.config_bytes, f"{self.path}:{self.config_path}", "image config")
 
     @property
     def manifest(self) -> dict[str, Any] | None:
-        return None if self.manifest_bytes is None else json.loads(self.manifest_bytes)
+        return (None if self.manifest_bytes is None else
+                document(self.manifest_bytes, f"{self.path}: image manifest", "image manifest"))
 
     def chunks(self, name: str) -> Iterator[bytes]:
         """The bytes of member ``name``, streamed."""
@@ -149,9 +157,11 @@ class ImageTar:
     def layer_files(self, i: int) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
         """Iterate the entries of layer ``i`` (``tf.extractfile(info)`` reads the current one)."""
         # plain layers are read seekably (member data skipped, not read); gzip ones streamed
-        mode = "r|gz" if self.layers[i].media_type in GZIP_LAYERS else "r:"
+        # through the bounded decompressor (a gzip bomb stops at the unpacked-size limit)
+        gz = self.layers[i].media_type in GZIP_LAYERS
         with _Range(self.path, self.members[self.layer_paths[i]]) as r:
-            with tarfile.open(fileobj=r, mode=mode) as tf:  # type: ignore[call-overload]
+            source = GunzipReader(r, source=f"{self.path}: layer {i + 1}") if gz else r
+            with tarfile.open(fileobj=source, mode="r|" if gz else "r:") as tf:  # type: ignore[call-overload]
                 for info in tf:
                     yield info, tf
 
@@ -160,7 +170,7 @@ class ImageTar:
         h = hashlib.sha256()
         chunks = self.chunks(self.layer_paths[i])
         if self.layers[i].media_type in GZIP_LAYERS:
-            chunks = decompress_chunks(chunks)
+            chunks = gunzip_chunks(chunks, source=f"{self.path}: layer {i + 1}")
         for c in chunks:
             h.update(c)
         return "sha256:" + h.hexdigest()
@@ -172,80 +182,124 @@ def _norm(name: str) -> str:
     return name.rstrip("/")
 
 
-def _json(img_path: Path, members: dict[str, Member], name: str, what: str) -> tuple[bytes, Any]:
+def _json(img_path: Path, members: dict[str, Member], name: str, what: str
+          ) -> tuple[bytes, dict[str, Any]]:
+    """A JSON object member, read within the ``document-size`` limit."""
     if name not in members:
         raise InputError(f"{what} {name} is missing from the image tar", path=img_path,
                          hint="is this a docker save / OCI image tar?")
+    limit = current_limits().document_size
+    if members[name].size > limit:
+        raise InputError(f"{what} {name} is {members[name].size} bytes, more than the "
+                         f"document-size limit of {limit}", path=img_path)
     with _Range(img_path, members[name]) as r:
         data = r.read()
-    try:
-        return data, json.loads(data)
-    except ValueError as exc:
-        raise InputError(f"{what} {name} is not JSON ({exc})", path=img_path) from None
+    return data, document(data, f"{img_path}:{name}", what)
 
 
-def _blob_path(desc: dict[str, Any], img_path: Path) -> str:
-    digest = str(desc.get("digest", ""))
-    algo, _, hexd = digest.partition(":")
-    if algo != "sha256" or len(hexd) != 64:
-        raise InputError(f"unsupported or malformed digest {digest!r}", path=img_path)
-    return f"blobs/sha256/{hexd}"
+def _json_list(img_path: Path, members: dict[str, Member], name: str, what: str) -> list[Any]:
+    """The docker-archive ``manifest.json``: a JSON array of objects."""
+    if members[name].size > current_limits().document_size:
+        raise InputError(f"{what} {name} is larger than the document-size limit", path=img_path)
+    with _Range(img_path, members[name]) as r:
+        data = r.read()
+    from reprocal.state._schemas import parse_json
+
+    doc = parse_json(data, source=f"{img_path}:{name}", error=InputError)
+    if not isinstance(doc, list) or not all(isinstance(x, dict) for x in doc):
+        raise InputError(f"{what} must be a JSON array of objects", path=f"{img_path}:{name}")
+    return doc
 
 
-def _descriptor(desc: dict[str, Any]) -> Descriptor:
-    return Descriptor(str(desc.get("mediaType", "")), str(desc["digest"]), int(desc["size"]))
+def _blob_path(desc: Descriptor) -> str:
+    return f"blobs/sha256/{desc.hex}"
 
 
-def _pick(manifests: list[dict[str, Any]], img_path: Path) -> dict[str, Any]:
+def _strings(value: Any, where: str, source: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where} must be a list of strings", path=source)
+    return tuple(value)
+
+
+def _pick(manifests: list[dict[str, Any]], source: str) -> dict[str, Any]:
     if not manifests:
-        raise InputError("index.json lists no image", path=img_path)
+        raise InputError("the image index lists no image", path=source)
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     for m in manifests:
-        p = m.get("platform") or {}
-        if p.get("os") == "linux" and p.get("architecture") == arch:
+        if platform_of(m) == ("linux", arch):
             return m
     return manifests[0]
+
+
+def _image_manifest(path: Path, members: dict[str, Member]) -> tuple[Descriptor, str | None]:
+    """The descriptor of the image manifest the index leads to, through nested indexes (at most
+    ``index-depth`` of them, never one already seen), and the image name annotation."""
+    source = f"{path}:index.json"
+    _, index = _json(path, members, "index.json", "image index")
+    top = _pick(objects(index, "manifests", "$", source), source)
+    annotations = top.get("annotations")
+    name = annotations.get("io.containerd.image.name") if isinstance(annotations, dict) else None
+    desc = descriptor(top, "$.manifests[]", source)
+    seen: set[str] = set()
+    depth = current_limits().index_depth
+    while desc.media_type in _INDEXES:
+        if desc.digest in seen:
+            raise InputError(f"the image index {desc.digest} names itself (an index cycle)",
+                             path=path)
+        if len(seen) >= depth:
+            raise InputError(f"image indexes nested more than {depth} deep", path=path,
+                             hint="raise it with --limit index-depth=N if genuine")
+        seen.add(desc.digest)
+        blob = _blob_path(desc)
+        _, nested = _json(path, members, blob, "nested index")
+        source = f"{path}:{blob}"
+        desc = descriptor(_pick(objects(nested, "manifests", "$", source), source),
+                          "$.manifests[]", source)
+    return desc, name if isinstance(name, str) else None
 
 
 def read_image_tar(path: str | os.PathLike[str]) -> ImageTar:
     """Open an image tar (OCI layout, docker-archive, or both); refuse anything else clearly."""
     path = Path(path)
-    try:
-        with tarfile.open(path, mode="r:") as tf:
-            members = {_norm(m.name): Member(m.offset_data, m.size) for m in tf if m.isreg()}
-    except FileNotFoundError:
-        raise InputError("no such image tar", path=path) from None
-    except (tarfile.TarError, OSError) as exc:
-        raise InputError(f"not an uncompressed tar ({exc})", path=path,
-                         hint="give a `docker save` or OCI image tar (gunzip it first)") from None
+    if not os.path.lexists(path):
+        raise InputError("no such image tar", path=path)
+    with open_input(path, what="image tar") as raw:
+        try:
+            with tarfile.open(fileobj=raw, mode="r:") as tf:
+                members = {_norm(m.name): Member(m.offset_data, m.size) for m in tf if m.isreg()}
+        except (tarfile.TarError, OSError) as exc:
+            raise InputError(f"not an uncompressed tar ({exc})", path=path,
+                             hint="give a `docker save` or OCI image tar (gunzip it first)"
+                             ) from None
     if "index.json" in members:
-        _, index = _json(path, members, "index.json", "image index")
-        top = _pick(list(index.get("manifests") or []), path)
-        name = (top.get("annotations") or {}).get("io.containerd.image.name")
-        desc = top
-        while desc.get("mediaType") in _INDEXES:
-            _, nested = _json(path, members, _blob_path(desc, path), "nested index")
-            desc = _pick(list(nested.get("manifests") or []), path)
-        mbytes, manifest = _json(path, members, _blob_path(desc, path), "image manifest")
-        cpath = _blob_path(manifest.get("config") or {}, path)
+        desc, name = _image_manifest(path, members)
+        mpath = _blob_path(desc)
+        mbytes, manifest = _json(path, members, mpath, "image manifest")
+        config_desc, layers = manifest_parts(manifest, f"{path}:{mpath}")
+        cpath = _blob_path(config_desc)
         cbytes, _ = _json(path, members, cpath, "image config")
-        layers = tuple(_descriptor(d) for d in manifest.get("layers") or [])
         tags: tuple[str, ...] = ()
         if "manifest.json" in members:
-            _, dm = _json(path, members, "manifest.json", "docker-archive manifest")
-            if isinstance(dm, list) and dm:
-                tags = tuple(dm[0].get("RepoTags") or ())
-        return ImageTar(path, members, "oci", mbytes, _descriptor(desc), cbytes, cpath, layers,
-                        tuple(_blob_path(d.to_json(), path) for d in layers), tags, name)
+            dm = _json_list(path, members, "manifest.json", "docker-archive manifest")
+            if dm:
+                tags = _strings(dm[0].get("RepoTags"), "$[0].RepoTags", f"{path}:manifest.json")
+        return ImageTar(path, members, "oci", mbytes, desc, cbytes, cpath, layers,
+                        tuple(_blob_path(d) for d in layers), tags, name)
     if "manifest.json" in members:
-        _, dm = _json(path, members, "manifest.json", "docker-archive manifest")
-        if not isinstance(dm, list) or len(dm) != 1:
+        source = f"{path}:manifest.json"
+        dm = _json_list(path, members, "manifest.json", "docker-archive manifest")
+        if len(dm) != 1:
             raise InputError("manifest.json must describe exactly one image", path=path)
-        cpath = _norm(str(dm[0].get("Config", "")))
+        config = dm[0].get("Config")
+        if not isinstance(config, str):
+            raise InputError("$[0].Config must be a string", path=source)
+        cpath = _norm(config)
         cbytes, _ = _json(path, members, cpath, "image config")
-        lpaths = tuple(_norm(str(p)) for p in dm[0].get("Layers") or [])
+        lpaths = tuple(_norm(p) for p in _strings(dm[0].get("Layers"), "$[0].Layers", source))
         img = ImageTar(path, members, "docker-archive", None, None, cbytes, cpath, (), lpaths,
-                       tuple(dm[0].get("RepoTags") or ()))
+                       _strings(dm[0].get("RepoTags"), "$[0].RepoTags", source))
         descs = []
         for lp in lpaths:
             if lp not in members:

@@ -61,6 +61,7 @@ from reprocal.image._oci import (
     sha256_digest,
     write_image_tar,
 )
+from reprocal.image._rootfs import MergedView
 from reprocal.progress import Progress, or_null
 from reprocal.repo._walk import ListedFile, constituent_files
 from reprocal.state._manifest import Manifest
@@ -179,14 +180,17 @@ def _blob_of(data: bytes, path: str) -> LayerFile:
 
 
 def _base_has_ccf(base: ImageTar) -> str | None:
-    """The first ``/ccf`` entry found in the base's layers, as ``layer N: path``."""
+    """What in the base's merged filesystem view touches ``/ccf`` (an entry there however its
+    name is spelt, through a symbolic link, or a link pointing there), as ``layer N: name``;
+    ``None`` when nothing does. ``/ccf`` is reserved for the pinned calibration."""
+    view = MergedView(watch=(CCF_DIR,))
     for i in range(len(base.layers)):
-        for info, _ in base.layer_files(i):
-            name = info.name
-            while name.startswith("./"):
-                name = name[2:]
-            if name.rstrip("/") == CCF_DIR or name.startswith(CCF_DIR + "/"):
-                return f"layer {i + 1}: {name}"
+        view.apply(base.layer_files(i), i)
+    for entry, resolved in view.touching():
+        via = "" if entry.name.strip("/").lstrip("./") == resolved else f" -> /{resolved}"
+        return f"layer {entry.layer + 1}: {entry.name}{via}"
+    if view.loops:
+        return f"{view.loops[0]}: a path through a loop of symbolic links"
     return None
 
 

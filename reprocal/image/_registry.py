@@ -15,12 +15,17 @@ users already have (:mod:`reprocal.image._credentials`: ``~/.docker/config.json`
 helpers, or ``REPROCAL_REGISTRY_USER``/``_PASSWORD``). A 5xx answer or a dropped connection is
 retried (:data:`RETRIES` times, backoff doubling from :data:`BACKOFF` s), an upload's body
 rewound to its first byte, since uploads stream from the tar.
+
+Every answer is bounded: JSON answers (manifests, indexes, configs, tokens) are read up to the
+``document-size`` limit and parsed by :mod:`reprocal.image._ocidoc` (a registry answering HTML
+or a manifest with a field of the wrong type is one line naming the URL and field); a blob is
+cut as soon as it passes its descriptor's size; connections use the ``connect-timeout`` and
+``read-timeout`` limits.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import time
@@ -30,7 +35,8 @@ from typing import Any
 
 import attrs
 
-from reprocal.errors import HashMismatchError, InputError, NetworkError
+from reprocal.errors import HashMismatchError, InputError, NetworkError, ReprocalError
+from reprocal.fs._limits import current_limits
 from reprocal.image._archive import ImageTar, Member, _Range, read_image_tar
 from reprocal.image._credentials import WHERE, registry_credentials
 from reprocal.image._oci import (
@@ -39,17 +45,24 @@ from reprocal.image._oci import (
     MEDIA_INDEX,
     MEDIA_MANIFEST,
     Blob,
-    Descriptor,
     check_output,
     image_docs,
     sha256_digest,
     write_image_tar,
 )
+from reprocal.image._ocidoc import descriptor, document, manifest_parts, objects, platform_of
 from reprocal.image._tarstream import CHUNK
 
 ACCEPT = ", ".join((MEDIA_MANIFEST, DOCKER_MANIFEST, MEDIA_INDEX, DOCKER_LIST))
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-TIMEOUT = 60
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+                      r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+def _timeout() -> tuple[float, float]:
+    lim = current_limits()
+    return (lim.connect_timeout, lim.read_timeout)
 _REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -69,10 +82,16 @@ class Reference:
 
     @classmethod
     def parse(cls, ref: str) -> Reference:
+        if not isinstance(ref, str) or len(ref) > 1024 or any(
+                ord(c) < 33 or ord(c) == 127 for c in ref):
+            raise InputError(f"image reference {str(ref)[:80]!r} is not REGISTRY/NAME:TAG "
+                             "(no spaces or control characters, at most 1024 characters)")
         first, sep, rest = ref.partition("/")
         if not sep or not ("." in first or ":" in first or first == "localhost"):
             raise InputError(f"image reference {ref!r} names no registry",
                              hint="write REGISTRY/NAME:TAG, e.g. 127.0.0.1:5000/reprocal/ccf:v1")
+        if not _HOST_RE.match(first):
+            raise InputError(f"image reference {ref!r}: bad registry host {first!r}")
         digest = None
         if "@" in rest:
             rest, digest = rest.split("@", 1)
@@ -192,7 +211,9 @@ def _authenticate(s: Any, challenge: str, what: str, registry: str | None) -> bo
     try:
         doc = r.json()
         token = doc.get("token") or doc["access_token"]
-    except (ValueError, KeyError, AttributeError):
+        if not isinstance(token, str):
+            raise TypeError
+    except (ValueError, KeyError, AttributeError, TypeError):
         raise NetworkError(f"{what}: the token service {fields['realm']} answered no token"
                            ) from None
     s.headers["Authorization"] = f"Bearer {token}"
@@ -209,7 +230,7 @@ def _send(s: Any, method: str, url: str, what: str, kw: dict[str, Any]) -> Any:
         if isinstance(body, _Body):
             body.rewind()
         try:
-            r = s.request(method, url, timeout=TIMEOUT, **kw)
+            r = s.request(method, url, timeout=_timeout(), **kw)
         except requests.ConnectionError as exc:
             if attempt == RETRIES:
                 raise NetworkError(f"{what}: {method} {url} failed: {exc}") from None
@@ -279,10 +300,49 @@ def push_image(tar: str | os.PathLike[str], ref: str, *, session: Any = None) ->
     return PushResult(str(reference), ours, tuple(uploaded), tuple(skipped))
 
 
-def _blob_chunks(call: Any, url: str) -> Iterator[bytes]:
+def _body(call: Any, url: str, what: str, **kw: Any) -> tuple[Any, bytes]:
+    """``GET url``: the response and its body, read within the ``document-size`` limit."""
+    import requests
+
+    limit = current_limits().document_size
+    r = call("GET", url, (200,), what, stream=True, **kw)
+    with r:
+        chunks, got = [], 0
+        try:
+            for chunk in r.iter_content(CHUNK):
+                got += len(chunk)
+                if got > limit:
+                    raise NetworkError(f"{what}: GET {url} answered more than the "
+                                       f"document-size limit of {limit} bytes")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise NetworkError(f"{what}: GET {url} failed: {exc}") from None
+    return r, b"".join(chunks)
+
+
+def _answer(call: Any, url: str, what: str, **kw: Any) -> tuple[Any, bytes, dict[str, Any]]:
+    """A JSON answer: the response, its bytes and the object they hold; an answer that is not a
+    JSON object (an HTML error page, a proxy's message) is a :class:`NetworkError` naming the
+    URL."""
+    r, body = _body(call, url, what, **kw)
+    try:
+        return r, body, document(body, url, what)
+    except ReprocalError as exc:
+        raise NetworkError(f"{what}: the registry's answer is not a usable JSON document "
+                           f"({exc.message})", path=url) from None
+
+
+def _blob_chunks(call: Any, url: str, size: int | None = None) -> Iterator[bytes]:
+    """A blob's bytes as they arrive, cut as soon as they pass the descriptor's ``size``."""
     r = call("GET", url, (200,), "blob", stream=True)
     with r:
-        yield from r.iter_content(CHUNK)
+        got = 0
+        for chunk in r.iter_content(CHUNK):
+            got += len(chunk)
+            if size is not None and got > size:
+                raise NetworkError(f"blob: GET {url} sent more than the {size} bytes its "
+                                   "descriptor says")
+            yield chunk
 
 
 def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) -> PullResult:
@@ -292,32 +352,35 @@ def pull_image(ref: str, out: str | os.PathLike[str], *, session: Any = None) ->
     s = _session(session)
     call = functools.partial(_call, s, registry=reference.registry)
     base = reference.base_url
-    r = call("GET", f"{base}/manifests/{reference.digest or reference.tag}", (200,),
-              "manifest", headers={"Accept": ACCEPT})
-    body = r.content
-    doc = json.loads(body)
+    url = f"{base}/manifests/{reference.digest or reference.tag}"
+    r, body, doc = _answer(call, url, "manifest", headers={"Accept": ACCEPT})
     if doc.get("mediaType") in (MEDIA_INDEX, DOCKER_LIST):
-        pick = next((m for m in doc.get("manifests") or []
-                     if (m.get("platform") or {}).get("architecture") in ("amd64", None)), None)
+        pick = next((m for m in objects(doc, "manifests", "$", url, required=False)
+                     if platform_of(m)[1] in ("amd64", None)), None)
         if pick is None:
             raise InputError(f"{ref}: the index lists no linux/amd64 image")
-        r = call("GET", f"{base}/manifests/{pick['digest']}", (200,), "manifest",
-                  headers={"Accept": ACCEPT})
-        body, doc = r.content, json.loads(r.content)
-        expected = pick["digest"]
+        expected = descriptor(pick, "$.manifests[]", url).digest
+        url = f"{base}/manifests/{expected}"
+        r, body, doc = _answer(call, url, "manifest", headers={"Accept": ACCEPT})
+        if doc.get("mediaType") in (MEDIA_INDEX, DOCKER_LIST):
+            raise NetworkError("manifest: an index inside an index is not followed", path=url)
     else:
         expected = reference.digest or r.headers.get("Docker-Content-Digest") or sha256_digest(body)
     got = sha256_digest(body)
     if got != expected:
         raise HashMismatchError(str(reference), what="manifest digest", expected=expected,
                                 actual=got)
-    cd = doc["config"]
-    config = call("GET", f"{base}/blobs/{cd['digest']}", (200,), "config").content
-    if sha256_digest(config) != cd["digest"]:
-        raise HashMismatchError(str(reference), what="config digest", expected=cd["digest"],
+    try:
+        cd, layer_descs = manifest_parts(doc, url)
+    except ReprocalError as exc:
+        raise NetworkError(f"manifest: {exc.message}", path=url) from None
+    _, config = _body(call, f"{base}/blobs/{cd.digest}", "config")
+    if sha256_digest(config) != cd.digest:
+        raise HashMismatchError(str(reference), what="config digest", expected=cd.digest,
                                 actual=sha256_digest(config))
-    layers = [Descriptor(d["mediaType"], d["digest"], int(d["size"])) for d in doc["layers"]]
-    blobs = [Blob(d.digest, d.size, functools.partial(_blob_chunks, call, f"{base}/blobs/{d.digest}"))
+    layers = list(layer_descs)
+    blobs = [Blob(d.digest, d.size,
+                  functools.partial(_blob_chunks, call, f"{base}/blobs/{d.digest}", d.size))
              for d in layers]
     name = f"{reference.registry}/{reference.repository}:{reference.tag or 'latest'}"
     docs = image_docs(config, layers, name=name, manifest_bytes=body,
@@ -331,7 +394,10 @@ def _created_epoch(config: bytes) -> int:
     """The tar mtime of a pulled image: its config's ``created`` (0 when absent)."""
     from datetime import datetime
 
-    created = str(json.loads(config).get("created") or "")
+    try:
+        created = str(document(config, "image config").get("created") or "")
+    except ReprocalError:
+        return 0
     try:
         return int(datetime.fromisoformat(created[:19] + "+00:00").timestamp())
     except ValueError:

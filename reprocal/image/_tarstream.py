@@ -12,7 +12,6 @@ import hashlib
 import io
 import os
 import tarfile
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 from reprocal.errors import HashMismatchError, InputError
@@ -197,12 +196,3 @@ class BackgroundHash:
         if self._t.is_alive():
             self._q.put(None)
             self._t.join()
-
-
-
-def decompress_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Gunzip a stream (for DiffIDs of gzip layers)."""
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    for chunk in chunks:
-        yield d.decompress(chunk)
-    yield d.flush()

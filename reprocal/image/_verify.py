@@ -27,6 +27,7 @@ from reprocal.image._layout import (
     SUMS_PATH,
 )
 from reprocal.image._oci import sha256_digest
+from reprocal.image._rootfs import MergedView
 from reprocal.state._manifest import loads
 from reprocal.state._schemas import json_path, load_schema
 
@@ -158,38 +159,30 @@ def _diff_ids(img: ImageTar) -> Check:
                  f"layers; first difference at layer {bad + 1}")
 
 
-def _ccf_files(img: ImageTar) -> tuple[dict[str, tuple[int, str]], dict[str, bytes]]:
-    """``{path: (size, sha256 hex)}`` of every regular file under ``/ccf`` (upper layers win)."""
+def _ccf_files(img: ImageTar) -> tuple[dict[str, tuple[int, str]], dict[str, bytes], list[str]]:
+    """``{path: (size, sha256 hex)}`` of every regular file under ``/ccf`` in the merged view of
+    all layers (base layers too: paths normalised, links and whiteouts resolved, upper layers
+    win), the bytes of the small ones, and what else is there (links, devices), as problems."""
+    view = MergedView(watch=(CCF_DIR,), keep=SMALL)
+    for i in range(len(img.layers)):
+        view.apply(img.layer_files(i), i)
     files: dict[str, tuple[int, str]] = {}
     small: dict[str, bytes] = {}
-    prefix = CCF_DIR + "/"
-    for i in range(len(img.layers)):
-        for info, tf in img.layer_files(i):
-            name = info.name
-            while name.startswith("./"):
-                name = name[2:]
-            if not name.startswith(prefix):
-                continue
-            base = name.rsplit("/", 1)[-1]
-            if base.startswith(".wh."):
-                gone = name.rsplit("/", 1)[0] + "/" + base[4:]
-                for k in [k for k in files if k == gone or k.startswith(gone + "/")]:
-                    del files[k]
-                continue
-            if not info.isreg():
-                continue
-            h = hashlib.sha256()
-            fh = tf.extractfile(info)
-            assert fh is not None
-            keep = []
-            while chunk := fh.read(SMALL):
-                h.update(chunk)
-                if info.size <= SMALL:
-                    keep.append(chunk)
-            files[name] = (info.size, h.hexdigest())
-            if info.size <= SMALL:
-                small[name] = b"".join(keep)
-    return files, small
+    strange: list[str] = []
+    for path, e in sorted(view.files.items()):
+        if e.kind == "dir":
+            continue
+        if e.kind in ("file", "hardlink") and e.sha256 is not None:
+            files[path] = (e.size, e.sha256)
+            if e.data is not None:
+                small[path] = e.data
+        else:
+            strange.append(f"/{path}: {e.kind} (from {e.name!r} in layer {e.layer + 1})")
+    for e, resolved in view.touching():
+        if not view.watched(e.path):
+            strange.append(f"/{e.path}: symbolic link into /{resolved} (layer {e.layer + 1})")
+    strange += [f"{name}: a path through a loop of symbolic links" for name in view.loops]
+    return files, small, strange
 
 
 def _build_record(data: bytes | None, calibration_id: str) -> Check:
@@ -216,7 +209,7 @@ def _build_record(data: bytes | None, calibration_id: str) -> Check:
 
 def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
 
-    files, small = _ccf_files(img)
+    files, small, strange = _ccf_files(img)
     if MANIFEST_PATH not in small:
         return [Check("manifest", False, f"/{MANIFEST_PATH} missing")], None
     try:
@@ -244,6 +237,12 @@ def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
     checks.append(Check("constituents", not problems, "; ".join(problems[:5]) if problems else
                         f"{len(manifest.files)} pinned files present"))
     cifs = [f"{CCF_DIR}/ccf.cif"] + [f"{CCF_DIR}/cif/{x}.cif" for x in manifest.labels()]
+    expected = pinned | set(cifs) | {MANIFEST_PATH, SUMS_PATH, RECORD_PATH}
+    unexpected = [f"/{p}: not put there by reprocal" for p in sorted(set(files) - expected)]
+    odd = strange + unexpected
+    checks.append(Check(f"/{CCF_DIR} contents", not odd, "; ".join(odd[:5]) + (
+        f" (and {len(odd) - 5} more)" if len(odd) > 5 else "") if odd else
+        f"exactly the {len(expected)} files reprocal writes, in the merged view of all layers"))
     missing = [c for c in cifs if c not in files]
     checks.append(Check("cifs", not missing, f"missing {', '.join(missing)}" if missing else
                         f"{len(cifs) - 1} observation(s)"))
@@ -276,12 +275,19 @@ def verify_image(path: str | Path) -> VerifyReport:
     except ReprocalError as exc:
         return VerifyReport(path, (Check("structure", False, exc.one_line()),))
     checks = [Check("structure", True, f"{img.layout}, {len(img.layers)} layers")]
-    checks += _structure(img)
-    checks.append(_diff_ids(img))
+    for step in (_structure, lambda i: [_diff_ids(i)]):
+        try:
+            checks += step(img)
+        except ReprocalError as exc:
+            checks.append(Check("structure", False, exc.one_line()))
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # a field of the wrong type
+            checks.append(Check("structure", False, f"malformed image document ({exc})"))
     try:
         more, cal_id = _calibration(img)
     except (OSError, EOFError, ValueError) as exc:  # a corrupt layer tar
         more, cal_id = [Check("calibration", False, f"layer unreadable ({exc})")], None
+    except ReprocalError as exc:  # a gzip bomb, a malformed config
+        more, cal_id = [Check("calibration", False, exc.one_line())], None
     except Exception as exc:  # tarfile.TarError, zlib.error
         more, cal_id = [Check("calibration", False, f"layer unreadable ({exc})")], None
     checks += more
