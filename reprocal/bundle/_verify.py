@@ -11,13 +11,17 @@ Every check is run and every problem reported (a report, not the first failure):
 * every record under ``records/`` validates against ``schemas/record.schema.json``;
 * every ``cif/<obs>/ccf.cif`` holds exactly the manifest's rows for that observation.
 
-A tar is unpacked into a temporary directory first; members with absolute names, ``..``, links
-or devices are refused (a problem), never written.
+A tar (plain or gzip-compressed) is never unpacked: it is read in one streaming pass, each
+member hashed as it goes by, and only the small documents checked here (``SHA256SUMS``, the crate,
+the manifest, records, CIFs: each at most the ``document-size`` limit) kept in memory. A gzip
+bomb stops at the ``unpacked-size`` limit; members with absolute names, ``..``, links or devices
+are problems, never read. A directory's files must be regular files; the bundle itself must be a
+directory or a regular file.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import re
 import tarfile
@@ -25,7 +29,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -33,10 +37,15 @@ from reprocal.bundle._crate import CRATE, crate_problems
 from reprocal.bundle._write import SUMS
 from reprocal.errors import InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex
+from reprocal.fs._gunzip import GunzipReader
 from reprocal.fs._hashing import sha256_file
-from reprocal.provenance._record import json_path, load_record
-from reprocal.state._manifest import SCHEMA_V1, Manifest, V1ManifestNotice, load_manifest
-from reprocal.state._schemas import load_schema
+from reprocal.fs._inputs import open_input, read_input
+from reprocal.fs._limits import current_limits
+from reprocal.provenance._record import json_path
+from reprocal.provenance._record import loads as loads_record
+from reprocal.state._manifest import SCHEMA_V1, Manifest, V1ManifestNotice
+from reprocal.state._manifest import loads as loads_manifest
+from reprocal.state._schemas import load_schema, parse_json
 
 _SUM_LINE = re.compile(r"^(?P<hex>[0-9a-f]{64}) [ *](?P<path>\S.*)$")
 
@@ -89,18 +98,173 @@ def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
     return sums, problems
 
 
-def _files(root: Path) -> set[str]:
-    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+def _wanted(rel: str) -> bool:
+    """The members whose bytes the checks read (the others are only hashed)."""
+    return (rel in (SUMS, CRATE, "manifest.json") or rel.startswith("records/")
+            or (rel.startswith("cif/") and rel.endswith(".cif")))
 
 
-def _check_crate(root: Path, sums: dict[str, str]) -> tuple[list[str], list[str]]:
+class Contents:
+    """A bundle's regular files: names, sizes, sha256 and, for the documents the checks read,
+    their bytes (``None`` with a problem when too large or unreadable)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.sizes: dict[str, int] = {}
+        self.digests: dict[str, str] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.problems: list[str] = []
+        self.images: dict[str, tuple[str | None, str] | str] = {}
+        """``image/*.tar`` members: their (manifest digest, config digest), or why unreadable."""
+
+    def data(self, rel: str) -> bytes | None:
+        return self.blobs.get(rel)
+
+
+def directory_contents(root: Path) -> Contents:
+    """The regular files under ``root`` (anything else is a problem, never read)."""
+    out = Contents(str(root))
+    limit = current_limits().document_size
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_dir() and not p.is_symlink():
+            continue
+        if not p.is_file():
+            out.problems.append(f"{rel}: not a regular file (link, FIFO or device), not read")
+            continue
+        try:
+            out.sizes[rel] = p.stat().st_size
+            out.digests[rel] = sha256_file(p)
+            if _wanted(rel):
+                out.blobs[rel] = read_input(p, limit=limit, what="bundle document",
+                                            name="document-size")
+            elif _is_image(rel):
+                out.images[rel] = _identity_of_tar(p)
+        except (OSError, ReprocalError) as exc:
+            text = exc.one_line() if isinstance(exc, ReprocalError) else exc.strerror
+            out.problems.append(f"{rel}: {text}")
+    return out
+
+
+def tar_contents(path: Path) -> Contents:
+    """The regular members of a bundle tar (plain or gzip), read in one streaming pass; the tar
+    must hold one top directory, whose name is dropped."""
+    out = Contents(str(path))
+    limit = current_limits().document_size
+    tops: set[str] = set()
+    entries: list[tuple[str, int, str, bytes | None]] = []
+    with open_input(path, what="bundle") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream: Any = GunzipReader(raw, source=str(path)) if gz else raw
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for m in tar:
+                    parts = PurePosixPath(m.name).parts
+                    if PurePosixPath(m.name).is_absolute() or ".." in parts or not parts:
+                        out.problems.append(f"{m.name}: unsafe member name, not unpacked")
+                        continue
+                    if not (m.isfile() or m.isdir()):
+                        out.problems.append(f"{m.name}: not a regular file (link or device), "
+                                            "not unpacked")
+                        continue
+                    tops.add(parts[0])
+                    if m.isdir() or len(parts) < 2:
+                        continue
+                    rel = "/".join(parts[1:])
+                    src = tar.extractfile(m)
+                    assert src is not None
+                    h = hashlib.sha256()
+                    keep: list[bytes] | None = [] if _wanted(rel) and m.size <= limit else None
+                    if _is_image(rel):  # read as the tar it is, hashed as it goes by
+                        out.images[rel] = _identity_of_stream(_Hashing(src, h), rel)
+                    while block := src.read(1 << 20):
+                        h.update(block)
+                        if keep is not None:
+                            keep.append(block)
+                    if _wanted(rel) and keep is None:
+                        out.problems.append(f"{rel}: larger than the document-size limit of "
+                                            f"{limit} bytes, not checked")
+                    entries.append((rel, m.size, h.hexdigest(),
+                                    None if keep is None else b"".join(keep)))
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise InputError(f"{path}: not a readable tar ({exc})") from None
+    if len(tops) != 1:
+        raise InputError(f"{path}: expected one top directory, found {len(tops)}")
+    for rel, size, digest, data in entries:
+        out.sizes[rel], out.digests[rel] = size, digest
+        if data is not None:
+            out.blobs[rel] = data
+    return out
+
+
+def _is_image(rel: str) -> bool:
+    return rel.startswith("image/") and rel.endswith(".tar")
+
+
+class _Hashing:
+    """A reader that feeds what it reads to a hash (an inner tar read while hashing the outer
+    member)."""
+
+    def __init__(self, raw: IO[bytes], h: Any):
+        self._raw, self._h = raw, h
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self._h.update(data)
+        return data
+
+
+def _identity_of_tar(path: Path) -> tuple[str | None, str] | str:
+    from reprocal.image._archive import read_image_tar
+
+    try:
+        img = read_image_tar(path)
+    except ReprocalError as exc:
+        return exc.message
+    return img.manifest_digest, img.config_digest
+
+
+def _identity_of_stream(raw: Any, rel: str) -> tuple[str | None, str] | str:
+    """(manifest digest, config digest) of an image tar read as a stream, keeping only its
+    small documents (index, manifests, configs) in memory."""
+    from reprocal.image._archive import identity_of
+
+    limit = current_limits().document_size
+    docs: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=raw, mode="r|") as inner:
+            for m in inner:
+                name = m.name.lstrip("./")
+                if m.isreg() and m.size <= limit and (
+                        name.endswith(".json") or name.startswith("blobs/sha256/")):
+                    src = inner.extractfile(m)
+                    assert src is not None
+                    data = src.read()
+                    if data[:1] in (b"{", b"["):
+                        docs[name] = data
+        return identity_of(docs, rel)
+    except ReprocalError as exc:
+        return exc.message
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        return f"not a readable image tar ({exc})"
+
+
+def _crate(c: Contents) -> Any:
+    data = c.data(CRATE)
+    if data is None:
+        raise InputError("not readable")
+    return parse_json(data, source=CRATE)
+
+
+def _check_crate(c: Contents, sums: dict[str, str]) -> tuple[list[str], list[str]]:
     """The crate's problems, and which of them are non-conformance (schema or REQUIRED rules)."""
     import jsonschema
 
     try:
-        doc = json.loads((root / CRATE).read_bytes())
-    except (OSError, ValueError) as exc:
-        return [f"{CRATE}: not readable JSON ({exc})"], []
+        doc = _crate(c)
+    except ReprocalError as exc:
+        return [f"{CRATE}: not readable JSON ({exc.message})"], []
     conformance = crate_problems(doc)
     validator = jsonschema.Draft202012Validator(load_schema("ro-crate.schema.json"))
     errors = list(validator.iter_errors(doc))
@@ -118,61 +282,71 @@ def _check_crate(root: Path, sums: dict[str, str]) -> tuple[list[str], list[str]
         elif entity["sha256"] != sums[rel]:
             problems.append(f"{CRATE}: File {rel} has sha256 {entity['sha256']}, {SUMS} says "
                             f"{sums[rel]}")
-        elif rel.startswith("image/") and (root / rel).is_file() and (
-                why := _image_identity(root / rel, entity.get("identifier"))):
+        elif rel in c.images and (why := _image_identity(c.images[rel],
+                                                         entity.get("identifier"))):
             problems.append(f"{CRATE}: File {rel}: {why}")
-        elif (root / rel).is_file() and int(entity["contentSize"]) != (root / rel).stat().st_size:
+        elif rel in c.sizes and int(entity["contentSize"]) != c.sizes[rel]:
             problems.append(f"{CRATE}: File {rel} has contentSize {entity['contentSize']}, the "
-                            f"file has {(root / rel).stat().st_size} bytes")
+                            f"file has {c.sizes[rel]} bytes")
     return problems, conformance
 
 
-def _image_identity(path: Path, identifier: Any) -> str:
+def _image_identity(found: tuple[str | None, str] | str, identifier: Any) -> str:
     """Why the bundled image is not the one the crate names ('' when it is, or names none): any
     one of the named digests may be its manifest digest or its config digest (the image ID,
     which a recompressing copy keeps)."""
-    from reprocal.image._archive import read_image_tar
-
     named = [identifier] if isinstance(identifier, str) else list(identifier or [])
     if not named:
         return ""
-    try:
-        img = read_image_tar(path)
-    except ReprocalError:
+    if isinstance(found, str):
         return "not a readable image tar, but the crate names it by an image digest"
-    if {img.manifest_digest, img.config_digest} & set(named):
+    manifest_digest, config_digest = found
+    if {manifest_digest, config_digest} & set(named):
         return ""
     return (f"the crate names the image {', '.join(map(str, named))}, the tar is "
-            f"{img.manifest_digest or '-'} (config {img.config_digest})")
+            f"{manifest_digest or '-'} (config {config_digest})")
 
 
-def _crate_identifier(root: Path) -> str | None:
+def _crate_identifier(c: Contents) -> str | None:
     """The root data entity's ``identifier`` in the crate, when there is one to read."""
     try:
-        doc = json.loads((root / CRATE).read_bytes())
+        doc = _crate(c)
         for entity in doc["@graph"]:
             if entity.get("@id") == "./" and isinstance(entity.get("identifier"), str):
                 return str(entity["identifier"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ReprocalError, ValueError, KeyError, TypeError, AttributeError):
         return None  # reported by the crate check
     return None
 
 
-def _check_cifs(root: Path, manifest: Manifest) -> list[str]:
+def _read_cif(data: bytes, rel: str) -> Any:
+    """A CIF's CALINDEX from its bytes (at most the document-size limit), through a private
+    temporary file the FITS reader can open."""
+    with tempfile.NamedTemporaryFile(prefix="reprocal-cif-", suffix=".cif") as f:
+        f.write(data)
+        f.flush()
+        try:
+            return read_calindex(f.name)
+        except ReprocalError as exc:
+            raise InputError(exc.message.replace(f.name, rel)) from None
 
+
+def _check_cifs(c: Contents, manifest: Manifest) -> list[str]:
     problems = []
     for label, obs in zip(manifest.labels(), manifest.observations, strict=True):
         rel = f"cif/{label}/ccf.cif"
-        if not (root / rel).is_file():
-            problems.append(f"{rel}: missing (the manifest has observation {label})")
+        data = c.data(rel)
+        if data is None:
+            if rel not in c.sizes:
+                problems.append(f"{rel}: missing (the manifest has observation {label})")
             continue
         try:
-            table = read_calindex(root / rel)
+            table = _read_cif(data, rel)
         except ReprocalError as exc:
             problems.append(f"{rel}: {exc.message}")
             continue
-        want = {c.filename: c for c in manifest.constituents_for(obs)}
-        got = {c.filename: c for c in table.rows}
+        want = {x.filename: x for x in manifest.constituents_for(obs)}
+        got = {x.filename: x for x in table.rows}
         if set(got) != set(want):
             extra, lost = sorted(set(got) - set(want)), sorted(set(want) - set(got))
             problems.append(f"{rel}: rows differ from the manifest (extra: {', '.join(extra) or '-'};"
@@ -181,105 +355,85 @@ def _check_cifs(root: Path, manifest: Manifest) -> list[str]:
             problems.append(f"{rel}: OBSVDATE/ANALDATE {table.obs_date}/{table.analysis_date}, "
                             f"the manifest says {obs.obs_date}/{obs.analysis_date}")
         else:
-            for name, c in sorted(got.items()):
+            for name, x in sorted(got.items()):
                 w = want[name]
-                if (c.valdate, c.evaldate, c.subdate) != (w.valdate, w.evaldate, w.subdate):
+                if (x.valdate, x.evaldate, x.subdate) != (w.valdate, w.evaldate, w.subdate):
                     problems.append(f"{rel}: row {name} has other dates than the manifest's")
     return problems
 
 
-def verify_directory(root: Path, *, source: str | None = None,
-                     keys: Sequence[Any] = ()) -> BundleCheck:
-    """Check an unpacked bundle; with ``keys``, every record must be signed by one of them."""
-
-    label = source or str(root)
-    if not (root / SUMS).is_file():
+def verify_contents(c: Contents, *, source: str | None = None,
+                    keys: Sequence[Any] = ()) -> BundleCheck:
+    """Check a bundle's contents (see the module docstring); with ``keys``, every record must
+    be signed by one of them."""
+    label = source or c.label
+    if SUMS not in c.sizes:
         raise InputError(f"{label}: no {SUMS}: not a reprocal bundle")
-    sums, problems = parse_sums((root / SUMS).read_text(errors="replace"))
-    present = _files(root) - {SUMS}
+    sums, problems = parse_sums((c.data(SUMS) or b"").decode("utf-8", errors="replace"))
+    problems = list(c.problems) + problems
+    present = set(c.sizes) - {SUMS}
     for rel in sorted(present - set(sums)):
         problems.append(f"{rel}: not listed in {SUMS} (added after bundling?)")
     for rel, digest in sorted(sums.items()):
         if rel not in present:
             problems.append(f"{rel}: listed in {SUMS} but missing")
-        elif sha256_file(root / rel) != digest:
+        elif c.digests[rel] != digest:
             problems.append(f"{rel}: sha256 differs from {SUMS}: tampered or corrupt")
     nonconforming: list[str] = []
     if CRATE in present:
-        crate_found, nonconforming = _check_crate(root, sums)
+        crate_found, nonconforming = _check_crate(c, sums)
         problems.extend(crate_found)
     else:
         problems.append(f"{CRATE}: missing")
     manifest = None
-    try:
-        with warnings.catch_warnings():  # a bundle's manifest is as published: never upgraded
-            warnings.simplefilter("ignore", V1ManifestNotice)
-            manifest = load_manifest(root / "manifest.json")
-    except ReprocalError as exc:
-        problems.append(f"manifest.json: {exc.message}")
+    data = c.data("manifest.json")
+    if data is None:
+        if "manifest.json" not in c.sizes:
+            problems.append("manifest.json: missing")
+    else:
+        try:
+            with warnings.catch_warnings():  # a bundle's manifest is as published: never upgraded
+                warnings.simplefilter("ignore", V1ManifestNotice)
+                manifest = loads_manifest(data, source="manifest.json")
+        except ReprocalError as exc:
+            problems.append(f"manifest.json: {exc.message}")
     if manifest is not None:
-        ident = _crate_identifier(root)
+        ident = _crate_identifier(c)
         if ident is not None and ident not in (manifest.calibration_id, manifest.upgraded_from):
             problems.append(f"{CRATE}: the crate's identifier {ident} is not the manifest's "
                             f"calibration id {manifest.calibration_id}")
     for rel in sorted(r for r in present if r.startswith("records/")):
+        record = c.data(rel)
+        if record is None:
+            continue
         try:
-            load_record(root / rel, keys=keys)
+            loads_record(record, source=rel, keys=keys)
         except ReprocalError as exc:
             problems.append(f"{rel}: {exc.message}")
     if manifest is not None:
-        problems.extend(_check_cifs(root, manifest))
+        problems.extend(_check_cifs(c, manifest))
     return BundleCheck(label, len(sums), tuple(problems),
                        manifest.calibration_id if manifest else None,
                        manifest.upgraded_from if manifest and manifest.source_schema == SCHEMA_V1
                        else None, tuple(nonconforming))
 
 
-def _unpack(tar_path: Path, dest: Path) -> tuple[Path, list[str]]:
-    """Unpack regular files and directories under one top directory; refuse anything else."""
-    problems = []
-    tops = set()
-    try:
-        with tarfile.open(tar_path) as tar:
-            for m in tar:
-                parts = PurePosixPath(m.name).parts
-                if PurePosixPath(m.name).is_absolute() or ".." in parts or not parts:
-                    problems.append(f"{m.name}: unsafe member name, not unpacked")
-                    continue
-                if not (m.isfile() or m.isdir()):
-                    problems.append(f"{m.name}: not a regular file (link or device), not unpacked")
-                    continue
-                tops.add(parts[0])
-                target = dest.joinpath(*parts)
-                if m.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                src = tar.extractfile(m)
-                assert src is not None
-                with open(target, "wb") as out:
-                    while block := src.read(1 << 20):
-                        out.write(block)
-    except (tarfile.TarError, OSError) as exc:
-        raise InputError(f"{tar_path}: not a readable tar ({exc})") from None
-    if len(tops) != 1:
-        raise InputError(f"{tar_path}: expected one top directory, found {len(tops)}")
-    return dest / tops.pop(), problems
+def verify_directory(root: Path, *, source: str | None = None,
+                     keys: Sequence[Any] = ()) -> BundleCheck:
+    """Check an unpacked bundle; with ``keys``, every record must be signed by one of them."""
+    return verify_contents(directory_contents(root), source=source, keys=keys)
 
 
 def verify_bundle(path: str | os.PathLike[str], *, keys: Sequence[Any] = ()) -> BundleCheck:
-    """Check a bundle directory, or a bundle tar (unpacked into a temporary directory).
+    """Check a bundle directory, or a bundle tar (plain or gzip; streamed, never unpacked).
     ``keys`` (public keys, :func:`reprocal.provenance._signature.load_public_key`): every record
     in it must carry a signature one of them verifies."""
     p = Path(path)
     if p.is_dir():
         return verify_directory(p, keys=keys)
-    if not p.is_file():
+    if not os.path.lexists(p):
         raise InputError(f"{p}: no such bundle directory or tar")
-    with tempfile.TemporaryDirectory(prefix="reprocal-bundle-") as tmp:
-        root, problems = _unpack(p, Path(tmp))
-        check = verify_directory(root, source=str(p), keys=keys)
-    return attrs.evolve(check, problems=tuple(problems) + check.problems)
+    return verify_contents(tar_contents(p), source=str(p), keys=keys)
 
 
 __all__ = ["BundleCheck", "parse_sums", "verify_bundle", "verify_directory"]

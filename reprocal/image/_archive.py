@@ -260,6 +260,43 @@ def _image_manifest(path: Path, members: dict[str, Member]) -> tuple[Descriptor,
     return desc, name if isinstance(name, str) else None
 
 
+def identity_of(docs: dict[str, bytes], source: str) -> tuple[str | None, str]:
+    """``(manifest digest, config digest)`` of an image known only by its small documents
+    (``index.json``, ``manifest.json``, the blobs of its manifests and config, by member name),
+    as read from a stream without the layers; the same rules as :func:`read_image_tar`."""
+
+    def get(name: str, what: str) -> bytes:
+        if name not in docs:
+            raise InputError(f"{what} {name} is missing from the image tar", path=source)
+        return docs[name]
+
+    if "index.json" in docs:
+        where = f"{source}:index.json"
+        index = document(docs["index.json"], where, "image index")
+        desc = descriptor(_pick(objects(index, "manifests", "$", where), where),
+                          "$.manifests[]", where)
+        seen: set[str] = set()
+        while desc.media_type in _INDEXES:
+            if desc.digest in seen or len(seen) >= current_limits().index_depth:
+                raise InputError("image indexes nested too deep or in a cycle", path=source)
+            seen.add(desc.digest)
+            where = f"{source}:{_blob_path(desc)}"
+            nested = document(get(_blob_path(desc), "nested index"), where, "nested index")
+            desc = descriptor(_pick(objects(nested, "manifests", "$", where), where),
+                              "$.manifests[]", where)
+        mbytes = get(_blob_path(desc), "image manifest")
+        config, _ = manifest_parts(document(mbytes, source, "image manifest"), source)
+        return sha256_digest(mbytes), config.digest
+    from reprocal.state._schemas import parse_json
+
+    dm = parse_json(get("manifest.json", "docker-archive manifest"), source=source,
+                    error=InputError)
+    if not (isinstance(dm, list) and len(dm) == 1 and isinstance(dm[0], dict)
+            and isinstance(dm[0].get("Config"), str)):
+        raise InputError("manifest.json must describe exactly one image", path=source)
+    return None, sha256_digest(get(_norm(dm[0]["Config"]), "image config"))
+
+
 def read_image_tar(path: str | os.PathLike[str]) -> ImageTar:
     """Open an image tar (OCI layout, docker-archive, or both); refuse anything else clearly."""
     path = Path(path)
