@@ -24,6 +24,11 @@ class RunCommandResult:
     def exit_status(self) -> int:
         return self.run.exit_status
 
+    @property
+    def exit_code(self) -> int:
+        """What ``reprocal run`` exits with (:attr:`reprocal.provenance.RunResult.exit_code`)."""
+        return self.run.exit_code
+
     def to_json(self) -> dict[str, Any]:
         r, rec = self.run, self.run.record
         return {"exit_status": r.exit_status, "record": str(r.record_path),

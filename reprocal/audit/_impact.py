@@ -8,7 +8,6 @@ provenance record; anything else is skipped. Unreadable candidates are reported,
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -20,9 +19,12 @@ import attrs
 from reprocal.core._names import ConstituentName
 from reprocal.errors import ConstituentNameError, InputError, ReprocalError
 from reprocal.fits._calindex import read_calindex
+from reprocal.fs._inputs import NotRegularFile, open_regular, read_input, require_regular
+from reprocal.fs._limits import current_limits
 from reprocal.progress import Progress, or_null
 from reprocal.provenance._record import is_record, load_record
 from reprocal.state._manifest import loads
+from reprocal.state._schemas import parse_json
 
 _TYPE_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})$")
 _SKIP = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
@@ -94,9 +96,13 @@ class UsesReport:
 
 
 def _sniff(path: Path) -> str | None:
+    """``fits``, ``json`` or ``None`` by the first bytes; raises :class:`NotRegularFile` for a
+    FIFO, device or socket in the tree (reported, never read)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(9)
+    except NotRegularFile:
+        raise
     except OSError:
         return None
     if head.startswith(b"SIMPLE  =") or head.startswith(b"\x1f\x8b"):
@@ -122,10 +128,11 @@ def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
         rec = load_record(path)
         return [Use(str(path), "record", d.name, " ".join(rec.command)[:120])
                 for d in rec.by_role("constituent") if target.matches(d.name)]
-    data = path.read_bytes()
+    data = read_input(path, limit=current_limits().document_size, what="JSON file",
+                      name="document-size")  # past the limit: reported, never read whole
     try:
-        doc = json.loads(data)
-    except ValueError:
+        doc = parse_json(data, source=str(path))
+    except InputError:
         return []
     # a manifest's "schema" comes after its constituents (keys are sorted): read it all
     if not (isinstance(doc, dict) and str(doc.get("schema", "")).startswith("reprocal.manifest/")):
@@ -169,8 +176,14 @@ def find_uses(target: Target, roots: Sequence[str | os.PathLike[str]], *,
         r = Path(root)
         if not r.exists():
             raise InputError(f"{r}: no such file or directory")
+        if not (r.is_file() or r.is_dir()):
+            require_regular(r, what="--uses root")  # a FIFO or device: refused, not read
         for p in [r] if r.is_file() else _walk(r):
-            kind = _sniff(p)
+            try:
+                kind = _sniff(p)
+            except NotRegularFile as exc:
+                problems.append((str(p), f"{p}: {exc.strerror}, not read"))
+                continue
             if kind is None:
                 continue
             scanned += 1

@@ -34,6 +34,7 @@ from reprocal.errors import FitsFormatError, InputError, ReprocalError
 from reprocal.fits._calindex import CalIndex, read_calindex
 from reprocal.fits._stamp import Stamp, is_fits, read_stamp
 from reprocal.fs._hashing import sha256_file
+from reprocal.fs._inputs import open_regular, require_regular
 from reprocal.provenance._record import Record, is_record, load_record
 from reprocal.provenance._signature import SignatureError
 from reprocal.state._manifest import Manifest, V1ManifestNotice, load_manifest
@@ -284,12 +285,13 @@ def read_product(path: str | os.PathLike[str], *, lookup: Lookup | None = None,
 
     p = Path(path)
     name = str(path)
-    if not p.is_file():
+    if not os.path.lexists(p):
         raise InputError(f"{name}: no such file")
+    require_regular(p, what="product")  # a FIFO, device or directory: refused before reading
     if is_record(p):
         return _from_record(load_record(p, keys=keys), name, "record", lookup, keys,
                             record_path=name)
-    with open(p, "rb") as f:
+    with open_regular(p) as f:
         head = f.read(1)
     if head == b"{":
         if keys:

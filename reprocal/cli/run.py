@@ -29,7 +29,8 @@ def run_cmd(manifest: str | None, image: str | None, record: str | None,
             command: tuple[str, ...]) -> None:
     """Run COMMAND (after `--`), stamp its FITS outputs and write a provenance record.
 
-    Exits with the command's own exit status.
+    Exits with the command's own exit status, or 1 when it succeeded but a FITS output could
+    not be stamped (read-only, truncated, damaged).
     """
     argv = list(command)
     if argv and argv[0] == "--":
@@ -44,4 +45,4 @@ def run_cmd(manifest: str | None, image: str | None, record: str | None,
                    f"record {x.record_path} (exit status {x.exit_status})", err=True)
         for p, why in x.not_stamped:
             warn(f"{p} not stamped: {why}")
-    raise click.exceptions.Exit(r.exit_status)
+    raise click.exceptions.Exit(r.exit_code)

@@ -45,6 +45,7 @@ from reprocal.fits._cards import CARD, keywords
 from reprocal.fits._checksum import Scan, scan_file, with_checksums
 from reprocal.fits._headers import read_primary_header
 from reprocal.fs._atomic import atomic_file
+from reprocal.fs._inputs import open_regular
 
 KEYWORDS: dict[str, tuple[str, str]] = {
     # attribute: (keyword, comment: written whole, on a CONTINUE card when the value is long)
@@ -125,7 +126,7 @@ class Stamp:
 def is_fits(path: str | os.PathLike[str]) -> bool:
     """An uncompressed FITS file (compressed products are never stamped)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             return f.read(len(_FITS_MAGIC)) == _FITS_MAGIC
     except OSError:
         return False
@@ -230,6 +231,10 @@ def stamp_file(path: str | os.PathLike[str], stamp: Stamp) -> Path:
     target = Path(path)
     if not is_fits(target):
         raise FitsFormatError("not an uncompressed FITS file; not stamped", path=target)
+    if not target.stat().st_mode & 0o222:  # whoever made it read-only meant it (root too)
+        raise FitsFormatError("read-only; not stamped", path=target,
+                              hint="make it writable (chmod u+w) and stamp it again, or run "
+                                   "with --no-stamp")
     before = _scan(target)
     if before.broken:
         raise FitsFormatError(f"{before.broken}; not stamped", path=target,

@@ -51,6 +51,7 @@ import attrs
 
 from reprocal.errors import RecordError
 from reprocal.fs._atomic import atomic_write
+from reprocal.fs._inputs import open_regular
 from reprocal.state._schemas import json_path, load_schema, parse_json, read_json
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -328,7 +329,7 @@ def is_record(path: str | os.PathLike[str]) -> bool:
     """Cheap sniff: a JSON file whose ``_type`` is an in-toto Statement, or a DSSE envelope of
     an in-toto payload."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(1 << 16)
     except OSError:
         return False

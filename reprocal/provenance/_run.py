@@ -154,6 +154,13 @@ class RunResult:
     not_stamped: tuple[tuple[Path, str], ...]
     """FITS outputs that could not be stamped, and why (left untouched)."""
 
+    @property
+    def exit_code(self) -> int:
+        """What ``reprocal run`` exits with: the command's status, else 1 when a FITS output
+        could not be stamped (read-only, truncated, damaged: a quiet gap in the provenance is a
+        failed check, not a success)."""
+        return self.exit_status or (1 if self.not_stamped else 0)
+
 
 @attrs.frozen
 class ImageContext:
