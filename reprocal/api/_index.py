@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from reprocal.api._inputs import PathLike, open_repository
+from reprocal.api._inputs import PathLike, open_repository, warn
 from reprocal.errors import PARAMETERS, Names, RepositoryError
 from reprocal.progress import Progress
 from reprocal.repo._catalog import ScanReport
@@ -65,6 +65,7 @@ def index(
     fileglob: str = DEFAULT_GLOB,
     import_index: Sequence[PathLike] = (),
     write_master_index: PathLike | None = None,
+    rebuild: bool = False,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> IndexResult:
@@ -72,8 +73,15 @@ def index(
     (``None``: ``$REPROCAL_CATALOG`` or the user cache directory); import master indexes as
     expected content; optionally write a master index of what is present.
 
-    An empty repository is reported, not raised: see :attr:`IndexResult.failure`.
+    An empty repository is reported, not raised: see :attr:`IndexResult.failure`. ``rebuild``:
+    start the catalogue afresh, keeping the old (damaged) one aside as ``NAME.damaged``.
     """
+    if rebuild:
+        from reprocal.repo._catalog import set_aside
+
+        aside = set_aside(catalog)
+        if aside is not None:
+            warn(f"the old catalogue is kept as {aside}; import any master index again")
     with open_repository(ccf_path, names, catalog=catalog, recurse=recurse, fileglob=fileglob,
                          progress=progress) as repo:
         imported = {str(path): repo.import_index(path) for path in import_index}

@@ -40,6 +40,8 @@ def print_rows(rows: Any) -> None:
 @click.option("--write-master-index", "write_master_index", type=click.Path(dir_okay=False),
               default=None,
               help="Also write a master index file (one row per constituent present).")
+@click.option("--rebuild", is_flag=True,
+              help="Start the catalogue afresh (a damaged one is moved aside to NAME.damaged).")
 @json_option
 def index_cmd(as_json: bool, **options: Any) -> None:
     """Index the calibration repository (only new or changed files are read)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -27,9 +28,11 @@ import attrs
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate, parse_optional
 from reprocal.core._names import ConstituentName
-from reprocal.errors import RepositoryError, ReprocalError
+from reprocal.errors import InputError, LocalIOError, RepositoryError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fits._headers import read_constituent
+from reprocal.fs._inputs import kind_of, open_regular
+from reprocal.fs._limits import current_limits
 from reprocal.progress import NullProgress, Progress
 from reprocal.repo._verifycache import FileStat
 from reprocal.repo._walk import DEFAULT_GLOB, list_files
@@ -155,6 +158,65 @@ def _constituent(row: sqlite3.Row) -> Constituent:
     )
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+REBUILD_HINT = ("rebuild it with `reprocal index --rebuild` (it keeps the damaged file aside), "
+                "then import any master index again")
+
+
+def _not_a_catalogue(path: Path, what: str) -> InputError:
+    """Never "delete it": the path may be anything the user pointed ``--catalog`` at."""
+    return InputError(f"{what}, not a reprocal catalogue", path=path,
+                      hint="give --catalog (or $REPROCAL_CATALOG) a file name of its own; "
+                           "reprocal creates it and never overwrites other files")
+
+
+def _check_catalog_path(path: Path) -> None:
+    """Refuse, before SQLite touches it, a path that is not a catalogue: a directory (the
+    repository itself), a FIFO, a device, a file that is not an SQLite database."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):  # mkdir of its directory will tell
+        return
+    except OSError as exc:
+        raise LocalIOError.of(exc, path, doing="cannot use the catalogue") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_a_catalogue(path, kind_of(st.st_mode))
+    if st.st_size:
+        with open_regular(path) as f:
+            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                raise _not_a_catalogue(path, "a file that is not an SQLite database")
+
+
+def _database_error(path: Path, exc: sqlite3.DatabaseError, wait: float) -> ReprocalError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return RepositoryError(f"the catalogue is locked by another process (waited {wait:g} s)",
+                               path=path, hint="wait for the other reprocal to finish, raise "
+                               "--limit catalog-wait=SECONDS, or give another --catalog")
+    if "unable to open" in text or "readonly" in text:
+        return LocalIOError(f"cannot open the catalogue ({text})", path=path,
+                            hint="give --catalog FILE in a writable place")
+    return RepositoryError(f"the catalogue is damaged ({text})", path=path, hint=REBUILD_HINT)
+
+
+def set_aside(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """``reprocal index --rebuild``: move a catalogue (damaged or not) and its WAL aside to
+    ``NAME.damaged`` so the next open starts empty; refuse anything that is not a catalogue.
+    Returns where it went (``None`` when there was none)."""
+    p = Path(path) if path is not None else default_catalog_path()
+    _check_catalog_path(p)
+    if not p.exists():
+        return None
+    aside = p.with_name(p.name + ".damaged")
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(f"{p}{suffix}"):
+                os.replace(f"{p}{suffix}", f"{aside}{suffix}")
+    except OSError as exc:
+        raise LocalIOError.of(exc, p, doing="cannot move the catalogue aside") from None
+    return aside
+
+
 class Catalog:
     """The SQLite catalogue. One database may index several repositories; queries take the
     directories to look at.
@@ -167,10 +229,23 @@ class Catalog:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _check_catalog_path(self.path)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LocalIOError.of(exc, self.path.parent,
+                                  doing="cannot create the catalogue's directory") from None
+        wait = current_limits().catalog_wait
+        try:
+            self._db = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(self.path, exc, wait) from None
+        try:
             self._db.row_factory = sqlite3.Row
+            tables = {r[0] for r in self._db.execute(  # before changing anything in it
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "meta" not in tables:
+                raise _not_a_catalogue(self.path, "an SQLite database of something else")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._schema_version()
@@ -182,10 +257,11 @@ class Catalog:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
-            raise RepositoryError(
-                f"catalogue is not a usable SQLite database ({exc})", path=self.path,
-                hint="delete it; `reprocal index` rebuilds it",
-            ) from None
+            self._db.close()
+            raise _database_error(self.path, exc, wait) from None
+        except BaseException:
+            self._db.close()
+            raise
 
     def _schema_version(self) -> int | None:
         try:
@@ -224,7 +300,10 @@ class Catalog:
         scanned = read = unchanged = 0
         removed: list[str] = []
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(self.path, exc, current_limits().catalog_wait) from None
         try:
             for directory in dirs:
                 where, args = _dir_filter(directory, recurse)

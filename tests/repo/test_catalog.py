@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from astropy.io import fits
 
-from reprocal.errors import DuplicateConstituentError, RepositoryError
-from reprocal.repo._catalog import Catalog
+from reprocal.errors import DuplicateConstituentError, InputError, LocalIOError, RepositoryError
+from reprocal.fs._limits import Limits, use_limits
+from reprocal.repo._catalog import Catalog, set_aside
 from reprocal.repo._repository import Repository
 from reprocal.testing._synthetic import generate
 
@@ -125,12 +128,58 @@ def test_empty_repository_refused(tmp_path: Path) -> None:
         repo.resolve("2010-01-01", "2026-01-01")
 
 
-def test_corrupt_catalogue_is_a_clear_error(tmp_path: Path) -> None:
-    """A catalogue file that is not SQLite says so and how to recover."""
+def test_a_file_that_is_not_a_catalogue_is_never_to_be_deleted(tmp_path: Path) -> None:
+    """A --catalog path holding something else (a garbage file, a directory such as the
+    repository, someone else's SQLite database) is refused without touching it and without
+    the advice to delete it."""
+    garbage = tmp_path / "c.sqlite"
+    garbage.write_bytes(b"garbage" * 1000)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE precious (x)")
+    for path in (garbage, tmp_path, other):
+        before = path.read_bytes() if path.is_file() else None
+        with pytest.raises(InputError, match="not a reprocal catalogue") as err:
+            Catalog(path)
+        assert "delete" not in err.value.one_line()
+        assert (path.read_bytes() if path.is_file() else None) == before
+
+
+def test_a_damaged_catalogue_says_how_to_rebuild(tmp_path: Path) -> None:
+    """An SQLite catalogue whose pages are damaged is a RepositoryError naming the way out
+    (``reprocal index --rebuild``), and set_aside keeps the damaged file."""
     db = tmp_path / "c.sqlite"
-    db.write_bytes(b"garbage" * 1000)
-    with pytest.raises(RepositoryError, match="catalogue is not a usable SQLite database"):
+    Catalog(db).close()
+    data = bytearray(db.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    db.write_bytes(bytes(data))
+    with pytest.raises(RepositoryError, match="catalogue is damaged") as err:
         Catalog(db)
+    assert "reprocal index --rebuild" in err.value.one_line()
+    assert set_aside(db) == tmp_path / "c.sqlite.damaged"
+    assert (tmp_path / "c.sqlite.damaged").read_bytes() == bytes(data)
+    Catalog(db).close()  # a fresh one
+
+
+def test_a_locked_catalogue_waits_with_a_bound_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    Catalog(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        with use_limits(Limits(catalog_wait=0.3)), pytest.raises(
+                RepositoryError, match=r"locked by another process \(waited 0.3 s\)"):
+            Catalog(db)
+        assert time.monotonic() - started < 5
+    finally:
+        holder.close()
+
+
+def test_a_catalogue_directory_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(LocalIOError, match="cannot create the catalogue's directory"):
+        Catalog(tmp_path / "file" / "sub" / "c.sqlite")
 
 
 def test_master_index_import_makes_missing_files_known(repo_dir: Path, tmp_path: Path) -> None:
