@@ -235,6 +235,12 @@ class HttpTransport:
                         sink.restart()
                 else:
                     raise TransferError("http-error", f"{url}: HTTP {status}")
+                encoding = r.headers.get("Content-Encoding", "").strip().lower()
+                if encoding not in ("", "identity"):
+                    # asked for identity: a compressed body is not the file's bytes, and
+                    # decompressing it would let a gzip bomb through
+                    raise TransferError("http-error", f"{url}: the mirror sent the file with "
+                                        f"Content-Encoding {encoding!r} although asked not to")
                 _check_length(url, r.headers.get("Content-Length"), sink)
                 _stream(r.raw, sink, self.policy, url)
         except requests.ConnectTimeout as exc:
@@ -313,7 +319,7 @@ def _stream(raw, sink: Sink, policy: RetryPolicy, url: str) -> None:  # noqa: AN
     read = getattr(raw, "read1", None) or raw.read
     window_start = time.monotonic()
     window_bytes = 0
-    while chunk := read(CHUNK, decode_content=True):
+    while chunk := read(CHUNK, decode_content=False):
         sink.write(chunk)
         window_bytes += len(chunk)
         now = time.monotonic()

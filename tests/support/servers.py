@@ -4,11 +4,21 @@ rsync daemon. Both bind 127.0.0.1 only and are stopped by whoever started them.
 Faults (per file name, see :class:`Fault`): ``404``; ``500`` for the first N requests then the
 file; ``drop`` (the connection closes after ``at`` bytes of a full-length response); ``corrupt``
 (right size, wrong bytes); ``short`` (a shorter file, consistent headers); ``trickle`` (chunks of
-``chunk`` bytes every ``delay`` seconds); ``norange`` (Range ignored: 200 and the whole file).
+``chunk`` bytes every ``delay`` seconds: with ``chunk=1``, a mirror that drips bytes);
+``norange`` (Range ignored: 200 and the whole file); ``endless`` (200 with no length, then bytes
+without end: only the server's own bound of :data:`ENDLESS_CAP` bytes stops it);
+``longer``/``shorter`` (a ``Content-Length`` of ``at`` bytes more or fewer than the body sent);
+``gzip`` (the body gzip-compressed with ``Content-Encoding: gzip`` although identity was asked;
+``at`` zero bytes compressed: a gzip bomb); ``garbage`` (bytes that are not HTTP at all);
+``html`` (200 with an HTML page); ``redirect`` (302 to itself, for ever).
+
+:class:`FakeRegistry` answers a registry's ``/v2/`` paths with whatever a test sets, to play a
+registry that answers HTML, truncated or endless JSON, or manifests with fields of the wrong type.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import random
@@ -39,6 +49,10 @@ class Fault:
     delay: float = 0.01
     """trickle: seconds between writes."""
     seen: int = 0
+
+
+ENDLESS_CAP = 256 << 20
+"""The most an ``endless`` body sends before the server gives up on its own (a test's bound)."""
 
 
 @dataclass
@@ -126,6 +140,22 @@ class MirrorServer:
         path = self.root / name
         fault = self._fault(name)
         kind = fault.kind if fault else None
+        if kind == "garbage":
+            self._record(Request(name, None, 0))
+            h.wfile.write(b"\x00\xffSSH-2.0-nonsense\r\n\r\n" * 8)
+            h.close_connection = True
+            return None
+        if kind == "redirect":
+            self._record(Request(name, None, 302))
+            h.send_response(302)
+            h.send_header("Location", h.path)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return None
+        if kind == "html":
+            return self._page(h, name)
+        if kind == "endless":
+            return self._endless(h, name, fault)  # type: ignore[arg-type]
         if kind == "404" or "/" in name or not path.is_file():
             return self._status(h, name, 404)
         if kind == "500":
@@ -150,8 +180,20 @@ class MirrorServer:
         status = 206 if start else 200
         req = self._record(Request(name, rng, status))
         body = data[start:]
+        length = len(body)
+        if kind == "gzip":
+            body = gzip.compress(body + b"\0" * fault.at)  # type: ignore[union-attr]
+            length = len(body)
+        elif kind == "longer":
+            length += fault.at  # type: ignore[union-attr]
+            h.close_connection = True
+        elif kind == "shorter":
+            length = max(0, length - fault.at)  # type: ignore[union-attr]
+            h.close_connection = True
         h.send_response(status)
-        h.send_header("Content-Length", str(len(body)))
+        h.send_header("Content-Length", str(length))
+        if kind == "gzip":
+            h.send_header("Content-Encoding", "gzip")
         h.send_header("Accept-Ranges", "none" if kind == "norange" else "bytes")
         if status == 206:
             h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -180,6 +222,34 @@ class MirrorServer:
             h.close_connection = True
         return None
 
+    def _endless(self, h: BaseHTTPRequestHandler, name: str, fault: Fault) -> None:
+        """200 without a length, then ``chunk``-byte writes until the client goes away, the
+        server stops, or :data:`ENDLESS_CAP` bytes."""
+        self._record(Request(name, h.headers.get("Range"), 200))
+        h.send_response(200)
+        h.send_header("Connection", "close")
+        h.end_headers()
+        block = b"\x5a" * max(1, fault.chunk)
+        sent = 0
+        try:
+            while sent < ENDLESS_CAP and not self._stopping.is_set():
+                h.wfile.write(block)
+                sent += len(block)
+                if fault.delay:
+                    time.sleep(fault.delay)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        h.close_connection = True
+
+    def _page(self, h: BaseHTTPRequestHandler, name: str) -> None:
+        self._record(Request(name, None, 200))
+        body = b"<html><body><h1>Maintenance</h1>Back soon.</body></html>\n"
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
     def _status(self, h: BaseHTTPRequestHandler, name: str, status: int) -> None:
         self._record(Request(name, h.headers.get("Range"), status))
         body = f"{status}\n".encode()
@@ -187,6 +257,78 @@ class MirrorServer:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
+
+@dataclass
+class Answer:
+    """What :class:`FakeRegistry` sends for one path: a status, headers and a body (``endless``:
+    ``body`` repeated until the client goes away, or :data:`ENDLESS_CAP` bytes)."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    endless: bool = False
+
+
+class FakeRegistry:
+    """A loopback HTTP server playing an OCI registry: ``answers[path] = Answer(...)``; any
+    other path is 404. ``url`` is ``127.0.0.1:PORT`` (a loopback registry is spoken to in http)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Answer] = {}
+        self.paths: list[str] = []
+        self._stopping = threading.Event()
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                registry._serve(self)
+
+            do_HEAD = do_GET
+
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    def __enter__(self) -> FakeRegistry:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(5)
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        self.paths.append(h.path)
+        a = self.answers.get(h.path.split("?", 1)[0]) or Answer(b"{}", 404)
+        h.send_response(a.status)
+        for k, v in a.headers.items():
+            h.send_header(k, v)
+        if a.endless:
+            h.send_header("Connection", "close")
+            h.end_headers()
+            sent = 0
+            try:
+                while sent < ENDLESS_CAP and not self._stopping.is_set():
+                    h.wfile.write(a.body)
+                    sent += len(a.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            h.close_connection = True
+            return
+        h.send_header("Content-Length", str(len(a.body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(a.body)
 
 
 def free_port() -> int:
