@@ -82,7 +82,9 @@ def parse_json(data: bytes | str, *, source: str, error: type[InputError] = Inpu
         raise error(f"JSON document is larger than the limit of {limits.document_size} bytes",
                     path=source, hint="raise it with --limit document-size=SIZE if genuine")
     try:
-        doc = json.loads(data, parse_int=lambda t: _int(t, source, error),
+        # JSON exchanged between systems is UTF-8 (RFC 8259, 8.1): no guessing UTF-16/32
+        text = data.decode("utf-8").removeprefix("\ufeff") if isinstance(data, bytes) else data
+        doc = json.loads(text, parse_int=lambda t: _int(t, source, error),
                          parse_constant=lambda t: _constant(t, source, error))
     except json.JSONDecodeError as exc:
         raise error(f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
