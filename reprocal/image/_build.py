@@ -25,6 +25,7 @@ import attrs
 from reprocal._version import __version__
 from reprocal.errors import CheckFailed, InputError
 from reprocal.fits._calindex import write_cif
+from reprocal.fs._inputs import require_regular
 from reprocal.image._archive import GZIP_LAYERS, PLAIN_LAYERS, ImageTar, read_image_tar
 from reprocal.image._daemon import export_image
 from reprocal.image._layers import (
@@ -199,6 +200,8 @@ def open_base(base: str | os.PathLike[str], workdir: Path) -> ImageTar:
     p = Path(base)
     if p.is_file():
         return read_image_tar(p)
+    if os.path.lexists(p) and not p.is_dir():  # a FIFO, a device: refused, never read
+        require_regular(p, what="base image")
     text = os.fspath(base)
     if p.suffix in (".tar", ".tgz", ".gz") or text.startswith(("/", "./", "../", "~")):
         raise InputError("no such base image tar", path=text,

@@ -30,13 +30,15 @@ def document(data: bytes, source: str, what: str = "document") -> dict[str, Any]
     """A JSON object (``source`` names it in errors)."""
     doc = parse_json(data, source=source, error=InputError)
     if not isinstance(doc, dict):
-        raise InputError(f"{what} is not a JSON object (it is a {_type(doc)})", path=source)
+        raise InputError(f"{what} is not a JSON object (it is {_type(doc)})", path=source)
     return doc
 
 
 def _type(value: object) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+    """``an object``, ``a string``, ...: what a JSON value is, with its article."""
+    name = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
             float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, source: str, *,
@@ -49,8 +51,8 @@ def field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: s
     value = doc[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-        names = "/".join(_type(k()) if k is not type(None) else "null" for k in kinds)
-        raise InputError(f"{where}.{key} must be a {names}, not a {_type(value)}", path=source)
+        names = " or ".join(_type(k()) for k in kinds)
+        raise InputError(f"{where}.{key} must be {names}, not {_type(value)}", path=source)
     return value
 
 
@@ -58,7 +60,7 @@ def descriptor(d: Any, where: str, source: str) -> Descriptor:
     """An OCI content descriptor: ``mediaType`` (string), ``digest`` (``sha256:<64 hex>``) and
     ``size`` (a non-negative integer)."""
     if not isinstance(d, dict):
-        raise InputError(f"{where} must be an object, not a {_type(d)}", path=source)
+        raise InputError(f"{where} must be an object, not {_type(d)}", path=source)
     media = field(d, "mediaType", str, where, source, required=False) or ""
     digest = field(d, "digest", str, where, source)
     if not _DIGEST.match(digest):
@@ -76,7 +78,7 @@ def objects(doc: dict[str, Any], key: str, where: str, source: str, *,
     items = field(doc, key, list, where, source, required=required) or []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise InputError(f"{where}.{key}[{i}] must be an object, not a {_type(item)}",
+            raise InputError(f"{where}.{key}[{i}] must be an object, not {_type(item)}",
                              path=source)
     return items
 

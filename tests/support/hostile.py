@@ -248,3 +248,5 @@ def check(result: Result, code: int | tuple[int, ...], *, outside: Outside | Non
         assert result.seconds < seconds, f"took {result.seconds:.1f} s (> {seconds}): {where}"
     if outside is not None:
         assert outside.unchanged(), f"wrote outside its place: {where}"
+    if os.environ.get("REPROCAL_HOSTILE_SHOW"):
+        print(f"\n[{result.code}] {' '.join(result.argv[-6:])[-120:]}\n    {result.stderr.strip()[:300]}")
