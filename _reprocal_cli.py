@@ -5,7 +5,9 @@ It lives outside the ``reprocal`` package because importing anything inside it i
 package first, before any handler could be in place.
 """
 
+import os
 import sys
+import threading
 
 
 def main() -> int:
@@ -14,7 +16,18 @@ def main() -> int:
     except KeyboardInterrupt:
         sys.stderr.write("reprocal: interrupted\n")
         return 130
-    return cli_main()
+    code = cli_main()
+    if code == 130 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                           if t is not threading.main_thread()):
+        # interrupted while a worker is blocked in a read: do not wait for its timeout at
+        # exit (what it wrote is a prefix of a .part file, resumed by the next run)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ Each file tries the mirrors in order; each failed attempt is recorded with a kin
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import logging
@@ -77,6 +78,8 @@ DEFAULT_POLICY = RetryPolicy()
 """The policy of the default limits (:meth:`RetryPolicy.of` gives the one of the limits in force)."""
 BAD_BYTES = ("size-mismatch", "hash-mismatch", "content-mismatch")
 """Failure kinds that condemn the bytes received (they are discarded, never resumed)."""
+INTERRUPT_GRACE = 2.0
+"""Seconds an interrupted fetch waits for its workers to stop before giving up on them."""
 RESUMED = "(.part file of an earlier run)"
 """The ``mirror`` of a result whose bytes were all in the ``.part`` file already."""
 
@@ -386,6 +389,7 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         cancel = threading.Event()
         health = MirrorHealth()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
+        futures: list[concurrent.futures.Future[FetchResult]] = []
         try:
             # each task runs in a copy of this context, so the limits in force apply there too
             task = carry_context(_fetch_one)
@@ -396,8 +400,11 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
                 results[result.filename] = result
                 bar.finished(result.filename)
         except BaseException:
+            # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
+            # moment, never waited for until its timeout (an interrupt must not hang)
             cancel.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+            concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
             raise
         pool.shutdown(wait=True)
     return FetchReport(dest, tuple(results[name] for name in sorted(results)), health.reasons())

@@ -1,0 +1,124 @@
+"""Interrupts and failing streams, as a user meets them: real processes of the installed
+``reprocal`` script, sent SIGINT at chosen moments.
+
+Ctrl-C at any moment (while the interpreter starts, while the package imports, in the middle
+of a download) ends with exit status 130 (or death by SIGINT, which a shell reports as 130 too,
+when it lands before Python runs at all), at most one line, never a traceback; an interrupted
+fetch keeps its ``.part`` file and installs nothing. A reader that closes the pipe early is not
+an error either.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.servers import Fault, MirrorServer, make_files, write_manifest
+
+from reprocal.fetch._engine import part_path
+
+SCRIPT = Path(sys.executable).with_name("reprocal")
+
+
+def _reprocal() -> list[str]:
+    if not SCRIPT.exists():
+        pytest.skip(f"the reprocal console script is not installed beside {sys.executable}")
+    return [str(SCRIPT)]
+
+
+def _interrupt(argv: list[str], delay: float, env: dict[str, str] | None = None,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})}, cwd=cwd)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+@pytest.fixture
+def blackhole():  # type: ignore[no-untyped-def]
+    """A mirror that accepts connections and never answers (the command waits on it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    sock.close()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 0.6, 1.2])
+def test_ctrl_c_at_any_moment_of_start_up_is_130_without_a_traceback(tmp_path, blackhole, delay):
+    items = make_files(tmp_path / "src", 2, size=100)
+    manifest = write_manifest(tmp_path / "m.json", items)
+    (tmp_path / "repo").mkdir()
+    started = time.monotonic()
+    done = _interrupt([*_reprocal(), "fetch", str(manifest), "--ccf-path", str(tmp_path / "repo"),
+                       "--mirror", blackhole], delay,
+                      env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.returncode in (130, -signal.SIGINT), (done.returncode, done.stderr)
+    assert time.monotonic() - started < 15, "the interrupt was not prompt"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) <= 1, done.stderr
+    assert not any((tmp_path / "repo" / i.filename).exists() for i in items)
+
+
+def test_ctrl_c_in_the_middle_of_a_download_keeps_the_part_and_installs_nothing(tmp_path):
+    items = make_files(tmp_path / "mirror", 1, size=400_000)
+    manifest = write_manifest(tmp_path / "m.json", items)
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    with MirrorServer(tmp_path / "mirror") as server:
+        server.faults = {items[0].filename: Fault("trickle", chunk=1024, delay=0.02)}
+        done = _interrupt([*_reprocal(), "fetch", str(manifest), "--ccf-path", str(dest),
+                           "--mirror", server.url], 1.5,
+                          env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines()[-1:] == ["reprocal: interrupted"]
+    assert "Traceback" not in done.stderr
+    assert not (dest / items[0].filename).exists()
+    part = part_path(dest, items[0].filename)
+    assert part.is_file() and 0 < part.stat().st_size < items[0].size
+
+
+def test_a_reader_closing_the_pipe_early_is_not_an_error(tmp_path, samples_or_cif):
+    """``reprocal show X | head -1``: exit 0 and nothing on stderr."""
+    proc = subprocess.Popen([*_reprocal(), "show", str(samples_or_cif)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    proc.stdout = None
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and b"Traceback" not in err, err
+
+
+@pytest.fixture
+def samples_or_cif(tmp_path: Path) -> Path:
+    from reprocal.core._constituent import Constituent
+    from reprocal.core._names import ConstituentName
+    from reprocal.fits._calindex import write_cif
+
+    rows = [Constituent(ConstituentName("EPN", f"T{i}", 1), valdate="2000-01-01",
+                        subdate="2001-01-01") for i in range(400)]
+    return write_cif(tmp_path / "ccf.cif", rows, obs_date="2004-01-01",
+                     analysis_date="2005-01-01")
+
+
+def test_an_unwritable_cache_home_is_one_line_with_code_7(tmp_path):
+    """A read-only or blocked cache directory (the default catalogue's home) is one line with
+    exit 7 from the real script, not a traceback."""
+    (tmp_path / "cache").write_text("a file where the cache directory goes")
+    (tmp_path / "ccf").mkdir()
+    shutil.copy(__file__, tmp_path / "ccf" / "not-a-constituent.txt")
+    done = subprocess.run([*_reprocal(), "index", "--ccf-path", str(tmp_path / "ccf")],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.returncode == 7, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
