@@ -78,7 +78,7 @@ DEFAULT_POLICY = RetryPolicy()
 """The policy of the default limits (:meth:`RetryPolicy.of` gives the one of the limits in force)."""
 BAD_BYTES = ("size-mismatch", "hash-mismatch", "content-mismatch")
 """Failure kinds that condemn the bytes received (they are discarded, never resumed)."""
-INTERRUPT_GRACE = 2.0
+INTERRUPT_GRACE = 1.0
 """Seconds an interrupted fetch waits for its workers to stop before giving up on them."""
 RESUMED = "(.part file of an earlier run)"
 """The ``mirror`` of a result whose bytes were all in the ``.part`` file already."""
