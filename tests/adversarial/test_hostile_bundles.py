@@ -21,6 +21,7 @@ import pytest
 from support.hostile import check
 from support.imagekit import make_state
 
+from reprocal.bundle._credits import Credits, License, Organization, Person
 from reprocal.bundle._write import make_bundle
 from reprocal.state._manifest import save_manifest
 
@@ -31,7 +32,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hostile-bundle")
     manifest, _ = make_state(root / "repo")
     path = save_manifest(manifest, root / "manifest.json")
-    make_bundle(path, root / "bundle")
+    esac = Organization("ESA ESAC", "https://www.cosmos.esa.int/web/esac")
+    make_bundle(path, root / "bundle", credits=Credits(
+        License("CC-BY-4.0"), (Person("Jane Doe", "jane@example.org"),), esac, esac))
     return root / "bundle"
 
 

@@ -358,7 +358,7 @@ REGISTRY: dict[str, Callable[[], dict[str, Answer]]] = {
     "index-inside-index": lambda: _index_loop(),
     "endless-config-blob": lambda: {**_manifest_answers(None), **{
         k: Answer(b"x" * 65536, endless=True) for k in _manifest_answers(None) if "/blobs/" in k}},
-    "server-error": lambda: {"/v2/r/ccf/manifests/t": Answer(b"oops", 500)},
+    "not-found": lambda: {"/v2/r/ccf/manifests/t": Answer(b"<html>404</html>", 404)},
 }
 
 
@@ -389,3 +389,27 @@ def test_verify_of_a_malformed_image_is_a_failed_check(runner, box, outside, cas
     tar = BAD_BASES[case](box)
     r = runner("--limit", "unpacked-size=4MiB", "image", "verify", tar, cwd=box)
     check(r, 1, outside=outside, says="check(s) failed", seconds=15)
+
+
+def test_a_full_disk_during_build_is_one_line_with_code_7(runner, box, outside, pinned):
+    from support.filesystems import fill, small_tmpfs
+
+    manifest, repo = pinned
+    with small_tmpfs(box / "full", "64k") as full:
+        fill(full)
+        r = runner("image", "build", manifest, "--ccf-path", repo, "-o", full / "ccf.tar",
+                   cwd=box)
+        check(r, 7, outside=outside, says="No space left on device")
+        assert [p.name for p in full.iterdir()] == [".filler"]
+
+
+def test_a_full_disk_during_pull_is_one_line_with_code_7(runner, box, outside):
+    from support.filesystems import fill, small_tmpfs
+
+    with FakeRegistry() as registry, small_tmpfs(box / "full", "64k") as full:
+        registry.answers = _manifest_answers(None)
+        fill(full)
+        r = runner("image", "pull", f"{registry.url}/r/ccf:t", "-o", full / "pulled.tar",
+                   cwd=box)
+        check(r, 7, outside=outside, says="No space left on device")
+        assert [p.name for p in full.iterdir()] == [".filler"]
