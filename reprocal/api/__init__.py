@@ -75,12 +75,17 @@ _EXPORTS = {
     "DEFAULT_GROUPS": "reprocal.image._layers",
     "LEVELS": "reprocal.repo._verify",
     "Manifest": "reprocal.state._manifest",
+    # the bounds on every read (:mod:`reprocal.fs._limits`)
+    "Limits": "reprocal.fs._limits", "DEFAULT_LIMITS": "reprocal.fs._limits",
+    "current_limits": "reprocal.fs._limits", "use_limits": "reprocal.fs._limits",
+    "set_limits": "reprocal.fs._limits",
 }
 
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
     "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
     "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
@@ -145,6 +150,7 @@ if TYPE_CHECKING:
     from reprocal.core._calid import CalibrationId
     from reprocal.core._constituent import DEFAULT_CATEGORY
     from reprocal.core._dates import CalDate
+    from reprocal.fs._limits import DEFAULT_LIMITS, Limits, current_limits, set_limits, use_limits
     from reprocal.image._layers import DEFAULT_GROUPS
     from reprocal.repo._verify import LEVELS
     from reprocal.repo._walk import DEFAULT_GLOB

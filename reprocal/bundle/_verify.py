@@ -362,6 +362,22 @@ def _check_cifs(c: Contents, manifest: Manifest) -> list[str]:
     return problems
 
 
+def _manifest(c: Contents, problems: list[str]) -> Manifest | None:
+    """The bundle's manifest, or ``None`` with the problem recorded."""
+    data = c.data("manifest.json")
+    if data is None:
+        if "manifest.json" not in c.sizes:
+            problems.append("manifest.json: missing")
+        return None
+    try:
+        with warnings.catch_warnings():  # a bundle's manifest is as published: never upgraded
+            warnings.simplefilter("ignore", V1ManifestNotice)
+            return loads_manifest(data, source="manifest.json")
+    except ReprocalError as exc:
+        problems.append(f"manifest.json: {exc.message}")
+        return None
+
+
 def verify_contents(c: Contents, *, source: str | None = None,
                     keys: Sequence[Any] = ()) -> BundleCheck:
     """Check a bundle's contents (see the module docstring); with ``keys``, every record must
@@ -385,18 +401,7 @@ def verify_contents(c: Contents, *, source: str | None = None,
         problems.extend(crate_found)
     else:
         problems.append(f"{CRATE}: missing")
-    manifest = None
-    data = c.data("manifest.json")
-    if data is None:
-        if "manifest.json" not in c.sizes:
-            problems.append("manifest.json: missing")
-    else:
-        try:
-            with warnings.catch_warnings():  # a bundle's manifest is as published: never upgraded
-                warnings.simplefilter("ignore", V1ManifestNotice)
-                manifest = loads_manifest(data, source="manifest.json")
-        except ReprocalError as exc:
-            problems.append(f"manifest.json: {exc.message}")
+    manifest = _manifest(c, problems)
     if manifest is not None:
         ident = _crate_identifier(c)
         if ident is not None and ident not in (manifest.calibration_id, manifest.upgraded_from):

@@ -25,8 +25,6 @@ from reprocal.errors import (
     ReprocalNotice,
     ReprocalWarning,
 )
-from reprocal.fs._limits import Limits, set_limits
-from reprocal.fs._limits import describe as describe_limits
 
 COMMANDS = {
     "index": "reprocal.cli.core:index_cmd",
@@ -58,11 +56,18 @@ def _epilog() -> str:
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="reprocal")
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
-              help="Change a bound on what is read (repeatable; also $REPROCAL_LIMITS). "
-                   f"Defaults: {describe_limits()}.")
+              help="Change a bound on what is read (repeatable; also $REPROCAL_LIMITS): "
+                   "download-size, min-rate, rate-window, file-deadline, connect-timeout, "
+                   "read-timeout, document-size, json-depth, header-size, table-size, "
+                   "unpacked-size, index-depth, catalog-wait (defaults: the README's "
+                   "reliability section).")
 def cli(limits: tuple[str, ...]) -> None:
     """Reproducible XMM-Newton calibration: pin, rebuild, verify, fetch, package, audit."""
-    set_limits(Limits.from_env(os.environ.get("REPROCAL_LIMITS"), limits))
+    env = os.environ.get("REPROCAL_LIMITS")
+    if limits or env:  # the defaults need nothing loaded (`--version`, `--help` stay light)
+        from reprocal import api
+
+        api.set_limits(api.Limits.from_env(env, limits))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]

@@ -152,14 +152,19 @@ def read_summary(path: str | Path) -> OdfObservation:
 
     start = date(2)
     assert start is not None
-    for number, text in body:  # a second record: which one would cifbuild use? refuse
-        if text.strip() in ("OBSERVATION", "SLEW"):
-            raise _fail(path, number, f"a second {text.strip()} record (the first starts on "
-                        f"line {header}); a summary describes one observation", _DAMAGED_HINT)
+    _only_record(path, body, header)
     return OdfObservation(
         obs_id=values[0][1] or None, revolution=values[1][1] or None, start=start,
         end=date(3), source=str(path), line=values[2][0],
     )
+
+
+def _only_record(path: Path, rest: Iterator[tuple[int, str]], header: int) -> None:
+    """Refuse a second OBSERVATION or SLEW record: which one would cifbuild use?"""
+    for number, text in rest:
+        if text.strip() in ("OBSERVATION", "SLEW"):
+            raise _fail(path, number, f"a second {text.strip()} record (the first starts on "
+                        f"line {header}); a summary describes one observation", _DAMAGED_HINT)
 
 
 def _is_summary(entry: Path, suffix: str) -> bool:

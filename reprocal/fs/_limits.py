@@ -174,14 +174,3 @@ def carry_context(fn: Callable[..., T]) -> Callable[..., T]:
         return ctx.copy().run(fn, *args, **kwargs)
 
     return run
-
-
-def describe() -> str:
-    """``name=default`` of every limit, for help texts."""
-    d = DEFAULT_LIMITS
-    shown = {"download-size": "1GiB", "min-rate": "1KiB/s", "rate-window": "60s",
-             "file-deadline": "2h", "connect-timeout": "10s", "read-timeout": "60s",
-             "document-size": "64MiB", "json-depth": str(d.json_depth), "header-size": "16MiB",
-             "table-size": "256MiB", "unpacked-size": "64GiB",
-             "index-depth": str(d.index_depth), "catalog-wait": "30s"}
-    return ", ".join(f"{n}={shown[n]}" for n in Limits.names())

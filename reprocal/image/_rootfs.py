@@ -60,6 +60,16 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def _kind(info: tarfile.TarInfo) -> str:
+    if info.isdir():
+        return "dir"
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    return "file" if info.isreg() else "other"
+
+
 class MergedView:
     """Layers applied in order (:meth:`apply`); links and watched entries kept."""
 
@@ -115,9 +125,9 @@ class MergedView:
                       and e.layer < below_layer]:
                 del store[p]
 
-    def add(self, info: tarfile.TarInfo, layer: int, content: IO[bytes] | None = None) -> Entry | None:
-        """Apply one layer entry; ``content`` reads a regular file's bytes (hashed when its
-        path is watched). Returns the entry as placed (``None`` for a whiteout)."""
+    def _place(self, info: tarfile.TarInfo) -> str | None:
+        """Where an entry lands: its normalised name with the links among its parents
+        resolved (``None`` for the root, or a path through a loop of links)."""
         name = normalise(info.name)
         if not name:
             return None
@@ -126,57 +136,64 @@ class MergedView:
         if where is None:
             self.loops.append(info.name)
             return None
-        path = f"{where}/{base}" if where else base
+        return f"{where}/{base}" if where else base
+
+    def _whiteout(self, path: str, layer: int) -> bool:
+        """Apply ``path`` as a whiteout when it is one (``.wh..wh..opq`` or ``.wh.NAME``)."""
+        where, _, base = path.rpartition("/")
         if base == OPAQUE:
+            prefix = where + "/" if where else ""
             for store in (self.links, self.files):
-                for p in [p for p, e in store.items()
-                          if p.startswith(where + "/" if where else "") and e.layer < layer]:
+                for p in [p for p, e in store.items() if p.startswith(prefix) and e.layer < layer]:
                     del store[p]
-            return None
+            return True
         if base.startswith(WHITEOUT):
-            gone = f"{where}/{base[len(WHITEOUT):]}" if where else base[len(WHITEOUT):]
-            self._remove(gone, layer)
-            return None
-        if info.isdir():
-            kind = "dir"
-        elif info.issym():
-            kind = "symlink"
-        elif info.islnk():
-            kind = "hardlink"
-        elif info.isreg():
-            kind = "file"
-        else:
-            kind = "other"
-        if kind != "dir":  # a non-directory replaces the path and everything under it
+            self._remove(f"{where}/{base[len(WHITEOUT):]}" if where else base[len(WHITEOUT):],
+                         layer)
+            return True
+        return False
+
+    def _replace(self, path: str, kind: str, layer: int) -> None:
+        """A non-directory replaces the path and everything under it; a directory replaces
+        only what is not one."""
+        if kind != "dir":
             self._remove(path, layer + 1)
-        else:
-            self.links.pop(path, None)
-            old = self.files.get(path)
-            if old is not None and old.kind != "dir":
-                del self.files[path]
-        size, digest, target = info.size if kind == "file" else 0, None, None
-        source = None
-        if kind == "symlink":
-            target = info.linkname
-        elif kind == "hardlink":
-            linked = self.resolve(normalise(info.linkname), follow_last=False) or ""
-            target = linked
-            source = self.files.get(linked)
+            return
+        self.links.pop(path, None)
+        old = self.files.get(path)
+        if old is not None and old.kind != "dir":
+            del self.files[path]
+
+    def _hash(self, content: IO[bytes], size: int) -> tuple[str, bytes | None]:
+        """sha256 of a file's bytes, and the bytes themselves when at most ``keep``."""
+        h = hashlib.sha256()
+        kept: list[bytes] | None = [] if size <= self.keep else None
+        while chunk := content.read(1 << 20):
+            h.update(chunk)
+            if kept is not None:
+                kept.append(chunk)
+        return h.hexdigest(), None if kept is None else b"".join(kept)
+
+    def add(self, info: tarfile.TarInfo, layer: int, content: IO[bytes] | None = None) -> Entry | None:
+        """Apply one layer entry; ``content`` reads a regular file's bytes (hashed when its
+        path is watched). Returns the entry as placed (``None`` for a whiteout)."""
+        path = self._place(info)
+        if path is None or self._whiteout(path, layer):
+            return None
+        kind = _kind(info)
+        self._replace(path, kind, layer)
+        size = info.size if kind == "file" else 0
+        digest: str | None = None
+        data: bytes | None = None
+        target = info.linkname if kind == "symlink" else None
+        if kind == "hardlink":
+            target = self.resolve(normalise(info.linkname)) or ""
+            source = self.files.get(target)
             if source is not None and source.kind == "file":
-                size, digest = source.size, source.sha256
+                size, digest, data = source.size, source.sha256, source.data
         watched = self.watched(path)
-        data = None
         if kind == "file" and watched and content is not None:
-            h = hashlib.sha256()
-            kept: list[bytes] | None = [] if size <= self.keep else None
-            while chunk := content.read(1 << 20):
-                h.update(chunk)
-                if kept is not None:
-                    kept.append(chunk)
-            digest = h.hexdigest()
-            data = None if kept is None else b"".join(kept)
-        elif kind == "hardlink" and source is not None:
-            data = source.data
+            digest, data = self._hash(content, size)
         entry = Entry(path, kind, layer, size, digest, target, info.name, data)
         if kind == "symlink":
             self.links[path] = entry

@@ -55,6 +55,18 @@ ENDLESS_CAP = 256 << 20
 """The most an ``endless`` body sends before the server gives up on its own (a test's bound)."""
 
 
+def _framed(body: bytes, kind: str | None, fault: Fault | None) -> tuple[bytes, int]:
+    """The body to send and the Content-Length to announce, as the fault says."""
+    if kind == "gzip":
+        body = gzip.compress(body + b"\0" * fault.at)  # type: ignore[union-attr]
+        return body, len(body)
+    if kind == "longer":
+        return body, len(body) + fault.at  # type: ignore[union-attr]
+    if kind == "shorter":
+        return body, max(0, len(body) - fault.at)  # type: ignore[union-attr]
+    return body, len(body)
+
+
 @dataclass
 class Request:
     name: str
@@ -140,22 +152,10 @@ class MirrorServer:
         path = self.root / name
         fault = self._fault(name)
         kind = fault.kind if fault else None
-        if kind == "garbage":
-            self._record(Request(name, None, 0))
-            h.wfile.write(b"\x00\xffSSH-2.0-nonsense\r\n\r\n" * 8)
-            h.close_connection = True
-            return None
-        if kind == "redirect":
-            self._record(Request(name, None, 302))
-            h.send_response(302)
-            h.send_header("Location", h.path)
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-            return None
-        if kind == "html":
-            return self._page(h, name)
-        if kind == "endless":
-            return self._endless(h, name, fault)  # type: ignore[arg-type]
+        whole = {"garbage": self._garbage, "redirect": self._redirect, "html": self._page,
+                 "endless": self._endless}.get(kind or "")
+        if whole is not None:  # faults that answer for the whole request
+            return whole(h, name, fault)  # type: ignore[arg-type]
         if kind == "404" or "/" in name or not path.is_file():
             return self._status(h, name, 404)
         if kind == "500":
@@ -179,16 +179,8 @@ class MirrorServer:
                 return None
         status = 206 if start else 200
         req = self._record(Request(name, rng, status))
-        body = data[start:]
-        length = len(body)
-        if kind == "gzip":
-            body = gzip.compress(body + b"\0" * fault.at)  # type: ignore[union-attr]
-            length = len(body)
-        elif kind == "longer":
-            length += fault.at  # type: ignore[union-attr]
-            h.close_connection = True
-        elif kind == "shorter":
-            length = max(0, length - fault.at)  # type: ignore[union-attr]
+        body, length = _framed(data[start:], kind, fault)
+        if kind in ("longer", "shorter"):
             h.close_connection = True
         h.send_response(status)
         h.send_header("Content-Length", str(length))
@@ -201,26 +193,43 @@ class MirrorServer:
             h.send_header("Connection", "close")
         h.end_headers()
         try:
-            if kind == "drop":
-                h.wfile.write(body[: fault.at])  # type: ignore[union-attr]
-                h.wfile.flush()
-                h.close_connection = True
-                h.connection.shutdown(socket.SHUT_RDWR)
-                return None
-            if kind == "trickle":
-                for i in range(0, len(body), fault.chunk):  # type: ignore[union-attr]
-                    if self._stopping.is_set():
-                        h.close_connection = True
-                        return None
-                    h.wfile.write(body[i: i + fault.chunk])  # type: ignore[union-attr]
-                    h.wfile.flush()
-                    time.sleep(fault.delay)  # type: ignore[union-attr]
-            else:
-                h.wfile.write(body)
-            req.completed = True
+            req.completed = self._write(h, body, kind, fault)
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True
         return None
+
+    def _write(self, h: BaseHTTPRequestHandler, body: bytes, kind: str | None,
+               fault: Fault | None) -> bool:
+        """Send the body as the fault says; whether it was all sent."""
+        if kind == "drop":
+            h.wfile.write(body[: fault.at])  # type: ignore[union-attr]
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return False
+        if kind == "trickle":
+            for i in range(0, len(body), fault.chunk):  # type: ignore[union-attr]
+                if self._stopping.is_set():
+                    h.close_connection = True
+                    return False
+                h.wfile.write(body[i: i + fault.chunk])  # type: ignore[union-attr]
+                h.wfile.flush()
+                time.sleep(fault.delay)  # type: ignore[union-attr]
+            return True
+        h.wfile.write(body)
+        return True
+
+    def _garbage(self, h: BaseHTTPRequestHandler, name: str, fault: Fault) -> None:
+        self._record(Request(name, None, 0))
+        h.wfile.write(b"\x00\xffSSH-2.0-nonsense\r\n\r\n" * 8)
+        h.close_connection = True
+
+    def _redirect(self, h: BaseHTTPRequestHandler, name: str, fault: Fault) -> None:
+        self._record(Request(name, None, 302))
+        h.send_response(302)
+        h.send_header("Location", h.path)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
 
     def _endless(self, h: BaseHTTPRequestHandler, name: str, fault: Fault) -> None:
         """200 without a length, then ``chunk``-byte writes until the client goes away, the
@@ -241,7 +250,7 @@ class MirrorServer:
             pass
         h.close_connection = True
 
-    def _page(self, h: BaseHTTPRequestHandler, name: str) -> None:
+    def _page(self, h: BaseHTTPRequestHandler, name: str, fault: Fault) -> None:
         self._record(Request(name, None, 200))
         body = b"<html><body><h1>Maintenance</h1>Back soon.</body></html>\n"
         h.send_response(200)
