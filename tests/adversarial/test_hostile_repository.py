@@ -24,7 +24,7 @@ from reprocal.testing._synthetic import generate
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hostile-repo") / "ccf"
-    generate(root, seed=5, scale=1e-4, files=30)
+    generate(root, seed=5, scale=1e-4, files=12)
     return root
 
 
