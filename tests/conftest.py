@@ -1,13 +1,12 @@
-"""Shared fixtures: the real samples from ../shared (skipped when absent), the CLI runner."""
+"""Shared fixtures: the real samples from ../shared (skipped when absent), the CLI runners."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.invocation import as_process, in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(os.environ.get("REPROCAL_SAMPLES", ROOT.parent / "shared" / "data" / "xmm-cif-samples"))
@@ -41,20 +40,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
         monkeypatch.delenv(var, raising=False)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m reprocal ARGS`` as a user would, with the reprocal this environment has
-    installed (the source tree is not put on the path)."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "reprocal", *args], capture_output=True, text=True,
-        env=full_env, cwd=cwd, input=input, timeout=600,
-    )
+@pytest.fixture
+def cli():
+    """``cli("index", "--ccf-path", d)`` runs the real command in this process, as a new
+    ``python -m reprocal`` process would (see :mod:`support.invocation`); returns a
+    ``subprocess.CompletedProcess``."""
+    return in_process
 
 
 @pytest.fixture
-def cli():
-    """``cli("index", "--ccf-path", d)`` runs the real command in a subprocess."""
-    return run_cli
+def cli_process():
+    """``cli_process("fetch", ...)``: the same in a real ``python -m reprocal`` process, for what
+    only a process has (signals, a fresh interpreter, output of its children, ``-m`` itself)."""
+    return as_process

@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from support.invocation import in_process
 from support.validators import SCHEMAS, assert_schema_valid, check_jsonschema, strict_statement
 
 from reprocal.image._archive import read_image_tar
@@ -45,8 +46,6 @@ def test_a_python_only_regex_is_what_the_check_catches(tmp_path: Path) -> None:
 def outputs(synthetic_repo, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
     """A manifest, its image, and the pin, image-build and run records, written by the CLI;
     the image's /ccf/build-record.json extracted beside them."""
-    from conftest import run_cli
-
     work = tmp_path_factory.mktemp("outputs")
     ccf = str(synthetic_repo.root)
     for args in (["pin", "--ccf-path", ccf, "--obs-date", "2010-01-01", "--analysis-date",
@@ -55,7 +54,7 @@ def outputs(synthetic_repo, tmp_path_factory: pytest.TempPathFactory) -> Path:  
                  ["run", "--manifest", "m.json", "--", sys.executable, "-c", WRITE, "out.txt"],
                  ["run", "--record", "failed.prov.json", "--", sys.executable, "-c",
                   "import sys; open('x.txt', 'w').write('x'); sys.exit(3)"]):
-        done = run_cli(*args, cwd=work)
+        done = in_process(*args, cwd=work)
         assert done.returncode in (0, 3), done.stderr
     img = read_image_tar(work / "img.tar")
     for i in range(len(img.layers)):

@@ -215,14 +215,14 @@ def test_unsafe_tar_member(tmp_path: Path, manifest_path: Path) -> None:
     assert not (tmp_path / "evil.txt").exists()
 
 
-def test_cli_verify_exit_codes(cli, bundle_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_verify_exit_codes(cli_process, bundle_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """`bundle verify`: exit 0 when intact; exit 1 naming the tampered file."""
-    ok = cli("bundle", "verify", str(bundle_dir))
+    ok = cli_process("bundle", "verify", str(bundle_dir))
     assert ok.returncode == 0, ok.stderr
     assert "all 6 files match SHA256SUMS" in ok.stdout
     with open(bundle_dir / "manifest.json", "ab") as f:
         f.write(b"\n")
-    bad = cli("bundle", "verify", str(bundle_dir))
+    bad = cli_process("bundle", "verify", str(bundle_dir))
     assert bad.returncode == 1
     assert "  manifest.json: sha256 differs from SHA256SUMS: tampered or corrupt" in bad.stdout
     assert bad.stderr.startswith(f"reprocal: error: {bundle_dir}: 2 problem(s) found")

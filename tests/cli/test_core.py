@@ -32,19 +32,19 @@ def test_index_json(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-
     assert second["read"] == 0 and second["unchanged"] == 150
 
 
-def test_cif_then_pin_then_rebuild_round_trip(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cif_then_pin_then_rebuild_round_trip(cli_process, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Pin -> rebuild gives CIFs whose rows equal a direct `reprocal cif`; rebuilding twice is
     byte-identical."""
     args = ("--obs-date", "2006-05-27T09:57:27", "--analysis-date", "2018-07-27T17:25:14",
             "--ccf-path", str(ccf))
-    r = cli("cif", *args, "-o", str(tmp_path / "direct.cif"))
+    r = cli_process("cif", *args, "-o", str(tmp_path / "direct.cif"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Wrote ")
-    r = cli("pin", *args, "--obs-id", "0404910601", "-o", str(tmp_path / "m.json"))
+    r = cli_process("pin", *args, "--obs-id", "0404910601", "-o", str(tmp_path / "m.json"))
     assert r.returncode == 0, r.stderr
     assert "state id rpcal:2:state:" in r.stdout and "observation 0404910601: rpcal:2:obs:" in r.stdout
     for out in ("r1", "r2"):
-        r = cli("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(ccf), "-o", str(tmp_path / out))
+        r = cli_process("rebuild", str(tmp_path / "m.json"), "--ccf-path", str(ccf), "-o", str(tmp_path / out))
         assert r.returncode == 0, r.stderr
     rebuilt = tmp_path / "r1" / "0404910601" / "ccf.cif"
     assert _rows(rebuilt) == _rows(tmp_path / "direct.cif")

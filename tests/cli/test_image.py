@@ -67,14 +67,14 @@ def test_build_then_verify(cli, state, tmp_path):
     assert report["ok"] and report["manifest_digest"] == outs[0]["manifest_digest"]
 
 
-def test_verify_failure_exit_code(cli, image):
+def test_verify_failure_exit_code(cli_process, image):
     """A corrupted blob: FAIL lines, a summary, exit 1."""
     img = read_image_tar(image)
     member = img.members[img.config_path]
     with open(image, "r+b") as fh:
         fh.seek(member.offset + 2)
         fh.write(b"#")
-    done = cli("image", "verify", str(image))
+    done = cli_process("image", "verify", str(image))
     assert done.returncode == 1
     assert f"FAIL blob {img.config_digest[:19]}: content hashes to sha256:" in done.stdout
     assert done.stderr == f"reprocal: error: {image}: 2 check(s) failed\n"

@@ -66,20 +66,20 @@ def test_a_changed_byte_changes_the_id(cli, ccf: Path, tmp_path: Path) -> None: 
     assert a["observation_ids"] != b["observation_ids"]
 
 
-def test_v1_manifest_verifies_with_one_notice_and_upgrades(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_v1_manifest_verifies_with_one_notice_and_upgrades(cli_process, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A reprocal 0.1 manifest works (one `note:` line), upgrades, and audit names its old id."""
     old = tmp_path / "old.json"
     shutil.copy(V1, old)
-    done = cli("verify", str(old), "--ccf-path", str(ccf), "--level", "full")
+    done = cli_process("verify", str(old), "--ccf-path", str(ccf), "--level", "full")
     assert done.returncode == 0, done.stderr
     notes = [ln for ln in done.stderr.splitlines() if ln.startswith("reprocal: note:")]
     assert len(notes) == 1 and "a version-1 manifest (id sha256:d18f6abc" in notes[0]
-    up = cli("manifest", "upgrade", str(old), "-o", str(tmp_path / "new.json"))
+    up = cli_process("manifest", "upgrade", str(old), "-o", str(tmp_path / "new.json"))
     assert up.returncode == 0, up.stderr
     assert "version 2, state id rpcal:2:state:" in up.stdout and "(was sha256:d18f6abc" in up.stdout
-    again = cli("verify", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
+    again = cli_process("verify", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
     assert again.returncode == 0 and "note:" not in again.stderr
-    audit = cli("audit", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
+    audit = cli_process("audit", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
     assert "upgraded from the version-1 id sha256:d18f6abc" in audit.stdout
 
 

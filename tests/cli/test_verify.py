@@ -34,23 +34,23 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
     return repo, path
 
 
-def test_verify_full_ok_then_stat_from_cache(cli, setup: tuple[Path, Path]) -> None:  # type: ignore[no-untyped-def]
+def test_verify_full_ok_then_stat_from_cache(cli_process, setup: tuple[Path, Path]) -> None:  # type: ignore[no-untyped-def]
     """An intact repository: exit 0, a summary, the newer issue named; the next stat verify
     rests on the cache."""
     repo, manifest = setup
-    r = cli("verify", str(manifest), "--ccf-path", str(repo), "--level", "full")
+    r = cli_process("verify", str(manifest), "--ccf-path", str(repo), "--level", "full")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "Level full: 2 pinned constituents: ok 2"
     assert "Newer: 0201901401: EPN_CTI_0002.CCF is newer than the pinned EPN_CTI_0001.CCF " \
            "(with today's analysis date)" in lines
-    r = cli("verify", str(manifest), "--ccf-path", str(repo), "-v")
+    r = cli_process("verify", str(manifest), "--ccf-path", str(repo), "-v")
     assert r.stdout.splitlines()[:3] == [
         "  STATUS     CONSTITUENT        DETAIL",
         "  ok         EMOS1_QE_0003.CCF  unchanged since verified at level full",
         "  ok         EPN_CTI_0001.CCF   unchanged since verified at level full",
     ]
-    r = cli("verify", str(manifest), "--ccf-path", str(repo), "--json")
+    r = cli_process("verify", str(manifest), "--ccf-path", str(repo), "--json")
     doc = json.loads(r.stdout)
     assert r.returncode == 0
     assert doc["level"] == "stat" and doc["reused"] == 2 and doc["ok"] is True

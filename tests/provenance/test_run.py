@@ -156,24 +156,24 @@ WRITER = ("import sys, numpy as np; from astropy.io import fits; "
           "[fits.Column('PI', 'J', array=np.arange(3))], name='SPECTRUM')]).writeto(sys.argv[1])")
 
 
-def test_cli_run_then_audit(cli, work: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_run_then_audit(cli_process, work: Path) -> None:  # type: ignore[no-untyped-def]
     """`reprocal run` passes the exit status on; `audit` of the stamped output finds the record
     and gives back the calibration id."""
-    done = cli("run", "--manifest", "m.json", "--json", "--", sys.executable, "-c", WRITER,
+    done = cli_process("run", "--manifest", "m.json", "--json", "--", sys.executable, "-c", WRITER,
                "pn.pha", cwd=work)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     calib = str(load_manifest(work / "m.json").observation_ids[0])
     assert doc["calibration_id"] == calib
     assert doc["stamped"] == [str(work / "pn.pha")]
-    audit = cli("audit", "pn.pha", "--json", cwd=work)
+    audit = cli_process("audit", "pn.pha", "--json", cwd=work)
     assert audit.returncode == 0, audit.stderr
     found = json.loads(audit.stdout)
     assert found["kind"] == "stamped FITS"  # no CALINDEX: the stamp leads to the record
     assert found["calibration_id"] == calib
     assert found["record"] == "pn.pha.prov.json"
     assert [f["used"] for f in found["findings"]] == [r.filename for r in ROWS]
-    failing = cli("run", "--", sys.executable, "-c", "raise SystemExit(7)", cwd=work)
+    failing = cli_process("run", "--", sys.executable, "-c", "raise SystemExit(7)", cwd=work)
     assert failing.returncode == 7
 
 
