@@ -1,10 +1,11 @@
 # reprocal: `make demo`, `make test`, `make bench` each set up .venv themselves.
+# `make coverage` is `make test` measured (config: [tool.coverage] in pyproject.toml).
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test coverage bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The suite under coverage, with the `python -m reprocal` processes it starts; one data file per
+# process, combined, then a report of missing lines that fails below 90%.
+coverage: $(STAMP)
+	$(PY) -m coverage erase
+	$(PY) -m coverage run -m pytest
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage report
+
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
@@ -27,4 +36,4 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) demo-out benchmarks/work .pytest_cache
+	rm -rf $(VENV) demo-out benchmarks/work .pytest_cache .coverage .coverage.*
