@@ -33,7 +33,7 @@ import enum
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,21 +190,60 @@ def verify_files(
     """
     if level not in LEVELS:
         raise InputError(f"--level {level!r} is not one of {', '.join(LEVELS)}")
+    items = _each_once(expected)
+    dirs_t = ccf_dirs(dirs, option="dirs")
+    bar: Progress = progress if progress is not None else NullProgress()
+    started = now_ns()
+    results, todo = _by_listing(items, constituent_files(dirs_t), dirs_t)
+    bar.update(len(items) - len(todo))  # decided by the listing alone
+    vouch = _Vouch.of(cache, todo)
+    if level == "stat":
+        results.update(vouch.verdicts(todo))
+        bar.update(len(todo))
+        return _report(level, dirs_t, items, results,
+                       reused=sum(vouch.trusted(loc) is not None for _, loc in todo))
+
+    # fits / full: read again what the cache cannot vouch for; one pass per file gives the
+    # FITS sums and (full) the sha256, in worker threads.
+    need = [(e, loc) for e, loc in todo if rehash or vouch.must_read(loc, level)]
+    bar.update(len(todo) - len(need))  # vouched for by the cache
+    reads = _read(need, level, jobs=jobs, progress=bar, hasher=hasher)
+    fresh: list[CacheEntry] = []
+    for e, loc in todo:
+        prior = None if rehash else vouch.trusted(loc)
+        results[e.filename], entry = _read_verdict(e, loc, level, *reads(loc), prior,
+                                                   started=started)
+        if entry is not None:
+            fresh.append(entry)
+    if cache is not None:
+        cache.store(fresh)
+    return _report(level, dirs_t, items, results, hashed=len(need) if level == "full" else 0,
+                   fits_checked=len(need), reused=len(todo) - len(need))
+
+
+Listed = list[tuple[Expected, ListedFile]]
+"""Expected constituents each found once with the pinned size, and where."""
+
+
+def _each_once(expected: Iterable[Expected]) -> list[Expected]:
     items = list(expected)
     dupes = sorted(n for n, k in Counter(e.filename for e in items).items() if k > 1)
     if dupes:
         raise InputError(f"{dupes[0]} is expected twice; each constituent is listed once")
-    dirs_t = ccf_dirs(dirs, option="dirs")
-    bar: Progress = progress if progress is not None else NullProgress()
-    started = now_ns()
-    found = constituent_files(dirs_t)
+    return items
+
+
+def _by_listing(items: list[Expected], found: Mapping[str, Sequence[ListedFile]],
+                dirs: tuple[Path, ...]) -> tuple[dict[str, FileResult], Listed]:
+    """What the directory listing alone decides (missing, duplicate, wrong size), and the rest:
+    the files left to the cache or to reading."""
     results: dict[str, FileResult] = {}
-    todo: list[tuple[Expected, ListedFile]] = []
+    todo: Listed = []
     for e in items:
         where = found.get(e.filename, [])
         if not where:
             results[e.filename] = FileResult(
-                e.filename, Status.MISSING, detail=f"not in {':'.join(map(str, dirs_t))}")
+                e.filename, Status.MISSING, detail=f"not in {':'.join(map(str, dirs))}")
         elif len(where) > 1:
             results[e.filename] = FileResult(
                 e.filename, Status.DUPLICATE, paths=tuple(w.path for w in where),
@@ -215,69 +254,88 @@ def verify_files(
                 detail=f"size {where[0].stat.size}, pinned {e.size}")
         else:
             todo.append((e, where[0]))
-    bar.update(len(items) - len(todo))  # decided by the listing alone
-    known = cache.lookup([loc.real for _, loc in todo]) if cache is not None else {}
-    racy_ns = cache.racy_ns if cache is not None else 0
+    return results, todo
 
-    def trusted(loc: ListedFile) -> CacheEntry | None:
-        entry = known.get(loc.real)
-        return entry if entry is not None and entry.trusted(loc.stat, racy_ns) else None
 
-    if level == "stat":
-        reused = 0
-        for e, loc in todo:
-            vouched = trusted(loc)
-            reused += vouched is not None
-            results[e.filename] = _from_cache(e, loc, known.get(loc.real), vouched)
-        bar.update(len(todo))
-        return _report(level, dirs_t, items, results, reused=reused)
+@attrs.frozen
+class _Vouch:
+    """What the verify cache knows of the listed files, and which of its entries it vouches
+    for (not made within a clock tick of a change: see :meth:`CacheEntry.trusted`)."""
 
-    # fits / full: read again what the cache cannot vouch for; one pass per file gives the
-    # FITS sums and (full) the sha256, in worker threads.
-    need = [(e, loc) for e, loc in todo
-            if rehash or (t := trusted(loc)) is None or t.fits_ok is None
-            or (level == "full" and t.sha256 is None)]
+    known: dict[str, CacheEntry]
+    racy_ns: int
+
+    @classmethod
+    def of(cls, cache: VerifyCache | None, todo: Listed) -> _Vouch:
+        if cache is None:
+            return cls({}, 0)
+        return cls(cache.lookup([loc.real for _, loc in todo]), cache.racy_ns)
+
+    def trusted(self, loc: ListedFile) -> CacheEntry | None:
+        entry = self.known.get(loc.real)
+        return entry if entry is not None and entry.trusted(loc.stat, self.racy_ns) else None
+
+    def must_read(self, loc: ListedFile, level: str) -> bool:
+        """The cache does not vouch for what ``level`` needs to know of the file."""
+        t = self.trusted(loc)
+        return t is None or t.fits_ok is None or (level == "full" and t.sha256 is None)
+
+    def verdicts(self, todo: Listed) -> dict[str, FileResult]:
+        """The ``stat``-level verdicts."""
+        return {e.filename: _from_cache(e, loc, self.known.get(loc.real), self.trusted(loc))
+                for e, loc in todo}
+
+
+Reads = Callable[[ListedFile], tuple[FitsCheck | OSError | None, str | OSError | None]]
+
+
+def _read(need: Listed, level: str, *, jobs: int | None, progress: Progress,
+          hasher: Hasher | None) -> Reads:
+    """Read the files in ``need``: the FITS check of each, and at ``full`` its sha256 (in the
+    same pass unless ``hasher`` is given). Answers, for any listed file, what was read of it."""
     fused = level == "full" and hasher is None
-    bar.update(len(todo) - len(need))  # vouched for by the cache
     checks = check_files([(loc.real, e.filename) for e, loc in need], sha256=fused, jobs=jobs,
-                         progress=bar)
+                         progress=progress)
     digests: dict[str, str | OSError] = {}
     if level == "full" and not fused:
         digests = dict(hash_files([loc.real for _, loc in need], jobs=jobs, hasher=hasher))
-    fresh: list[CacheEntry] = []
-    for e, loc in todo:
-        prior = None if rehash else trusted(loc)
+
+    def of(loc: ListedFile) -> tuple[FitsCheck | OSError | None, str | OSError | None]:
         fc = checks.get(loc.real)
-        digest = digests.get(loc.real, fc.sha256 if isinstance(fc, FitsCheck) else None)
-        for failure in (fc, digest):
-            if isinstance(failure, OSError):
-                results[e.filename] = FileResult(e.filename, Status.CORRUPT, loc.path,
-                                                 detail=f"cannot read: {failure.strerror}")
-                break
-        else:
-            fits_ok: bool | None
-            fits_problem: str | None
-            fits_kind: str | None
-            if isinstance(fc, FitsCheck):
-                fits_ok, fits_problem, fits_kind = fc.ok, fc.problem, fc.kind or None
-            elif prior is not None:
-                fits_ok, fits_problem, fits_kind = prior.fits_ok, prior.fits_problem, prior.fits_kind
-            else:  # pragma: no cover - every file is either read or vouched for
-                fits_ok, fits_problem, fits_kind = None, None, None
-            sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
-            unchanged = True
-            if fc is not None:
-                unchanged = unchanged_since_listed(loc)
-                if unchanged:
-                    fresh.append(CacheEntry(loc.real, loc.stat, started, sha, fits_ok,
-                                            fits_problem, fits_kind))
-            results[e.filename] = _verdict(e, loc, level, fits_ok, fits_problem, sha,
-                                           fc if isinstance(fc, FitsCheck) else None,
-                                           unchanged=unchanged)
-    if cache is not None:
-        cache.store(fresh)
-    return _report(level, dirs_t, items, results, hashed=len(need) if level == "full" else 0,
-                   fits_checked=len(need), reused=len(todo) - len(need))
+        return fc, digests.get(loc.real, fc.sha256 if isinstance(fc, FitsCheck) else None)
+
+    return of
+
+
+def _read_verdict(e: Expected, loc: ListedFile, level: str, fc: FitsCheck | OSError | None,
+                  digest: str | OSError | None, prior: CacheEntry | None, *,
+                  started: int) -> tuple[FileResult, CacheEntry | None]:
+    """The ``fits``/``full`` verdict on a file from what was read of it (``fc``, ``digest``:
+    ``None`` when not read) or what the cache vouched for (``prior``), and the cache entry to
+    store for what was read (``None``: nothing new, or it changed while being read)."""
+    failure = fc if isinstance(fc, OSError) else digest if isinstance(digest, OSError) else None
+    if failure is not None:
+        return FileResult(e.filename, Status.CORRUPT, loc.path,
+                          detail=f"cannot read: {failure.strerror}"), None
+    check = fc if isinstance(fc, FitsCheck) else None
+    fits_ok, fits_problem, fits_kind = _fits_facts(check, prior)
+    sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
+    unchanged, entry = True, None
+    if check is not None:
+        unchanged = unchanged_since_listed(loc)
+        if unchanged:
+            entry = CacheEntry(loc.real, loc.stat, started, sha, fits_ok, fits_problem, fits_kind)
+    return _verdict(e, loc, level, fits_ok, fits_problem, sha, check, unchanged=unchanged), entry
+
+
+def _fits_facts(check: FitsCheck | None, prior: CacheEntry | None
+                ) -> tuple[bool | None, str | None, str | None]:
+    """(ok, problem, kind) of the FITS check: as read now, else as the cache remembers."""
+    if check is not None:
+        return check.ok, check.problem, check.kind or None
+    if prior is not None:
+        return prior.fits_ok, prior.fits_problem, prior.fits_kind
+    return None, None, None  # pragma: no cover - every file is either read or vouched for
 
 
 def hash_and_remember(
