@@ -93,48 +93,65 @@ def parse_mirror(value: str, *, where: str = "--mirror") -> Mirror:
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if (scheme or "::" in text) and any(c.isspace() for c in text):
         raise InvalidMirrorError(f"{where}: mirror {value!r} contains spaces or control characters")
-    if scheme in ("http", "https"):
-        parts = _split(text, value, where)
-        try:
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            raise InvalidMirrorError(f"{where}: mirror {value!r} has a bad port") from None
-        if not parts.hostname or not _HOST_RE.match(_bracket(parts.hostname)):
-            raise InvalidMirrorError(f"{where}: mirror {value!r} has no valid host name")
-        if parts.query or parts.fragment:
-            raise InvalidMirrorError(f"{where}: mirror {value!r} must be a base URL without ?query "
-                                     "or #fragment")
-        path = parts.path if parts.path.endswith("/") else parts.path + "/"
-        base = urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
-        return Mirror("http", base)
-    if scheme == "file":
-        parts = _split(text, value, where)
-        if parts.netloc not in ("", "localhost"):
-            raise InvalidMirrorError(f"{where}: file URL {value!r} names a remote host; "
-                                     "use file:///absolute/path")
-        return _directory(urllib.parse.unquote(parts.path), value, where)
-    if scheme == "rsync":
-        parts = _split(text, value, where)
-        try:
-            parts.port  # noqa: B018
-        except ValueError:
-            raise InvalidMirrorError(f"{where}: mirror {value!r} has a bad port") from None
-        module = parts.path.lstrip("/")
-        if (not parts.hostname or not _HOST_RE.match(_bracket(parts.hostname))
-                or not _MODULE_PATH_RE.match(module)):
-            raise InvalidMirrorError(f"{where}: rsync mirror {value!r} is not "
-                                     "rsync://host[:port]/module[/path]/")
-        return Mirror("rsync", f"rsync://{parts.netloc}/{module.rstrip('/')}/")
+    if scheme in _URL_PARSERS:
+        return _URL_PARSERS[scheme](_split(text, value, where), value, where)
     if scheme:
         raise InvalidMirrorError(f"{where}: mirror {value!r} has unsupported scheme {scheme!r}",
                                  hint="use http(s)://, file://, rsync://, host::module or a "
                                       "directory")
     if "::" in text:
-        host, _, module = text.partition("::")
-        if not _HOST_RE.match(host) or not _MODULE_PATH_RE.match(module):
-            raise InvalidMirrorError(f"{where}: rsync mirror {value!r} is not host::module[/path]")
-        return Mirror("rsync", f"{host}::{module.rstrip('/')}/")
+        return _rsync_module(text, value, where)
     return _directory(text, value, where)
+
+
+def _http_url(parts: urllib.parse.SplitResult, value: str, where: str) -> Mirror:
+    _check_port(parts, value, where)
+    if not _valid_host(parts):
+        raise InvalidMirrorError(f"{where}: mirror {value!r} has no valid host name")
+    if parts.query or parts.fragment:
+        raise InvalidMirrorError(f"{where}: mirror {value!r} must be a base URL without ?query "
+                                 "or #fragment")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return Mirror("http", urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, path, "", "")))
+
+
+def _file_url(parts: urllib.parse.SplitResult, value: str, where: str) -> Mirror:
+    if parts.netloc not in ("", "localhost"):
+        raise InvalidMirrorError(f"{where}: file URL {value!r} names a remote host; "
+                                 "use file:///absolute/path")
+    return _directory(urllib.parse.unquote(parts.path), value, where)
+
+
+def _rsync_url(parts: urllib.parse.SplitResult, value: str, where: str) -> Mirror:
+    _check_port(parts, value, where)
+    module = parts.path.lstrip("/")
+    if not _valid_host(parts) or not _MODULE_PATH_RE.match(module):
+        raise InvalidMirrorError(f"{where}: rsync mirror {value!r} is not "
+                                 "rsync://host[:port]/module[/path]/")
+    return Mirror("rsync", f"rsync://{parts.netloc}/{module.rstrip('/')}/")
+
+
+def _rsync_module(text: str, value: str, where: str) -> Mirror:
+    """``host::module/path``: an rsync daemon's module, without a URL scheme."""
+    host, _, module = text.partition("::")
+    if not _HOST_RE.match(host) or not _MODULE_PATH_RE.match(module):
+        raise InvalidMirrorError(f"{where}: rsync mirror {value!r} is not host::module[/path]")
+    return Mirror("rsync", f"{host}::{module.rstrip('/')}/")
+
+
+_URL_PARSERS = {"http": _http_url, "https": _http_url, "file": _file_url, "rsync": _rsync_url}
+"""The URL schemes a mirror may have, each with the parser of its split URL."""
+
+
+def _check_port(parts: urllib.parse.SplitResult, value: str, where: str) -> None:
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidMirrorError(f"{where}: mirror {value!r} has a bad port") from None
+
+
+def _valid_host(parts: urllib.parse.SplitResult) -> bool:
+    return bool(parts.hostname) and bool(_HOST_RE.match(_bracket(parts.hostname or "")))
 
 
 def _split(text: str, value: str, where: str) -> urllib.parse.SplitResult:
