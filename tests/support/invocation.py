@@ -21,7 +21,7 @@ working directory, ``sys.argv``, the warnings filters, logging's handlers and le
 handlers, the standard streams.
 
 What it cannot give: output a child process writes straight to the inherited file descriptors
-(``reprocal run``'s command) goes to the test's own stdout, not to ``stdout``; a stdin that is
+(``reprocal run``'s command) goes to the test's own stdout, not to the result's; a stdin that is
 a terminal; signals; anything decided at import time. Tests of those use :func:`as_process`.
 """
 
