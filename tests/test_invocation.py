@@ -40,6 +40,16 @@ def test_in_process_run_answers_as_a_process_does(args, env, tmp_path: Path) -> 
     assert real.stdout or real.stderr
 
 
+@pytest.mark.parametrize("command", group.list_commands(click.Context(group)))
+def test_every_command_loads_in_a_new_process_as_here(command: str) -> None:
+    """Each command the group lists answers ``--help`` in a new process exactly as here: every
+    command group is registered and importable in a fresh interpreter."""
+    real = as_process(command, "--help")
+    here = in_process(command, "--help")
+    assert real.returncode == 0, real.stderr
+    assert (here.returncode, here.stdout, here.stderr) == (real.returncode, real.stdout, real.stderr)
+
+
 @pytest.fixture
 def command():  # type: ignore[no-untyped-def]
     """A throw-away command on the real group, removed afterwards."""

@@ -120,15 +120,15 @@ def signed_run(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
     return tmp_path
 
 
-def test_cli_record_verify(cli, signed_run: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_record_verify(cli_process, signed_run: Path) -> None:  # type: ignore[no-untyped-def]
     """record verify: exit 0 with the key; tampered: exit 1 naming the record."""
     rec = signed_run / "out.txt.prov.json"
-    done = cli("record", "verify", str(rec), "--key", str(signed_run / "team.pub"))
+    done = cli_process("record", "verify", str(rec), "--key", str(signed_run / "team.pub"))
     assert done.returncode == 0, done.stderr
     assert "signature verified" in done.stdout
-    assert cli("record", "verify", str(rec)).returncode == 0  # readable without a key
+    assert cli_process("record", "verify", str(rec)).returncode == 0  # readable without a key
     _tamper(rec)
-    done = cli("record", "verify", str(rec), "--key", str(signed_run / "team.pub"))
+    done = cli_process("record", "verify", str(rec), "--key", str(signed_run / "team.pub"))
     assert done.returncode == 1
     assert f"FAIL {rec}: signature does not verify" in done.stdout
     assert done.stderr.startswith("reprocal: error: 1 of 1 record(s) failed")
