@@ -118,7 +118,7 @@ def read_calindex(path: str | os.PathLike[str]) -> CalIndex:
                 f"{EXTNAME} table lacks the required column {name}", path=path,
                 hint=f"columns present: {', '.join(columns) or 'none'}",
             )
-    keyword_category = _keyword(table, "CATEGORY")
+    keyword_category = _keyword(table, "CATEGORY", path)
     obs = _keyword_date(table, "OBSVDATE", path)
     an = _keyword_date(table, "ANALDATE", path)
 
@@ -133,8 +133,12 @@ def read_calindex(path: str | os.PathLike[str]) -> CalIndex:
                     obs_date=obs, analysis_date=an, path=str(path))
 
 
-def _keyword(table: Table, key: str) -> str | None:
-    value = table.header.get(key)
+def _keyword(table: Table, key: str, path: str | os.PathLike[str]) -> str | None:
+    try:
+        value = table.header.get(key)
+    except Exception as exc:  # astropy's VerifyError/ValueError on a card it cannot parse
+        raise FitsFormatError(f"{EXTNAME} keyword {key}: unreadable card ({exc})".rstrip(),
+                              path=path, hint="the file is damaged; fetch or re-make it") from None
     if value is None or isinstance(value, bool):
         return None
     text = str(value).strip()
@@ -142,7 +146,7 @@ def _keyword(table: Table, key: str) -> str | None:
 
 
 def _keyword_date(table: Table, key: str, path: str | os.PathLike[str]) -> CalDate | None:
-    text = _keyword(table, key)
+    text = _keyword(table, key, path)
     if text is None:
         return None
     try:

@@ -560,3 +560,24 @@ def test_digest_ignores_paths_dates_and_layout(tmp_path: Path) -> None:
                              paths={c.filename: f"/x/{c.filename}" for c in _rows()}))
     m = read_calindex(write_master_index(tmp_path / "m.ccf", _rows()))
     assert rows_digest(a.rows) == rows_digest(b.rows) == rows_digest(m.rows) == rows_digest(_rows())
+
+
+@pytest.mark.parametrize("card", [b"CATEGORY= 'XMMCCF", b"CATEGORY= XMM'CCF'", b"CATEGORY= \x00\x01"])
+def test_an_unparsable_table_keyword_is_one_line(tmp_path: Path, card: bytes) -> None:
+    """A damaged CATEGORY card is a FitsFormatError naming the keyword, not astropy's
+    VerifyError (found by the adversarial property test)."""
+    from reprocal.core import CalDate, Constituent, ConstituentName
+    from reprocal.errors import FitsFormatError
+    from reprocal.fits._calindex import read_calindex, write_cif
+
+    c = Constituent(ConstituentName("EPN", "CTI", 3), valdate="2000-01-01", subdate="2001-01-01",
+                    fsize=2880)
+    cif = tmp_path / "x.cif"
+    write_cif(cif, [c], obs_date=CalDate.parse("2004-01-01"),
+              analysis_date=CalDate.parse("2018-01-01"), category="XMMCCF")
+    data = bytearray(cif.read_bytes())
+    i = data.find(b"CATEGORY=")
+    data[i:i + 80] = card.ljust(80)
+    cif.write_bytes(bytes(data))
+    with pytest.raises(FitsFormatError, match=r"x\.cif: CALINDEX keyword CATEGORY: unreadable card"):
+        read_calindex(cif)
