@@ -215,6 +215,96 @@ def _label(i: int, name: str) -> str:
     return f"HDU {i}" + (f" ({name})" if name else "")
 
 
+class _Stream:
+    """Sequential reads of one open file into one reused buffer, hashing what is read."""
+
+    def __init__(self, f: Any, size: int, buf: memoryview, h: Any):
+        self.f, self.size, self.buf, self.h = f, size, buf, h
+        self.pos = 0
+
+    def read(self, n: int) -> memoryview:
+        got = 0
+        while got < n:
+            k = self.f.readinto(self.buf[got:n])
+            if not k:
+                break
+            got += k
+        view = self.buf[:got]
+        if self.h is not None:
+            self.h.update(view)
+        self.pos += got
+        return view
+
+    def block(self) -> memoryview:
+        return self.read(BLOCK)
+
+    def drain(self) -> None:
+        """Read (and hash) whatever is left."""
+        while self.read(len(self.buf)):
+            pass
+
+
+def _next_header(s: _Stream, hdu: int
+                 ) -> tuple[bytes, dict[str, str], str, int, str | None] | str:
+    """The next HDU's header blocks, structural keywords, EXTNAME, padded data size and what
+    is wrong with its size keywords (``None``: nothing); or, as a string, why the file is not
+    well-formed FITS before its header could be read."""
+    start = s.pos
+    first = s.block()
+    magic = b"SIMPLE  =" if hdu == 0 else b"XTENSION="
+    if first[:9] != magic:
+        return ("not a FITS file (no SIMPLE card)" if hdu == 0 else
+                f"{s.size - start} bytes after the last HDU are not an extension")
+    if len(first) < BLOCK:
+        return f"truncated in the header of HDU {hdu}"
+    try:
+        raw = read_header(first, s.block)
+    except HeaderError as exc:
+        return (f"truncated in the header of HDU {hdu}" if str(exc) == "truncated"
+                else f"the header of HDU {hdu} has {exc}")
+    keys = structure(raw)
+    name = keys.get("EXTNAME", "").upper()
+    try:
+        nbytes = data_size(keys)
+    except HeaderError as exc:
+        return raw, keys, name, 0, f"{_label(hdu, name)}: bad size keywords ({exc})"
+    bad = hdu_problem(keys)
+    if bad:
+        return raw, keys, name, 0, f"{_label(hdu, name)}: {bad}"
+    nbytes = padded(nbytes)
+    if s.pos + nbytes > s.size:
+        return raw, keys, name, 0, (f"truncated: {_label(hdu, name)} needs {s.pos + nbytes} "
+                                    f"bytes, the file has {s.size}")
+    return raw, keys, name, nbytes, None
+
+
+def _data_sum(s: _Stream, nbytes: int) -> int:
+    """The 32-bit word sum (unfolded) of the next ``nbytes`` bytes."""
+    dsum, left = 0, nbytes
+    while left:
+        view = s.read(min(left, len(s.buf)))
+        dsum += _words_sum(view)
+        left -= len(view)
+    return dsum
+
+
+def _sum_findings(keys: dict[str, str], raw: bytes, dsum: int, label: str
+                  ) -> tuple[str | None, str | None]:
+    """(checksum failure, unchecked HDU) of one HDU: each ``None`` when it does not apply."""
+    if "CHECKSUM" not in keys and "DATASUM" not in keys:
+        return None, label
+    if "CHECKSUM" not in keys:
+        # Writers put CHECKSUM wherever they put DATASUM; a DATASUM alone is what a damaged
+        # CHECKSUM card (its keyword hit) leaves, and the header goes unchecked.
+        return f"{label} has DATASUM but no CHECKSUM", None
+    sums = []
+    if "DATASUM" in keys and keys["DATASUM"].strip() != str(_fold(dsum)):
+        sums.append("DATASUM")
+    if _fold(_words_sum(raw) + dsum) != ALL_ONES:
+        sums.append("CHECKSUM")
+    return (f"{label} {'/'.join(sums)} mismatch" if sums else None), None
+
+
 def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
               chunk: int = 4 << 20) -> Scan:
     """One streaming pass: verify each HDU's DATASUM/CHECKSUM on the raw bytes and, when
@@ -233,90 +323,30 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         except (AttributeError, OSError):
             pass
-        size = os.fstat(f.fileno()).st_size
-        pos = 0
-
-        def read(n: int) -> memoryview:
-            nonlocal pos
-            got = 0
-            while got < n:
-                k = f.readinto(buf[got:n])  # type: ignore[attr-defined]
-                if not k:
-                    break
-                got += k
-            view = buf[:got]
-            if h is not None:
-                h.update(view)
-            pos += got
-            return view
-
-        def block() -> memoryview:
-            return read(BLOCK)
-
+        s = _Stream(f, os.fstat(f.fileno()).st_size, buf, h)
         hdu = 0
-        while pos < size:
-            start = pos
-            first = block()
-            magic = b"SIMPLE  =" if hdu == 0 else b"XTENSION="
-            if first[:9] != magic:
-                broken = ("not a FITS file (no SIMPLE card)" if hdu == 0 else
-                          f"{size - start} bytes after the last HDU are not an extension")
+        while s.pos < s.size:
+            got = _next_header(s, hdu)
+            if isinstance(got, str):
+                broken = got
                 break
-            if len(first) < BLOCK:
-                broken = f"truncated in the header of HDU {hdu}"
-                break
-            try:
-                raw = read_header(first, block)
-            except HeaderError as exc:
-                broken = (f"truncated in the header of HDU {hdu}" if str(exc) == "truncated"
-                          else f"the header of HDU {hdu} has {exc}")
-                break
-            keys = structure(raw)
-            name = keys.get("EXTNAME", "").upper()
+            raw, keys, name, nbytes, broken = got
             if hdu:
                 extnames.append(name)
             else:
                 primary = raw
-            try:
-                nbytes = data_size(keys)
-            except HeaderError as exc:
-                broken = f"{_label(hdu, name)}: bad size keywords ({exc})"
+            if broken:
                 break
-            bad = hdu_problem(keys)
-            if bad:
-                broken = f"{_label(hdu, name)}: {bad}"
-                break
-            nbytes = padded(nbytes)
-            if pos + nbytes > size:
-                broken = (f"truncated: {_label(hdu, name)} needs {pos + nbytes} bytes, the "
-                          f"file has {size}")
-                break
-            dsum, left = 0, nbytes
-            while left:
-                view = read(min(left, len(buf)))
-                dsum += _words_sum(view)
-                left -= len(view)
+            dsum = _data_sum(s, nbytes)
             if hdu == 0:
-                primary_end = pos
-            if "CHECKSUM" not in keys and "DATASUM" not in keys:
-                unchecked.append(_label(hdu, name))
-            elif "CHECKSUM" not in keys:
-                # Writers put CHECKSUM wherever they put DATASUM; a DATASUM alone is what a
-                # damaged CHECKSUM card (its keyword hit) leaves, and the header goes unchecked.
-                failed.append(f"{_label(hdu, name)} has DATASUM but no CHECKSUM")
-            else:
-                sums = []
-                if "DATASUM" in keys and keys["DATASUM"].strip() != str(_fold(dsum)):
-                    sums.append("DATASUM")
-                if _fold(_words_sum(raw) + dsum) != ALL_ONES:
-                    sums.append("CHECKSUM")
-                if sums:
-                    failed.append(f"{_label(hdu, name)} {'/'.join(sums)} mismatch")
+                primary_end = s.pos
+            bad, skipped = _sum_findings(keys, raw, dsum, _label(hdu, name))
+            failed.extend([bad] if bad else [])
+            unchecked.extend([skipped] if skipped else [])
             hdu += 1
         if h is not None:  # hash whatever the FITS walk did not read
-            while read(len(buf)):
-                pass
-    return Scan(pos, h.hexdigest() if h is not None else None, broken, tuple(failed),
+            s.drain()
+    return Scan(s.pos, h.hexdigest() if h is not None else None, broken, tuple(failed),
                 tuple(unchecked), primary, tuple(extnames), primary_end)
 
 
