@@ -65,6 +65,8 @@ def _primary_header(c: Constituent) -> Any:
     if len(c.extseqid) > 68:
         _card(h, "LONGSTRN", "OGIP 1.0", "The OGIP long string convention may be used")
     _card(h, "EXTSEQID", c.extseqid, "Extension sequence identifiers")
+    if c.md5:
+        _card(h, "MD5", c.md5, "MD5 digital signature")
     return h
 
 

@@ -276,7 +276,10 @@ def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
 
 
 V1_BUNDLE = Path(__file__).parent / "data" / "v1-bundle.tar.gz"
-"""A bundle written by reprocal 0.1 (commit 66b3c73) from tests/state/data/v1-manifest.json."""
+"""A bundle written by reprocal 0.1 (commit 66b3c73) from tests/state/data/v1-manifest.json as it
+was then (before the synthetic constituents carried an MD5 keyword, which changed their bytes
+and so that fixture's sha256 values and v1 id; the bundle keeps the manifest it was written
+with)."""
 
 
 def test_a_reprocal_0_1_bundle_still_verifies_and_says_it_is_v1() -> None:

@@ -73,14 +73,14 @@ def test_v1_manifest_verifies_with_one_notice_and_upgrades(cli_process, ccf: Pat
     done = cli_process("verify", str(old), "--ccf-path", str(ccf), "--level", "full")
     assert done.returncode == 0, done.stderr
     notes = [ln for ln in done.stderr.splitlines() if ln.startswith("reprocal: note:")]
-    assert len(notes) == 1 and "a version-1 manifest (id sha256:d18f6abc" in notes[0]
+    assert len(notes) == 1 and "a version-1 manifest (id sha256:385ab1a0" in notes[0]
     up = cli_process("manifest", "upgrade", str(old), "-o", str(tmp_path / "new.json"))
     assert up.returncode == 0, up.stderr
-    assert "version 2, state id rpcal:2:state:" in up.stdout and "(was sha256:d18f6abc" in up.stdout
+    assert "version 2, state id rpcal:2:state:" in up.stdout and "(was sha256:385ab1a0" in up.stdout
     again = cli_process("verify", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
     assert again.returncode == 0 and "note:" not in again.stderr
     audit = cli_process("audit", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
-    assert "upgraded from the version-1 id sha256:d18f6abc" in audit.stdout
+    assert "upgraded from the version-1 id sha256:385ab1a0" in audit.stdout
 
 
 def test_upgrade_in_place(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def test_upgrade_in_place(cli, tmp_path: Path) -> None:  # type: ignore[no-untyp
     shutil.copy(V1, old)
     assert cli("manifest", "upgrade", str(old)).returncode == 0
     assert json.loads(old.read_text())["schema"] == "reprocal.manifest/v2"
-    assert json.loads(old.read_text())["upgraded_from"].startswith("sha256:d18f6abc")
+    assert json.loads(old.read_text())["upgraded_from"].startswith("sha256:385ab1a0")
 
 
 def test_audit_recognises_a_v1_stamp(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
