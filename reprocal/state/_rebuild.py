@@ -38,10 +38,12 @@ class RebuiltCif:
 def check_pinned_bytes(manifest: Manifest, dirs: Sequence[Path], *, jobs: int | None = None,
                        progress: Progress | None = None) -> dict[str, Path]:
     """Every pinned file present with its pinned size, FITS checksums and sha256 (a ``full``
-    verify, reusing hashes the verify cache vouches for), or :class:`CheckFailed`."""
+    verify that reuses what the verify cache vouches for: the facts established, not a scrub),
+    or :class:`CheckFailed`."""
     with VerifyCache() as cache:
         report = verify_files((Expected.from_pinned(f) for f in manifest.files), list(dirs),
-                              level="full", jobs=jobs, cache=cache, progress=progress)
+                              level="full", jobs=jobs, cache=cache, reuse=True,
+                              progress=progress)
     problems = [f"{r.filename}: {r.status.value}" + (f" ({r.detail})" if r.detail else "")
                 for r in report.problems()]
     if problems:
