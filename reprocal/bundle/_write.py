@@ -85,6 +85,10 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
            f"(<{credits.license.url}>).", ""] if credits else []),
         "| observation | OBSVDATE | ANALDATE | category | constituents |", "|---|---|---|---|---|",
         obs, "",
+        (f"Pinned for XMM-Newton SAS {manifest.sas_version} (`sasversion` says which SAS you "
+         "run; the calibration state does not depend on it)." if manifest.sas_version else
+         "The manifest records no SAS version (pin with `--sas-version`, or with SAS set up)."),
+        "",
         "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
         "reprocal bundle verify .", "```", "",
         "## Reproduce the calibration state", "",
