@@ -12,11 +12,18 @@ plain-words explanation quoting the selection rule and the submission dates:
   ANALDATE, validity outside its OBSVDATE, another category): the dates are wrong or the
   calibration was patched by hand;
 * **missing type** / **extra type**: the rule gives a type the product lacks, or the reverse;
-* **differs**: the same file name with other attributes than the catalogue's copy.
+* **differs**: the same file name with other attributes than the catalogue's copy: a different
+  file under the same name (never "stale": no date says which of two files of one name is newer).
+
+A catalogue that does not describe the product's calibration (more than half of the product's
+rows unknown to it or different from its copies: another archive, another mirror) is said to be
+so, once, and the product is then judged against its own rows only (does each satisfy the rule
+at the product's dates?) rather than against a catalogue that would make every row disagree.
 
 Availability of each used constituent is judged separately (present with matching content?), and
 the state the rule would give *today* is compared with the product's (what would change if it
-were re-made now).
+were re-made now), saying how many constituents that rests on; "no change" is only said when the
+catalogue knows constituents beyond the product's own rows.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 import attrs
 
 from reprocal.audit._diff import Change, State, diff_states
-from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent, differences
 from reprocal.core._dates import CalDate
 from reprocal.core._select import Reason, Rule, Selector
 
@@ -115,12 +122,13 @@ def why_not_words(rule: Rule, c: Constituent) -> str:
         cat=c.category, pcat=rule.category)
 
 
-def _attr_diff(a: Constituent, b: Constituent) -> list[str]:
-    out = []
-    for f in ("valdate", "evaldate", "subdate", "category"):
-        if getattr(a, f) != getattr(b, f):
-            out.append(f"{f.upper()} {getattr(a, f)} in the product, {getattr(b, f)} in the catalogue")
-    return out
+def _attr_diff(a: Constituent, b: Constituent, other: str = "the catalogue") -> list[str]:
+    """How the product's row ``a`` and ``other``'s description ``b`` of one name differ."""
+    def text(v: object) -> str:
+        return "open" if v is None else str(v)
+
+    return [f"{f} {text(va)} in the product, {text(vb)} in {other}"
+            for f, va, vb in differences(a, b)]
 
 
 def judge(rule: Rule, key: tuple[str, str], used: Constituent | None,
@@ -136,8 +144,9 @@ def judge(rule: Rule, key: tuple[str, str], used: Constituent | None,
                        "lacked the type")
     if known_copy is not None and (diffs := _attr_diff(used, known_copy)):
         return Finding(key, used, expected, Verdict.DIFFERS,
-                       f"{name}: issue {used.issue} is not the file the catalogue knows under "
-                       f"that name ({'; '.join(diffs)})")
+                       f"{name}: issue {used.issue} of the product and the catalogue's "
+                       f"{used.filename} are a different file under the same name "
+                       f"({'; '.join(diffs)})")
     if expected is not None and expected.filename == used.filename:
         return Finding(key, used, expected, Verdict.AGREES, "")
     why = why_not_words(rule, used)
@@ -170,13 +179,25 @@ def check_local(
         if actual != sha256:
             return Local.DIFFERENT, f"{copy.path}: sha256 {actual}, the product pinned {sha256}"
         return Local.OK, str(copy.path)
-    diffs = _attr_diff(used, copy.constituent)
-    if used.fsize is not None and copy.constituent.fsize is not None \
-            and used.fsize != copy.constituent.fsize:
-        diffs.append(f"size {copy.constituent.fsize} bytes, the product's row says {used.fsize}")
+    diffs = local_differences(used, copy)
     if diffs:
         return Local.DIFFERENT, f"{copy.path}: " + "; ".join(diffs)
     return Local.OK, str(copy.path)
+
+
+def local_differences(used: Constituent, copy: LocalCopy) -> list[str]:
+    """How a local copy differs from what the product used, as far as its row tells (size, MD5
+    where both are known, the selection attributes), in words; ``[]``: no difference seen."""
+    out = []
+    for f, va, vb in differences(used, copy.constituent):
+        if f == "FSIZE":
+            out.append(f"size {vb} bytes, the product's row says {va}")
+        elif f == "MD5":
+            out.append(f"MD5 {vb}, the product's row says {va}")
+        else:
+            out.append(f"{f} {'open' if vb is None else vb} here, "
+                       f"{'open' if va is None else va} in the product")
+    return out
 
 
 @attrs.frozen
@@ -191,9 +212,30 @@ class AuditReport:
     """One per type in the product or in the rule's selection, sorted."""
     today: CalDate | None = None
     today_changes: tuple[Change, ...] = ()
-    """What re-making the product with ``today``'s calibration would change."""
+    """What re-making the product with ``today``'s calibration would change (empty also when
+    that was not judged: see :attr:`today_judged`)."""
     known: int = 0
-    """How many constituents the catalogue knew (0: only the product's own rows were judged)."""
+    """How many constituents the catalogue knew."""
+    unknown: int = 0
+    """The product's rows the catalogue does not know by name."""
+    different: int = 0
+    """The product's rows the catalogue knows under the same name with other attributes."""
+    beyond: int = 0
+    """Constituents the catalogue knows beyond the product's own rows (by name)."""
+
+    @property
+    def describes(self) -> bool:
+        """Whether the catalogue describes the product's calibration: at most half of its rows
+        are unknown to it or different from its copies. When it does not, the product was
+        judged against its own rows only."""
+        rows = len(self.state.constituents)
+        return 2 * (self.unknown + self.different) <= rows if rows else self.known > 0
+
+    @property
+    def today_judged(self) -> bool:
+        """Whether "re-made with today's calibration" could be judged: the catalogue describes
+        the product and knows constituents beyond its rows."""
+        return self.today is not None and self.describes and self.beyond > 0
 
     @property
     def disagreements(self) -> tuple[Finding, ...]:
@@ -216,6 +258,10 @@ class AuditReport:
             "analysis_date": s.analysis_date.text if s.analysis_date else None,
             "agrees": not self.disagreements, "available": not self.unavailable,
             "catalogue_constituents": self.known,
+            "catalogue_describes": self.describes,
+            "rows_unknown_to_catalogue": self.unknown, "rows_different_in_catalogue": self.different,
+            "catalogue_beyond_product": self.beyond,
+            "today_judged": self.today_judged,
             "findings": [f.to_json() for f in self.findings],
             "today": self.today.text if self.today else None,
             "today_changes": [c.to_json() for c in self.today_changes],
@@ -240,7 +286,16 @@ def audit_state(
     """
     used = {c.key: c for c in state.constituents}
     known_by_name = {c.filename: c for c in known}
-    pool = list(known) + [c for c in state.constituents if c.filename not in known_by_name]
+    unknown = sum(c.filename not in known_by_name for c in state.constituents)
+    different = sum(bool(differences(c, known_by_name[c.filename])) for c in state.constituents
+                    if c.filename in known_by_name)
+    beyond = len(set(known_by_name) - {c.filename for c in state.constituents})
+    describes = AuditReport(state, None, (), known=len(known), unknown=unknown,
+                            different=different).describes
+    if not describes:  # judge the product by its own rows, not by an unrelated catalogue
+        known_by_name = {}
+    pool = [c for c in known if describes] + [c for c in state.constituents
+                                              if c.filename not in known_by_name]
     selector = Selector(pool)
     rule = None
     expected: dict[tuple[str, str], Constituent] = {}
@@ -262,11 +317,31 @@ def audit_state(
             finding = attrs.evolve(finding, local=where, local_detail=detail)
         findings.append(finding)
     changes: tuple[Change, ...] = ()
-    if today is not None and state.obs_date is not None:
+    if today is not None and state.obs_date is not None and describes and beyond:
         now = selector.select(state.obs_date, today, category=category)
         changes = diff_states(state, State("today", now.chosen, state.obs_date, today),
                               names=("the product", "today")).changes
-    return AuditReport(state, rule, tuple(findings), today, changes, len(known))
+    return AuditReport(state, rule, tuple(findings), today, changes, len(known), unknown,
+                       different, beyond)
+
+
+LOCAL_SHOWN = 10
+"""Constituents not available locally listed by :func:`render` (JSON lists all)."""
+
+
+def _catalogue_line(report: AuditReport) -> str:
+    """The one line saying the catalogue does not describe the product's calibration."""
+    n = len(report.state.constituents)
+    if not report.known:
+        what = "the catalogue knows no constituents"
+    else:
+        parts = [f"{report.unknown} of its {n} rows are unknown to it"] if report.unknown else []
+        if report.different:
+            parts.append(f"{report.different} are a different file under the same name")
+        what = (f"the catalogue ({report.known} constituents) does not describe this product's "
+                f"calibration: {' and '.join(parts)}")
+    return (f"  {what}; judged against its own {n} rows only (give --import-index the master "
+            "index of the archive it was made from, or --ccf-path its repository)")
 
 
 def render(report: AuditReport) -> list[str]:
@@ -277,31 +352,46 @@ def render(report: AuditReport) -> list[str]:
     bad = report.disagreements
     if report.rule is None:
         lines.append("  not judged: the product carries no observation/analysis date")
-    elif not bad and not report.known:
-        lines.append("  every row satisfies the selection rule at its own dates; the catalogue "
-                     "knows no other constituents to compare with (give --ccf-path or "
-                     "--import-index a master index)")
+    elif not report.describes:
+        lines.append(_catalogue_line(report))
+        lines.append("  every row satisfies the selection rule at its own dates" if not bad else
+                     f"  {len(bad)} row(s) fail the selection rule at its own dates:")
+        lines.extend(f"    {f.explanation}" for f in bad)
+    elif not bad and not report.beyond:
+        lines.append(f"  every row satisfies the selection rule at its own dates; the catalogue "
+                     f"knows no constituent beyond the product's own {len(s.constituents)} "
+                     "rows, so it cannot tell whether a newer one was eligible")
     elif not bad:
         lines.append(f"  agrees with the selection rule at its own dates over the catalogue "
                      f"({report.known} known constituents)")
     else:
-        lines.append(f"  {len(bad)} type(s) disagree with the selection rule at its own dates:")
+        lines.append(f"  {len(bad)} type(s) disagree with the selection rule at its own dates "
+                     f"over the catalogue ({report.known} known constituents):")
         lines.extend(f"    {f.explanation}" for f in bad)
     missing = report.unavailable
     checked = [f for f in report.findings if f.local is not Local.NOT_USED]
     if checked:
         lines.append(f"  locally: {len(checked) - len(missing)} of {len(checked)} constituents "
                      "present with matching content")
-        lines.extend(f"    {f.local.value}: {f.local_detail}" for f in missing)
-    if report.today is not None:
-        if report.today_changes:
-            lines.append(f"  re-made with today's calibration ({report.today.date}), "
+        lines.extend(f"    {f.local.value}: {f.local_detail}" for f in missing[:LOCAL_SHOWN])
+        if len(missing) > LOCAL_SHOWN:
+            lines.append(f"    ... and {len(missing) - LOCAL_SHOWN} more (--json lists all)")
+    if report.today is not None and report.rule is not None:
+        when = f"re-made with today's calibration ({report.today.date})"
+        if not report.describes:
+            lines.append(f"  {when}: not judged (the catalogue does not describe the product)")
+        elif not report.beyond:
+            lines.append(f"  {when}: cannot tell (the catalogue knows no constituent beyond the "
+                         "product's own rows)")
+        elif report.today_changes:
+            lines.append(f"  {when}, over {report.known} known constituents, "
                          f"{len(report.today_changes)} type(s) would change:")
             lines.extend(f"    {c.describe()}" for c in report.today_changes)
         else:
-            lines.append(f"  re-made with today's calibration ({report.today.date}): no change")
+            lines.append(f"  {when}: no change (over {report.known} known constituents, "
+                         f"{report.beyond} beyond the product's own rows)")
     return lines
 
 
 __all__ = ["AuditReport", "Finding", "Local", "LocalCopy", "Verdict", "audit_state",
-           "check_local", "judge", "render", "why_not_words"]
+           "check_local", "judge", "local_differences", "render", "why_not_words"]

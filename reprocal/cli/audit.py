@@ -88,6 +88,11 @@ def _print_pinned(r: api.AuditPinResult) -> None:
             f"the product carries {carried}" if carried else "")
     info(f"Wrote {r.path}: observation id {obs_id}" + (f" ({same})" if same else ""))
     info(f"  state id {r.manifest.calibration_id}")
+    if not r.reproduces:
+        info(f"  it does NOT reproduce the product: {len(r.differing)} constituent(s) pinned "
+             "from local bytes that differ from what the product used:")
+        for d in r.differing:
+            info(f"    {d}")
 
 
 def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
@@ -113,13 +118,16 @@ def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
               help="Write the manifest reproducing the product's calibration state (-o).")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Manifest to write with --pin.")
+@click.option("--pin-local", "pin_local", is_flag=True,
+              help="With --pin: pin local constituents even where they differ from what the "
+                   "product used (the manifest then says it does not reproduce the product).")
 @click.option("--uses", default=None, metavar="NAME",
               help="Reverse impact: list products, manifests and records under the given "
                    "directories that used NAME (EPN_CTI_0045.CCF, or EPN_CTI for any issue).")
 @key_option
 @json_option
-def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, uses: str | None,
-              as_json: bool, **options: Any) -> None:
+def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_local: bool,
+              uses: str | None, as_json: bool, **options: Any) -> None:
     """Which calibration produced PRODUCT..., judged against the catalogue and explained.
 
     PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest.
@@ -134,16 +142,18 @@ def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, uses: st
         raise InputError("--pin needs -o MANIFEST")
     if pin and len(products) != 1:
         raise InputError(f"--pin needs exactly one product (got {len(products)})")
+    if pin_local and not pin:
+        raise InputError("--pin-local goes with --pin")
     names = option_names()
     with Bar("indexing") as progress:
         if pin:
             pinned = api.audit_pin(products[0], output=output, progress=progress,  # type: ignore[arg-type]
-                                   names=names, **options)
+                                   pin_local=pin_local, names=names, **options)
             r = pinned.audit
         else:
             r = api.audit(products, progress=progress, names=names, **options)
     if as_json:
-        echo_json(r.to_json())
+        echo_json(pinned.to_json() if pin else r.to_json())
     else:
         for e in r.entries:
             _print_entry(e)

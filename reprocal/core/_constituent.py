@@ -128,6 +128,34 @@ def from_header(
         raise FitsFormatError(exc.message, path=where) from None
 
 
+COMPARED = ("valdate", "evaldate", "subdate", "category", "fsize", "md5")
+"""The attributes that tell two descriptions of one constituent name apart: the selection
+attributes, the size and the MD5 column."""
+
+
+def differences(a: Constituent, b: Constituent) -> list[tuple[str, object, object]]:
+    """``(FIELD, a's value, b's value)`` for each of :data:`COMPARED` that differs between two
+    descriptions of a constituent (say, a product's row and a catalogue's copy). A size or an
+    MD5 one side does not know (``None``, ``""``) is not a difference; an open end of validity
+    (``evaldate`` ``None``) is a value.
+
+    >>> from reprocal.core._names import ConstituentName as N
+    >>> a = Constituent(N("EPN", "CTI", 5), valdate="2000-01-01", fsize=2880, md5="ab")
+    >>> differences(a, attrs.evolve(a, fsize=None, md5=""))
+    []
+    >>> differences(a, attrs.evolve(a, fsize=5760, evaldate="2010-01-01"))
+    [('EVALDATE', None, CalDate('2010-01-01T00:00:00')), ('FSIZE', 2880, 5760)]
+    """
+    out = []
+    for f in COMPARED:
+        va, vb = getattr(a, f), getattr(b, f)
+        if f in ("fsize", "md5") and (va in (None, "") or vb in (None, "")):
+            continue
+        if va != vb:
+            out.append((f.upper(), va, vb))
+    return out
+
+
 MD5_WIDTH = 32
 """The width of the CALINDEX ``MD5`` column (``32A``)."""
 
