@@ -100,8 +100,12 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
     ]
     for label in manifest.labels():
         lines.append(f"reprocal diff cif/{label}/ccf.cif rebuilt/{label}/ccf.cif   # no difference")
-    lines += ["export SAS_CCFPATH=$PWD/ccf",
-              f"export SAS_CCF=$PWD/rebuilt/{manifest.labels()[0]}/ccf.cif", "```", ""]
+    pick = f" --obs {manifest.labels()[0]}" if len(manifest.observations) > 1 else ""
+    lines += ["```", "",
+              "Run SAS with that calibration (the command gets the manifest's CIF, SAS_CCF and "
+              "SAS_CCFPATH, and its FITS outputs are stamped and recorded):", "", "```sh",
+              f"reprocal run --manifest manifest.json{pick} --ccf-path ccf -- <your SAS command>",
+              "```", ""]
     if image:
         lines += ["## Or use the calibration image", "", "```sh",
                   f"reprocal image verify {image}", f"docker load -i {image}",

@@ -139,7 +139,7 @@ def successive(tmp_path_factory: pytest.TempPathFactory, synthetic_repo):  # typ
 
     root = tmp_path_factory.mktemp("successive")
     generate(root / "ccf", seed=0, scale=1e-4, files=400)
-    env = {"REPROCAL_CATALOG": str(root / "catalog.sqlite")}
+    env = {"XDG_CACHE_HOME": str(root / "cache")}  # a module fixture: its own caches
     tars, pinned = [], []
     for name, an in (("a", STATE_A), ("b", STATE_B)):
         done = in_process("pin", "--obs-date", "2004-05-09T13:00:16", "--analysis-date", an,
