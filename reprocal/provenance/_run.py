@@ -231,9 +231,10 @@ def _calibration(env: Mapping[str, str], workdir: Path, manifest: Manifest | Non
                  names: Names) -> TaskCalibration | None:
     """What calibration the command gets (see :mod:`reprocal.provenance._calibration`)."""
     if image is not None:
-        if use_env_ccf:
-            raise InputError(f"{names('use_env_ccf')} goes with a run on this host; in an image "
-                             "the image's CIF is the calibration")
+        for value, name in ((use_env_ccf, "use_env_ccf"), (ccf_path, "ccf_path"), (cif, "cif")):
+            if value:
+                raise InputError(f"{names(name)} goes with a run on this host; in an image the "
+                                 "image's /ccf is the calibration")
         cal = _image_calibration(image, obs, names)
         if manifest_file is None:
             return cal
@@ -241,17 +242,20 @@ def _calibration(env: Mapping[str, str], workdir: Path, manifest: Manifest | Non
                                       calibrationId=manifest.calibration_id if manifest else None)
         return attrs.evolve(cal, dependencies=(*cal.dependencies, host_manifest))
     if manifest is None:
-        for value, name in ((use_env_ccf, "use_env_ccf"), (obs, "obs"), (cif, "cif")):
+        for value, name in ((use_env_ccf, "use_env_ccf"), (obs, "obs"), (cif, "cif"),
+                            (ccf_path, "ccf_path")):
             if value:
-                raise InputError(f"{names(name)} goes with {names('manifest')}")
+                raise InputError(f"{names(name)} goes with {names('manifest')} (without one, "
+                                 "the command uses $SAS_CCF and $SAS_CCFPATH as they are)")
         return shell_calibration(env, workdir, _dirs(None, env))
     assert manifest_file is not None
     source = str(manifest_file)
     index = choose_observation(manifest, obs, source=source, names=names)
     if use_env_ccf:
-        if cif is not None:
-            raise InputError(f"{names('cif')} does not go with {names('use_env_ccf')}: the "
-                             "command uses $SAS_CCF")
+        for value, name in ((cif, "cif"), (ccf_path, "ccf_path")):
+            if value:
+                raise InputError(f"{names(name)} does not go with {names('use_env_ccf')}: the "
+                                 "command uses $SAS_CCF and $SAS_CCFPATH as they are")
         if not env.get("SAS_CCF", "").strip():
             raise InputError(f"{names('use_env_ccf')}: SAS_CCF is not set",
                              hint=f"set it, or drop {names('use_env_ccf')} to run with the "

@@ -193,3 +193,26 @@ def test_md5_is_never_invented_and_kept_from_a_master_index(cli, tmp_path: Path)
     assert r.returncode == 0, r.stderr
     assert [c.md5 for c in read_calindex(tmp_path / "from-mi.cif").rows] == [
         f"{1:032x}", f"{2:032x}"]
+
+
+def test_a_repository_of_bare_headers_is_indexed_and_selected(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Real constituent headers may lack keywords the synthetic ones carry: a file whose header
+    has VALDATE alone is a constituent (scope, type and issue from its name, SUBDATE from
+    VALDATE, no MD5), indexed and written to the CIF."""
+    from astropy.io import fits
+
+    repo = tmp_path / "ccf"
+    repo.mkdir()
+    h = fits.Header()
+    h["VALDATE"] = "2000-01-01T00:00:00"
+    fits.PrimaryHDU(header=h).writeto(repo / "EPN_CTI_0003.CCF")
+    env = {"REPROCAL_CATALOG": str(tmp_path / "c.sqlite")}
+    done = cli("index", "--ccf-path", str(repo), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["constituents"] == 1
+    done = cli("cif", "--obs-date", "2006-05-27", "--analysis-date", "2018-07-27", "--ccf-path",
+               str(repo), "-o", str(tmp_path / "c.cif"), env=env)
+    assert done.returncode == 0, done.stderr
+    (row,) = read_calindex(tmp_path / "c.cif").rows
+    assert (row.filename, row.subdate.text, row.md5, row.category) == (
+        "EPN_CTI_0003.CCF", "2000-01-01T00:00:00", "", "XMMCCF")

@@ -201,3 +201,22 @@ def test_a_repository_without_the_pinned_bytes_is_refused(cli, world, tmp_path: 
     assert none.stderr == ("reprocal: error: --manifest: the command needs the repository "
                            "holding the manifest's constituents; give --ccf-path DIRS or set "
                            "SAS_CCFPATH\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--obs", "x"), "--obs goes with --manifest (without one, the command uses $SAS_CCF and "
+                     "$SAS_CCFPATH as they are)"),
+    (("--ccf-path", "ccf"), "--ccf-path goes with --manifest (without one, the command uses "
+                            "$SAS_CCF and $SAS_CCFPATH as they are)"),
+    (("--manifest", "m.json", "--use-env-ccf", "--cif", "x.cif"),
+     "--cif does not go with --use-env-ccf: the command uses $SAS_CCF and $SAS_CCFPATH as they "
+     "are"),
+    (("--manifest", "m.json", "--use-env-ccf"),
+     "--use-env-ccf: SAS_CCF is not set; set it, or drop --use-env-ccf to run with the "
+     "manifest's calibration"),
+])
+def test_options_that_do_not_go_together(cli, world, args, message) -> None:  # type: ignore[no-untyped-def]
+    """Each option combination that cannot mean anything is one line, exit 2, nothing run."""
+    done = _run(cli, world, *args)
+    assert (done.returncode, done.stderr) == (2, f"reprocal: error: {message}\n")
+    assert not (world["work"] / "pn.fits").exists()
