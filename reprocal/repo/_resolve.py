@@ -15,7 +15,8 @@ from pathlib import Path
 import attrs
 
 from reprocal.core._constituent import Constituent
-from reprocal.core._select import Rule, Selection, Selector
+from reprocal.core._select import Rule, Selection, Selector, mirror_outcomes
+from reprocal.core._withdrawal import NONE, WithdrawalEffect, Withdrawals
 from reprocal.errors import DuplicateConstituentError
 from reprocal.repo._catalog import LocalFile
 
@@ -47,6 +48,9 @@ class Resolution:
     """Where each selected constituent is, by file name."""
     gaps: tuple[Gap, ...]
     """Types where a newer eligible issue is known but missing."""
+    withdrawals: tuple[WithdrawalEffect, ...] = ()
+    """Types whose selection a withdrawal changes: the withdrawn file skipped (withdrawn on or
+    before the analysis date) or kept although a mirror following ``--delete`` lacks it now."""
 
     @property
     def complete(self) -> bool:
@@ -57,15 +61,19 @@ class Resolution:
         return self.selection.chosen
 
 
-def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Rule) -> Resolution:
+def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Rule,
+            withdrawals: Withdrawals = NONE) -> Resolution:
     """Select over ``present`` files; compare with the selection over ``known`` constituents.
 
+    ``withdrawals`` (from the catalogue) apply to both (a constituent withdrawn by the analysis
+    date is neither selected nor a gap); where one changes the outcome the resolution says so.
     A selected constituent present at two paths is an error: reprocal never picks one silently.
     """
     by_name: dict[str, list[Path]] = {}
     for lf in present:
         by_name.setdefault(lf.filename, []).append(lf.path)
-    local = Selector(lf.constituent for lf in present).apply(rule)
+    outcomes = mirror_outcomes([lf.constituent for lf in present], rule, withdrawals)
+    local = outcomes.selection
     for c in local.chosen:
         copies = by_name[c.filename]
         if len(copies) > 1:
@@ -73,7 +81,8 @@ def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Ru
                 f"{c.filename} is present {len(copies)} times: {', '.join(map(str, copies))}",
                 hint="remove or rename all but one copy, then run `reprocal index`",
             )
-    full = Selector(list(known) + [lf.constituent for lf in present]).apply(rule)
+    full = Selector(list(known) + [lf.constituent for lf in present],
+                    withdrawals=withdrawals).apply(rule)
     mine = local.by_key()
     gaps = tuple(
         Gap(best, mine.get(best.key))
@@ -81,4 +90,4 @@ def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Ru
         if best.filename not in by_name
     )
     paths = {c.filename: by_name[c.filename][0] for c in local.chosen}
-    return Resolution(rule, local, paths, gaps)
+    return Resolution(rule, local, paths, gaps, outcomes.effects)
