@@ -56,6 +56,9 @@ _EXPORTS = {
     "image_verify": "reprocal.api._image", "ImageVerifyResult": "reprocal.api._image",
     "image_push": "reprocal.api._image", "ImagePushResult": "reprocal.api._image",
     "image_pull": "reprocal.api._image", "ImagePullResult": "reprocal.api._image",
+    "sync": "reprocal.api._mirror", "SyncResult": "reprocal.api._mirror",
+    "history": "reprocal.api._mirror", "HistoryResult": "reprocal.api._mirror",
+    "fingerprint": "reprocal.api._mirror", "FingerprintResult": "reprocal.api._mirror",
     "run": "reprocal.api._run", "RunCommandResult": "reprocal.api._run",
     "diff": "reprocal.api._diff", "DiffResult": "reprocal.api._diff",
     "audit": "reprocal.api._audit", "AuditResult": "reprocal.api._audit",
@@ -86,7 +89,8 @@ __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
     "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
-    "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
+    "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
+    "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
     "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
     "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
@@ -130,6 +134,14 @@ if TYPE_CHECKING:
         image_verify,
     )
     from reprocal.api._index import IndexResult, index
+    from reprocal.api._mirror import (
+        FingerprintResult,
+        HistoryResult,
+        SyncResult,
+        fingerprint,
+        history,
+        sync,
+    )
     from reprocal.api._pin import (
         PinResult,
         RebuildResult,

@@ -116,7 +116,8 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
         for prod in read_product(path, lookup=by_name.get, keys=trusted):
             rep = audit_state(prod.state, known.constituents, category=prod.category,
                               local=known.local, pinned=prod.pinned, hash_file=sha256_file,
-                              today=when)
+                              today=when, withdrawals=known.withdrawals,
+                              arrivals=known.arrivals)
             entries.append(AuditEntry(prod, rep))
     return AuditResult(tuple(entries), when, known.local is not None), known.local
 

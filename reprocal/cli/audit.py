@@ -56,6 +56,9 @@ def diff_cmd(as_json: bool, **options: Any) -> None:
 def _print_entry(e: api.AuditEntry) -> None:
     p, lines = e.product, e.lines()
     info(f"{lines[0]} [{p.kind}]")
+    first = 1 + len(e.report.withdrawal_lines())  # withdrawn constituents: said first
+    for line in lines[1:first]:
+        info(line)
     if e.calibration_id is not None:
         info(f"  calibration id {e.calibration_id.describe()}")
     if e.content_mismatch is not None:
@@ -77,7 +80,7 @@ def _print_entry(e: api.AuditEntry) -> None:
     if p.unresolved:
         info(f"  {len(p.unresolved)} constituent(s) named by the record are unknown to the "
              f"catalogue: {', '.join(p.unresolved[:5])}")
-    for line in lines[1:]:
+    for line in lines[first:]:
         info(line)
 
 

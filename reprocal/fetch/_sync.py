@@ -61,6 +61,33 @@ from reprocal.repo._historylog import Clock, HistoryLog
 
 DEEP_DIR = "deep"
 CONFLICTS_DIR = "conflicts"
+MASS_DEPARTURE = 0.5
+"""A listing that lost more than this fraction of what the mirror listed last time (and more
+than :data:`MASS_MINIMUM` names) is not believed: a maintenance page, a wrong path, a mirror
+half-way through its own update. Nothing is recorded unless ``accept_departures``."""
+MASS_MINIMUM = 20
+
+
+def check_departures(plan: SyncPlan, accept: bool) -> None:
+    """Refuse a listing that would record a mass withdrawal (see :data:`MASS_DEPARTURE`); an
+    empty listing of a mirror that listed files before is always refused."""
+    from reprocal.errors import NetworkError
+
+    gone = len(plan.departed)
+    new = {e.name for e in plan.listed}
+    before = gone + sum(1 for e in plan.listing.entries if e.name not in new)
+    if plan.first or gone == 0:
+        return
+    if not plan.listing.entries:
+        raise NetworkError(f"{plan.listing.source} lists no constituent at all, where it listed "
+                           f"{gone} at the last sync: a maintenance page or a wrong path; "
+                           "nothing was recorded", hint="check the mirror and sync again")
+    if not accept and gone > MASS_MINIMUM and gone > MASS_DEPARTURE * before:
+        raise NetworkError(f"{plan.listing.source} no longer lists {gone} of the {before} "
+                           "constituents it listed at the last sync; reprocal does not record "
+                           "that many withdrawals at once, and nothing was recorded",
+                           hint="check the mirror; if the archive really withdrew them, sync "
+                                "again with --accept-departures")
 
 
 @attrs.frozen
@@ -212,7 +239,8 @@ def _departures(plan: SyncPlan, mirror_set: MirrorSet, known: Sequence[Constitue
 
 def sync(dest_dir: Path | str, mirror: Mirror, *, clock: Clock, also: Sequence[Path] = (),
          subset: Subset = ALL, mirror_set: MirrorSet = "full", deep: bool = False,
-         dry_run: bool = False, known: Sequence[Constituent] = (),
+         dry_run: bool = False, accept_departures: bool = False,
+         known: Sequence[Constituent] = (),
          master_index: tuple[str, Sequence[Constituent]] | None = None, jobs: int = 4,
          policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
          transport: Transport | None = None, progress: Progress | None = None,
@@ -221,7 +249,9 @@ def sync(dest_dir: Path | str, mirror: Mirror, *, clock: Clock, also: Sequence[P
     ``mirror`` (see the module docstring). ``known``: constituents whose dates are known (the
     catalogue, master indexes), for a valid ``subset`` and a reduced mirror's departures;
     ``master_index``: ``(source, rows)`` to list from when the mirror serves no index page.
-    ``clock`` dates every record. Nothing is written with ``dry_run``."""
+    ``clock`` dates every record. Nothing is written with ``dry_run``. A listing that lost
+    most of what the mirror listed before is refused unless ``accept_departures``
+    (:func:`check_departures`)."""
     started = time.monotonic()
     policy = policy or RetryPolicy.of()
     run = run_id(clock)
@@ -230,6 +260,7 @@ def sync(dest_dir: Path | str, mirror: Mirror, *, clock: Clock, also: Sequence[P
         listing = list_mirror(mirror, policy=policy, master_index=master_index, sleep=sleep)
         plan = plan_sync(Path(dest_dir), list(also), listing, history, subset=subset,
                          known=known)
+        check_departures(plan, accept_departures)
         return SyncReport(Path(dest_dir), mirror, run, plan, conflicts=plan.conflicts,
                           dry_run=True, seconds=time.monotonic() - started)
     dest = _repository(dest_dir)
@@ -241,7 +272,8 @@ def sync(dest_dir: Path | str, mirror: Mirror, *, clock: Clock, also: Sequence[P
         log = HistoryLog(dest, run=run, clock=clock)
     with log:
         return _Sync(log, dest, mirror, list(also), subset, mirror_set, deep, list(known),
-                     master_index, jobs, policy, sleep, transport, progress, started).run()
+                     master_index, jobs, policy, sleep, transport, progress, started,
+                     accept_departures).run()
 
 
 @attrs.define
@@ -263,12 +295,14 @@ class _Sync:
     transport: Transport | None
     progress: Progress | None
     started: float
+    accept_departures: bool = False
 
     def run(self) -> SyncReport:
         name = str(self.mirror)
         listing = list_mirror(self.mirror, policy=self.policy, master_index=self.master_index,
                               sleep=self.sleep)
         plan = self._plan(listing)
+        check_departures(plan, self.accept_departures)
         self.log.extend(_opening_records(plan, name, self.subset, self.mirror_set, self.deep)
                         + _found_records(self.dest, plan, None))
         conflicts = [_local_sha(c, self.dest) for c in plan.conflicts]

@@ -542,17 +542,22 @@ def replay(path: Path, lines: Iterable[tuple[int, bytes, bool]]) -> History:
 def read_history(directory: str | os.PathLike[str]) -> History:
     """The history of ``directory`` (empty when it has none); a damaged one is an error.
 
-    Only a regular file is read (a link, FIFO or directory at its name is refused), each line
-    within :data:`MAX_LINE` bytes; the directory ``.reprocal`` must be a real directory."""
+    Only a regular file is read (a link, FIFO or directory at its name is refused, a FIFO
+    without blocking), each line within :data:`MAX_LINE` bytes; the directory ``.reprocal``
+    must be a real directory."""
     path = history_path(directory)
     check_history_dir(directory, create=False)
     try:
-        os.lstat(path)
+        st = os.lstat(path)
     except FileNotFoundError:
         return History(path)
     except OSError as exc:
         raise RepositoryError(f"cannot read the mirror history: {exc.strerror}", path=path
                               ) from None
+    if stat.S_ISLNK(st.st_mode):  # it lives in the repository: never a pointer elsewhere
+        raise RepositoryError("the mirror history's name holds a symbolic link, not a regular "
+                              "file; reprocal leaves it alone", path=path,
+                              hint=f"move {path} away if it is not yours")
     return replay(path, _lines(path))
 
 

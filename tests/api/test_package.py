@@ -26,7 +26,8 @@ CALLS = {
     "image push": ["image_push"], "image pull": ["image_pull"], "run": ["run"], "diff": ["diff"],
     "audit": ["audit", "audit_pin", "audit_uses"], "bundle create": ["bundle"],
     "bundle verify": ["bundle_verify"], "key generate": ["key_generate"],
-    "record verify": ["record_verify"],
+    "record verify": ["record_verify"], "sync": ["sync"], "history": ["history"],
+    "fingerprint": ["fingerprint"],
 }
 # options that choose which function runs or how the result is shown, not parameters
 CLI_ONLY = {"as_json", "verbose", "repository", "dry_run", "script", "pin", "uses", "no_stamp",

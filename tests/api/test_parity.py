@@ -65,6 +65,14 @@ class World:
         return str(copy)
 
     @cached_property
+    def synced(self) -> str:
+        """A repository synced from the synthetic one (a directory mirror)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReprocalWarning)
+            api.sync(self.ccf, ccf_path="synced")
+        return "synced"
+
+    @cached_property
     def v1(self) -> str:
         shutil.copy(V1, self.tmp / "old.json")
         return "old.json"
@@ -164,6 +172,28 @@ CASES = [
 
 
 KEYID = '"keyid": "<a fresh key>"'
+RUN = re.compile(r'sync-[0-9T]+-[0-9a-f]{8}')
+
+
+def _no_run(text: str) -> str:
+    """A sync's id is new each time (its time and a random part)."""
+    return RUN.sub("sync-<id>", text)
+
+
+CASES += [
+    Case("sync", "sync --dry-run", lambda w: ["sync", "--mirror", w.ccf, "--ccf-path", "dest",
+                                              "--dry-run"],
+         lambda w, _: api.sync(w.ccf, ccf_path="dest", dry_run=True), same=_no_run,
+         cli_same=_no_run),
+    Case("sync", "sync, nothing new", lambda w: ["sync", "--mirror", w.ccf, "--ccf-path",
+                                                 w.synced],
+         lambda w, _: api.sync(w.ccf, ccf_path=w.synced), same=_no_run, cli_same=_no_run),
+    Case("history", "history --on", lambda w: ["history", "--ccf-path", w.synced, "--on", "2100-01-01"],
+         lambda w, _: api.history(ccf_path=w.synced, on="2100-01-01")),
+    Case("fingerprint", "fingerprint --against", lambda w: ["fingerprint", "--ccf-path", w.ccf,
+                                                            "--against", w.synced],
+         lambda w, _: api.fingerprint(ccf_path=w.ccf, against=w.synced)),
+]
 
 
 def _with_json(args: list[str]) -> list[str]:
