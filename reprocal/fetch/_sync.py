@@ -372,8 +372,10 @@ class _Sync:
 
         def done(r: FetchResult) -> None:
             if record and r.status == "fetched" and r.sha256 is not None and r.size is not None:
+                # written at once (a kill -9 loses none), made durable by the next fsync'd
+                # record: a power cut may lose some, and the next sync finds their files
                 self.log.append("arrived", name=r.filename, size=r.size, sha256=r.sha256,
-                                mirror=str(self.mirror), checked="fits")
+                                mirror=str(self.mirror), checked="fits", fsync=False)
 
         return fetch(items, dest, [self.mirror], jobs=self.jobs, progress=self.progress,
                      sleep=self.sleep, transport=self.transport, policy=self.policy,

@@ -160,10 +160,9 @@ def wanted(listing: Listing, subset: Subset, known: Sequence[Constituent],
 
 
 def _conflicts(listing: Listing, held_here: Mapping[str, ListedFile], history: History,
-               mirror: str) -> tuple[tuple[Conflict, ...], tuple[str, ...]]:
-    prev = history.listing(mirror) or {}
+               prev: Mapping[str, tuple[int | None, str | None]],
+               holdings: Mapping[str, Any]) -> tuple[tuple[Conflict, ...], tuple[str, ...]]:
     recorded = history.conflicts()
-    holdings = history.held()
     conflicts, suspects = [], []
     for e in listing.entries:
         f = held_here.get(e.name)
@@ -201,7 +200,7 @@ def plan_sync(dest: Path, also: Sequence[Path], listing: Listing, history: Histo
     holdings = history.held()
     found = tuple(held_here[n] for n in sorted(set(held_here) - set(holdings)))
     lost = tuple(sorted(set(holdings) - set(held_here)))
-    conflicts, suspects = _conflicts(listing, held_here, history, mirror)
+    conflicts, suspects = _conflicts(listing, held_here, history, prev or {}, holdings)
     take, undated = wanted(listing, subset, known,
                            withdrawals if withdrawals is not None else history.withdrawals(),
                            frozenset(present))

@@ -441,8 +441,15 @@ class History:
         self.last_sha = sha256_line(line)
 
 
+@functools.lru_cache(maxsize=4096)
+def _when(text: str) -> CalDate:
+    """The record's time as a date (validated when the record was read; a sync's records
+    share their times)."""
+    return CalDate(text)
+
+
 def _holding(r: Mapping[str, Any]) -> Holding:
-    return Holding(r["name"], r["size"], r["sha256"], CalDate(r["time"]), r["event"],
+    return Holding(r["name"], r["size"], r["sha256"], _when(r["time"]), r["event"],
                    r.get("mirror"))
 
 

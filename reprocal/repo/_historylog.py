@@ -85,8 +85,12 @@ class HistoryLog:
             raise ValueError(f"refusing to write an invalid history record: {problem}")
         return doc
 
-    def extend(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
-        """Append ``(event, fields)`` records in one write and one ``fsync``; return them."""
+    def extend(self, events: Iterable[tuple[str, Mapping[str, Any]]], *, fsync: bool = True
+               ) -> list[dict[str, Any]]:
+        """Append ``(event, fields)`` records in one write and (``fsync``) one ``fsync``;
+        return them. Without ``fsync`` a power cut may lose them (never a ``kill -9``: the
+        bytes are the kernel's once written); the next append that is ``fsync``-ed makes them
+        durable too."""
         h = self.history
         data = bytearray()
         written: list[tuple[dict[str, Any], bytes]] = []
@@ -107,7 +111,7 @@ class HistoryLog:
         if not data:
             return []
         try:
-            self._log.append(bytes(data))
+            self._log.append(bytes(data), fsync=fsync)
         except OSError as exc:
             # what was written is a torn line the next writer will see; the state is re-read
             self.history = self._reread()
@@ -116,9 +120,9 @@ class HistoryLog:
         h.tail_lines, h.tail_sha, h.ends_with_newline = 0, None, True
         return [doc for doc, _line in written if doc["event"] != "torn"]
 
-    def append(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Append one record (one write, one ``fsync``)."""
-        return self.extend([(event, fields)])[0]
+    def append(self, event: str, *, fsync: bool = True, **fields: Any) -> dict[str, Any]:
+        """Append one record (one write, one ``fsync`` unless told not to)."""
+        return self.extend([(event, fields)], fsync=fsync)[0]
 
     def close(self) -> None:
         self._log.close()
