@@ -96,8 +96,8 @@ class SyncResult:
         return doc
 
 
-def _known(dirs: Sequence[Path], catalog: PathLike | None, master_index: Sequence[PathLike],
-           progress: Progress | None) -> tuple[list[Constituent], tuple[str, Any] | None]:
+def _known(dirs: Sequence[Path], catalog: PathLike | None, master_index: Sequence[PathLike]
+           ) -> tuple[list[Constituent], tuple[str, Any] | None]:
     """What the catalogue and the given master indexes know (the dates a subset needs), and
     the first master index as a listing to fall back on."""
     from reprocal.fits._calindex import read_calindex
@@ -112,7 +112,7 @@ def _known(dirs: Sequence[Path], catalog: PathLike | None, master_index: Sequenc
     existing = [d for d in dirs if d.is_dir()]
     if existing:
         with Catalog.open(catalog) as cat:
-            cat.refresh(existing, progress=progress)
+            cat.refresh(existing)  # a warm refresh is a stat walk: no bar (it counts bytes)
             known.extend(cat.known(existing))
     return known, first
 
@@ -176,7 +176,7 @@ def sync(
     kind = _mirror_set(chosen, mirror_set, names)
     dest, *also = directories(ccf_path, names, create_first=True)
     need_dates = wanted.kind == "valid" or kind == "valid" or bool(master_index)
-    known, listing = (_known([dest, *also], catalog, master_index, progress) if need_dates
+    known, listing = (_known([dest, *also], catalog, master_index) if need_dates
                       else ([], None))
     if not dest.exists() and not dry_run:
         warn(f"creating repository directory {dest}")
