@@ -291,7 +291,8 @@ class Series:
 
 
 def draw_columns(title: str, xlabel: str, ylabel: str, series: Sequence[Series]) -> Drawing:
-    """``y`` against ``x`` for each of ``series`` (the first solid, the others dashed over it)."""
+    """``y`` against ``x`` for each of ``series`` (the first solid, the others dashed over it);
+    ``x`` on a log scale when it spans more than two decades."""
     styles = [("-", BLUE), ("--", VERMILLION), (":", GREEN), ("-.", ORANGE)]
     with _style():
         fig = _new_figure(8.0, 5.0)
@@ -302,6 +303,9 @@ def draw_columns(title: str, xlabel: str, ylabel: str, series: Sequence[Series])
                 ax.plot(x, y, linestyle=style, color=colour, linewidth=1.4,
                         marker="." if len(x) < 40 else None,
                         label=s.label if m == 0 else None, gid=f"series-{n}-{m}")
+        xs = [v for s in series for line in s.x for v in line if v == v]  # NaN dropped
+        if xs and min(xs) > 0 and max(xs) / min(xs) > 100:
+            ax.set_xscale("log")  # an energy grid over decades
         ax.set_title(title, loc="left", parse_math=False)
         ax.set_xlabel(xlabel, parse_math=False)
         ax.set_ylabel(ylabel, parse_math=False)
