@@ -95,7 +95,7 @@ def paragraph(m: Manifest, *, sas_version: str | None, version: str, doi: str | 
     text += f"; it is archived at https://doi.org/{doi}." if doi else "."
     if not sas:
         notes.append("the manifest records no SAS version, so the paragraph names none: give "
-                     "the version you used (sas_version), or pin with it")
+                     "the SAS version you used, or pin with it")
     return text, tuple(notes)
 
 
