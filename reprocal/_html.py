@@ -76,12 +76,13 @@ def safe_href(url: str | None) -> str | None:
     return None
 
 
-def link(url: str | None, text: object) -> Markup:
+def link(url: str | None, text: object, *, title: str | None = None) -> Markup:
     """A link to ``url`` when :func:`safe_href` accepts it, else ``text`` alone."""
     href = safe_href(url)
     if href is None:
         return esc(text)
-    return element("a", text, href=href, rel=None if href.startswith("#") else "noopener")
+    return element("a", text, href=href, rel=None if href.startswith("#") else "noopener",
+                   title=title or None)
 
 
 def table(headers: Sequence[object], rows: Iterable[Sequence[object]], *,

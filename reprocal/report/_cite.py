@@ -90,8 +90,8 @@ def paragraph(m: Manifest, *, sas_version: str | None, version: str, doi: str | 
         kinds = ", ".join(f"{x.label} ({x.kind})" for x in m.extras)
         text += (f", together with {len(m.extras)} calibration set(s) outside the CCF: {kinds}")
     text += (f". The state was pinned with reprocal {version} (every constituent by its SHA-256 "
-             f"digest, in {manifest_name}) and can be reproduced with `reprocal fetch "
-             f"{manifest_name}` followed by `reprocal rebuild {manifest_name}`")
+             f"digest, in {manifest_name}) and can be reproduced offline by running reprocal "
+             f"fetch and then reprocal rebuild on {manifest_name}")
     text += f"; it is archived at https://doi.org/{doi}." if doi else "."
     if not sas:
         notes.append("the manifest records no SAS version, so the paragraph names none: give "

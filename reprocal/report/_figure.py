@@ -234,13 +234,16 @@ def _legend(fig: Any, t: Timeline) -> None:
                                 label="known, file missing locally"))
     for k, m in enumerate(t.marks):
         (c_obs, c_an), (s_obs, s_an) = MARK_COLOURS[k % 4], MARK_STYLES[k % 4]
-        tag = f"{_letter(t, k)}: " if _letter(t, k) else ""
+        name = m.label if len(m.label) <= 32 else "…" + m.label[-31:]
+        tag = f"{_letter(t, k)} ({name}): " if _letter(t, k) else ""
         handles.append(Line2D([], [], color=c_obs, linestyle=s_obs,
                               label=f"{tag}observation {m.obs_date.date}"))
         handles.append(Line2D([], [], color=c_an, linestyle=s_an,
                               label=f"{tag}analysis {m.analysis_date.date}"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=min(4, len(handles)),
-               frameon=False, fontsize=8)
+    legend = fig.legend(handles=handles, loc="outside upper center", ncols=min(4, len(handles)),
+                        frameon=False, fontsize=8)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
 
 
 def summary(t: Timeline) -> str:

@@ -158,7 +158,7 @@ def constituent_table(rows: Sequence[Constituent], notes: Notes, *,
                                  title=digest))
         if local is not None:
             cells.append(local.get(c.filename, ""))
-        cells.append(link(note.url, note.text))
+        cells.append(link(note.url, note.text, title=note.note.title if note.note else None))
         body.append(cells)
     return table(headers, body, sortable=True, caption=caption, id_=id_, numeric=(3, 7))
 

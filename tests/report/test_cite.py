@@ -40,8 +40,7 @@ def test_paragraph_says_everything_needed() -> None:
         "date 2004-06-17T10:38:28 UTC) at the analysis date 2018-07-27T17:50:42 UTC, using SAS "
         f"21.0.0: 2 CCF constituents, calibration state {m.calibration_id}. The state was pinned "
         "with reprocal 9.9 (every constituent by its SHA-256 digest, in manifest.json) and can be "
-        "reproduced with `reprocal fetch manifest.json` followed by `reprocal rebuild "
-        "manifest.json`.")
+        "reproduced offline by running reprocal fetch and then reprocal rebuild on manifest.json.")
     assert c.bibtex is None and c.notes == ()
 
 

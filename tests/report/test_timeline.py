@@ -129,7 +129,7 @@ def test_svg_shows_every_window_label_and_mark() -> None:
     texts = [re.sub(r"\s+", " ", t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
     for label in ("issue 44", "issue 45", "issue 10", "issue 11", "EPN_CTI", "XRT1_XAREAEF",
                   "used by A, B", "file missing: B would select it", "date (UTC)",
-                  "A: observation 2004-06-17", "B: analysis 2018-07-27"):
+                  "A (early): observation 2004-06-17", "B (late): analysis 2018-07-27"):
         assert label in texts, label
     assert "<dc:date>" not in svg
     assert _svg(t) == svg  # the same bytes every time
