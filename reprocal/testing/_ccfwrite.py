@@ -133,10 +133,9 @@ def write_table_constituent(path: str | os.PathLike[str], c: Constituent,
     ``tables`` is ``[(EXTNAME, [(TTYPE, TFORM, TUNIT, values), ...]), ...]``; the primary
     header is the same as :func:`write_constituent`'s (``EXTSEQID`` names the tables).
     astropy writes the HDUs (with CHECKSUM/DATASUM), atomically. Returns the size."""
+    import attrs
     import numpy as np
     from astropy.io import fits
-
-    import attrs
 
     c = attrs.evolve(c, extseqid=" ".join(name for name, _ in tables))
     primary = fits.PrimaryHDU(header=_primary_header(c))
