@@ -275,9 +275,14 @@ class AuditReport:
         rows = [[f"{f.key[0]}_{f.key[1]}", f.used.issue if f.used else "-",
                  f.expected.issue if f.expected else "-", f.verdict.value, f.explanation]
                 for f in bad]
-        return str(join([element("p", lines[0]), element("p", lines[1].strip()),
-                         table(["type", "used", "rule gives", "verdict", "explanation"], rows)
-                         if rows else ""]))
+        today = [[f"{c.key[0]}_{c.key[1]}", c.a.issue if c.a else "-",
+                  c.b.issue if c.b else "-", c.note] for c in self.today_changes]
+        return str(join([
+            element("p", lines[0]), element("p", lines[1].strip()),
+            table(["type", "used", "rule gives", "verdict", "explanation"], rows) if rows else "",
+            table(["type", "product's issue", "today's issue", "why"], today,
+                  caption=f"re-made with today's calibration ({self.today.date})")
+            if today and self.today is not None else ""]))
 
     def to_json(self) -> dict[str, Any]:
         s = self.state

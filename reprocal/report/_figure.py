@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from reprocal._html import Markup
+from reprocal._html import Markup, esc
 from reprocal.core._dates import CalDate
 from reprocal.errors import InputError
 from reprocal.fs._atomic import atomic_file
@@ -126,8 +126,7 @@ class Drawing:
         text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
         text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", text)
         text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', text)
-        label = self.summary.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-        text = text.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+        text = text.replace("<svg ", f'<svg role="img" aria-label="{esc(self.summary)}" ', 1)
         return Markup(text)
 
 
