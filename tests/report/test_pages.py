@@ -37,12 +37,12 @@ def pages(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     notes = out / "notes.csv"
     notes.write_text("release,version,constituents,title\n"
                      "XMM-CCF-REL-312,1-4,EPN_CTI_0045.CCF,EPIC-pn CTI <b>update</b>\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():  # a module fixture runs before the per-test cache: its own
+        warnings.simplefilter("ignore")  # catalogues, never the user's
         api.audit([evt], import_index=[evt, cif, other], today="2018-07-27",
-                  html=out / "audit.html", release_notes=notes)
+                  html=out / "audit.html", release_notes=notes, catalog=out / "a.sqlite")
         api.diff(str(evt), str(cif), import_index=[evt, cif], html=out / "diff.html",
-                 release_notes=notes)
+                 release_notes=notes, catalog=out / "d.sqlite")
     tables = [read_calindex(p) for p in (cif, other)]
     hashes = {c.filename: (c.fsize or 2880, hashlib.sha256(c.filename.encode()).hexdigest())
               for t in tables for c in t.rows}
