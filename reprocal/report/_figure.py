@@ -233,13 +233,16 @@ def _legend(fig: Any, t: Timeline) -> None:
                                 label="known, file missing locally"))
     for k, m in enumerate(t.marks):
         (c_obs, c_an), (s_obs, s_an) = MARK_COLOURS[k % 4], MARK_STYLES[k % 4]
-        name = m.label if len(m.label) <= 32 else "…" + m.label[-31:]
+        name = m.label.rstrip("/").rsplit("/", 1)[-1]  # a path by its file name
+        name = name if len(name) <= 28 else name[:27] + "…"
         tag = f"{_letter(t, k)} ({name}): " if _letter(t, k) else ""
         handles.append(Line2D([], [], color=c_obs, linestyle=s_obs,
                               label=f"{tag}observation {m.obs_date.date}"))
         handles.append(Line2D([], [], color=c_an, linestyle=s_an,
                               label=f"{tag}analysis {m.analysis_date.date}"))
-    legend = fig.legend(handles=handles, loc="outside upper center", ncols=min(4, len(handles)),
+    widest = max(len(h.get_label()) for h in handles)
+    ncols = 4 if widest <= 28 else 3 if widest <= 40 else 2  # the legend stays within the width
+    legend = fig.legend(handles=handles, loc="outside upper center", ncols=min(ncols, len(handles)),
                         frameon=False, fontsize=8)
     for text in legend.get_texts():
         text.set_parse_math(False)

@@ -266,3 +266,17 @@ def test_cli_bad_input_is_one_line_and_no_file(cli, synthetic_repo, tmp_path: Pa
     assert r.returncode == 2
     assert r.stderr.startswith(message) and len(r.stderr.splitlines()) == 1, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_manifest_of_many_observations_shows_the_first_four(tmp_path: Path) -> None:
+    """A timeline of a manifest marks its first four observations, and says so."""
+    from reprocal.state._manifest import build, save_manifest
+
+    rows = [Constituent(N("EPN", "CTI", 44), valdate="2000-01-01", subdate="2013-11-01",
+                        fsize=2880)]
+    m = build([(f"obs{i}", CalDate.parse(f"200{i}-01-01"), LATE, "XMMCCF", rows)
+               for i in range(1, 7)], {rows[0].filename: (2880, "a" * 64)})
+    path = save_manifest(m, tmp_path / "m.json")
+    with pytest.warns(UserWarning, match="6 observations; the timeline shows the first 4"):
+        r = api.timeline(["EPN_CTI"], manifest=path, import_index=[])
+    assert [mk.label for mk in r.timeline.marks] == ["obs1", "obs2", "obs3", "obs4"]

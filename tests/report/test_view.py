@@ -134,3 +134,14 @@ def test_cli_view(cli, qe_files: tuple[Path, Path], tmp_path: Path) -> None:  # 
     assert missing.returncode == 2
     assert missing.stderr == ("reprocal: error: CONSTITUENT: EPN_QUANTUMEF_0099.CCF is not in "
                               "the repository --ccf-path; fetch it, or give its path\n")
+
+
+def test_notebook_views(qe_files: tuple[Path, Path]) -> None:
+    """A layout shows as text, a plot as its SVG; figure() is the matplotlib figure."""
+    layout = api.view(qe_files[1])
+    assert layout._repr_html_().startswith("<pre>") and "QUANTUM_EFFICIENCY" in layout._repr_html_()
+    with pytest.raises(InputError, match="no columns were plotted"):
+        layout.figure()
+    plot = api.view(qe_files[1], x="ENERGY", y="QE", vs=[qe_files[0]])
+    assert plot._repr_html_().startswith("<svg ") and 'id="view-series-1-0"' in plot._repr_html_()
+    assert plot.figure().axes[0].get_xscale() == "log"  # an energy grid over decades
