@@ -240,7 +240,7 @@ def _legend(fig: Any, t: Timeline) -> None:
                               label=f"{tag}observation {m.obs_date.date}"))
         handles.append(Line2D([], [], color=c_an, linestyle=s_an,
                               label=f"{tag}analysis {m.analysis_date.date}"))
-    widest = max(len(h.get_label()) for h in handles)
+    widest = max(len(str(h.get_label())) for h in handles)
     ncols = 4 if widest <= 28 else 3 if widest <= 40 else 2  # the legend stays within the width
     legend = fig.legend(handles=handles, loc="outside upper center", ncols=min(ncols, len(handles)),
                         frameon=False, fontsize=8)
