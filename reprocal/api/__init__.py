@@ -70,6 +70,10 @@ _EXPORTS = {
     "key_generate": "reprocal.api._record", "KeyGenerateResult": "reprocal.api._record",
     "record_verify": "reprocal.api._record", "RecordVerifyResult": "reprocal.api._record",
     "RecordCheck": "reprocal.api._record",
+    "timeline": "reprocal.api._timeline", "TimelineResult": "reprocal.api._timeline",
+    "view": "reprocal.api._view", "ViewResult": "reprocal.api._view",
+    "notes": "reprocal.api._notes", "NotesResult": "reprocal.api._notes",
+    "cite": "reprocal.api._notes", "CiteResult": "reprocal.api._notes",
     # values the commands take
     "CalDate": "reprocal.core._dates",
     "CalibrationId": "reprocal.core._calid",
@@ -98,6 +102,8 @@ __all__ = [
     "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
     "image_push", "image_verify", "index", "key_generate", "pin", "rebuild", "record_verify",
     "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "CiteResult", "NotesResult", "TimelineResult", "ViewResult", "cite", "notes", "timeline",
+    "view",
 ]
 
 if TYPE_CHECKING:
@@ -142,6 +148,7 @@ if TYPE_CHECKING:
         history,
         sync,
     )
+    from reprocal.api._notes import CiteResult, NotesResult, cite, notes
     from reprocal.api._pin import (
         PinResult,
         RebuildResult,
@@ -158,7 +165,9 @@ if TYPE_CHECKING:
         record_verify,
     )
     from reprocal.api._run import RunCommandResult, run
+    from reprocal.api._timeline import TimelineResult, timeline
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository
+    from reprocal.api._view import ViewResult, view
     from reprocal.core._calid import CalibrationId
     from reprocal.core._constituent import DEFAULT_CATEGORY
     from reprocal.core._dates import CalDate

@@ -52,6 +52,34 @@ class CifResult:
     held_on: CalDate | None = None
     """The moment whose holdings (by the mirror history) the selection was made from."""
 
+    def to_table(self) -> Any:
+        """The rows written, as an astropy ``Table`` (a ``newer_missing`` column names the gap
+        each row hides)."""
+        from reprocal.fits._tabular import constituent_table
+
+        missing = {g.selected.filename: g.missing.filename for g in self.gaps if g.selected}
+        return constituent_table(self.constituents,
+                                 newer_missing=[missing.get(c.filename) for c in self.constituents])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        gaps = [element("li", g.describe()) for g in self.gaps]
+        rows = [[c.filename, c.valdate.text, c.evaldate.text if c.evaldate else "open",
+                 c.subdate.text] for c in self.constituents]
+        return str(join([
+            element("p", f"{self.output}: {len(self.constituents)} constituents for observation "
+                         f"date {self.obs_date}, analysis date {self.analysis_date} "
+                         f"({self.category})"),
+            element("ul", *gaps) if gaps else "",
+            table(["constituent", "valid from", "valid to", "submitted"], rows)]))
+
     def to_json(self) -> dict[str, Any]:
         return {"output": str(self.output.resolve()), "obs_id": self.obs_id,
                 "obs_date": str(self.obs_date), "analysis_date": str(self.analysis_date),
@@ -130,6 +158,12 @@ class ShowResult:
     @property
     def rows(self) -> tuple[Constituent, ...]:
         return self.table.rows
+
+    def to_table(self) -> Any:
+        """The CALINDEX rows, as an astropy ``Table``."""
+        from reprocal.fits._tabular import constituent_table
+
+        return constituent_table(self.rows)
 
     def to_json(self) -> dict[str, Any]:
         t = self.table

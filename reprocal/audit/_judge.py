@@ -253,6 +253,11 @@ def local_differences(used: Constituent, copy: LocalCopy) -> list[str]:
     return out
 
 
+FINDING_COLUMNS = ("scope", "typeid", "used", "used_subdate", "expected", "expected_subdate",
+                   "verdict", "explanation", "local", "local_detail")
+"""The columns of :meth:`AuditReport.to_table` (the keys of :meth:`Finding.to_json`)."""
+
+
 @attrs.frozen
 class AuditReport:
     """Everything audit found about one product."""
@@ -305,6 +310,35 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.disagreements and not self.unavailable
+
+    def to_table(self) -> Any:
+        """One row per calibration type judged, as an astropy ``Table``."""
+        from reprocal.fits._tabular import rows_table
+
+        return rows_table([f.to_json() for f in self.findings], names=FINDING_COLUMNS)
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        lines = render(self)
+        bad = self.disagreements
+        rows = [[f"{f.key[0]}_{f.key[1]}", f.used.issue if f.used else "-",
+                 f.expected.issue if f.expected else "-", f.verdict.value, f.explanation]
+                for f in bad]
+        today = [[f"{c.key[0]}_{c.key[1]}", c.a.issue if c.a else "-",
+                  c.b.issue if c.b else "-", c.note] for c in self.today_changes]
+        return str(join([
+            element("p", lines[0]), element("p", lines[1].strip()),
+            table(["type", "used", "rule gives", "verdict", "explanation"], rows) if rows else "",
+            table(["type", "product's issue", "today's issue", "why"], today,
+                  caption=f"re-made with today's calibration ({self.today.date})")
+            if today and self.today is not None else ""]))
 
     def to_json(self) -> dict[str, Any]:
         s = self.state

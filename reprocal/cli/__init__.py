@@ -46,6 +46,10 @@ COMMANDS = {
     "bundle": "reprocal.cli.bundle:bundle",
     "key": "reprocal.cli.record:key",
     "record": "reprocal.cli.record:record",
+    "timeline": "reprocal.cli.report:timeline_cmd",
+    "view": "reprocal.cli.report:view_cmd",
+    "notes": "reprocal.cli.report:notes_cmd",
+    "cite": "reprocal.cli.report:cite_cmd",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -59,6 +60,35 @@ class Resolution:
     @property
     def chosen(self) -> tuple[Constituent, ...]:
         return self.selection.chosen
+
+    def to_table(self) -> Any:
+        """The constituents selected, with their paths and the gaps, as an astropy ``Table``."""
+        from reprocal.fits._tabular import constituent_table
+
+        missing = {g.selected.filename if g.selected else "": g.missing.filename
+                   for g in self.gaps}
+        return constituent_table(self.chosen,
+                                 path=[str(self.paths.get(c.filename, "")) for c in self.chosen],
+                                 newer_missing=[missing.get(c.filename) for c in self.chosen])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        r = self.rule
+        head = element("p", f"{len(self.chosen)} constituents for observation date "
+                            f"{r.obs_date}, analysis date {r.analysis_date} ({r.category})")
+        gaps = [element("li", g.describe()) for g in self.gaps]
+        rows = [[c.filename, c.valdate.text, c.evaldate.text if c.evaldate else "open",
+                 c.subdate.text, str(self.paths.get(c.filename, ""))] for c in self.chosen]
+        return str(join([head, element("ul", *gaps) if gaps else "",
+                         table(["constituent", "valid from", "valid to", "submitted", "path"],
+                               rows)]))
 
 
 def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Rule,
