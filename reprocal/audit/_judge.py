@@ -435,10 +435,26 @@ def audit_state(
         now = selector.select(state.obs_date, today, category=category)
         changes = diff_states(state, State("today", now.chosen, state.obs_date, today),
                               names=("the product", "today")).changes
+        changes = tuple(_withdrawn_note(c, state.analysis_date, today, withdrawals)
+                        for c in changes)
     gone = tuple((c, w) for c in state.constituents
                  for w in withdrawals.periods(c.filename)[-1:])
     return AuditReport(state, rule, tuple(findings), today, changes, len(known), unknown,
                        different, beyond, gone)
+
+
+def _withdrawn_note(change: Change, then: CalDate | None, today: CalDate,
+                    withdrawals: Withdrawals) -> Change:
+    """A change that today's selection makes because the issue the product used has since been
+    withdrawn says so (not "stale": no newer issue caused it, the older one left the archive)."""
+    used = change.a
+    if used is None or (change.b is not None and change.b.issue > used.issue):
+        return change
+    gone = withdrawals.as_of(used.filename, today)
+    if gone is None or (then is not None and withdrawals.as_of(used.filename, then)):
+        return change
+    return attrs.evolve(change, note=f"issue {used.issue} was {gone.describe()}, after the "
+                                     "product's analysis date: today's selection skips it")
 
 
 LOCAL_SHOWN = 10

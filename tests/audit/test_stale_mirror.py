@@ -7,8 +7,9 @@ the product was not made from this repository."""
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,36 +18,61 @@ from support.dumps import all_dumps, union_catalogue
 
 from reprocal import api
 from reprocal.errors import ReprocalWarning
-from reprocal.testing import replay
+from reprocal.testing import SyntheticRepo, replay
 
 PRODUCT = "0201903501/calindex_from_mos1_exp1_clean_evts.fits"
 LATE = ("RGS1_EFFAREACORR_0009.CCF", "RGS2_EFFAREACORR_0009.CCF")
 
 
-def _repository(samples: Path, tmp_path: Path, nine_arrives: str) -> Path:
-    """A repository synced from a mirror of the samples' constituents (replayed with their real
-    headers, at a small scale) on 2014-04-20, ``nine_arrives`` and 2018-08-01: each sync brings
-    what the mirror then held; the two issues 9 reach the mirror only on ``nine_arrives``."""
+@pytest.fixture(scope="module")
+def archive(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> SyntheticRepo:
+    """The samples' constituents replayed with their real headers at their real sizes (~330 MB,
+    once for the module): the event list's FSIZE column must describe the repository's files, or
+    audit rightly judges the product against its own rows only."""
     rows = union_catalogue(all_dumps(samples))
-    archive = replay(tmp_path / "archive", rows, scale=1e-4)
+    return replay(tmp_path_factory.mktemp("archive"), rows, scale=1.0)
+
+
+@pytest.fixture(scope="module")
+def repository(archive: SyntheticRepo, tmp_path_factory: pytest.TempPathFactory
+               ) -> Callable[[str], Path]:
+    """``repository(nine_arrives)``: :func:`_repository`, built once per date for the module
+    (the tests only read it)."""
+    built: dict[str, Path] = {}
+
+    def get(nine_arrives: str) -> Path:
+        if nine_arrives not in built:
+            built[nine_arrives] = _repository(archive, tmp_path_factory.mktemp("repo"),
+                                              nine_arrives)
+        return built[nine_arrives]
+
+    return get
+
+
+def _repository(archive: SyntheticRepo, tmp_path: Path, nine_arrives: str) -> Path:
+    """A repository synced from a mirror of the samples' constituents on 2014-04-20,
+    ``nine_arrives`` and 2018-08-01: each sync brings what the mirror then held; the two issues
+    9 reach the mirror only on ``nine_arrives``."""
     mirror, dest = tmp_path / "mirror", tmp_path / "ccf"
     mirror.mkdir()
     dest.mkdir()
     for day in sorted(["2014-04-20", nine_arrives, "2018-08-01"]):
         for c in archive.constituents:
             held_back = c.filename in LATE and day < nine_arrives
-            if c.subdate.text <= f"{day}T23:59:59" and not held_back:
-                shutil.copy(archive.paths[c.filename], mirror / c.filename)
+            there = mirror / c.filename
+            if c.subdate.text <= f"{day}T23:59:59" and not held_back and not there.exists():
+                os.link(archive.paths[c.filename], there)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ReprocalWarning)
             assert api.sync(str(mirror), ccf_path=str(dest), clock=clock(day)).ok
     return dest
 
 
-def test_audit_names_the_late_arrival_as_the_cause(samples: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_audit_names_the_late_arrival_as_the_cause(samples: Path, repository: Callable[[str], Path],
+                                                   tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     """Must show: issue 9 arrived on 2014-06-01, after the event list's analysis date: audit
     says the repository was stale because of that late arrival."""
-    dest = _repository(samples, tmp_path, "2014-06-01")
+    dest = repository("2014-06-01")
     args = ["audit", str(samples / PRODUCT), "--ccf-path", str(dest), "--catalog",
             str(tmp_path / "c.db"), "--today", "2026-01-01"]
     done = cli(*args)
@@ -55,7 +81,7 @@ def test_audit_names_the_late_arrival_as_the_cause(samples: Path, tmp_path: Path
         line = (f"    {scope}_EFFAREACORR: product used issue 8, but issue 9 was submitted "
                 "2014-04-12, before the analysis date 2014-05-08: the repository used was stale: "
                 f"{scope}_EFFAREACORR_0009.CCF arrived in this repository only on 2014-06-01 "
-                f"(from {tmp_path / 'mirror'}), after the analysis date: a stale mirror, the late "
+                f"(from {dest.parent / 'mirror'}), after the analysis date: a stale mirror, the late "
                 "arrival is the cause\n")
         assert line in done.stdout
     doc = json.loads(cli(*args, "--json").stdout)
@@ -65,10 +91,11 @@ def test_audit_names_the_late_arrival_as_the_cause(samples: Path, tmp_path: Path
         ("RGS2_EFFAREACORR_0008.CCF", "RGS2_EFFAREACORR_0009.CCF", "late-arrival")]
 
 
-def test_audit_with_issue_9_here_in_time_points_elsewhere(samples: Path, tmp_path: Path) -> None:
+def test_audit_with_issue_9_here_in_time_points_elsewhere(samples: Path, repository: Callable[[str], Path],
+                                                         tmp_path: Path) -> None:
     """The same product against a repository that had issue 9 since 2014-04-20: the stale
     state cannot be this repository's, and audit says so."""
-    dest = _repository(samples, tmp_path, "2014-04-20")
+    dest = repository("2014-04-20")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ReprocalWarning)
         r = api.audit([samples / PRODUCT], ccf_path=str(dest), catalog=str(tmp_path / "c.db"),
@@ -82,10 +109,11 @@ def test_audit_with_issue_9_here_in_time_points_elsewhere(samples: Path, tmp_pat
 
 
 def test_selection_as_held_then_reproduces_the_stale_event_list(samples: Path,
+                                                                repository: Callable[[str], Path],
                                                                 tmp_path: Path) -> None:
     """``cif --held-on 2014-05-08`` over the late-arrival repository gives exactly the event
     list's 118 rows, the two issues 8 included: what cifbuild wrote that day."""
-    dest = _repository(samples, tmp_path, "2014-06-01")
+    dest = repository("2014-06-01")
     event_list = all_dumps(samples)["0201903501_evt_calindex"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ReprocalWarning)

@@ -123,3 +123,29 @@ def test_fingerprint_against_a_mirror_and_a_site(world, cli, tmp_path: Path) -> 
     assert done.returncode == 1
     assert "  only there: EPN_QE_0001.CCF" in done.stdout
     assert done.stderr.startswith("reprocal: error: ")
+
+
+def test_audit_explains_a_change_by_the_withdrawal(world, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A CIF made before a withdrawal, audited after it: the withdrawal is said first, and the
+    change today's selection makes is explained by the withdrawal, not called a stale mirror
+    (no newer issue caused it: the one used left the archive)."""
+    a, dest = world
+    a.publish(C("EPN_CTI_0002.CCF", subdate="2014-02-01"))
+    cat = ["--catalog", str(tmp_path / "c.db")]
+    assert cli("sync", "--mirror", str(a.root), "--ccf-path", str(dest)).returncode == 0
+    cif = tmp_path / "early.cif"
+    made = cli("cif", "--obs-date", "2010-01-01", "--analysis-date", "2020-01-01",
+               "--ccf-path", str(dest), "-o", str(cif), *cat)
+    assert made.returncode == 0, made.stderr
+    a.withdraw("EPN_CTI_0002.CCF")
+    assert cli("sync", "--mirror", str(a.root), "--ccf-path", str(dest)).returncode == 0
+    done = cli("audit", str(cif), "--ccf-path", str(dest), *cat)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "  used 1 constituent(s) since withdrawn from the archive:"
+    assert lines[2].startswith(f"    EPN_CTI_0002.CCF: withdrawn from {a.root} since ")
+    (change,) = [x for x in lines if x.startswith("    EPN CTI: ")]
+    assert change.startswith("    EPN CTI: issue 2 (submitted 2014-02-01) -> 1 (submitted "
+                             f"2001-01-01); issue 2 was withdrawn from {a.root} since ")
+    assert change.endswith(", after the product's analysis date: today's selection skips it")
+    assert "stale" not in change
