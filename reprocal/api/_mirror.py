@@ -96,24 +96,33 @@ class SyncResult:
         return doc
 
 
-def _known(dirs: Sequence[Path], catalog: PathLike | None, master_index: Sequence[PathLike]
-           ) -> tuple[list[Constituent], tuple[str, Any] | None]:
+def _known(dirs: Sequence[Path], catalog: PathLike | None, master_index: Sequence[PathLike],
+           *, remember: bool) -> tuple[list[Constituent], tuple[str, Any] | None]:
     """What the catalogue and the given master indexes know (the dates a subset needs), and
-    the first master index as a listing to fall back on."""
+    the first master index as a listing to fall back on. With ``remember``, the master indexes
+    are imported into the catalogue as what exists, so that ``cif``, ``pin`` and ``audit`` on a
+    reduced mirror say what it lacks for a historic analysis date."""
+    import os
+
     from reprocal.fits._calindex import read_calindex
     from reprocal.repo._catalog import Catalog
 
     known: list[Constituent] = []
     first = None
+    tables = []
     for path in master_index:
         rows = read_calindex(path).rows
         known.extend(rows)
+        tables.append((f"calindex:{os.path.abspath(path)}", rows))
         first = first or (str(path), rows)
     existing = [d for d in dirs if d.is_dir()]
-    if existing:
+    if existing or (remember and tables):
         with Catalog.open(catalog) as cat:
-            cat.refresh(existing)  # a warm refresh is a stat walk: no bar (it counts bytes)
-            known.extend(cat.known(existing))
+            for source, rows in tables if remember else ():
+                cat.add_expected(rows, source)
+            if existing:
+                cat.refresh(existing)  # a warm refresh is a stat walk: no bar (it counts bytes)
+                known.extend(cat.known(existing))
     return known, first
 
 
@@ -154,7 +163,9 @@ def sync(
     (default: the first configured mirror, see :func:`fetch`). ``subset``: ``all``, ``valid-now``
     (what the rule can select today for some observation date) or a date (the same at that
     analysis date); the dates come from the catalogue, ``master_index`` tables and the newest
-    master index the mirror lists. ``deep``: also download every held file again and compare
+    master index the mirror lists. ``master_index`` tables are also imported into the catalogue
+    as what exists (not with ``dry_run``), so that ``cif``, ``pin`` and ``audit`` over a reduced
+    mirror say what it lacks for a historic analysis date. ``deep``: also download every held file again and compare
     bytes (as costly as a first full download). ``mirror_set``: ``full`` or ``valid`` (a
     reduced mirror, whose departures may be files leaving the valid set, not withdrawals;
     default: ``valid`` for ESA's ``XMM_VALID_CCF`` and ``valid_constituents``). Nothing is
@@ -176,8 +187,8 @@ def sync(
     kind = _mirror_set(chosen, mirror_set, names)
     dest, *also = directories(ccf_path, names, create_first=True)
     need_dates = wanted.kind == "valid" or kind == "valid" or bool(master_index)
-    known, listing = (_known([dest, *also], catalog, master_index) if need_dates
-                      else ([], None))
+    known, listing = (_known([dest, *also], catalog, master_index, remember=not dry_run)
+                      if need_dates else ([], None))
     if not dest.exists() and not dry_run:
         warn(f"creating repository directory {dest}")
     report = sync_stage(dest, chosen, clock=ticks, also=also, subset=wanted,

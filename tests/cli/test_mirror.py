@@ -149,3 +149,31 @@ def test_audit_explains_a_change_by_the_withdrawal(world, cli, tmp_path: Path) -
                              f"2001-01-01); issue 2 was withdrawn from {a.root} since ")
     assert change.endswith(", after the product's analysis date: today's selection skips it")
     assert "stale" not in change
+
+
+def test_a_reduced_mirror_says_what_it_lacks(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`sync --subset valid-now --master-index FILE` (a master index kept outside the mirror)
+    mirrors what today's rule can select; `cif` for a historic analysis date over that
+    repository then says which issue the reduced mirror lacks, before anyone relies on it."""
+    from reprocal.fits._calindex import write_master_index
+
+    a = Archive(tmp_path / "mirror")
+    cs = [C("EPN_CTI_0001.CCF", subdate="2001-01-01"), C("EPN_CTI_0002.CCF", subdate="2005-01-01"),
+          C("EPN_CTI_0003.CCF", subdate="2012-01-01"), C("OM_FILTER_0001.CCF", subdate="2001-01-01")]
+    for c in cs:
+        a.publish(c)
+    index = tmp_path / "archive.mif"
+    write_master_index(index, cs)
+    dest, cat = tmp_path / "ccf", ["--catalog", str(tmp_path / "c.db")]
+    done = cli("sync", "--mirror", str(a.root), "--ccf-path", str(dest), "--subset", "valid-now",
+               "--master-index", str(index), *cat, "--json")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in dest.glob("*.CCF")) == ["EPN_CTI_0003.CCF", "OM_FILTER_0001.CCF"]
+    old = cli("cif", "--obs-date", "2004-06-01", "--analysis-date", "2008-01-01", "--ccf-path",
+              str(dest), "-o", str(tmp_path / "old.cif"), *cat)
+    assert old.returncode == 0
+    assert old.stderr.splitlines()[:2] == [
+        "reprocal: warning: EPN_CTI_0002.CCF (submitted 2005-01-01T00:00:00) is eligible but "
+        "missing locally; the type would be absent from the CIF",
+        "reprocal: warning: 1 newer eligible issue(s) missing: cifbuild would silently use older "
+        "ones; `reprocal fetch` can fill the gaps"]
