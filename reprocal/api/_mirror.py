@@ -159,22 +159,21 @@ def sync(
     """Bring what ``mirror`` holds into the first directory of ``ccf_path`` (``None``:
     ``$SAS_CCFPATH``; created if need be) and record it in that directory's mirror history.
 
-    ``mirror``: an rsync module, an http(s) directory with index pages, or a directory
-    (default: the first configured mirror, see :func:`fetch`). ``subset``: ``all``, ``valid-now``
-    (what the rule can select today for some observation date) or a date (the same at that
-    analysis date); the dates come from the catalogue, ``master_index`` tables and the newest
-    master index the mirror lists. ``master_index`` tables are also imported into the catalogue
-    as what exists (not with ``dry_run``), so that ``cif``, ``pin`` and ``audit`` over a reduced
-    mirror say what it lacks for a historic analysis date. ``deep``: also download every held file again and compare
-    bytes (as costly as a first full download). ``mirror_set``: ``full`` or ``valid`` (a
-    reduced mirror, whose departures may be files leaving the valid set, not withdrawals;
-    default: ``valid`` for ESA's ``XMM_VALID_CCF`` and ``valid_constituents``). Nothing is
-    ever deleted or replaced; nothing is written with ``dry_run``. A listing that lost more
-    than half of what the mirror listed last time (an empty page, a wrong path) is refused,
-    exit 5, unless ``accept_departures``. ``report_drift``:
-    directories of manifests, records and products to check for newer calibration after the
-    sync. ``clock``: the time records are dated with (default: the wall clock; simulations
-    pass their own).
+    ``mirror``: an rsync module, an http(s) directory with index pages, or a directory (default:
+    the first configured mirror, see :func:`fetch`). ``subset``: ``all``, ``valid-now`` (what
+    the rule can select today for some observation date) or a date (the same at that analysis
+    date); the dates come from the catalogue, ``master_index`` tables and the newest master
+    index the mirror lists. ``master_index`` tables are also imported into the catalogue as what
+    exists (not with ``dry_run``), so that ``cif``, ``pin`` and ``audit`` over a reduced mirror
+    say what it lacks for a historic analysis date. ``deep``: also download every held file
+    again and compare bytes (as costly as a first full download). ``mirror_set``: ``full`` or
+    ``valid`` (a reduced mirror, whose departures may be files leaving the valid set, not
+    withdrawals; default: ``valid`` for ESA's ``XMM_VALID_CCF`` and ``valid_constituents``).
+    Nothing is ever deleted or replaced; nothing is written with ``dry_run``. A listing that
+    lost more than half of what the mirror listed last time (an empty page, a wrong path) is
+    refused, exit 5, unless ``accept_departures``. ``report_drift``: directories of manifests,
+    records and products to check for newer calibration after the sync. ``clock``: the time
+    records are dated with (default: the wall clock; simulations pass their own).
     """
     from reprocal.fetch._mirrors import configured_mirrors, parse_mirror
     from reprocal.fetch._sync import sync as sync_stage

@@ -23,6 +23,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -390,6 +391,12 @@ class RsyncTransport:
         self.binary = found
         self.policy = policy
         self.sleep = sleep
+        # rsync dies with us: killed (kill -9) mid-transfer, we would leave an orphan writing
+        # into a .part file that the next run resumes and installs. setpriv (util-linux) sets
+        # the parent-death signal and execs rsync; a preexec_fn would risk a deadlock in a
+        # threaded process. Where there is no setpriv, the next run's lock is the only guard.
+        death = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+        self.prefix = [death, "--pdeathsig", "KILL"] if death else []
 
     def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
         source = mirror.url(filename)
@@ -398,7 +405,7 @@ class RsyncTransport:
     def _once(self, source: str, sink: Sink) -> None:
         # --inplace: write into the .part file itself, using what it holds as the basis (resume);
         # -I: never skip on size+mtime; no --delete, no recursion: one file in, one file out.
-        cmd = [self.binary, "-q", "--no-motd", "-I", "--inplace",
+        cmd = [*self.prefix, self.binary, "-q", "--no-motd", "-I", "--inplace",
                f"--timeout={int(self.policy.read_timeout)}",
                f"--contimeout={int(self.policy.connect_timeout)}", source, str(sink.path)]
         sink.flush()

@@ -246,6 +246,62 @@ def test_kill_9_mid_sync_then_rerun(tmp_path: Path) -> None:
     assert not [p for p in dest.iterdir() if p.name.endswith(".part")]
 
 
+def _writers(dest: Path) -> list[str]:
+    """Command lines of live processes naming ``dest`` (a transfer writing into it)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(dest) in cmd and proc.name != str(os.getpid()):
+            out.append(cmd)
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("setpriv")
+                    or not shutil.which("rsync"), reason="needs Linux, setpriv and rsync")
+def test_kill_9_mid_rsync_sync_leaves_no_rsync_writing(tmp_path: Path, archive: Archive) -> None:
+    """``reprocal sync`` from an rsync module killed with SIGKILL while its rsync transfers
+    run: no rsync outlives it to write into a .part file that the next run would resume and
+    install; the re-run completes with the mirror's bytes and nothing else."""
+    from support.servers import RsyncDaemon
+
+    real = shutil.which("rsync")
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "rsync").write_text(  # transfers wait (a slow mirror); listings do not
+        "#!/bin/sh\ncase \"$*\" in *--list-only*) exec " + f"{real}" + " \"$@\";; esac\n"
+        "sleep 10\nexec " + f"{real}" + " \"$@\"\n")
+    (slow / "rsync").chmod(0o755)
+    dest = tmp_path / "ccf"
+    (tmp_path / "rsyncd").mkdir()
+    with RsyncDaemon(archive.root, tmp_path / "rsyncd") as daemon:
+        env = {**os.environ, "PATH": f"{slow}:{os.environ['PATH']}"}
+        proc = subprocess.Popen([sys.executable, "-m", "reprocal", "sync", "--mirror",
+                                 daemon.url, "--ccf-path", str(dest), "--jobs", "2"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while not [c for c in _writers(dest) if "--inplace" in c]:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.01)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        deadline = time.monotonic() + 3  # an orphan would still be waiting to transfer
+        while _writers(dest) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _writers(dest) == []
+        rerun = subprocess.run([sys.executable, "-m", "reprocal", "sync", "--mirror", daemon.url,
+                                "--ccf-path", str(dest), "--json"], capture_output=True,
+                               text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert local_files(dest) == archive.held()
+    assert {n: x.sha256 for n, x in read_history(dest).held().items()} == archive.held()
+    assert not [p for p in dest.iterdir() if p.name.endswith(".part")]
+
+
 def test_history_survives_esas_rsync_recipe(tmp_path: Path, archive: Archive) -> None:
     """Someone runs ESA's own recipe (--delete, *.CCF, no directories) into a synced
     repository: rsync excludes the history's directory, so it is still there."""
