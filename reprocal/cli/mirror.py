@@ -208,6 +208,10 @@ def fingerprint_cmd(as_json: bool, **options: Any) -> None:
                 info(f"  size differs: {n} {x} here, {y} there")
             for n, ha, hb in c.contents:
                 info(f"  bytes differ: {n} sha256 {ha[:16]}... here, {hb[:16]}... there")
-            if c.unjudged:
-                info(f"  {c.unjudged} file(s) compared by name and size only (no sha256 there)")
+            if c.unjudged > c.unsized:
+                info(f"  {c.unjudged - c.unsized} file(s) compared by name and size only (no "
+                     "sha256 there)")
+            if c.unsized:
+                info(f"  {c.unsized} file(s) compared by name only (no sha256, and no exact "
+                     "size: the listing rounds them)")
     r.raise_if_failed()

@@ -134,6 +134,9 @@ class Comparison:
     """``(name, sha256 in a, sha256 in b)`` where both are known and differ."""
     unjudged: int
     """Names on both sides whose bytes cannot be compared (a side has no sha256)."""
+    unsized: int = 0
+    """Of those, the names whose sizes could not be compared either (a listing showing rounded
+    sizes, as Apache's index pages do): compared by name only."""
 
     @property
     def same(self) -> bool:
@@ -141,15 +144,18 @@ class Comparison:
 
     @property
     def level(self) -> str:
-        """``content`` when bytes were compared throughout, else ``names-sizes``."""
-        return "content" if not self.unjudged else "names-sizes"
+        """``content`` when bytes were compared throughout, ``names`` when neither bytes nor
+        sizes could be for any name, else ``names-sizes``."""
+        if not self.unjudged:
+            return "content"
+        return "names" if self.unsized == self.unjudged else "names-sizes"
 
     def to_json(self) -> dict[str, Any]:
         return {"a": self.a.source, "b": self.b.source, "same": self.same, "level": self.level,
                 "only_a": list(self.only_a), "only_b": list(self.only_b),
                 "sizes_differ": [{"name": n, "a": x, "b": y} for n, x, y in self.sizes],
                 "bytes_differ": [{"name": n, "a": x, "b": y} for n, x, y in self.contents],
-                "unjudged": self.unjudged}
+                "unjudged": self.unjudged, "unsized": self.unsized}
 
 
 def compare(a: Fingerprint, b: Fingerprint) -> Comparison:
@@ -162,9 +168,10 @@ def compare(a: Fingerprint, b: Fingerprint) -> Comparison:
     sized = {n for n, _, _ in sizes}
     contents = tuple((n, fa[n].sha256, fb[n].sha256) for n in both if n not in sized
                      and fa[n].sha256 and fb[n].sha256 and fa[n].sha256 != fb[n].sha256)
-    unjudged = sum(1 for n in both if n not in sized and not (fa[n].sha256 and fb[n].sha256))
+    blind = [n for n in both if n not in sized and not (fa[n].sha256 and fb[n].sha256)]
+    unsized = sum(1 for n in blind if fa[n].size is None or fb[n].size is None)
     return Comparison(a, b, tuple(sorted(set(fa) - set(fb))), tuple(sorted(set(fb) - set(fa))),
-                      sizes, contents, unjudged)  # type: ignore[arg-type]
+                      sizes, contents, len(blind), unsized)  # type: ignore[arg-type]
 
 
 def of_repository(dirs: Sequence[Path], *, jobs: int | None = None, rehash: bool = False,

@@ -177,3 +177,23 @@ def test_a_reduced_mirror_says_what_it_lacks(tmp_path: Path, cli) -> None:  # ty
         "missing locally; the type would be absent from the CIF",
         "reprocal: warning: 1 newer eligible issue(s) missing: cifbuild would silently use older "
         "ones; `reprocal fetch` can fill the gaps"]
+
+
+def test_fingerprint_against_apache_compares_names_only(world, cli) -> None:  # type: ignore[no-untyped-def]
+    """Apache's index page rounds sizes (``8.4K``): against it nothing but names can be
+    compared, and fingerprint says so instead of claiming sizes were; nginx shows exact sizes."""
+    from support.servers import MirrorServer
+
+    a, dest = world
+    cli("sync", "--mirror", str(a.root), "--ccf-path", str(dest))
+    with MirrorServer(a.root, index="apache") as apache, \
+            MirrorServer(a.root, index="nginx") as nginx:
+        rounded = cli("fingerprint", "--ccf-path", str(dest), "--against", apache.url)
+        exact = cli("fingerprint", "--ccf-path", str(dest), "--against", nginx.url, "--json")
+    assert rounded.returncode == 0, rounded.stderr
+    assert "(listing): the same (compared: names)" in rounded.stdout
+    assert ("  3 file(s) compared by name only (no sha256, and no exact size: the listing rounds "
+            "them)") in rounded.stdout
+    assert "by name and size" not in rounded.stdout
+    doc = json.loads(exact.stdout)["comparison"]
+    assert (doc["level"], doc["unjudged"], doc["unsized"]) == ("names-sizes", 3, 0)
