@@ -7,6 +7,7 @@ directory and a shared full-scale synthetic repository (generated once).
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import os
 import platform
@@ -63,6 +64,11 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     ctx = Context(work, scale)
+    # an installed package runs from compiled bytecode; an editable install in an environment
+    # with PYTHONDONTWRITEBYTECODE would compile every module in every process it times
+    compileall.compile_dir(str(ROOT / "reprocal"), quiet=1)
+    compileall.compile_file(str(ROOT / "_reprocal_cli.py"), quiet=1)
+    load = os.getloadavg()[0]
     sections = []
     for path in sorted(HERE.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -77,7 +83,7 @@ def main() -> int:
         for r in rows:
             print("  ", r, flush=True)
         sections.append((path.stem, (mod.__doc__ or "").strip().splitlines()[0:1], rows))
-    write_results(sections, scale)
+    write_results(sections, scale, (load, os.getloadavg()[0]))
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
@@ -88,12 +94,13 @@ def _fmt(x: object) -> str:
     return "" if x is None else str(x)
 
 
-def write_results(sections, scale: float) -> None:  # type: ignore[no-untyped-def]
+def write_results(sections, scale: float, load: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmark results", "",
         f"Written by `make bench` on {now}.", "",
-        f"Machine: {machine()}", "",
+        f"Machine: {machine()}; load average {load[0]:.1f} at the start, {load[1]:.1f} at the "
+        "end (other work on the machine slows both sides of a ratio, not always alike)", "",
         f"Repository: synthetic, seed 7, scale {scale} (full scale = ~1550 files, ~4 GB).", "",
         "Ratios are reprocal time / baseline time in the same run (below 1 means reprocal is faster).",
         "",
