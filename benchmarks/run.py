@@ -1,4 +1,5 @@
-"""``make bench``: run every benchmark and write benchmarks/RESULTS.md (machine and date).
+"""``make bench``: run every benchmark and write benchmarks/RESULTS.md (machine, load and date);
+``REPROCAL_BENCH_ONLY=bench_sync,...`` re-runs those alone and replaces their sections.
 
 Each ``bench_*.py`` module exposes ``run(ctx) -> list[dict]`` rows with ``name``, ``reprocal_s``,
 ``baseline``, ``baseline_s`` and ``note``; the ratio is computed here. ``ctx`` gives a work
@@ -69,8 +70,11 @@ def main() -> int:
     compileall.compile_dir(str(ROOT / "reprocal"), quiet=1)
     compileall.compile_file(str(ROOT / "_reprocal_cli.py"), quiet=1)
     load = os.getloadavg()[0]
+    only = [x for x in os.environ.get("REPROCAL_BENCH_ONLY", "").split(",") if x]
     sections = []
     for path in sorted(HERE.glob("bench_*.py")):
+        if only and path.stem not in only:
+            continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec and spec.loader
         mod = importlib.util.module_from_spec(spec)
@@ -83,7 +87,10 @@ def main() -> int:
         for r in rows:
             print("  ", r, flush=True)
         sections.append((path.stem, (mod.__doc__ or "").strip().splitlines()[0:1], rows))
-    write_results(sections, scale, (load, os.getloadavg()[0]))
+    if only:
+        rerun_results(sections, scale, (load, os.getloadavg()[0]))
+    else:
+        write_results(sections, scale, (load, os.getloadavg()[0]))
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
@@ -92,6 +99,23 @@ def _fmt(x: object) -> str:
     if isinstance(x, float):
         return f"{x:.3f}"
     return "" if x is None else str(x)
+
+
+def section_lines(name: str, doc: list[str], rows: list[dict]) -> list[str]:
+    """One benchmark's heading, summary and table (ending with a blank line)."""
+    lines = [f"## {name}", ""]
+    if doc:
+        lines += [doc[0], ""]
+    lines += ["| benchmark | reprocal (s) | baseline | baseline (s) | ratio | note |",
+              "|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = (r["reprocal_s"] / r["baseline_s"]
+                 if r.get("reprocal_s") and r.get("baseline_s") else None)
+        lines.append(
+            f"| {r.get('name', '')} | {_fmt(r.get('reprocal_s'))} | {r.get('baseline', '')} | "
+            f"{_fmt(r.get('baseline_s'))} | {_fmt(ratio)} | {r.get('note', '')} |")
+    lines.append("")
+    return lines
 
 
 def write_results(sections, scale: float, load: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
@@ -106,20 +130,26 @@ def write_results(sections, scale: float, load: tuple[float, float]) -> None:  #
         "",
     ]
     for name, doc, rows in sections:
-        lines += [f"## {name}", ""]
-        if doc:
-            lines += [doc[0], ""]
-        lines += ["| benchmark | reprocal (s) | baseline | baseline (s) | ratio | note |",
-                  "|---|---|---|---|---|---|"]
-        for r in rows:
-            ratio = (r["reprocal_s"] / r["baseline_s"]
-                     if r.get("reprocal_s") and r.get("baseline_s") else None)
-            lines.append(
-                f"| {r.get('name', '')} | {_fmt(r.get('reprocal_s'))} | {r.get('baseline', '')} | "
-                f"{_fmt(r.get('baseline_s'))} | {_fmt(ratio)} | {r.get('note', '')} |")
-        lines.append("")
+        lines += section_lines(name, doc, rows)
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+def rerun_results(sections, scale: float, load: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+    """``REPROCAL_BENCH_ONLY=bench_a,bench_b``: replace those sections of RESULTS.md, each
+    saying when it was re-run and at what load; the others stay as their run wrote them."""
+    path = HERE / "RESULTS.md"
+    head, *old = path.read_text().split("\n## ")
+    body = {part.split("\n", 1)[0]: part for part in old}
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    for name, doc, rows in sections:
+        lines = section_lines(name, doc, rows)
+        lines.insert(2, f"Re-run alone (`REPROCAL_BENCH_ONLY={name}`) on {now}, scale {scale}, "
+                        f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end.")
+        lines.insert(3, "")
+        body[name] = "\n".join(lines)[len("## "):]
+    path.write_text("\n## ".join([head, *(body[k] for k in sorted(body))]).rstrip("\n") + "\n")
+    print(f"updated {path}")
 
 
 def timed(cmd: list[str], **kw) -> float:  # type: ignore[no-untyped-def]
