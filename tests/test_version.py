@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.components import program
 
 import reprocal
 from reprocal._version import __version__, git_commit, version_text
@@ -28,8 +28,7 @@ def test_version_line_as_printed(cli) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.skipif(not FROM_CHECKOUT, reason="reprocal is installed, not run from a checkout")
 def test_from_a_checkout_it_names_the_commit(cli) -> None:  # type: ignore[no-untyped-def]
     """Run from its source tree, the commit checked out there (what git itself says)."""
-    if shutil.which("git") is None:
-        pytest.skip("git not installed (needed only to check the answer)")
+    program("git")  # only to check the answer
     head = subprocess.run(["git", "-C", str(PACKAGE_PARENT), "rev-parse", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert cli("--version").stdout == f"reprocal {__version__} (git {head})\n"
