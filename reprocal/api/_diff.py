@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,8 +63,8 @@ def _state_of(spec: str, known: Callable[[], Sequence[Constituent]], names: Name
 
 
 def diff(
-    a: str,
-    b: str,
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
     *,
     ccf_path: CcfPath = None,
     catalog: PathLike | None = None,
@@ -71,9 +72,10 @@ def diff(
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> DiffResult:
-    """Compare two calibration states, each a CIF or product, a manifest (``M.json[#OBS]``) or
-    dates (``obs=DATE,an=DATE|now``, selected over the catalogue: ``catalog`` refreshed with
-    ``ccf_path`` and ``import_index`` tables, read only when dates are given)."""
+    """Compare two calibration states, each a CIF or product (a path), a manifest
+    (``M.json[#OBS]``) or dates (``obs=DATE,an=DATE|now``, selected over the catalogue:
+    ``catalog`` refreshed with ``ccf_path`` and ``import_index`` tables, read only when dates
+    are given)."""
     from reprocal.audit._diff import diff_states
 
     cache: list[list[Constituent]] = []
@@ -84,7 +86,7 @@ def diff(
                                             names).constituents)
         return cache[0]
 
-    sa, sb = _state_of(a, known, names), _state_of(b, known, names)
+    sa, sb = _state_of(os.fspath(a), known, names), _state_of(os.fspath(b), known, names)
     return DiffResult(sa, sb, diff_states(sa, sb))
 
 
