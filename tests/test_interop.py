@@ -48,13 +48,16 @@ def outputs(synthetic_repo, tmp_path_factory: pytest.TempPathFactory) -> Path:  
     the image's /ccf/build-record.json extracted beside them."""
     work = tmp_path_factory.mktemp("outputs")
     ccf = str(synthetic_repo.root)
+    # a module fixture runs outside the per-test isolation: give it its own caches
+    env = {"XDG_CACHE_HOME": str(tmp_path_factory.mktemp("outputs-cache"))}
     for args in (["pin", "--ccf-path", ccf, "--obs-date", "2010-01-01", "--analysis-date",
                   "2020-01-01", "-o", "m.json"],
                  ["image", "build", "m.json", "--ccf-path", ccf, "-o", "img.tar"],
-                 ["run", "--manifest", "m.json", "--", sys.executable, "-c", WRITE, "out.txt"],
+                 ["run", "--manifest", "m.json", "--ccf-path", ccf, "--", sys.executable, "-c",
+                  WRITE, "out.txt"],
                  ["run", "--record", "failed.prov.json", "--", sys.executable, "-c",
                   "import sys; open('x.txt', 'w').write('x'); sys.exit(3)"]):
-        done = in_process(*args, cwd=work)
+        done = in_process(*args, cwd=work, env=env)
         assert done.returncode in (0, 3), done.stderr
     img = read_image_tar(work / "img.tar")
     for i in range(len(img.layers)):

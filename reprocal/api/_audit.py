@@ -9,15 +9,15 @@ from typing import Any
 
 import attrs
 
-from reprocal.api._catalogue import known_constituents
+from reprocal.api._catalogue import Known, known_constituents
 from reprocal.api._inputs import DateLike, PathLike, public_keys, warn
 from reprocal.audit._impact import UsesReport
 from reprocal.audit._judge import AuditReport, LocalCopy
 from reprocal.audit._product import Product
 from reprocal.core._calid import CalibrationId
-from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate
-from reprocal.errors import PARAMETERS, IncompleteStateError, InputError, Names
+from reprocal.errors import PARAMETERS, CheckFailed, IncompleteStateError, InputError, Names
 from reprocal.progress import Progress
 from reprocal.repo._ccfpath import CcfPath
 from reprocal.state._manifest import Manifest
@@ -89,15 +89,60 @@ class AuditResult:
         """Every state agrees with the selection rule and is available locally."""
         return all(e.ok for e in self.entries)
 
+    html: Path | None = None
+    """The page written with ``html``."""
+
     def to_json(self) -> Any:
         docs = [e.to_json() for e in self.entries]
         return docs[0] if len(docs) == 1 else docs
 
+    def to_table(self) -> Any:
+        """Every finding of every entry, one row each (an astropy ``Table``)."""
+        from reprocal.fits._tabular import rows_table
+
+        return rows_table([{"product": e.report.state.label, **f.to_json()}
+                           for e in self.entries for f in e.report.findings])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import Markup, join
+
+        return str(join(Markup(e.report._repr_html_()) for e in self.entries))
+
+
+def _facts(e: AuditEntry) -> list[tuple[str, object]]:
+    """What an audit page says of a product besides its verdicts."""
+    from reprocal.report._page import code_id
+
+    p, cid = e.product, e.calibration_id
+    return [("product", p.path), ("kind", p.kind),
+            ("observation date", p.state.obs_date), ("analysis date", p.state.analysis_date),
+            ("category", p.category), ("constituents", len(p.state.constituents)),
+            ("calibration id", code_id(cid.describe()) if cid else "none carried"),
+            ("record", p.record_path), ("image", p.image_digest),
+            *(("note", n) for n in p.notes)]
+
+
+def _write_page(result: AuditResult, known: Known, release_notes: PathLike | None,
+                html: PathLike) -> None:
+    from reprocal.fs._atomic import atomic_write
+    from reprocal.report._notes import notes_from
+    from reprocal.report._reports import audit_page
+
+    page = audit_page([(_facts(e), e.report) for e in result.entries], known.constituents,
+                      set(known.local) if known.local is not None else None,
+                      notes_from(release_notes))
+    atomic_write(html, page.encode("utf-8"))
+
 
 def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | None,
            import_index: Sequence[PathLike], today: DateLike, keys: Sequence[PathLike],
-           progress: Progress | None, names: Names
-           ) -> tuple[AuditResult, Mapping[str, LocalCopy] | None]:
+           progress: Progress | None, names: Names) -> tuple[AuditResult, Known]:
     from reprocal.audit._judge import audit_state
     from reprocal.audit._product import read_product
     from reprocal.core._dates import resolve
@@ -116,9 +161,10 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
         for prod in read_product(path, lookup=by_name.get, keys=trusted):
             rep = audit_state(prod.state, known.constituents, category=prod.category,
                               local=known.local, pinned=prod.pinned, hash_file=sha256_file,
-                              today=when)
+                              today=when, withdrawals=known.withdrawals,
+                              arrivals=known.arrivals)
             entries.append(AuditEntry(prod, rep))
-    return AuditResult(tuple(entries), when, known.local is not None), known.local
+    return AuditResult(tuple(entries), when, known.local is not None), known
 
 
 def audit(
@@ -129,6 +175,8 @@ def audit(
     import_index: Sequence[PathLike] = (),
     today: DateLike = "now",
     keys: Sequence[PathLike] = (),
+    html: PathLike | None = None,
+    release_notes: PathLike | None = None,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> AuditResult:
@@ -136,8 +184,19 @@ def audit(
     products, stamped files, records, manifests), judged against the catalogue (``catalog``
     refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and ``import_index`` tables),
     and what re-making it with ``today``'s calibration would change. With ``keys`` (public
-    keys), every record read must be signed by one of them."""
-    return _audit(products, ccf_path, catalog, import_index, today, keys, progress, names)[0]
+    keys), every record read must be signed by one of them. With ``html``, the audit is also
+    written there as a self-contained page (timelines of what differs, constituents linked to
+    their release notes from ``release_notes``, see :func:`reprocal.api.notes`)."""
+    if html is not None:
+        from reprocal.report._notes import notes_from
+
+        notes_from(release_notes)  # a bad list fails before the work
+    result, known = _audit(products, ccf_path, catalog, import_index, today, keys, progress,
+                           names)
+    if html is None:
+        return result
+    _write_page(result, known, release_notes, html)
+    return attrs.evolve(result, html=Path(html))
 
 
 # --- audit --pin ----------------------------------------------------------------------------
@@ -151,6 +210,14 @@ class AuditPinResult:
     manifest: Manifest
     path: Path
     """The manifest file, as given."""
+    differing: tuple[str, ...] = ()
+    """Local constituents pinned although they differ from what the product used (only with
+    ``pin_local``), each as ``path: how``."""
+
+    @property
+    def reproduces(self) -> bool:
+        """Whether the manifest pins what the product used (not other local bytes)."""
+        return not self.differing
 
     @property
     def carried(self) -> str | None:
@@ -158,28 +225,56 @@ class AuditPinResult:
         return self.audit.entries[0].product.calibration_id
 
     def to_json(self) -> Any:
-        return self.audit.to_json()
+        doc = self.audit.to_json()
+        pinned = {"manifest": str(self.path.resolve()),
+                  "observation_id": str(self.manifest.observation_ids[0]),
+                  "calibration_id": self.manifest.calibration_id,
+                  "reproduces_product": self.reproduces, "differing": list(self.differing)}
+        return {**doc, "pinned": pinned} if isinstance(doc, dict) else doc
 
 
-def _hashes(prod: Product, local: Mapping[str, LocalCopy] | None
-            ) -> tuple[dict[str, tuple[int, str]], list[str]]:
+@attrs.frozen
+class _Sources:
+    """Where each constituent's pinned bytes come from, for :func:`audit_pin`."""
+
+    hashes: dict[str, tuple[int, str]]
+    """File name -> (size, sha256) to pin."""
+    rows: tuple[Constituent, ...]
+    """The rows to pin: the product's, or a differing local copy's own attributes."""
+    missing: list[str]
+    """Neither pinned by the product nor present locally."""
+    differing: list[str]
+    """Local copies that differ from what the product used (``path: how``)."""
+
+
+def _sources(prod: Product, local: Mapping[str, LocalCopy] | None) -> _Sources:
     """(size, sha256) of each constituent of ``prod``: pinned digests, else hashed local
-    copies; and the names neither gives."""
+    copies, which must be what the product used as far as its row tells (size, MD5 where both
+    know it, selection attributes; see :func:`reprocal.audit._judge.local_differences`)."""
+    from reprocal.audit._judge import local_differences
     from reprocal.fs._hashing import sha256_file
 
-    hashes, missing = {}, []
+    hashes, rows, missing, differing = {}, [], [], []
     for c in prod.state.constituents:
         copy = (local or {}).get(c.filename)
         if c.filename in prod.pinned:
             size = c.fsize if c.fsize is not None else (copy.path.stat().st_size if copy else None)
             if size is not None:
                 hashes[c.filename] = (size, prod.pinned[c.filename])
+                rows.append(c)
                 continue
-        if copy is not None:
-            hashes[c.filename] = (copy.path.stat().st_size, sha256_file(copy.path))
-        else:
+        if copy is None:
             missing.append(c.filename)
-    return hashes, missing
+            rows.append(c)
+            continue
+        hashes[c.filename] = (copy.path.stat().st_size, sha256_file(copy.path))
+        diffs = local_differences(c, copy)
+        if diffs:
+            differing.append(f"{copy.path}: {'; '.join(diffs)}")
+            rows.append(copy.constituent)  # what is pinned is the local file, as it is
+        else:
+            rows.append(c)
+    return _Sources(hashes, tuple(rows), missing, differing)
 
 
 def audit_pin(
@@ -191,17 +286,28 @@ def audit_pin(
     import_index: Sequence[PathLike] = (),
     today: DateLike = "now",
     keys: Sequence[PathLike] = (),
+    pin_local: bool = False,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> AuditPinResult:
     """Audit ``product`` (see :func:`audit`) and write the manifest ``output`` reproducing its
     calibration state: pinned digests where it has them (a record, a manifest), else the
-    sha256 of the local copies in ``ccf_path``."""
+    sha256 of the local copies in ``ccf_path``.
+
+    A local copy that is not what the product used (another size, another MD5 where both are
+    known, other selection attributes than the product's row) is refused: nothing is written
+    and :class:`~reprocal.errors.CheckFailed` lists the differing files, since such a manifest
+    would claim to reproduce the product from other bytes. ``pin_local`` pins the local bytes
+    anyway (with their own attributes); the manifest's generator then says it does not
+    reproduce the product, and :attr:`AuditPinResult.reproduces` is false. Constituents
+    neither pinned nor present locally are :class:`~reprocal.errors.IncompleteStateError`.
+    """
     from reprocal._version import __version__
     from reprocal.state._manifest import Generator, build, save_manifest
 
-    result, local = _audit([product], ccf_path, catalog, import_index, today, keys, progress,
+    result, known = _audit([product], ccf_path, catalog, import_index, today, keys, progress,
                            names)
+    local = known.local
     if len(result.entries) != 1:
         raise InputError(f"{product} holds {len(result.entries)} calibration states; only a "
                          "product of one state can be pinned")
@@ -209,18 +315,33 @@ def audit_pin(
     s = prod.state
     if s.obs_date is None or s.analysis_date is None:
         raise InputError(f"{prod.path}: no OBSVDATE/ANALDATE, so no state to pin")
-    hashes, missing = _hashes(prod, local)
-    if missing:
+    src = _sources(prod, local)
+    if src.differing and not pin_local:
+        also = (f"; {len(src.missing)} more are not present locally" if src.missing else "")
+        raise CheckFailed(
+            f"cannot pin {prod.path}: {len(src.differing)} local constituent(s) are not what the "
+            f"product used: {'; '.join(src.differing[:5])}"
+            + (" ..." if len(src.differing) > 5 else "") + also,
+            hint=f"fetch the files it used into {names('ccf_path')}, or pass "
+                 f"{names.given('pin_local')} to pin the local bytes (the manifest then says "
+                 "it does not reproduce the product); nothing was written")
+    if src.missing:
+        missing = src.missing
         raise IncompleteStateError(
             f"cannot pin {prod.path}: {len(missing)} constituent(s) are neither pinned nor "
             f"present locally: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""),
             gaps=tuple(missing), hint=f"fetch them into {names('ccf_path')} first")
+    method = f"audit --pin: from {prod.kind} {Path(prod.path).name}"
+    if src.differing:
+        names_ = ", ".join(d.split(": ", 1)[0].rsplit("/", 1)[-1] for d in src.differing)
+        method += (f"; does NOT reproduce the product: {len(src.differing)} constituent(s) "
+                   f"pinned from local bytes that differ from what it used ({names_})")
+    sas = (prod.record.sas or {}).get("version") if prod.record is not None else None
     m = build([(prod.label, s.obs_date, s.analysis_date, prod.category or DEFAULT_CATEGORY,
-                s.constituents)], hashes,
-              generator=Generator("reprocal", __version__, f"audit --pin: from {prod.kind} "
-                                  f"{Path(prod.path).name}"))
+                src.rows)], src.hashes, generator=Generator("reprocal", __version__, method),
+              sas_version=sas if sas and sas != "unknown" else None)
     save_manifest(m, output)
-    return AuditPinResult(result, m, Path(output))
+    return AuditPinResult(result, m, Path(output), tuple(src.differing))
 
 
 # --- audit --uses ---------------------------------------------------------------------------

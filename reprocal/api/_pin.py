@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from reprocal.api._inputs import (
     observation,
     open_repository,
     signer_of,
+    warn,
     warn_gaps,
 )
 from reprocal.core._constituent import DEFAULT_CATEGORY
@@ -76,6 +78,28 @@ def _listed(obs_list: PathLike, analysis_date: DateLike | None, obs_id: str | No
     return out
 
 
+def _sas_version(given: str | None, names: Names) -> tuple[str | None, str | None]:
+    """The SAS version to record and where it came from: ``given``, else what this machine's
+    SAS says (the ``sasversion`` task on ``$PATH``, else a release in ``$SAS_DIR``), else
+    nothing (a warning says so when a SAS seems to be there). A given version that differs
+    from the SAS found here is recorded as given, with a warning."""
+    from reprocal.provenance._environment import sas_version
+
+    found = sas_version(os.environ)
+    known = found if found is not None and found["version"] != "unknown" else None
+    if given:
+        if known is not None and known["version"] != given:
+            warn(f"{names('sas_version')} {given}, but {known['source']} says SAS "
+                 f"{known['version']} here; the manifest records {given}")
+        return given, names("sas_version")
+    if known is not None:
+        return known["version"], known["source"]
+    if found is not None:
+        warn(f"{found['source']} names no SAS release and no `sasversion` is on PATH: the "
+             f"manifest records no SAS version (give {names.given('sas_version', 'V')})")
+    return None, None
+
+
 @attrs.frozen
 class PinResult:
     """The manifest :func:`pin` wrote, and its provenance record."""
@@ -88,6 +112,9 @@ class PinResult:
     """The provenance record of the pin."""
     resolutions: tuple[Resolution, ...]
     """Each observation's resolution, with its gaps (pinned only with ``allow_incomplete``)."""
+    sas_version_source: str | None = None
+    """Where ``manifest.sas_version`` came from: the parameter, ``sasversion`` or ``SAS_DIR``
+    (``None``: no version recorded)."""
 
     @property
     def bytes(self) -> int:
@@ -98,12 +125,20 @@ class PinResult:
         m = self.manifest
         return [(label, str(i)) for label, i in zip(m.labels(), m.observation_ids, strict=True)]
 
+    def _repr_html_(self) -> str:
+        return self.manifest._repr_html_()
+
+    def to_table(self) -> Any:
+        """The pinned constituents (:meth:`reprocal.state.Manifest.to_table`)."""
+        return self.manifest.to_table()
+
     def to_json(self) -> dict[str, Any]:
         m = self.manifest
         return {"manifest": str(self.path.resolve()), "calibration_id": m.calibration_id,
                 "observation_ids": dict(self.observation_ids()),
                 "observations": len(m.observations), "constituents": len(m.files),
-                "bytes": self.bytes}
+                "bytes": self.bytes, "sas_version": m.sas_version,
+                "sas_version_source": self.sas_version_source}
 
 
 def pin(
@@ -134,25 +169,30 @@ def pin(
     A state with a newer eligible issue known but missing is refused
     (:class:`~reprocal.errors.IncompleteStateError`) unless ``allow_incomplete``. ``sign``: a
     private key (``reprocal key generate``) to sign the record with.
+
+    The manifest records the SAS version: ``sas_version`` if given, else what this machine's
+    SAS says (``sasversion`` on ``$PATH``, else a release named in ``$SAS_DIR``); it is in no
+    id. ``PinResult.sas_version_source`` says which.
     """
     from reprocal.provenance._recorder import record_command
     from reprocal.state._pin import pin as pin_state
 
     started = datetime.now(timezone.utc)
     signer = signer_of(sign)
+    sas, sas_source = _sas_version(sas_version, names)
     wanted = _requests(obs_date=obs_date, odf=odf, obs_list=obs_list, analysis_date=analysis_date,
                       obs_id=obs_id, names=names)
     with open_repository(ccf_path, names, catalog=catalog, recurse=recurse, fileglob=fileglob,
                          progress=progress) as repo:
         manifest, resolutions = pin_state(
             repo, wanted, category=category, allow_incomplete=allow_incomplete,
-            sas_version=sas_version, jobs=jobs, progress=progress, names=names)
+            sas_version=sas, jobs=jobs, progress=progress, names=names)
     for res in resolutions:
         warn_gaps(res)
     save_manifest(manifest, output)
     record = record_command("pin", outputs=[output], manifest=manifest, started=started,
                             argv=["reprocal.api.pin"] if argv is None else argv, signer=signer)
-    return PinResult(manifest, Path(output), record, tuple(resolutions))
+    return PinResult(manifest, Path(output), record, tuple(resolutions), sas_source)
 
 
 # --- rebuild --------------------------------------------------------------------------------

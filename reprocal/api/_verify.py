@@ -60,11 +60,12 @@ def _newer(manifest: Manifest, dirs: tuple[Path, ...], catalog: PathLike | None,
         or_null(progress).start(None)
         with Repository(dirs, catalog=catalog, progress=progress) as repo:
             present = [lf.constituent for lf in repo.present()]
+            withdrawals = repo.withdrawals()
     except ReprocalError as exc:
         warn(f"cannot tell whether newer issues exist: {exc.one_line()}")
         return None
     labelled = list(zip(manifest.labels(), manifest.observations, strict=True))
-    return tuple(newer_issues(labelled, present, today=resolve("now")))
+    return tuple(newer_issues(labelled, present, today=resolve("now"), withdrawals=withdrawals))
 
 
 def verify(
@@ -84,20 +85,25 @@ def verify(
     (and every HDU's FITS checksums) or ``full`` (and sha256); then say which newer eligible
     issues the repository now holds (by today's date).
 
-    ``cache`` is the verify cache (default: ``$REPROCAL_VERIFY_CACHE`` or the user cache
-    directory); ``rehash`` reads every file even when the cache vouches for it.
+    Only ``stat`` rests on the verify cache (``cache``, default: ``$REPROCAL_VERIFY_CACHE`` or
+    the user cache directory); ``fits`` and ``full`` read every pinned file every time, and
+    refresh the cache. ``rehash`` at ``stat`` does not trust the cache: every file is read and
+    hashed, which is ``full`` (the result says ``level="full"``); ``fits`` and ``full`` always
+    read.
     """
     from reprocal.repo._verify import Expected, verify_files
     from reprocal.repo._verifycache import VerifyCache
 
     if level not in LEVELS:
         raise InputError(f"{names('level')} {level!r} is not one of {', '.join(LEVELS)}")
+    if rehash and level == "stat":
+        level = "full"
     m = manifest_of(manifest)
     expected = [Expected.from_pinned(f) for f in m.files]
     dirs = directories(ccf_path, names)
     with VerifyCache(cache, warn=warn) as vc:
         or_null(progress).start(len(expected))
-        report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc, rehash=rehash,
+        report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc,
                               progress=progress)
     newer = _newer(m, dirs, catalog, progress)
     failure = None

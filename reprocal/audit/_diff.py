@@ -2,10 +2,11 @@
 
 Pure: two :class:`State` values in (constituent lists with their dates), a :class:`StateDiff`
 out. Changes are keyed by calibration type ``(SCOPE, TYPEID)``: an issue changed (with both
-submission dates), a type added or removed. When both states carry analysis dates each change says
-where its newer issue's submission date falls: between the two analysis dates (expected drift),
-or already before the earlier one (that state's repository was stale, or the type's validity
-differs at its observation date).
+submission dates), a type added or removed, or the same issue described with other attributes
+(a different file under the same name). When both states carry analysis dates each change of
+issue says where its newer issue's submission date falls: between the two analysis dates
+(expected drift), or already before the earlier one (that state's repository was stale, or the
+type's validity differs at its observation date).
 
 Which SAS tasks read which calibration type comes from ``reprocal/data/type_tasks.csv``, an
 **approximate** table (see its header).
@@ -22,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from reprocal.core._constituent import Constituent
+from reprocal.core._constituent import Constituent, differences
 from reprocal.core._dates import CalDate
 from reprocal.core._names import INSTRUMENT_OF_SCOPE
 from reprocal.errors import InputError
@@ -145,22 +146,21 @@ class Change:
                 "tasks": list(self.tasks), "note": self.note, "text": self.describe()}
 
 
-_COMPARED = ("valdate", "evaldate", "subdate", "md5", "fsize")
-
-
 def _fields(a: Constituent, b: Constituent) -> str:
-    out = []
-    for f in _COMPARED:
-        va, vb = getattr(a, f), getattr(b, f)
-        if va in (None, "") or vb in (None, ""):
-            continue  # one side does not know it: not a difference
-        if va != vb:
-            out.append(f"{f.upper()} {va} vs {vb}")
-    return ", ".join(out)
+    return ", ".join(f"{f} {'open' if va is None else va} vs {'open' if vb is None else vb}"
+                     for f, va, vb in differences(a, b))
+
+
+SAME_NAME = ("the same issue with other attributes: a different file under the same name, "
+             "not newer calibration")
 
 
 def _note(c: Change, a: State, b: State, names: tuple[str, str]) -> str:
-    """Where B's (newer) issue's submission date falls relative to the two analysis dates."""
+    """Where B's (newer) issue's submission date falls relative to the two analysis dates; for
+    the same issue on both sides, that it is another file under one name (no date says which
+    is newer, so neither repository is called stale)."""
+    if c.a is not None and c.b is not None and c.a.issue == c.b.issue:
+        return SAME_NAME
     if a.analysis_date is None or b.analysis_date is None or c.kind == "removed":
         return ""
     new, old, young, old_name, new_name = c.b, a, b, names[0], names[1]
@@ -211,6 +211,40 @@ class StateDiff:
     def unknown_types(self) -> list[str]:
         return [f"{c.key[0]}_{c.key[1]}" for c in self.changes if not c.tasks]
 
+    def to_table(self) -> Any:
+        """One row per change (type, kind, both sides' issue and dates, tasks), as an astropy
+        ``Table``."""
+        from reprocal.fits._tabular import rows_table
+
+        def side(c: Constituent | None, what: str) -> Any:
+            return getattr(c, what) if c is not None else None
+
+        return rows_table([
+            {"instrument": c.instrument, "scope": c.key[0], "typeid": c.key[1],
+             "kind": c.kind, "a_issue": side(c.a, "issue"), "b_issue": side(c.b, "issue"),
+             "a_subdate": c.a.subdate.text if c.a else None,
+             "b_subdate": c.b.subdate.text if c.b else None,
+             "tasks": " ".join(c.tasks), "note": c.note} for c in self.changes],
+            names=["instrument", "scope", "typeid", "kind", "a_issue", "b_issue", "a_subdate",
+                   "b_subdate", "tasks", "note"])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        rows = [[c.instrument, f"{c.key[0]}_{c.key[1]}", c.kind,
+                 c.a.issue if c.a else "-", c.b.issue if c.b else "-", " ".join(c.tasks),
+                 c.note] for c in self.changes]
+        head = render(self)[:3]
+        return str(join([element("p", "; ".join(head)),
+                         table(["instrument", "type", "change", "A", "B", "SAS tasks", "note"],
+                               rows)]))
+
     def to_json(self) -> dict[str, Any]:
         def state(s: State) -> dict[str, Any]:
             return {"label": s.label, "constituents": len(s.constituents),
@@ -245,7 +279,7 @@ def diff_states(a: State, b: State, *, table: TaskTable | None = None,
     unchanged = 0
     for key in sorted(set(ka) | set(kb)):
         ca, cb = ka.get(key), kb.get(key)
-        if ca is not None and cb is not None and (ca.issue == cb.issue and not _fields(ca, cb)):
+        if ca is not None and cb is not None and ca.issue == cb.issue and not differences(ca, cb):
             unchanged += 1
             continue
         change = Change(key, ca, cb, table.tasks(*key))
@@ -271,5 +305,5 @@ def render(d: StateDiff) -> Sequence[str]:
     return lines
 
 
-__all__ = ["APPROXIMATE_NOTE", "Change", "State", "StateDiff", "TaskTable", "diff_states",
+__all__ = ["APPROXIMATE_NOTE", "SAME_NAME", "Change", "State", "StateDiff", "TaskTable", "diff_states",
            "parse_type_tasks", "render", "type_tasks"]

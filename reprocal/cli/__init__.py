@@ -17,7 +17,7 @@ import warnings
 import click
 
 from reprocal._version import __version__, version_text
-from reprocal.cli._common import LazyGroup
+from reprocal.cli._common import LazyGroup, echo_json
 from reprocal.errors import (
     EXIT_CODES,
     LocalIOError,
@@ -36,6 +36,9 @@ COMMANDS = {
     "verify": "reprocal.cli.verify:verify_cmd",
     "fetch": "reprocal.cli.fetch:fetch_cmd",
     "unused": "reprocal.cli.fetch:unused_cmd",
+    "sync": "reprocal.cli.mirror:sync_cmd",
+    "history": "reprocal.cli.mirror:history_cmd",
+    "fingerprint": "reprocal.cli.mirror:fingerprint_cmd",
     "image": "reprocal.cli.image:image",
     "run": "reprocal.cli.run:run_cmd",
     "diff": "reprocal.cli.audit:diff_cmd",
@@ -43,6 +46,10 @@ COMMANDS = {
     "bundle": "reprocal.cli.bundle:bundle",
     "key": "reprocal.cli.record:key",
     "record": "reprocal.cli.record:record",
+    "timeline": "reprocal.cli.report:timeline_cmd",
+    "view": "reprocal.cli.report:view_cmd",
+    "notes": "reprocal.cli.report:notes_cmd",
+    "cite": "reprocal.cli.report:cite_cmd",
 }
 """Command name -> ``module:attribute`` of its click command."""
 
@@ -109,29 +116,49 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _invoke(argv: list[str]) -> object:
+def _invoke(argv: list[str], obj: dict[str, object]) -> object:
     """Parse and run, as ``click``'s ``main`` does but leaving every exception to
     :func:`_main` (click's own handling exits 1 on a closed pipe and prints a blank line on
     Ctrl-C)."""
-    with cli.make_context("reprocal", list(argv), obj={"argv": argv}) as ctx:
+    with cli.make_context("reprocal", list(argv), obj=obj) as ctx:
         return cli.invoke(ctx)
 
 
+def wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--json`` (before a ``--``: what follows is a
+    command's, as with ``reprocal run``).
+
+    >>> wants_json(["run", "--json", "--", "x"]), wants_json(["run", "--", "x", "--json"])
+    (True, False)
+    """
+    return "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
+
+
+def _error(message: str, code: int, kind: str, obj: dict[str, object], argv: list[str]) -> int:
+    """One ``reprocal: error:`` line on stderr; under ``--json``, unless the command already
+    printed its document, the error as the one JSON document on stdout too."""
+    _last_line(f"reprocal: error: {message}")
+    if wants_json(argv) and not obj.get("json_printed"):
+        try:
+            echo_json({"error": {"message": message, "exit_code": code, "kind": kind}})
+        except (OSError, ValueError):
+            pass
+    return code
+
+
 def _main(argv: list[str]) -> int:
+    obj: dict[str, object] = {"argv": argv}
     try:
-        rv = _invoke(argv)
+        rv = _invoke(argv, obj)
     except ReprocalError as exc:
-        click.echo(f"reprocal: error: {exc.one_line()}", err=True)
-        return exc.exit_code
+        return _error(exc.one_line(), exc.exit_code, type(exc).__name__, obj, argv)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
         where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx else ""
-        click.echo(f"reprocal: error: {exc.format_message().rstrip('.')}{where}", err=True)
-        return 2
+        return _error(f"{exc.format_message().rstrip('.')}{where}", 2, "UsageError", obj, argv)
     except click.ClickException as exc:
-        click.echo(f"reprocal: error: {exc.format_message()}", err=True)
-        return 2
+        return _error(exc.format_message(), 2, "UsageError", obj, argv)
     except click.exceptions.Abort:
         click.echo("reprocal: interrupted", err=True)
         return 130
@@ -148,8 +175,7 @@ def _main(argv: list[str]) -> int:
         # that cannot be created, a full disk, a read-only home) is still one line with its
         # path and a documented exit code, never a traceback.
         err = LocalIOError.of(exc)
-        _last_line(f"reprocal: error: {err.one_line()}")
-        return err.exit_code
+        return _error(err.one_line(), err.exit_code, type(err).__name__, obj, argv)
     return rv if isinstance(rv, int) else 0
 
 

@@ -87,8 +87,13 @@ def json_option(f: Any) -> Any:
 
 
 def echo_json(data: Any) -> None:
-    """Canonical JSON on stdout (sorted keys), one document."""
+    """Canonical JSON on stdout (sorted keys), one document; noted in the context, so an error
+    after it does not print a second one."""
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    if isinstance(obj, dict):
+        obj["json_printed"] = True
 
 
 def warn(message: str) -> None:

@@ -33,7 +33,8 @@ OBS_SHOWN = 5
 @click.option("--obs-id", metavar="ID", help="Label to record for the observation (usually its "
               "XMM ObsID; default: from the ODF). Labels are in no calibration id.")
 @click.option("--category", default=api.DEFAULT_CATEGORY, show_default=True)
-@click.option("--sas-version", metavar="V", help="The SAS version you intend to use (recorded).")
+@click.option("--sas-version", metavar="V", help="The SAS version to record (default: what "
+              "`sasversion` on PATH reports, else the release named in $SAS_DIR).")
 @click.option("--allow-incomplete", is_flag=True,
               help="Pin even if newer eligible issues are known but missing locally.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Hashing threads.")
@@ -53,6 +54,8 @@ def pin_cmd(as_json: bool, **options: Any) -> None:
     info(f"Pinned {len(m.observations)} observation(s), {len(m.files)} constituents "
          f"({r.bytes / 1e6:.1f} MB) to {r.path}")
     info(f"state id {m.calibration_id}")
+    if m.sas_version:
+        info(f"SAS version {m.sas_version} (from {r.sas_version_source})")
     ids = r.observation_ids()
     for label, obs_id in ids[:OBS_SHOWN]:
         info(f"  observation {label}: {obs_id}")

@@ -88,12 +88,15 @@ def _check_usage(manifest: str | None, repository: bool, level: str | None, jobs
               help="Check the whole repository instead of a manifest's files.")
 @ccf_path_option
 @click.option("--level", type=click.Choice(api.LEVELS), default=None,
-              help="stat (default): pinned size, unchanged since verified; fits: + FITS "
-                   "CHECKSUM/DATASUM of every HDU; full: + sha256.")
+              help="stat (default): pinned size, unchanged since verified (the verify cache); "
+                   "fits: + FITS CHECKSUM/DATASUM of every HDU, read now; full: + sha256 of "
+                   "every byte, read now (the scrub).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Hashing threads (default: one per core).")
 @click.option("--rehash", is_flag=True,
-              help="Read every file again even when the verify cache vouches for it.")
+              help="Do not trust the verify cache: with a MANIFEST at level stat, read and hash "
+                   "every file (that is --level full; fits and full always read every file); "
+                   "with --repository, read every file's checksums again.")
 @click.option("--recurse", is_flag=True, help="--repository: also scan subdirectories.")
 @click.option("--cache", "cache", default=None, metavar="FILE",
               help="Verify cache (default: $REPROCAL_VERIFY_CACHE or the user cache directory).")

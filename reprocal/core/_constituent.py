@@ -54,7 +54,9 @@ class Constituent:
     extseqid: str = ""
     """Space-separated EXTNAMEs of the extensions."""
     md5: str = ""
-    """The CALINDEX ``MD5`` column, kept verbatim (its meaning is unverified)."""
+    """The CALINDEX ``MD5`` column, kept verbatim (its meaning is unverified): from the
+    constituent's ``MD5`` header keyword when it carries one, from a master index or CALINDEX
+    row; ``""`` when unknown, never computed by reprocal."""
     fsize: int | None = None
     """Size in bytes, when known."""
 
@@ -119,10 +121,57 @@ def from_header(
             creator=_str(header.get("CREATOR")),
             extsequ=_str(header.get("EXTSEQU")) or "ANY",
             extseqid=_str(header.get("EXTSEQID")),
+            md5=md5_keyword(header.get("MD5")),
             fsize=fsize,
         )
     except InputError as exc:
         raise FitsFormatError(exc.message, path=where) from None
+
+
+COMPARED = ("valdate", "evaldate", "subdate", "category", "fsize", "md5")
+"""The attributes that tell two descriptions of one constituent name apart: the selection
+attributes, the size and the MD5 column."""
+
+
+def differences(a: Constituent, b: Constituent) -> list[tuple[str, object, object]]:
+    """``(FIELD, a's value, b's value)`` for each of :data:`COMPARED` that differs between two
+    descriptions of a constituent (say, a product's row and a catalogue's copy). A size or an
+    MD5 one side does not know (``None``, ``""``) is not a difference; an open end of validity
+    (``evaldate`` ``None``) is a value.
+
+    >>> from reprocal.core._names import ConstituentName as N
+    >>> a = Constituent(N("EPN", "CTI", 5), valdate="2000-01-01", fsize=2880, md5="ab")
+    >>> differences(a, attrs.evolve(a, fsize=None, md5=""))
+    []
+    >>> differences(a, attrs.evolve(a, fsize=5760, evaldate="2010-01-01"))
+    [('EVALDATE', None, CalDate('2010-01-01T00:00:00')), ('FSIZE', 2880, 5760)]
+    """
+    out = []
+    for f in COMPARED:
+        va, vb = getattr(a, f), getattr(b, f)
+        if f in ("fsize", "md5") and (va in (None, "") or vb in (None, "")):
+            continue
+        if va != vb:
+            out.append((f.upper(), va, vb))
+    return out
+
+
+MD5_WIDTH = 32
+"""The width of the CALINDEX ``MD5`` column (``32A``)."""
+
+
+def md5_keyword(value: object) -> str:
+    """The ``MD5`` header keyword as the CALINDEX column keeps it: the text, stripped, when it
+    fits the column (printable ASCII, at most 32 characters); ``""`` when the header lacks it or
+    holds something the column cannot (it is not ours to repair or invent).
+
+    >>> md5_keyword("95935089382338c0ce336cda1c31437f"), md5_keyword(None), md5_keyword("x" * 40)
+    ('95935089382338c0ce336cda1c31437f', '', '')
+    """
+    text = _str(value)
+    if len(text) > MD5_WIDTH or not all(" " <= ch <= "~" for ch in text):
+        return ""
+    return text
 
 
 def _str(value: object) -> str:

@@ -138,8 +138,11 @@ def _pin_rebuild(d: Demo, summary: Path) -> None:
 
 def _verify(d: Demo, summary: Path) -> None:
     d.step("Verify the repository holds exactly the pinned bytes",
-           "`full` checks size, every HDU's FITS CHECKSUM/DATASUM and sha256, in parallel; the "
-           "verify cache then makes the default `stat` level a directory walk.")
+           "`full` reads every byte of every pinned file, every time (the scrub): size, every "
+           "HDU's FITS CHECKSUM/DATASUM and sha256, in parallel. What it found goes into the "
+           "verify cache, so the default `stat` level is then a directory walk, which vouches "
+           "for files whose size, mtime, inode and ctime are unchanged (bytes that rot under "
+           "an unchanged stat need `full` again).")
     d.run("verify", "manifest.json", "--ccf-path", "ccf", "--level", "full")
     d.run("verify", "manifest.json", "--ccf-path", "ccf")
     from reprocal.state._manifest import load_manifest

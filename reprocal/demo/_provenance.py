@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 # A stand-in for a SAS task: copies the CIF it is given by $SAS_CCF into a "product" (a FITS
-# file carrying a CALINDEX table, as SAS event lists do).
+# file carrying a CALINDEX table, as SAS event lists do: its OBSVDATE/ANALDATE and rows are the
+# calibration the task really got).
 TASK = ("import os, shutil, sys; shutil.copyfile(os.environ['SAS_CCF'], sys.argv[1]); "
         "print('task: wrote', sys.argv[1])")
 
@@ -21,17 +22,28 @@ TASK = ("import os, shutil, sys; shutil.copyfile(os.environ['SAS_CCF'], sys.argv
 def steps(d: Any, summary: Path) -> None:
     """The provenance part of the demo (``d`` is the :class:`reprocal.demo.Demo`)."""
     out: Path = d.out
-    cif = next((out / "rebuilt").glob("*/ccf.cif"))
-    d.env["SAS_CCF"] = str(cif)
-    d.env["SAS_CCFPATH"] = str(out / "ccf")
 
     d.step("Record a run",
-           "`reprocal run` runs the command, finds the files it wrote, stamps the FITS ones "
-           "(RPCALID, RPMANIF keywords and a HISTORY line, checksums kept valid) and writes an "
-           "in-toto/SLSA provenance record beside them.")
-    d.run("run", "--manifest", "manifest.json", "--", sys.executable, "-c", TASK, "product.fits")
-    del d.env["SAS_CCF"], d.env["SAS_CCFPATH"]
+           "`reprocal run --manifest` gives the command the manifest's calibration: it checks "
+           "the pinned constituents in the repository, writes the CIF from the manifest into a "
+           "private directory and exports SAS_CCF, SAS_CCFPATH and REPROCAL_CALIBRATION_ID. "
+           "Then it finds the files the command wrote, stamps the FITS ones (RPCALID, RPMANIF "
+           "keywords and a HISTORY line, checksums kept valid) and writes an in-toto/SLSA "
+           "provenance record beside them.")
+    d.run("run", "--manifest", "manifest.json", "--ccf-path", "ccf", "--", sys.executable, "-c",
+          TASK, "product.fits")
     d.run("show", "product.fits", show=3)
+    stale = out / "stale.cif"
+    d.run("cif", "--odf", str(summary), "--analysis-date", "2010-01-01", "--ccf-path", "ccf",
+          "-o", stale.name)
+    d.env["SAS_CCF"] = str(stale)
+    d.step("A SAS_CCF left from earlier work is not silently used",
+           "The shell's SAS_CCF (here a CIF made for another analysis date) is other calibration "
+           "than the manifest's: the run is refused, naming both; --use-env-ccf would run with it "
+           "and record that CIF instead.")
+    d.run("run", "--manifest", "manifest.json", "--ccf-path", "ccf", "--", sys.executable, "-c",
+          TASK, "other.fits", expect=2)
+    del d.env["SAS_CCF"]
 
     d.step("Audit the stamped product",
            "Which calibration produced it, judged against the catalogue: every constituent present "

@@ -7,7 +7,7 @@ Primary-header keywords (values are bare hex, so each fits on one 80-character c
     RPCALSCH = the id's scheme and level (``rpcal:2:obs`` or ``rpcal:2:state``), so RPCALSCH:RPCALID
                is the id; absent in files stamped by reprocal 0.1, whose RPCALID is a v1 id
     RPMANIF  = sha256 of the manifest file
-    RPCIF    = canonical rows digest of the CIF used (when no manifest)
+    RPCIF    = canonical rows digest of the CIF the command was given
     RPIMAGE  = digest of the container image the command ran in
     RPINVOC  = invocation id of the provenance record
     RPRECORD = file name of the provenance record
@@ -51,7 +51,7 @@ KEYWORDS: dict[str, tuple[str, str]] = {
     # attribute: (keyword, comment: written whole, on a CONTINUE card when the value is long)
     "calibration_id": ("RPCALID", "reprocal calibration id, sha256 part (RPCALSCH:RPCALID)"),
     "manifest_digest": ("RPMANIF", "sha256 of the reprocal manifest file used"),
-    "cif_digest": ("RPCIF", "sha256 rows digest of the CIF used (no manifest)"),
+    "cif_digest": ("RPCIF", "sha256 rows digest of the CIF the command was given"),
     "image_digest": ("RPIMAGE", "sha256 digest of the calibration image used"),
     "invocation_id": ("RPINVOC", "invocation id of the provenance record"),
     "record": ("RPRECORD", "provenance record file, relative to this file"),

@@ -8,7 +8,10 @@ and ``/ccf/ccf.cif`` for the first), the manifest (``/ccf/manifest.json``), ``SH
 calibration id, the analysis date(s), the reprocal version and the base digest.
 
 The same manifest, files, base and options give the same tar sha256 on any machine: the epoch
-for every timestamp is ``SOURCE_DATE_EPOCH`` or the latest pinned analysis date, never the clock.
+for the config's, the history's and the labels' timestamps is ``SOURCE_DATE_EPOCH`` or the
+latest pinned analysis date, never the clock; the files inside the layers all carry one fixed
+mtime (:data:`~reprocal.image._layers.LAYER_MTIME`), so the layers of successive states share
+every group whose types did not change.
 Checking what was built is :mod:`reprocal.image._verify`.
 """
 
@@ -31,6 +34,7 @@ from reprocal.image._daemon import export_image
 from reprocal.image._layers import (
     CCF_DIR,
     DEFAULT_GROUPS,
+    LAYER_MTIME,
     LayerFile,
     TypedFile,
     plan_layers,
@@ -42,6 +46,7 @@ from reprocal.image._layout import (
     LABEL_BASE_CONFIG,
     LABEL_BASE_DIGEST,
     LABEL_CALIBRATION_ID,
+    LABEL_SAS_VERSION,
     LABEL_VERSION,
     MANIFEST_PATH,
     RECORD_PATH,
@@ -227,6 +232,8 @@ def _record(manifest: Manifest, base: ImageTar | None, epoch: int, k: int, gzip:
         "ccf_cif": f"cif/{labels[0]}.cif",
         "epoch": epoch,
         "created": rfc3339(epoch),
+        "layer_mtime": LAYER_MTIME,
+        "sas_version": manifest.sas_version,
         "layer_groups": k,
         "compression": "gzip" if gzip else "none",
         "env": dict(ENV),
@@ -262,6 +269,8 @@ def _config(base: ImageTar | None, manifest: Manifest, epoch: int, diff_ids: Seq
         LABEL_VERSION: __version__,
         "org.opencontainers.image.created": rfc3339(epoch),
     })
+    if manifest.sas_version:
+        labels[LABEL_SAS_VERSION] = manifest.sas_version
     if base is not None:
         labels[LABEL_BASE_DIGEST] = base.manifest_digest or base.config_digest
         labels[LABEL_BASE_CONFIG] = base.config_digest
@@ -336,7 +345,7 @@ def build_image(
         built = []
         bar = or_null(progress)
         for layer in plan:
-            built.append(measure_layer(layer.files, epoch, gzip=gzip))
+            built.append(measure_layer(layer.files, LAYER_MTIME, gzip=gzip))
             bar.update(layer.size)
         when = rfc3339(epoch)
         history = [{"created": when, "created_by": f"reprocal {__version__} image build: "

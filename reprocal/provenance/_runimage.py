@@ -3,9 +3,10 @@
 The image is a tar written by ``reprocal image build`` (loaded into the daemon first) or the name
 of an image the daemon has. The working directory is mounted at ``/work`` (the command runs
 there, as the calling user, with networking disabled); the image's own environment
-(``SAS_CCFPATH=/ccf``, ``SAS_CCF=/ccf/ccf.cif``) is the calibration. The record gets the image
-digest, the calibration id from the image's label, and the manifest and constituents from the
-image's ``/ccf/manifest.json``.
+(``SAS_CCFPATH=/ccf``, ``SAS_CCF=/ccf/ccf.cif``) is the calibration, with ``SAS_CCF`` set to
+``/ccf/cif/<label>.cif`` for the observation chosen in an image of several. The record gets the
+image digest, the calibration id from the image's label, and the manifest and constituents from
+the image's ``/ccf/manifest.json``.
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ def _manifest_from_daemon(client: Any, image_id: str) -> bytes | None:
 
 
 def _docker_executor(client: Any, image_id: str) -> Executor:
-    def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+    def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str],
+                stdout_to_stderr: bool = False) -> int:
         docker = docker_sdk("running in an image")
 
         try:
             container = client.containers.create(
                 image_id, list(command), working_dir=WORKDIR, user=f"{os.getuid()}:{os.getgid()}",
-                volumes={str(cwd): {"bind": WORKDIR, "mode": "rw"}},
+                volumes={str(cwd): {"bind": WORKDIR, "mode": "rw"}}, environment=dict(env),
                 network_disabled=True, network_mode="none")
         except docker.errors.APIError as exc:
             raise InputError(f"cannot create a container of {image_id[:19]}: {exc}") from None
@@ -87,7 +89,8 @@ def _docker_executor(client: Any, image_id: str) -> Executor:
                 raise InputError(f"cannot run {command[0]!r} in the image: "
                                  f"{exc.explanation or exc}") from None
             status = int(container.wait()["StatusCode"])
-            sys.stdout.write(container.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
+            out = sys.stderr if stdout_to_stderr else sys.stdout
+            out.write(container.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
             sys.stderr.write(container.logs(stdout=False, stderr=True).decode("utf-8", "replace"))
             return status
         finally:
@@ -127,6 +130,7 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
     state = (config.get("Labels") or {}).get(LABEL_CALIBRATION_ID)
     calibration_id = state
     deps: list[Artifact] = []
+    m = None
     if manifest_bytes is not None:
         m = loads(manifest_bytes, source=f"{image}:/{MANIFEST_IN_IMAGE}")
         if state and m.calibration_id != state:
@@ -144,7 +148,7 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
                              f"{given.calibration_id}, but the image holds {state}",
                              hint="use the image built from that manifest")
     context = ImageContext(image, digest, config_digest, calibration_id, tuple(deps),
-                           environment=_env_of(config))
+                           environment=_env_of(config), manifest=m)
     return {"executor": _docker_executor(c, image_id), "image": context}
 
 

@@ -20,8 +20,11 @@ this machine, nor changes that keep size, mtime, inode and ctime (raw device wri
 ``fits`` cannot see a file replaced by another valid one of the same name and header (only the
 pin knows the bytes), nor anything in an HDU without CHECKSUM; ``full`` sees any byte.
 
-A fact established before about the same bytes (same stat key) is reused at ``fits`` and
-``full`` unless ``rehash`` is set, so re-verifying an untouched repository reads nothing.
+Only ``stat`` rests on the verify cache. ``fits`` and ``full`` read every present file every
+time (``full`` is the scrub: it is what catches bit rot the stat key cannot see), and store what
+they found for later ``stat`` runs. A caller that needs the facts established rather than a
+scrub (``rebuild``, ``run``) passes ``reuse``: then facts the cache holds about the same bytes
+(same stat key) stand in for reading them, and the report counts them as ``reused``.
 
 Per constituent the outcome is one of :class:`Status`; the whole is a :class:`VerifyReport`.
 Nothing is raised for a bad file: bulk checks report.
@@ -175,7 +178,7 @@ def verify_files(
     level: str = "stat",
     jobs: int | None = None,
     cache: VerifyCache | None = None,
-    rehash: bool = False,
+    reuse: bool = False,
     progress: Progress | None = None,
     hasher: Hasher | None = None,
 ) -> VerifyReport:
@@ -185,7 +188,8 @@ def verify_files(
     The files are those :func:`reprocal.repo._walk.constituent_files` finds (any case, matched
     by cifbuild's default glob; the directories themselves, not their subdirectories).
     ``cache`` remembers what was established (``None``: nothing is remembered, so ``stat`` rests
-    on sizes). ``rehash`` re-reads bytes even when the cache vouches for them. ``hasher`` replaces
+    on sizes). At ``fits`` and ``full`` every file is read, unless ``reuse``: then what the
+    cache vouches for is not read again (see the module docstring). ``hasher`` replaces
     :func:`reprocal.fs._hashing.sha256_file` (tests count calls through it).
     """
     if level not in LEVELS:
@@ -203,14 +207,14 @@ def verify_files(
         return _report(level, dirs_t, items, results,
                        reused=sum(vouch.trusted(loc) is not None for _, loc in todo))
 
-    # fits / full: read again what the cache cannot vouch for; one pass per file gives the
-    # FITS sums and (full) the sha256, in worker threads.
-    need = [(e, loc) for e, loc in todo if rehash or vouch.must_read(loc, level)]
+    # fits / full: read every file (with ``reuse``, only what the cache cannot vouch for); one
+    # pass per file gives the FITS sums and (full) the sha256, in worker threads.
+    need = [(e, loc) for e, loc in todo if not reuse or vouch.must_read(loc, level)]
     bar.update(len(todo) - len(need))  # vouched for by the cache
     reads = _read(need, level, jobs=jobs, progress=bar, hasher=hasher)
     fresh: list[CacheEntry] = []
     for e, loc in todo:
-        prior = None if rehash else vouch.trusted(loc)
+        prior = vouch.trusted(loc) if reuse else None
         results[e.filename], entry = _read_verdict(e, loc, level, *reads(loc), prior,
                                                    started=started)
         if entry is not None:
@@ -372,6 +376,34 @@ def hash_and_remember(
                                     fc.kind or None))
     if cache is not None:
         cache.store(fresh)
+    return out
+
+
+def known_hashes(
+    files: Sequence[ListedFile],
+    *,
+    cache: VerifyCache | None,
+    jobs: int | None = None,
+    rehash: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, str | OSError]:
+    """sha256 of each listed file, keyed by ``str(file.path)``: the cache's where it vouches
+    for the same bytes (same stat key, not racily clean), else read now (with the FITS check)
+    and remembered. An untouched, already verified repository is fingerprinted without a read."""
+    known = cache.lookup([f.real for f in files]) if cache is not None and not rehash else {}
+    racy_ns = cache.racy_ns if cache is not None else 0
+    out: dict[str, str | OSError] = {}
+    need = []
+    for f in files:
+        entry = known.get(f.real)
+        if entry is not None and entry.sha256 is not None and entry.trusted(f.stat, racy_ns):
+            out[str(f.path)] = entry.sha256
+        else:
+            need.append(str(f.path))
+    if progress is not None:
+        progress.update(len(files) - len(need))
+    if need:
+        out.update(hash_and_remember(need, cache=cache, jobs=jobs, progress=progress))
     return out
 
 

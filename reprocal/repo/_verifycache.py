@@ -2,8 +2,9 @@
 
 Keyed by the file's real path and its ``(size, mtime_ns, inode, ctime_ns)``, it stores the sha256
 (when hashed) and the FITS CHECKSUM/DATASUM outcome (when checked). A later ``stat`` verify of an
-untouched repository then costs a directory walk and one query, and a ``full`` verify reuses the
-hashes of files whose stat is unchanged.
+untouched repository then costs a directory walk and one query. ``fits`` and ``full`` verifies
+read every byte again whatever the cache says (they are the scrub) and refresh it; only callers
+that need the facts rather than a scrub (``rebuild``, ``run``) let it stand in for a read.
 
 What the stat key can and cannot see:
 
@@ -11,8 +12,8 @@ What the stat key can and cannot see:
   byte flipped in place is seen even when ``os.utime`` restores mtime; a file replaced by
   another (rename, copy, ``rsync``) has a new inode or ctime;
 * it cannot see bytes changed under the file system (raw device writes, bit rot, a network file
-  system that keeps stale attributes), nor anything before the first verification. Only
-  ``--level fits|full --rehash`` re-reads the bytes.
+  system that keeps stale attributes), nor anything before the first verification. That is
+  what ``--level full`` (and ``fits``, for the FITS sums) is for: it reads the bytes.
 * *Racily clean* files (as git calls them): a write within one clock tick of our stat may leave
   mtime and ctime unchanged. A fact is trusted only when the file's mtime and ctime are older than
   the moment it was checked by more than ``racy_ns``; otherwise it is re-checked next time.

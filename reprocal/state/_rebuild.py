@@ -7,7 +7,7 @@ from the manifest, so rebuilding twice gives identical rows (and identical bytes
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
@@ -18,7 +18,7 @@ from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
 from reprocal.repo._verify import Expected, verify_files
 from reprocal.repo._verifycache import VerifyCache
-from reprocal.state._manifest import Manifest
+from reprocal.state._manifest import Manifest, PinnedFile
 
 
 @attrs.frozen
@@ -35,13 +35,17 @@ class RebuiltCif:
     """Number of constituents."""
 
 
-def check_pinned_bytes(manifest: Manifest, dirs: Sequence[Path], *, jobs: int | None = None,
+def check_pinned_bytes(manifest: Manifest, dirs: Sequence[Path], *,
+                       files: Iterable[PinnedFile] | None = None, jobs: int | None = None,
                        progress: Progress | None = None) -> dict[str, Path]:
-    """Every pinned file present with its pinned size, FITS checksums and sha256 (a ``full``
-    verify, reusing hashes the verify cache vouches for), or :class:`CheckFailed`."""
+    """Every pinned file (or those of ``files``) present with its pinned size, FITS checksums
+    and sha256 (a ``full`` verify that reuses what the verify cache vouches for: the facts
+    established, not a scrub), or :class:`CheckFailed`; returns where each was found."""
+    wanted = manifest.files if files is None else tuple(files)
     with VerifyCache() as cache:
-        report = verify_files((Expected.from_pinned(f) for f in manifest.files), list(dirs),
-                              level="full", jobs=jobs, cache=cache, progress=progress)
+        report = verify_files((Expected.from_pinned(f) for f in wanted), list(dirs),
+                              level="full", jobs=jobs, cache=cache, reuse=True,
+                              progress=progress)
     problems = [f"{r.filename}: {r.status.value}" + (f" ({r.detail})" if r.detail else "")
                 for r in report.problems()]
     if problems:

@@ -20,13 +20,20 @@ machine), and the CHECKSUM comments carry the file's own DATE instead of the wal
 
 Each file: primary header with ``TELESCOP``, ``SCOPE``, ``TYPEID``, ``ISSUE``, ``VALDATE``,
 ``EVALDATE`` (only when closed), ``SUBDATE``, ``DATE``, ``CATEGORY``, ``CREATOR``, ``EXTSEQU``,
-``EXTSEQID``; then one binary table per EXTSEQID name (``EXTNAME`` set) carrying the data;
-``CHECKSUM``/``DATASUM`` on every HDU.
+``EXTSEQID``, ``MD5``; then one binary table per EXTSEQID name (``EXTNAME`` set) carrying the
+data; ``CHECKSUM``/``DATASUM`` on every HDU.
+
+The ``MD5`` keyword stands for the value the real CALINDEX ``MD5`` column carries (32 hex
+digits; its meaning is unverified, and no real constituent header has been seen), so the path
+from a header keyword to the CIF column is exercised. A generated file's value is an md5 keyed
+by the seed and the file name (:func:`synthetic_md5`), not a digest of anything; a replayed
+row keeps its own.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import os
@@ -45,11 +52,12 @@ from reprocal.core._names import ConstituentName
 from reprocal.core._select import Selection, Selector
 from reprocal.errors import InputError
 from reprocal.progress import Progress
-from reprocal.testing._ccfwrite import BLOCK, min_size, write_constituent
+from reprocal.testing._ccfwrite import BLOCK, min_size, write_constituent, write_table_constituent
 
 __all__ = [
     "BLOCK", "CcfType", "SyntheticRepo", "ccf_types", "corrupt", "generate", "min_size", "plan",
-    "replay", "touch_all", "truncate", "write_constituent",
+    "replay", "synthetic_md5", "touch_all", "truncate", "write_constituent",
+    "write_table_constituent",
 ]
 
 FULL_SCALE_FILES = 1550
@@ -198,6 +206,13 @@ class _Draws:
         return 1.0 + SIZE_SPREAD * (self._rng.random() + self._rng.random() - 1.0)
 
 
+def synthetic_md5(seed: int, filename: str) -> str:
+    """The ``MD5`` keyword of a generated file: 32 hex digits, deterministic for the seed and
+    file name (a stand-in value, not a digest of the file)."""
+    return hashlib.md5(f"reprocal.synthetic:{seed}:{filename}:md5".encode(),
+                       usedforsecurity=False).hexdigest()
+
+
 def _base_valdate(t: CcfType, rng: _Draws) -> str:
     """First validity of a type: real ones are 1998/1999/2000-01-01 (mirrors 2000-01-13)."""
     if t.scope.startswith("XRT"):
@@ -318,6 +333,7 @@ def _history(
             creator=_creator(sub),
             extsequ="ANY",
             extseqid=t.extseqid,
+            md5=synthetic_md5(seed, ConstituentName(t.scope, t.typeid, k + 1).filename),
             fsize=_blocks(nbytes * scale, t.extnames),
         ))
     return out
@@ -389,8 +405,8 @@ def replay(
 
     Sizes are ``FSIZE * scale`` rounded to 2880, at least a header block per HDU and a data block
     per extension (the real type's size when the row has no FSIZE). The returned constituents are
-    what the files' headers say: the rows with ``fsize`` the written size and no ``md5`` (a
-    CALINDEX value, not a property of the file).
+    what the files' headers say: the rows with ``fsize`` the written size; a row's ``md5`` is
+    written as the file's ``MD5`` keyword (a row without one gives a header without it).
     """
     if not scale > 0:
         raise InputError(f"scale={scale}: must be a positive size factor")
@@ -401,7 +417,7 @@ def replay(
             raise InputError(f"{row.filename}: given twice; replay writes one file per name")
         extnames = row.extseqid.split()
         fsize = row.fsize if row.fsize is not None else known.get(row.key, 0)
-        sized[row.filename] = attrs.evolve(row, md5="", fsize=_blocks(fsize * scale, extnames))
+        sized[row.filename] = attrs.evolve(row, fsize=_blocks(fsize * scale, extnames))
     return _write_all(root, sized.values(), seed=seed, scale=scale, progress=progress)
 
 

@@ -32,7 +32,8 @@ CASES = [
     ([C("RGS1_REDIST_0002.CCF")], [], ["RGS1 REDIST: removed, was issue 2 (submitted 2010-01-01)"]),
     ([C("XMM_BORESIGHT_0023.CCF", "2012-07-21")], [C("XMM_BORESIGHT_0023.CCF", "2012-07-22")],
      ["XMM BORESIGHT: issue 23 in both, attributes differ (SUBDATE 2012-07-21T00:00:00 vs "
-      "2012-07-22T00:00:00)"]),
+      "2012-07-22T00:00:00); the same issue with other attributes: a different file under the "
+      "same name, not newer calibration"]),
     ([C("EPN_CTI_0032.CCF")], [C("EPN_CTI_0032.CCF")], []),
 ]
 
@@ -43,6 +44,17 @@ def test_changes(a: list[Constituent], b: list[Constituent], lines: list[str]) -
     d = diff_states(S("A", *a), S("B", *b))
     assert [c.describe() for c in d.changes] == lines
     assert d.unchanged == (1 if a == b else 0)
+
+
+def test_same_issue_with_both_analysis_dates_is_never_stale() -> None:
+    """One issue described two ways is a different file under the same name, whatever the
+    analysis dates say: never "that repository was stale"."""
+    a = S("A", C("EPN_CTI_0045.CCF", "2014-09-06"), an="2018-07-27")
+    b = S("B", C("EPN_CTI_0045.CCF", "2014-09-07"), an="2020-01-01")
+    (change,) = diff_states(a, b).changes
+    assert change.note == ("the same issue with other attributes: a different file under the "
+                           "same name, not newer calibration")
+    assert "stale" not in change.describe()
 
 
 @pytest.mark.parametrize(("sub", "note"), [

@@ -21,7 +21,8 @@ from reprocal.provenance._run import ImageContext, calibration_id_of, run
 from reprocal.state._manifest import save_manifest
 
 
-def _writes(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+def _writes(command: Sequence[str], cwd: Path, env: Mapping[str, str],
+            stdout_to_stderr: bool = False) -> int:
     (cwd / "out.txt").write_text("spectrum")
     return 0
 

@@ -63,9 +63,37 @@ def test_judge_same_name_other_file() -> None:
     f = judge(RULE, ("EPN", "CTI"), C("EPN_CTI_0032.CCF", "2010-01-01"),
               C("EPN_CTI_0032.CCF"), C("EPN_CTI_0032.CCF", "2011-01-01"))
     assert f.verdict is Verdict.DIFFERS
-    assert f.explanation == ("EPN_CTI: issue 32 is not the file the catalogue knows under that "
-                             "name (SUBDATE 2010-01-01T00:00:00 in the product, "
+    assert f.explanation == ("EPN_CTI: issue 32 of the product and the catalogue's "
+                             "EPN_CTI_0032.CCF are a different file under the same name "
+                             "(SUBDATE 2010-01-01T00:00:00 in the product, "
                              "2011-01-01T00:00:00 in the catalogue)")
+
+
+def test_judge_same_name_other_size_is_a_different_file() -> None:
+    """The size (and the MD5 column, where both know it) tell files of one name apart too."""
+    used = C("EPN_CTI_0032.CCF", fsize=2880)
+    f = judge(RULE, ("EPN", "CTI"), used, C("EPN_CTI_0032.CCF", fsize=5760),
+              C("EPN_CTI_0032.CCF", fsize=5760))
+    assert (f.verdict, f.explanation.split("(")[1]) == (
+        Verdict.DIFFERS, "FSIZE 2880 in the product, 5760 in the catalogue)")
+    same = judge(RULE, ("EPN", "CTI"), used, C("EPN_CTI_0032.CCF"), C("EPN_CTI_0032.CCF"))
+    assert same.verdict is Verdict.AGREES  # a size the catalogue does not know is no difference
+
+
+def test_same_issue_newer_submission_in_catalogue_is_not_stale() -> None:
+    """The catalogue's copy of the product's issue was submitted after the analysis date (so
+    the rule over the catalogue picks an older issue): a different file under the same name,
+    never a stale repository; re-made today it is "attributes differ", not "stale" either."""
+    used = C("EPN_CTI_0032.CCF", "2010-01-01")
+    known = [C("EPN_CTI_0031.CCF", "2009-01-01"), C("EPN_CTI_0032.CCF", "2015-01-01"),
+             C("EMOS1_QE_0001.CCF"), C("EMOS2_QE_0001.CCF")]
+    state = State("p", (used, C("EMOS1_QE_0001.CCF"), C("EMOS2_QE_0001.CCF")), OBS, AN)
+    rep = audit_state(state, known, today=CalDate.parse("2026-01-01"))
+    (bad,) = rep.disagreements
+    assert bad.verdict is Verdict.DIFFERS and "a different file under the same name" in bad.explanation
+    text = "\n".join(render(rep))
+    assert "stale" not in text
+    assert "EPN CTI: issue 32 in both, attributes differ" in text
 
 
 def test_check_local() -> None:
@@ -94,10 +122,58 @@ def test_no_dates_is_unjudged() -> None:
 
 def test_unknown_issue_is_still_judged() -> None:
     """An issue the catalogue never heard of is judged by the rule itself."""
-    state = State("p", (C("EPN_CTI_0040.CCF", "2015-01-01"),), OBS, AN)
-    rep = audit_state(state, [C("EPN_CTI_0032.CCF")])
-    (f,) = rep.findings
+    others = (C("EMOS1_QE_0001.CCF"), C("EMOS2_QE_0001.CCF"))
+    state = State("p", (C("EPN_CTI_0040.CCF", "2015-01-01"), *others), OBS, AN)
+    rep = audit_state(state, [C("EPN_CTI_0032.CCF"), *others])
+    assert rep.describes and rep.unknown == 1
+    (f,) = rep.disagreements
     assert f.verdict is Verdict.NOT_ELIGIBLE and f.expected.issue == 32  # type: ignore[union-attr]
+
+
+def test_a_catalogue_that_does_not_describe_the_product_says_so_once() -> None:
+    """More than half of the product's rows unknown to the catalogue (or different from it):
+    one line up front saying so, the rows judged against themselves only, no row-by-row
+    disagreements with an unrelated catalogue, and no "re-made today" verdict."""
+    rows = tuple(C(f"EPN_T{i}_0005.CCF") for i in range(10))
+    known = [C(f"EPN_T{i}_0006.CCF") for i in range(10)] + [C("EPN_T0_0005.CCF"),
+                                                            C("EPN_T1_0005.CCF", "2011-01-01")]
+    rep = audit_state(State("evts.fits", rows, OBS, AN), known, today=CalDate.parse("2026-01-01"))
+    assert (rep.describes, rep.unknown, rep.different) == (False, 8, 1)
+    assert rep.disagreements == () and rep.ok and rep.today_changes == ()
+    assert render(rep)[1:] == [
+        "  the catalogue (12 constituents) does not describe this product's calibration: 8 of "
+        "its 10 rows are unknown to it and 1 are a different file under the same name; judged "
+        "against its own 10 rows only (give --import-index the master index of the archive it "
+        "was made from, or --ccf-path its repository)",
+        "  every row satisfies the selection rule at its own dates",
+        "  re-made with today's calibration (2026-01-01): not judged (the catalogue does not "
+        "describe the product)"]
+    doc = rep.to_json()
+    assert (doc["catalogue_describes"], doc["today_judged"]) == (False, False)
+    half = audit_state(State("p", rows, OBS, AN), [*rows[:5], *known[5:10]])
+    assert half.describes  # exactly half unknown still describes
+
+
+def test_no_change_today_only_over_a_catalogue_that_knows_more() -> None:
+    """A catalogue holding only the product's own rows cannot say "no change": it says it
+    cannot tell; one more constituent and it says "no change" and over how many."""
+    rows = (C("EPN_CTI_0032.CCF"), C("EMOS1_QE_0001.CCF"))
+    today = CalDate.parse("2026-01-01")
+    only = audit_state(State("p", rows, OBS, AN), list(rows), today=today)
+    assert (only.beyond, only.today_judged) == (0, False)
+    assert render(only)[1:] == [
+        "  every row satisfies the selection rule at its own dates; the catalogue knows no "
+        "constituent beyond the product's own 2 rows, so it cannot tell whether a newer one "
+        "was eligible",
+        "  re-made with today's calibration (2026-01-01): cannot tell (the catalogue knows no "
+        "constituent beyond the product's own rows)"]
+    more = audit_state(State("p", rows, OBS, AN), [*rows, C("EMOS2_QE_0009.CCF", val="2010-01-01")],
+                       today=today)
+    assert render(more)[1:] == [
+        "  agrees with the selection rule at its own dates over the catalogue (3 known "
+        "constituents)",
+        "  re-made with today's calibration (2026-01-01): no change (over 3 known constituents, "
+        "1 beyond the product's own rows)"]
 
 
 EXPECTED_STALE = [
@@ -154,8 +230,8 @@ def test_availability_in_report(samples: Path) -> None:
     assert len(rep.unavailable) == 117
     f = rep.findings[1]
     assert (f.local, f.local_detail) == (
-        Local.DIFFERENT, f"/ccf/{second.filename}: VALDATE {second.valdate} in the product, "
-                         "1999-01-01T00:00:00 in the catalogue")
+        Local.DIFFERENT, f"/ccf/{second.filename}: VALDATE 1999-01-01T00:00:00 here, "
+                         f"{second.valdate} in the product")
     assert "locally: 1 of 118 constituents present with matching content" in "\n".join(render(rep))
 
 
@@ -180,7 +256,9 @@ def test_cli_audit_real_event_list(cli, samples: Path, tmp_path: Path, obsid: st
     assert done.returncode == 1, done.stderr
     for line in EXPECTED_STALE:
         assert f"    {line}\n" in done.stdout
-    assert "re-made with today's calibration (2026-01-01), 10 type(s) would change:" in done.stdout
+    known = json.loads(cli(*args, "--json").stdout)["catalogue_constituents"]
+    assert f"re-made with today's calibration (2026-01-01), over {known} known constituents, " \
+        "10 type(s) would change:" in done.stdout
     doc = json.loads(cli(*args, "--json").stdout)
     assert doc["agrees"] is False and len(doc["findings"]) == 118
     stale = [f for f in doc["findings"] if f["verdict"] == "stale"]
@@ -266,3 +344,138 @@ def test_cli_audit_pps_calind_and_stamped_event_list(cli, samples: Path, tmp_pat
         "PPS CALIND product", 118, True)
     assert (evt_doc["kind"], evt_doc["calibration_id"], evt_doc["image_digest"]) == (
         "event list", "sha256:" + "1" * 64, "sha256:" + "2" * 64)
+
+
+# --- explanations through the CLI -------------------------------------------------------------
+
+
+def _cif(cli, ccf: Path, out: Path, an: str = "2018-07-27T17:25:14") -> list[Constituent]:  # type: ignore[no-untyped-def]
+    done = cli("cif", "--obs-date", "2006-05-27T09:57:27", "--analysis-date", an,
+               "--ccf-path", str(ccf), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    from reprocal.fits._calindex import read_calindex
+
+    return list(read_calindex(out).rows)
+
+
+def test_cli_same_issue_other_attributes_is_a_different_file(cli, synthetic_repo,  # type: ignore[no-untyped-def]
+                                                             tmp_path: Path) -> None:
+    """A product whose row for a file differs from the repository's file of that name (here its
+    SUBDATE): "a different file under the same name", in the judgement and in what re-making it
+    today would change, never "stale"."""
+    import attrs
+
+    from reprocal.fits._calindex import write_cif
+
+    rows = _cif(cli, synthetic_repo.root, tmp_path / "ccf.cif")
+    victim = rows[3]
+    rows[3] = attrs.evolve(victim, subdate="1998-01-02T00:00:00")
+    write_cif(tmp_path / "p.cif", rows, obs_date="2006-05-27T09:57:27",
+              analysis_date="2018-07-27T17:25:14")
+    done = cli("audit", str(tmp_path / "p.cif"), "--ccf-path", str(synthetic_repo.root),
+               "--catalog", str(tmp_path / "c.db"), "--today", "2026-01-01")
+    assert done.returncode == 1
+    assert "stale" not in done.stdout
+    assert (f"    {victim.scope}_{victim.typeid}: issue {victim.issue} of the product and the "
+            f"catalogue's {victim.filename} are a different file under the same name (SUBDATE "
+            f"1998-01-02T00:00:00 in the product, {victim.subdate} in the catalogue)"
+            ) in done.stdout.splitlines()
+    assert any(line.startswith(f"    {victim.scope} {victim.typeid}: issue {victim.issue} in "
+                               "both, attributes differ") and line.endswith(
+                                   "a different file under the same name, not newer calibration")
+               for line in done.stdout.splitlines())
+
+
+def test_cli_a_catalogue_that_does_not_describe_the_product(cli, samples: Path, synthetic_repo,  # type: ignore[no-untyped-def]
+                                                            tmp_path: Path) -> None:
+    """A real CIF audited against a synthetic repository (another archive): one line saying the
+    catalogue does not describe it, instead of a disagreement per row."""
+    done = cli("audit", str(samples / "0201903501" / "ccf.cif"), "--ccf-path",
+               str(synthetic_repo.root), "--catalog", str(tmp_path / "c.db"), "--today",
+               "2026-01-01")
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("  the catalogue (150 constituents) does not describe this "
+                               "product's calibration: ")
+    assert lines[2] == "  every row satisfies the selection rule at its own dates"
+    assert "disagree" not in done.stdout
+    assert lines[-1] == ("  re-made with today's calibration (2026-01-01): not judged (the "
+                         "catalogue does not describe the product)")
+    assert len(lines) == 16 and lines[-2] == "    ... and 108 more (--json lists all)"
+
+
+def test_cli_no_change_today_needs_a_catalogue_that_knows_more(cli, samples: Path,  # type: ignore[no-untyped-def]
+                                                               tmp_path: Path) -> None:
+    """A catalogue made of the product's own rows cannot vouch that nothing newer exists."""
+    cif = str(samples / "0201903501" / "ccf.cif")
+    done = cli("audit", cif, "--import-index", cif, "--catalog", str(tmp_path / "c.db"),
+               "--today", "2026-01-01")
+    assert done.returncode == 0, done.stderr
+    assert "no change" not in done.stdout
+    assert done.stdout.splitlines()[-1] == (
+        "  re-made with today's calibration (2026-01-01): cannot tell (the catalogue knows no "
+        "constituent beyond the product's own rows)")
+
+
+# --- audit --pin never pins other bytes than the product used --------------------------------
+
+
+def _replace(path: Path, c: Constituent) -> None:
+    """Write another file under ``path``'s name: the constituent ``c`` (its size, its MD5)."""
+    from reprocal.testing._synthetic import write_constituent
+
+    path.unlink()
+    write_constituent(path, c, seed=99)
+
+
+def test_cli_audit_pin_refuses_local_files_of_another_size(cli, synthetic_repo,  # type: ignore[no-untyped-def]
+                                                           tmp_path: Path) -> None:
+    """Two files of the product's CALINDEX present locally under the same names but with other
+    sizes: `audit --pin` writes nothing, exits 1 and names both; `--pin-local` pins the local
+    bytes and the manifest says it does not reproduce the product."""
+    import shutil
+
+    import attrs
+
+    from reprocal.state._manifest import load_manifest
+
+    ccf = Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
+    rows = _cif(cli, ccf, tmp_path / "p.cif")
+    a, b = rows[2], rows[7]
+    for c in (a, b):
+        _replace(ccf / c.filename, attrs.evolve(c, fsize=(c.fsize or 0) + 2 * 2880))
+    args = ("audit", str(tmp_path / "p.cif"), "--pin", "-o", str(tmp_path / "m.json"),
+            "--ccf-path", str(ccf), "--catalog", str(tmp_path / "c.db"))
+    done = cli(*args)
+    assert done.returncode == 1
+    assert not (tmp_path / "m.json").exists()
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"reprocal: error: cannot pin {tmp_path / 'p.cif'}: 2 local "
+                           "constituent(s) are not what the product used: ")
+    for c in (a, b):
+        assert (f"{ccf / c.filename}: size {(c.fsize or 0) + 5760} bytes, the product's row says "
+                f"{c.fsize}") in line
+    assert "--pin-local" in line and "nothing was written" in line
+    done = cli(*args, "--pin-local")
+    assert done.returncode == 1  # the audit still finds the local copies differ
+    assert "it does NOT reproduce the product: 2 constituent(s) pinned from local bytes" in done.stdout
+    m = load_manifest(tmp_path / "m.json")
+    assert "does NOT reproduce the product" in m.generator.method
+    assert m.file(a.filename).size == (a.fsize or 0) + 5760
+
+
+def test_cli_audit_pin_refuses_a_local_file_with_another_md5(cli, synthetic_repo,  # type: ignore[no-untyped-def]
+                                                             tmp_path: Path) -> None:
+    """Same size, another MD5 keyword (where both know it): not the file the product used."""
+    import shutil
+
+    import attrs
+
+    ccf = Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
+    rows = _cif(cli, ccf, tmp_path / "p.cif")
+    victim = rows[5]
+    _replace(ccf / victim.filename, attrs.evolve(victim, md5="0" * 32))
+    done = cli("audit", str(tmp_path / "p.cif"), "--pin", "-o", str(tmp_path / "m.json"),
+               "--ccf-path", str(ccf), "--catalog", str(tmp_path / "c.db"))
+    assert done.returncode == 1 and not (tmp_path / "m.json").exists()
+    assert (f"{ccf / victim.filename}: MD5 {'0' * 32}, the product's row says {victim.md5}"
+            in done.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 from support.fds import HAVE_PROC, open_fds
 
@@ -155,3 +156,63 @@ def test_commands_close_the_catalogue(ccf: Path, tmp_path: Path, monkeypatch, ca
         main([*argv, "--ccf-path", str(ccf)])
         assert open_fds(cat) == 0, argv
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_md5_travels_from_headers_to_cif_and_manifest(cli, synthetic_repo, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                      ) -> None:
+    """The MD5 column of a CIF and a manifest is each constituent's MD5 header keyword."""
+    args = ("--obs-date", "2006-05-27T09:57:27", "--analysis-date", "2018-07-27T17:25:14",
+            "--ccf-path", str(synthetic_repo.root))
+    assert cli("cif", *args, "-o", str(tmp_path / "c.cif")).returncode == 0
+    assert cli("pin", *args, "-o", str(tmp_path / "m.json")).returncode == 0
+    header_md5 = {c.filename: c.md5 for c in synthetic_repo.constituents}
+    rows = read_calindex(tmp_path / "c.cif").rows
+    assert rows and all(len(c.md5) == 32 and c.md5 == header_md5[c.filename] for c in rows)
+    pinned = load_manifest(tmp_path / "m.json").files
+    assert {f.filename: f.constituent.md5 for f in pinned} == {c.filename: c.md5 for c in rows}
+
+
+def test_md5_is_never_invented_and_kept_from_a_master_index(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Headers without MD5 give an empty column (not a digest reprocal made up); a master
+    index's MD5 column survives import and selection from it."""
+    from support.constituents import write_constituent
+
+    from reprocal.fits._calindex import write_master_index
+
+    repo = tmp_path / "ccf"
+    write_constituent(repo, "EPN_CTI_0001.CCF")
+    write_constituent(repo, "EPN_REDIST_0001.CCF")
+    args = ("--obs-date", "2006-05-27", "--analysis-date", "2018-07-27")
+    assert cli("cif", *args, "--ccf-path", str(repo), "-o", str(tmp_path / "c.cif")).returncode == 0
+    assert {c.md5 for c in read_calindex(tmp_path / "c.cif").rows} == {""}
+    marked = [attrs.evolve(c, md5=f"{i:032x}") for i, c in
+              enumerate(read_calindex(tmp_path / "c.cif").rows, start=1)]
+    write_master_index(tmp_path / "mi.fits", marked)
+    r = cli("cif", *args, "--master-index", str(tmp_path / "mi.fits"), "-o",
+            str(tmp_path / "from-mi.cif"))
+    assert r.returncode == 0, r.stderr
+    assert [c.md5 for c in read_calindex(tmp_path / "from-mi.cif").rows] == [
+        f"{1:032x}", f"{2:032x}"]
+
+
+def test_a_repository_of_bare_headers_is_indexed_and_selected(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Real constituent headers may lack keywords the synthetic ones carry: a file whose header
+    has VALDATE alone is a constituent (scope, type and issue from its name, SUBDATE from
+    VALDATE, no MD5), indexed and written to the CIF."""
+    from astropy.io import fits
+
+    repo = tmp_path / "ccf"
+    repo.mkdir()
+    h = fits.Header()
+    h["VALDATE"] = "2000-01-01T00:00:00"
+    fits.PrimaryHDU(header=h).writeto(repo / "EPN_CTI_0003.CCF")
+    env = {"REPROCAL_CATALOG": str(tmp_path / "c.sqlite")}
+    done = cli("index", "--ccf-path", str(repo), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["constituents"] == 1
+    done = cli("cif", "--obs-date", "2006-05-27", "--analysis-date", "2018-07-27", "--ccf-path",
+               str(repo), "-o", str(tmp_path / "c.cif"), env=env)
+    assert done.returncode == 0, done.stderr
+    (row,) = read_calindex(tmp_path / "c.cif").rows
+    assert (row.filename, row.subdate.text, row.md5, row.category) == (
+        "EPN_CTI_0003.CCF", "2000-01-01T00:00:00", "", "XMMCCF")

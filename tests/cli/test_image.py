@@ -121,3 +121,121 @@ def test_push_to_nothing(cli, image):
     done = cli("image", "push", str(image), f"127.0.0.1:{port}/a:b")
     assert done.returncode == 5
     assert done.stderr.startswith("reprocal: error: blob check: HEAD http://127.0.0.1:")
+
+
+# --- successive states share what did not change ----------------------------------------------
+
+STATE_A, STATE_B = "2018-07-27T17:25:14", "2018-12-31T00:00:00"
+"""Two analysis dates of one observation over the repository below: 3 of 118 types move on."""
+
+
+@pytest.fixture(scope="module")
+def successive(tmp_path_factory: pytest.TempPathFactory, synthetic_repo):  # type: ignore[no-untyped-def]
+    """Two states pinned and built with the real commands: ``(a.tar, b.tar, changed types)``."""
+    from support.invocation import in_process
+
+    from reprocal.state._manifest import load_manifest
+    from reprocal.testing._synthetic import generate
+
+    root = tmp_path_factory.mktemp("successive")
+    generate(root / "ccf", seed=0, scale=1e-4, files=400)
+    env = {"XDG_CACHE_HOME": str(root / "cache")}  # a module fixture: its own caches
+    tars, pinned = [], []
+    for name, an in (("a", STATE_A), ("b", STATE_B)):
+        done = in_process("pin", "--obs-date", "2004-05-09T13:00:16", "--analysis-date", an,
+                       "--obs-id", "0201901401", "--ccf-path", str(root / "ccf"),
+                       "-o", str(root / f"{name}.json"), env=env)
+        assert done.returncode == 0, done.stderr
+        done = in_process("image", "build", str(root / f"{name}.json"), "--ccf-path",
+                       str(root / "ccf"), "--tag", f"ccf:{name}", "-o", str(root / f"{name}.tar"),
+                       env=env)
+        assert done.returncode == 0, done.stderr
+        tars.append(root / f"{name}.tar")
+        pinned.append({(f.constituent.scope, f.constituent.typeid): f.filename
+                       for f in load_manifest(root / f"{name}.json").files})
+    changed = {k for k in pinned[0] if pinned[0][k] != pinned[1][k]}
+    assert len(changed) == 3 and len(pinned[0]) == len(pinned[1]) == 118
+    return tars[0], tars[1], changed
+
+
+def _layers(tar: Path) -> dict[str, tuple[str, str, set[str]]]:
+    """Layer name -> (digest, diff id, SCOPE_TYPEID keys), read from the image itself."""
+    img = read_image_tar(tar)
+    record = json.loads(next(
+        tf.extractfile(i).read() for n in range(len(img.layers))  # type: ignore[union-attr]
+        for i, tf in img.layer_files(n) if i.name == "ccf/build-record.json"))
+    types = {x["name"]: set(x["types"]) for x in record["calibration_layers"]}
+    history = [h["created_by"].split(": ", 1)[1].split(" (")[0] for h in img.config["history"]]
+    diff_ids = img.config["rootfs"]["diff_ids"]
+    return {name: (d.digest, diff, types.get(name, set()))
+            for name, d, diff in zip(history, img.layers, diff_ids, strict=True)}
+
+
+def test_successive_states_share_every_unchanged_layer(successive) -> None:  # type: ignore[no-untyped-def]
+    """The README's promise, counted on real tars: every layer whose types did not change
+    between the two states is byte-identical (same digest); the layers holding a changed type,
+    and the top layer, differ. The dates differ (config, labels), the layers do not care."""
+    a_tar, b_tar, changed = successive
+    a, b = _layers(a_tar), _layers(b_tar)
+    assert set(a) == set(b)
+    moved = {f"{s}_{t}" for s, t in changed}
+    shared = {n for n in a if a[n][0] == b[n][0]}
+    should_change = {n for n in a if a[n][2] & moved} | {"calibration top"}
+    assert shared == set(a) - should_change
+    assert len(shared) == len(a) - len(should_change) >= len(a) - 4
+    ca, cb = read_image_tar(a_tar).config, read_image_tar(b_tar).config
+    assert (ca["created"], cb["created"]) == ("2018-07-27T17:25:14Z", "2018-12-31T00:00:00Z")
+    assert ca["config"]["Labels"]["org.reprocal.analysis-dates"] == STATE_A
+    assert cb["config"]["Labels"]["org.reprocal.analysis-dates"] == STATE_B
+    for n in range(len(read_image_tar(a_tar).layers)):
+        assert {i.mtime for i, _ in read_image_tar(a_tar).layer_files(n)} == {1}
+
+
+def test_a_registry_receives_only_the_changed_layers(cli, successive, registry: Daemon) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """`reprocal image push` of the second state after the first uploads the changed layers and
+    the config; the registry already holds every shared layer, whatever its position."""
+    a_tar, b_tar, _ = successive
+    a, b = _layers(a_tar), _layers(b_tar)
+    host = registry.url
+    assert cli("image", "push", str(a_tar), f"{host}/ccf:a").returncode == 0
+    done = cli("image", "push", str(b_tar), f"{host}/ccf:b", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    changed = {b[n][0] for n in b if b[n][0] != a[n][0]}
+    assert set(doc["skipped"]) == {b[n][0] for n in b} - changed
+    assert set(doc["uploaded"]) - changed == {read_image_tar(b_tar).config_digest}
+
+
+def test_docker_load_finds_the_shared_layers_present(successive, dockerd: Daemon) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """`docker load` of the second image after the first: the daemon loads (reports progress
+    for) only the layers from the first changed one up, and finds the ones below it already
+    present. Docker's layer store keys a layer by the layers beneath it (its chain id), so an
+    unchanged layer above a changed one is loaded again; a registry shares it (test above)."""
+    import docker
+
+    a_tar, b_tar, _ = successive
+    a, b = _layers(a_tar), _layers(b_tar)
+    order = list(b)  # bottom first
+    first_change = next(i for i, n in enumerate(order) if a[n][0] != b[n][0])
+    client = docker.APIClient(base_url=dockerd.url)
+    try:
+        def loaded(tar: Path) -> set[str]:
+            with open(tar, "rb") as fh:
+                events = list(client.load_image(fh, quiet=False))
+            assert any("Loaded image" in str(e.get("stream", "")) for e in events), events
+            return {e["id"] for e in events if e.get("status") == "Loading layer"}
+
+        def short(diff_id: str) -> str:
+            return diff_id.split(":")[1][:12]
+
+        for name in ("ccf:a", "ccf:b"):
+            try:
+                client.remove_image(name, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+        assert loaded(a_tar) == {short(diff) for _, diff, _ in a.values()}
+        second = loaded(b_tar)
+        assert second == {short(b[n][1]) for n in order[first_change:]}
+        assert first_change >= 1 and not second & {short(b[n][1]) for n in order[:first_change]}
+    finally:
+        client.close()

@@ -73,14 +73,14 @@ def test_v1_manifest_verifies_with_one_notice_and_upgrades(cli_process, ccf: Pat
     done = cli_process("verify", str(old), "--ccf-path", str(ccf), "--level", "full")
     assert done.returncode == 0, done.stderr
     notes = [ln for ln in done.stderr.splitlines() if ln.startswith("reprocal: note:")]
-    assert len(notes) == 1 and "a version-1 manifest (id sha256:d18f6abc" in notes[0]
+    assert len(notes) == 1 and "a version-1 manifest (id sha256:385ab1a0" in notes[0]
     up = cli_process("manifest", "upgrade", str(old), "-o", str(tmp_path / "new.json"))
     assert up.returncode == 0, up.stderr
-    assert "version 2, state id rpcal:2:state:" in up.stdout and "(was sha256:d18f6abc" in up.stdout
+    assert "version 2, state id rpcal:2:state:" in up.stdout and "(was sha256:385ab1a0" in up.stdout
     again = cli_process("verify", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
     assert again.returncode == 0 and "note:" not in again.stderr
     audit = cli_process("audit", str(tmp_path / "new.json"), "--ccf-path", str(ccf))
-    assert "upgraded from the version-1 id sha256:d18f6abc" in audit.stdout
+    assert "upgraded from the version-1 id sha256:385ab1a0" in audit.stdout
 
 
 def test_upgrade_in_place(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def test_upgrade_in_place(cli, tmp_path: Path) -> None:  # type: ignore[no-untyp
     shutil.copy(V1, old)
     assert cli("manifest", "upgrade", str(old)).returncode == 0
     assert json.loads(old.read_text())["schema"] == "reprocal.manifest/v2"
-    assert json.loads(old.read_text())["upgraded_from"].startswith("sha256:d18f6abc")
+    assert json.loads(old.read_text())["upgraded_from"].startswith("sha256:385ab1a0")
 
 
 def test_audit_recognises_a_v1_stamp(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -151,3 +151,74 @@ def test_hostile_labels_are_refused_everywhere(cli, ccf: Path, tmp_path: Path, l
     assert done.returncode == 2 and "$.observations[0].label" in done.stderr
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
         "evil.json", "ok.json", "ok.json.prov.json"]
+
+
+# --- the SAS version is captured when pinning -------------------------------------------------
+
+SASVERSION = """#!/bin/sh
+echo 'sasversion:- Executing (routine): sasversion  -w 1 -V 4'
+echo 'sasversion:- sasversion (sasversion-1.3)  [xmmsas_20230412_1735-21.0.0] started:  2024-02-01T10:00:00.000'
+echo 'SAS release: xmmsas_20230412_1735-21.0.0'
+"""
+
+
+@pytest.fixture
+def fake_sas(tmp_path: Path) -> dict[str, str]:
+    """A `sasversion` on PATH, standing in for an installed SAS 21.0.0."""
+    import os
+
+    bin_dir = tmp_path / "sas-bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "sasversion"
+    exe.write_text(SASVERSION)
+    exe.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_pin_records_the_sas_that_sasversion_reports(cli, ccf: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                     fake_sas: dict[str, str]) -> None:
+    """With SAS set up, pin records its version without being told; the image build labels the
+    image with it and the bundle README names it. It is in no id."""
+    m = tmp_path / "m.json"
+    done = cli("pin", "--obs-date", "2010-01-01", "--analysis-date", AN, "--ccf-path", str(ccf),
+               "-o", str(m), env=fake_sas)
+    assert done.returncode == 0, done.stderr
+    assert "SAS version 21.0.0 (from sasversion)" in done.stdout.splitlines()
+    assert load_manifest(m).sas_version == "21.0.0"
+    plain = _pin(cli, ccf, tmp_path / "plain.json", "--obs-date", "2010-01-01")
+    assert plain["sas_version"] is None and plain["calibration_id"] == load_manifest(m).calibration_id
+    done = cli("image", "build", str(m), "--ccf-path", str(ccf), "-o", str(tmp_path / "i.tar"))
+    assert done.returncode == 0, done.stderr
+    from reprocal.image._archive import read_image_tar
+
+    labels = read_image_tar(tmp_path / "i.tar").config["config"]["Labels"]
+    assert labels["org.reprocal.sas-version"] == "21.0.0"
+    done = cli("bundle", str(m), "--license", "CC-BY-4.0", "--author", "Jane Doe",
+               "--publisher", "ESA ESAC <https://www.cosmos.esa.int/web/esac>",
+               "-o", str(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr
+    assert "Pinned for XMM-Newton SAS 21.0.0" in (tmp_path / "b" / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("given", "sas_dir", "recorded", "source", "warning"), [
+    ((), "/opt/sas/xmmsas_20141104_1833-14.0.0", "14.0.0", "SAS_DIR", None),
+    (("--sas-version", "20.0.0"), "/opt/sas/xmmsas_20141104_1833-14.0.0", "20.0.0",
+     "--sas-version", "--sas-version 20.0.0, but SAS_DIR says SAS 14.0.0 here; the manifest "
+                      "records 20.0.0"),
+    ((), "/opt/sas", None, None,
+     "SAS_DIR=/opt/sas names no SAS release and no `sasversion` is on PATH: the manifest "
+     "records no SAS version (give --sas-version V)"),
+])
+def test_pin_sas_version_from_sas_dir_or_the_option(cli, ccf: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                    given, sas_dir, recorded, source,
+                                                    warning) -> None:
+    """No `sasversion` on PATH: the release in $SAS_DIR; --sas-version wins (a disagreement is
+    warned about); a SAS_DIR naming no release records nothing, and says so."""
+    done = cli("pin", "--obs-date", "2010-01-01", "--analysis-date", AN, "--ccf-path", str(ccf),
+               "-o", str(tmp_path / "m.json"), "--json", *given, env={"SAS_DIR": sas_dir})
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["sas_version"], doc["sas_version_source"]) == (recorded, source)
+    assert load_manifest(tmp_path / "m.json").sas_version == recorded
+    warnings = [ln for ln in done.stderr.splitlines() if ln.startswith("reprocal: warning:")]
+    assert warnings == ([f"reprocal: warning: {warning}"] if warning else [])

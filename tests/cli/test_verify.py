@@ -124,3 +124,57 @@ def test_verify_malformed_manifest(cli, setup: tuple[Path, Path]) -> None:  # ty
     assert r.returncode == 2
     assert r.stderr == (f"reprocal: error: {manifest}: line 1 column 2: not valid JSON "
                         "(Expecting property name enclosed in double quotes)\n")
+
+
+def _rot(path: Path, cache: Path) -> None:
+    """Bit rot as the verify cache sees it: one byte changed while size, mtime, inode and ctime
+    stay what the cache remembers. A change under the file system (a failing disk) keeps the
+    stat; a test cannot, so the cache entry is re-keyed to the changed file's stat instead,
+    which leaves the cache in exactly the state real rot leaves it."""
+    import os
+
+    from reprocal.repo._verifycache import CacheEntry, FileStat, VerifyCache, now_ns
+
+    real = os.path.realpath(path)
+    with VerifyCache(cache) as vc:
+        (good,) = vc.lookup([real]).values()
+        flip_byte(path)
+        vc.store([CacheEntry(real, FileStat.of(os.stat(real)), now_ns() + 10**12, good.sha256,
+                             good.fits_ok, good.fits_problem, good.fits_kind)])
+
+
+def test_full_reads_every_byte_every_time(cli, setup: tuple[Path, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`verify --level full` reports the bytes it read: every pinned file hashed, also right
+    after another verify; and it catches a file whose bytes rotted under an unchanged stat,
+    which `stat` (the cache) cannot."""
+    repo, manifest = setup
+    cache = tmp_path / "verify.sqlite"
+    args = (str(manifest), "--ccf-path", str(repo), "--cache", str(cache))
+    for _ in range(2):
+        r = cli("verify", *args, "--level", "full", "--json")
+        doc = json.loads(r.stdout)
+        assert (r.returncode, doc["hashed"], doc["fits_checked"], doc["reused"]) == (0, 2, 2, 0)
+        assert {x["basis"] for x in doc["results"]} == {"sha256"}
+    r = cli("verify", *args, "--level", "full")
+    assert "  read now: 2 FITS-checked, 2 hashed; 0 vouched for by the verify cache" in \
+        r.stdout.splitlines()
+    _rot(repo / A, cache)
+    stat = json.loads(cli("verify", *args, "--json").stdout)
+    assert (stat["ok"], stat["reused"]) == (True, 2)  # the cache vouches: what stat can see
+    r = cli("verify", *args, "--level", "full")
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[1].startswith("  corrupt    EPN_CTI_0001.CCF  FITS checksum failed")
+    r = cli("verify", *args, "--level", "fits", "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["fits_checked"] == 2
+
+
+def test_rehash_at_stat_reads_like_full(cli, setup: tuple[Path, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`--rehash` at the default level does not trust the cache: it is `--level full`."""
+    repo, manifest = setup
+    cache = tmp_path / "verify.sqlite"
+    args = (str(manifest), "--ccf-path", str(repo), "--cache", str(cache))
+    assert cli("verify", *args, "--level", "full").returncode == 0
+    _rot(repo / A, cache)
+    r = cli("verify", *args, "--rehash", "--json")
+    doc = json.loads(r.stdout)
+    assert (r.returncode, doc["level"], doc["hashed"], doc["counts"]["corrupt"]) == (1, "full", 2, 1)

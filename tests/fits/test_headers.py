@@ -60,3 +60,40 @@ def test_missing_file(tmp_path: Path) -> None:
     """A file that cannot be opened says so."""
     with pytest.raises(FitsFormatError, match=r"gone\.fits: cannot read: No such file"):
         read_primary_header(tmp_path / "gone.fits")
+
+
+def _bare(tmp_path: Path, cards: dict[str, object], name: str = NAME) -> Path:
+    """A one-HDU FITS file with exactly ``cards`` in its primary header."""
+    h = fits.Header()
+    for k, v in cards.items():
+        h[k] = v
+    path = tmp_path / name
+    fits.PrimaryHDU(header=h).writeto(path, overwrite=True)
+    return path
+
+
+def test_md5_keyword_is_kept_verbatim(tmp_path: Path) -> None:
+    """The MD5 keyword becomes the constituent's CALINDEX MD5; a header without it gives ''
+    (nothing is computed in its place)."""
+    with_md5 = _bare(tmp_path, {"VALDATE": "2000-01-01T00:00:00",
+                                "MD5": "95935089382338c0ce336cda1c31437f"})
+    assert read_constituent(with_md5).md5 == "95935089382338c0ce336cda1c31437f"
+    without = _bare(tmp_path, {"VALDATE": "2000-01-01T00:00:00"}, "EPN_CTI_0002.CCF")
+    assert read_constituent(without).md5 == ""
+
+
+def test_md5_the_column_cannot_hold_is_not_kept(tmp_path: Path) -> None:
+    """A value longer than the 32-character column is not truncated into something else."""
+    path = _bare(tmp_path, {"VALDATE": "2000-01-01T00:00:00", "MD5": "x" * 40})
+    assert read_constituent(path).md5 == ""
+
+
+def test_a_header_with_only_valdate_is_a_constituent(tmp_path: Path) -> None:
+    """Every keyword the synthetic headers carry but VALDATE may be absent: scope, type and issue
+    come from the name, SUBDATE from VALDATE, the rest take the CALINDEX defaults."""
+    c = read_constituent(_bare(tmp_path, {"VALDATE": "2003-04-05T06:07:08"}))
+    assert (c.scope, c.typeid, c.issue) == ("EPN", "CTI", 1)
+    assert (c.valdate.text, c.subdate.text, c.evaldate, c.date) == (
+        "2003-04-05T06:07:08", "2003-04-05T06:07:08", None, None)
+    assert (c.category, c.telescop, c.creator, c.extsequ, c.extseqid, c.md5) == (
+        "XMMCCF", "XMM", "", "ANY", "", "")

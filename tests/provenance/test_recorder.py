@@ -29,7 +29,8 @@ def _records(cli, synthetic_repo, tmp_path: Path) -> dict[str, dict[str, Any]]: 
     for args in (["pin", "--ccf-path", ccf, "--obs-date", "2010-01-01", "--analysis-date",
                   "2020-01-01", "-o", "m.json"],
                  ["image", "build", "m.json", "--ccf-path", ccf, "-o", "img.tar"],
-                 ["run", "--manifest", "m.json", "--", sys.executable, "-c", WRITE, "out.txt"]):
+                 ["run", "--manifest", "m.json", "--ccf-path", ccf, "--", sys.executable, "-c",
+                  WRITE, "out.txt"]):
         done = cli(*args, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     return {kind: json.loads((tmp_path / name).read_text()) for kind, name in (
@@ -110,7 +111,7 @@ def test_run_reads_a_relative_sas_ccf_in_its_working_directory(tmp_path: Path,  
     write_cif(work / "ccf.cif", rows, obs_date="2004-06-17", analysis_date="2018-07-27")
     monkeypatch.chdir(tmp_path)
 
-    def execute(command, cwd, env):  # type: ignore[no-untyped-def]
+    def execute(command, cwd, env, stdout_to_stderr=False):  # type: ignore[no-untyped-def]
         (cwd / "out.txt").write_text("x")
         return 0
 

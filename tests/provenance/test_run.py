@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from support.constituents import sha256, write_constituent
 
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
 from reprocal.errors import InputError
+from reprocal.fits._headers import read_constituent
 from reprocal.fits._stamp import read_stamp
 from reprocal.provenance._record import load_record, record_errors
 from reprocal.provenance._run import changed, named_inputs, run, snapshot
@@ -29,15 +31,26 @@ ROWS = [Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
 
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
+    """A working directory with an event list and ``m.json``, pinning two constituents that
+    ``../ccf`` holds (``$SAS_CCFPATH`` in these tests)."""
+    ccf = tmp_path / "ccf"
+    for row, n in zip(ROWS, (8, 800), strict=True):
+        write_constituent(ccf, row.filename, subdate=row.subdate.text, rows=n)
+    rows = [read_constituent(ccf / r.filename) for r in ROWS]
     w = tmp_path / "work"
     w.mkdir()
     m = build([("0201903501", CalDate.parse("2004-06-17T10:38:28"),
-                CalDate.parse("2018-07-27T17:50:42"), "XMMCCF", ROWS)],
-              {ROWS[0].filename: (2880, "a" * 64), ROWS[1].filename: (5760, "b" * 64)})
+                CalDate.parse("2018-07-27T17:50:42"), "XMMCCF", rows)],
+              {c.filename: ((ccf / c.filename).stat().st_size, sha256(ccf / c.filename))
+               for c in rows})
     save_manifest(m, w / "m.json")
     (w / "evts.fits").write_bytes(_fits_bytes(w / "tmp.fits"))
     (w / "tmp.fits").unlink()
     return w
+
+
+def _ccf(work: Path) -> dict[str, str]:
+    return {"SAS_CCFPATH": str(work.parent / "ccf")}
 
 
 def _fits_bytes(path: Path) -> bytes:
@@ -49,7 +62,8 @@ def _fits_bytes(path: Path) -> bytes:
 
 def _fake_sas(status: int = 0):  # type: ignore[no-untyped-def]
     """An executor standing in for evselect: writes a spectrum and a log."""
-    def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+    def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str],
+                stdout_to_stderr: bool = False) -> int:
         _fits_bytes(cwd / "pn.pha")
         (cwd / "log.txt").write_text(" ".join(command))
         return status
@@ -59,7 +73,7 @@ def _fake_sas(status: int = 0):  # type: ignore[no-untyped-def]
 def test_run_records_and_stamps(work: Path) -> None:
     """Outputs are found and stamped; the record names them, the inputs and the manifest."""
     result = run(["evselect", "table=evts.fits", "spectrumset=pn.pha"], cwd=work,
-                 manifest_path=work / "m.json", environ={"SAS_VERBOSITY": "4"},
+                 manifest_path=work / "m.json", environ={"SAS_VERBOSITY": "4", **_ccf(work)},
                  executor=_fake_sas())
     assert result.exit_status == 0
     assert [o.name for o in result.outputs] == ["pn.pha", "log.txt"]
@@ -71,8 +85,12 @@ def test_run_records_and_stamps(work: Path) -> None:
     assert [s.name for s in rec.subjects] == ["pn.pha", "log.txt"]
     assert [(d.name, d.role) for d in rec.dependencies] == [
         ("EPN_CTI_0045.CCF", "constituent"), ("EPN_REDIST_0012.CCF", "constituent"),
-        ("m.json", "manifest"), ("evts.fits", "input")]  # named relative to the workdir
-    assert rec.environment == {"SAS_VERBOSITY": "4"}
+        ("m.json", "manifest"), ("ccf.cif", "cif"), ("evts.fits", "input")]  # relative names
+    obs_id = str(load_manifest(work / "m.json").observation_ids[0])
+    assert rec.environment == {"SAS_VERBOSITY": "4", "SAS_CCFPATH": str(work.parent / "ccf"),
+                               "SAS_CCF": rec.environment["SAS_CCF"],
+                               "REPROCAL_CALIBRATION_ID": obs_id}
+    assert not Path(rec.environment["SAS_CCF"]).exists()  # the private CIF is gone
     stamp = read_stamp(work / "pn.pha")
     assert stamp is not None
     assert stamp.calibration_id == rec.calibration_id
@@ -97,7 +115,7 @@ def test_explicit_output_must_exist(work: Path) -> None:
     """--output naming a file the command did not write is an error."""
     with pytest.raises(InputError) as exc:
         run(["evselect"], cwd=work, outputs=["nope.fits"], executor=_fake_sas(), environ={})
-    assert exc.value.one_line() == f"--output {work / 'nope.fits'} was not written by the command"
+    assert exc.value.one_line() == f"outputs {work / 'nope.fits'} was not written by the command"
 
 
 def test_unrunnable_command(work: Path) -> None:
@@ -134,7 +152,7 @@ def test_cif_in_sas_ccf_is_a_dependency(work: Path) -> None:
     $SAS_CCFPATH are hashed."""
     from reprocal.fits._calindex import write_cif
 
-    ccf = work.parent / "ccf"
+    ccf = work.parent / "other-ccf"
     ccf.mkdir()
     (ccf / ROWS[0].filename).write_bytes(b"x" * 2880)
     cif = write_cif(work.parent / "ccf.cif", ROWS, obs_date="2004-06-17", analysis_date="2018-07-27")
@@ -159,8 +177,8 @@ WRITER = ("import sys, numpy as np; from astropy.io import fits; "
 def test_cli_run_then_audit(cli_process, work: Path) -> None:  # type: ignore[no-untyped-def]
     """`reprocal run` passes the exit status on; `audit` of the stamped output finds the record
     and gives back the calibration id."""
-    done = cli_process("run", "--manifest", "m.json", "--json", "--", sys.executable, "-c", WRITER,
-               "pn.pha", cwd=work)
+    done = cli_process("run", "--manifest", "m.json", "--json", "--", sys.executable, "-c",
+                       WRITER, "pn.pha", cwd=work, env=_ccf(work))
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     calib = str(load_manifest(work / "m.json").observation_ids[0])
@@ -182,11 +200,11 @@ def test_cli_audit_pin_reproduces_the_calibration_id(cli, work: Path) -> None:  
     stamp (and whose state id is the original's: labels are in no id); the record itself audits
     the same way; diff of the two manifests is empty."""
     assert cli("run", "--manifest", "m.json", "--", sys.executable, "-c", WRITER, "pn.pha",
-               cwd=work).returncode == 0
+               cwd=work, env=_ccf(work)).returncode == 0
     original = load_manifest(work / "m.json")
     calib = str(original.observation_ids[0])
     assert read_stamp(work / "pn.pha").calibration_id == calib  # type: ignore[union-attr]
-    done = cli("audit", "pn.pha", "--pin", "-o", "again.json", cwd=work)
+    done = cli("audit", "pn.pha", "--pin", "-o", "again.json", cwd=work, env=_ccf(work))
     assert done.returncode == 0, done.stderr
     assert f"observation id {calib} (the id the product carries)" in done.stdout
     again = load_manifest(work / "again.json")
@@ -204,7 +222,8 @@ def test_record_whose_manifest_is_gone(work: Path) -> None:
     from reprocal.audit._product import read_product
 
     result = run(["evselect"], cwd=work, manifest_path=work / "m.json", executor=_fake_sas(),
-                 environ={})
+                 environ=_ccf(work))
+    pinned = {f.filename: f.sha256 for f in load_manifest(work / "m.json").files}
     (work / "m.json").unlink()
     known = {ROWS[0].filename: ROWS[0]}
     (prod,) = read_product(result.record_path, lookup=known.get)
@@ -212,4 +231,4 @@ def test_record_whose_manifest_is_gone(work: Path) -> None:
     assert [c.filename for c in prod.state.constituents] == [ROWS[0].filename]
     assert prod.unresolved == (ROWS[1].filename,)
     assert prod.notes == (f"its manifest {work / 'm.json'} is not there any more",)
-    assert prod.pinned == {ROWS[0].filename: "a" * 64, ROWS[1].filename: "b" * 64}
+    assert prod.pinned == pinned

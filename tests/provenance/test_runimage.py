@@ -73,3 +73,27 @@ def test_cli_run_image(cli, tmp_path: Path, dockerd: Daemon, image_tar) -> None:
     found = json.loads(audit.stdout)
     assert (found["calibration_id"], found["image_digest"]) == (calibration_id_of(manifest),
                                                                 doc["image_digest"])
+
+
+def test_cli_run_image_of_several_observations_needs_obs(cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                          dockerd: Daemon) -> None:  # noqa: F811
+    """An image of two observations: --obs says which; the container's SAS_CCF is that
+    observation's CIF and the output is stamped with its observation id."""
+    manifest, ccf = make_state(tmp_path / "ccf", obs_ids=("0201901401", "0404910601"))
+    base = busybox_base(tmp_path / "base.tar")
+    tar = build_image(manifest, [ccf], tmp_path / "two.tar", base=base).path
+    env = {"DOCKER_HOST": dockerd.url}
+    script = "cat $SAS_CCF > pn.fits && echo $SAS_CCF $REPROCAL_CALIBRATION_ID > env.txt"
+    done = cli("run", "--image", str(tar), "--", "sh", "-c", script, cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert "holds 2 observations (0201901401, 0404910601)" in done.stderr
+    assert "--obs LABEL" in done.stderr
+    done = cli("run", "--image", str(tar), "--obs", "0404910601", "--", "sh", "-c", script,
+               cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    obs_id = str(manifest.observation_ids[1])
+    assert (tmp_path / "env.txt").read_text() == f"/ccf/cif/0404910601.cif {obs_id}\n"
+    rec = load_record(tmp_path / "pn.fits.prov.json")
+    assert rec.calibration_id == obs_id
+    assert rec.environment["SAS_CCF"] == "/ccf/cif/0404910601.cif"
+    assert {d.name for d in rec.by_role("constituent")} == set(manifest.observations[1].files)

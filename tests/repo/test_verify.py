@@ -204,38 +204,68 @@ def test_truncation_seen_by_fits_alone(repo: Path, size: int, detail: str) -> No
 # --- the cache ----------------------------------------------------------------------------
 
 
-def test_full_verify_reuses_hashes_of_untouched_files(repo: Path, pinned: list[Expected],
-                                                      cache: VerifyCache) -> None:
-    """Second full verify hashes nothing; --rehash hashes all; a touched file is re-hashed
-    and reported modified at stat until then."""
+def test_full_verify_reads_every_byte_every_time(repo: Path, pinned: list[Expected],
+                                                 cache: VerifyCache) -> None:
+    """full is the scrub: a second full verify right after the first hashes every file again
+    (the cache vouches for nothing at full); a touched file is modified at stat until then."""
     hasher = CountingHasher()
     first = verify_files(pinned, repo, level="full", cache=cache, hasher=hasher)
     assert (len(hasher.paths), first.hashed, first.reused) == (3, 3, 0)
     second = verify_files(pinned, repo, level="full", cache=cache, hasher=hasher)
-    assert (len(hasher.paths), second.hashed, second.fits_checked, second.reused) == (3, 0, 0, 3)
-    assert second.ok
-    verify_files(pinned, repo, level="full", cache=cache, hasher=hasher, rehash=True)
-    assert len(hasher.paths) == 6
+    assert (len(hasher.paths), second.hashed, second.fits_checked, second.reused) == (6, 3, 3, 0)
+    assert second.ok and {r.basis for r in second.results} == {"sha256"}
     st = os.stat(repo / C)
     os.utime(repo / C, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touch
     assert statuses(verify_files(pinned, repo, level="stat", cache=cache))[C] == "modified"
     verify_files(pinned, repo, level="full", cache=cache, hasher=hasher)
-    assert hasher.paths[6:] == [os.path.realpath(repo / C)]
+    assert len(hasher.paths) == 9
     assert verify_files(pinned, repo, level="stat", cache=cache).ok
 
 
-def test_facts_add_up_across_levels(repo: Path, pinned: list[Expected],
-                                    cache: VerifyCache) -> None:
-    """After a full verify a fits one reads nothing; after a fits verify a full one reads
-    each file once (FITS sums and sha256 in the same pass)."""
+def test_reuse_lets_the_cache_stand_in_for_a_read(repo: Path, pinned: list[Expected],
+                                                  cache: VerifyCache) -> None:
+    """reuse (rebuild, run: the facts, not a scrub): a second full verify hashes nothing, and
+    only a touched file is read again."""
+    hasher = CountingHasher()
+    verify_files(pinned, repo, level="full", cache=cache, hasher=hasher, reuse=True)
+    again = verify_files(pinned, repo, level="full", cache=cache, hasher=hasher, reuse=True)
+    assert (len(hasher.paths), again.hashed, again.fits_checked, again.reused) == (3, 0, 0, 3)
+    st = os.stat(repo / C)
+    os.utime(repo / C, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    verify_files(pinned, repo, level="full", cache=cache, hasher=hasher, reuse=True)
+    assert hasher.paths[3:] == [os.path.realpath(repo / C)]
+
+
+def test_full_sees_bytes_the_stat_key_cannot(repo: Path, pinned: list[Expected],
+                                            cache: VerifyCache) -> None:
+    """Bit rot: bytes changed with size, mtime, inode and ctime as the cache remembers them (the
+    cache entry is re-keyed to the rotten file's stat, which is what a change under the file
+    system leaves). stat vouches for it; fits and full read it and say corrupt."""
+    from reprocal.repo._verifycache import CacheEntry, FileStat, now_ns
+
+    assert verify_files(pinned, repo, level="full", cache=cache).ok
+    real = os.path.realpath(repo / A)
+    (good,) = cache.lookup([real]).values()
+    flip_byte(repo / A)
+    cache.store([CacheEntry(real, FileStat.of(os.stat(real)), now_ns() + 10**12, good.sha256,
+                            good.fits_ok, good.fits_problem, good.fits_kind)])
+    assert statuses(verify_files(pinned, repo, level="stat", cache=cache))[A] == "ok"
+    assert statuses(verify_files(pinned, repo, level="fits", cache=cache))[A] == "corrupt"
+    assert statuses(verify_files(pinned, repo, level="full", cache=cache))[A] == "corrupt"
+
+
+def test_fits_reads_what_it_checks(repo: Path, pinned: list[Expected],
+                                   cache: VerifyCache) -> None:
+    """After a full verify a fits one still computes every file's checksums (reused 0); with
+    reuse it reads nothing; after a fits verify, a full one with reuse reads each file once
+    (FITS sums and sha256 in the same pass)."""
     verify_files(pinned, repo, level="full", cache=cache)
-    assert verify_files(pinned, repo, level="fits", cache=cache).reused == 3
-    verify_files(pinned, repo, level="fits", cache=cache, rehash=True)
-    report = verify_files(pinned, repo, level="full", cache=cache)
-    assert (report.fits_checked, report.hashed, report.reused) == (0, 0, 3)
+    fits_now = verify_files(pinned, repo, level="fits", cache=cache)
+    assert (fits_now.fits_checked, fits_now.hashed, fits_now.reused) == (3, 0, 0)
+    assert verify_files(pinned, repo, level="fits", cache=cache, reuse=True).reused == 3
     fresh = VerifyCache(cache.path.parent / "other.sqlite")
     verify_files(pinned, repo, level="fits", cache=fresh)
-    report = verify_files(pinned, repo, level="full", cache=fresh)
+    report = verify_files(pinned, repo, level="full", cache=fresh, reuse=True)
     assert (report.fits_checked, report.hashed, report.reused) == (3, 3, 0)
     fresh.close()
 
@@ -257,8 +287,8 @@ def test_racily_clean_facts_are_not_reused(repo: Path, pinned: list[Expected],
     """Facts about a file changed within the racy window of its check are re-established."""
     with VerifyCache(tmp_path / "racy.sqlite", racy_ns=10**18) as c:
         hasher = CountingHasher()
-        verify_files(pinned, repo, level="full", cache=c, hasher=hasher)
-        verify_files(pinned, repo, level="full", cache=c, hasher=hasher)
+        verify_files(pinned, repo, level="full", cache=c, hasher=hasher, reuse=True)
+        verify_files(pinned, repo, level="full", cache=c, hasher=hasher, reuse=True)
         assert len(hasher.paths) == 6
         r = verify_files(pinned, repo, level="stat", cache=c).result(A)
         assert (r.status, r.basis) == (Status.OK, "size")
@@ -272,7 +302,7 @@ def test_corrupt_cache_is_rebuilt_and_verify_still_works(repo: Path, pinned: lis
     warnings: list[str] = []
     with VerifyCache(path, warn=warnings.append) as c:
         assert verify_files(pinned, repo, level="full", cache=c).ok
-        assert verify_files(pinned, repo, level="full", cache=c).hashed == 0
+        assert verify_files(pinned, repo, level="stat", cache=c).reused == 3
     assert len(warnings) == 1 and "is corrupt" in warnings[0]
 
 
@@ -468,7 +498,7 @@ def test_hash_and_remember_primes_the_cache(repo: Path, pinned: list[Expected],
     assert [got[str(p)] for p in paths[:3]] == [e.sha256 for e in pinned]
     assert isinstance(got[str(tmp_path / "gone")], FileNotFoundError)
     assert {r.basis for r in verify_files(pinned, repo, cache=cache).results} == {"cache"}
-    report = verify_files(pinned, repo, level="full", cache=cache)
+    report = verify_files(pinned, repo, level="full", cache=cache, reuse=True)
     assert (report.ok, report.hashed, report.reused) == (True, 0, 3)
 
 

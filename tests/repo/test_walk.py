@@ -21,7 +21,7 @@ from reprocal.fetch._unused import unused_files
 from reprocal.fits._calindex import write_cif
 from reprocal.fits._headers import read_constituent
 from reprocal.image._build import _locate
-from reprocal.provenance._run import cif_artifacts
+from reprocal.provenance._calibration import cif_artifacts
 from reprocal.repo._repocheck import Finding, verify_repository
 from reprocal.repo._repository import Repository
 from reprocal.repo._verify import Expected, Status, verify_files

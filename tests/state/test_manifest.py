@@ -300,7 +300,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_v1_manifest_loads_with_a_notice() -> None:
     """A reprocal 0.1 manifest loads, says once what it is, and keeps its v1 id."""
-    with pytest.warns(V1ManifestNotice, match=r"a version-1 manifest \(id sha256:d18f6abc"):
+    with pytest.warns(V1ManifestNotice, match=r"a version-1 manifest \(id sha256:385ab1a0"):
         m = load_manifest(V1)
     assert m.source_schema == "reprocal.manifest/v1"
     assert m.upgraded_from == json.loads(V1.read_text())["calibration_id"]
@@ -327,7 +327,7 @@ def test_v1_hand_edit_is_still_refused() -> None:
     doc = json.loads(V1.read_text())
     name = sorted(doc["constituents"])[0]
     doc["constituents"][name]["size"] += 2880
-    with pytest.raises(ManifestError, match=r"\$\.calibration_id is sha256:d18f6abc.* hand"):
+    with pytest.raises(ManifestError, match=r"\$\.calibration_id is sha256:385ab1a0.* hand"):
         loads(json.dumps(doc), source="old.json")
 
 
