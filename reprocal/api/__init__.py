@@ -143,7 +143,6 @@ if TYPE_CHECKING:
         image_verify,
     )
     from reprocal.api._index import IndexResult, index
-    from reprocal.api._outputs import OUTPUTS, output_schema
     from reprocal.api._mirror import (
         FingerprintResult,
         HistoryResult,
@@ -153,6 +152,7 @@ if TYPE_CHECKING:
         sync,
     )
     from reprocal.api._notes import CiteResult, NotesResult, cite, notes
+    from reprocal.api._outputs import OUTPUTS, output_schema
     from reprocal.api._pin import (
         PinResult,
         RebuildResult,

@@ -39,6 +39,13 @@ OUTPUTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
     "bundle verify": ("BundleVerifyResult", "bundle-verify-output.schema.json"),
     "key generate": ("KeyGenerateResult", "key-generate-output.schema.json"),
     "record verify": ("RecordVerifyResult", "record-verify-output.schema.json"),
+    "sync": ("SyncResult", "sync-output.schema.json"),
+    "history": ("HistoryResult", "history-output.schema.json"),
+    "fingerprint": ("FingerprintResult", "fingerprint-output.schema.json"),
+    "timeline": ("TimelineResult", "timeline-output.schema.json"),
+    "view": ("ViewResult", "view-output.schema.json"),
+    "notes": ("NotesResult", "notes-output.schema.json"),
+    "cite": ("CiteResult", "cite-output.schema.json"),
 })
 """The command line (``reprocal verify --repository --json``, without ``reprocal`` and
 ``--json``) -> (the :mod:`reprocal.api` result class its document comes from, its schema file

@@ -119,7 +119,8 @@ def test_a_run_that_stamps_and_its_audit(work: Path, synthetic_repo) -> None:  #
     key = api.key_generate(work / "k")
     code = ("import shutil, sys; shutil.copyfile(sys.argv[1], 'prod.fits'); "
             "open('broken.fits', 'wb').write(open(sys.argv[1], 'rb').read(1000))")
-    r = api.run([sys.executable, "-c", code, str(cif)], manifest="m.json", sign=key.pair.private)
+    r = api.run([sys.executable, "-c", code, str(cif)], manifest="m.json", ccf_path=synthetic_repo.root,
+                sign=key.pair.private)
     doc = r.to_json()
     assert doc["stamped"] and doc["not_stamped"]
     assert_output_valid(doc, r)
@@ -176,3 +177,31 @@ def test_check_jsonschema_agrees(work: Path, synthetic_repo) -> None:  # type: i
     for doc, schema in (("verify.json", "verify-output"), ("pin.json", "pin-output")):
         checked = check_jsonschema("--schemafile", SCHEMAS / f"{schema}.schema.json", work / doc)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_sync_that_fetches_its_history_and_fingerprints(work: Path, synthetic_repo) -> None:  # type: ignore[no-untyped-def]
+    """A first sync into an empty directory downloads (its fetch document inside) and reports
+    the drift of the manifests here; the history then lists that sync and what was held; the
+    fingerprint of the copy compares with the original, and reads back as a document."""
+    (work / "drift").mkdir()
+    shutil.copyfile("m.json", work / "drift" / "m.json")
+    r = api.sync(str(synthetic_repo.root), ccf_path="dest", report_drift=[work / "drift"])
+    doc = r.to_json()
+    assert doc["fetch"]["counts"]["fetched"] and doc["to_fetch"] and doc["drift"]["drifted"]
+    assert_output_valid(doc, r)
+    h = api.history(ccf_path="dest", on="now")
+    assert h.to_json()["directories"][0]["syncs"] and h.to_json()["held_on"]["files"]
+    assert_output_valid(h.to_json(), h)
+    fp = api.fingerprint(ccf_path="dest", against=str(synthetic_repo.root))
+    assert fp.to_json()["comparison"]["same"] and fp.to_json()["content"]
+    assert_output_valid(fp.to_json(), fp)
+    (work / "fp.json").write_text(json.dumps(api.fingerprint(ccf_path="dest").to_json()))
+    again = api.fingerprint(ccf_path=synthetic_repo.root, against="fp.json")
+    assert again.ok and again.to_json()["comparison"]["level"] == "content"
+    assert_output_valid(again.to_json(), again)
+
+
+def test_a_citation_with_a_doi(work: Path) -> None:
+    r = api.cite("m.json", doi="https://doi.org/10.5281/zenodo.123", sas_version="21.0.0")
+    assert r.to_json()["bibtex"] and r.to_json()["doi"] == "10.5281/zenodo.123"
+    assert_output_valid(r.to_json(), r)
