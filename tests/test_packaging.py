@@ -7,8 +7,10 @@ manifest ended in a traceback)."""
 
 from __future__ import annotations
 
+import ast
 import email
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +76,62 @@ def test_the_wheel_holds_every_module_and_data_file(dists: dict[str, Path]) -> N
         and p.name != "__pycache__"} | {"_reprocal_cli.py"}
     assert want - names == set()
     assert not {n for n in names if n.startswith(("tests/", "docs/", "schemas/"))}
+
+
+LOADER = "reprocal/fs/_json.py"
+"""The one module that opens a schema by a name its callers give (``load_schema(name)``)."""
+
+
+def data_the_code_reads() -> dict[str, set[str]]:
+    """Every package data file reprocal's modules name, as its path in the wheel -> the modules
+    naming it: the string literals ``data/<file>``, a file name of reprocal/data/, and
+    ``<name>.schema.json`` (what :func:`importlib.resources.files` is given, or the loader is
+    called with)."""
+    data_files = {p.name for p in (ROOT / "reprocal" / "data").iterdir() if p.is_file()}
+    found: dict[str, set[str]] = {}
+    for module in sorted((ROOT / "reprocal").rglob("*.py")):
+        where = module.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(module.read_text(), where)):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            text = node.value
+            if re.fullmatch(r"data/[\w.-]+", text):
+                found.setdefault(f"reprocal/{text}", set()).add(where)
+            elif text in data_files:
+                found.setdefault(f"reprocal/data/{text}", set()).add(where)
+            elif re.fullmatch(r"[\w.-]+\.schema\.json", text):
+                found.setdefault(f"reprocal/schemas/{text}", set()).add(where)
+    return found
+
+
+def test_the_data_the_code_reads_is_found() -> None:
+    """The scan finds what the code opens: each module that calls importlib.resources names
+    its files (a name computed at run time would escape the check below, so it is refused
+    here), each named file exists in the source tree, and the known ones are among them."""
+    found = data_the_code_reads()
+    naming = set().union(*found.values())
+    opening = {p.relative_to(ROOT).as_posix() for p in (ROOT / "reprocal").rglob("*.py")
+               if "resources.files(" in p.read_text()}
+    assert opening - naming - {LOADER} == set()
+    for wheel_path in found:
+        source = ROOT / wheel_path.replace("reprocal/schemas/", "schemas/", 1)
+        assert source.is_file(), (wheel_path, sorted(found[wheel_path]))
+    assert {"reprocal/data/release_notes.json", "reprocal/data/type_tasks.csv",
+            "reprocal/data/ccf_types.csv", "reprocal/data/demo_SCX00000SUM.SAS",
+            "reprocal/schemas/manifest.schema.json", "reprocal/schemas/record.schema.json",
+            "reprocal/schemas/sync-output.schema.json"} <= set(found)
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_every_data_file_the_code_reads(dists: dict[str, Path]) -> None:
+    """What the code opens through importlib.resources is in the wheel (reprocal 0.2.0.dev0
+    as first packaged left the schemas out; a data file added to reprocal/data/ with a new
+    suffix would be left out by a package-data pattern that does not match it)."""
+    with zipfile.ZipFile(dists["wheel"]) as z:
+        names = set(z.namelist())
+    missing = {path: sorted(modules) for path, modules in data_the_code_reads().items()
+               if path not in names}
+    assert missing == {}
 
 
 @pytest.mark.slow
