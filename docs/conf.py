@@ -47,3 +47,15 @@ html_title = f"reprocal {release}"
 html_static_path: list[str] = []
 html_theme_options = {"description": "Reproducible XMM-Newton calibration",
                       "fixed_sidebar": True}
+
+
+def _plain_help(app: object, ctx: object, lines: list[str]) -> None:
+    """The commands' help is written for a terminal, not in reST: a ``*`` in it (``*SUM.SAS``)
+    is a character, not emphasis."""
+    lines[:] = [line.replace("*", r"\*") if not line.lstrip().startswith("..") else line
+                for line in lines]
+
+
+def setup(app: object) -> None:
+    for part in ("options", "description", "epilog", "arguments", "envvars"):
+        app.connect(f"sphinx-click-process-{part}", _plain_help)  # type: ignore[attr-defined]

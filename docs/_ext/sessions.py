@@ -150,6 +150,7 @@ class SessionDirective(SphinxDirective):
         report = io.StringIO()
         runner = doctest.DocTestRunner(optionflags=FLAGS)
         runner.run(test, out=report.write, clear_globs=False)
+        ws.globs.update(test.globs)  # a DocTest runs in a copy: the page's next session sees these
         if runner.failures:
             logger.warning(f"a Python example did not give what the page shows:\n"
                            f"{report.getvalue()}", location=where)
