@@ -1,4 +1,7 @@
 # reprocal: `make demo`, `make test`, `make docs`, `make bench` each set up .venv themselves.
+# `make demo` and `make docs` run Python with -I: the reprocal they use is the installed one (the
+# editable install of .venv; in CI, `make demo docs VENV=<a venv with the wheel>`), never the
+# source tree on sys.path as the current directory.
 # `make test` also installs the real programs the tests use (tests/components.txt) when run as
 # root with apt (scripts/components); elsewhere the tests needing them skip, saying why.
 # `make coverage` is `make test` measured (config: [tool.coverage] in pyproject.toml).
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m reprocal.demo
+	$(PY) -I -m reprocal.demo
 
 components:
 	@scripts/components
@@ -35,7 +38,7 @@ coverage: $(STAMP) components
 # The documentation site (docs/, Sphinx), read afresh: warnings are errors, and the user guide's
 # examples run while it is read (docs/_ext/sessions.py), their output checked against the page.
 docs: $(STAMP)
-	$(PY) -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
+	$(PY) -I -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
