@@ -13,6 +13,7 @@ from reprocal.cli._common import (
     echo_json,
     info,
     json_option,
+    mb,
     option_names,
     sign_option,
 )
@@ -40,6 +41,13 @@ OBS_SHOWN = 5
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Hashing threads.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Manifest to write.")
+@click.option("--esas-caldb", "esas_caldb", metavar="DIR|TARBALL|URL", default=None,
+              help="Also pin an ESAS calibration (caldb): a directory, or the tarball HEASARC "
+                   "ships (a file or its URL), checked member by member and kept in "
+                   "extras/esas-caldb/ of the repository.")
+@click.option("--extra", "extras", multiple=True, metavar="[LABEL=]DIR|FILE",
+              help="Also pin other calibration that is not in the CCF (repeatable); kept in "
+                   "extras/LABEL/ of the repository.")
 @scan_options
 @sign_option
 @json_option
@@ -61,6 +69,8 @@ def pin_cmd(as_json: bool, **options: Any) -> None:
         info(f"  observation {label}: {obs_id}")
     if len(ids) > OBS_SHOWN:
         info(f"  ... and {len(ids) - OBS_SHOWN} more (--json lists all)")
+    for x in m.extras:
+        info(f"  extra set {x.label} ({x.kind}): {len(x.files)} files ({mb(x.bytes)}), {x.id}")
 
 
 @click.command("rebuild")

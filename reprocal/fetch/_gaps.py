@@ -24,6 +24,7 @@ from reprocal.core._constituent import Constituent, from_header
 from reprocal.core._select import Rule
 from reprocal.errors import ReprocalError
 from reprocal.fetch._engine import Check, FetchItem
+from reprocal.fetch._item import Wanted
 from reprocal.fetch._transports import TransferError
 from reprocal.fits._checksum import judge, scan_file
 from reprocal.fits._headers import read_primary_header
@@ -58,7 +59,7 @@ def constituent_check(expected: Mapping[str, Constituent]) -> Check:
     Pinned files (with a sha256) are not re-checked: their hash already says everything.
     """
 
-    def check(path: Path, item: FetchItem) -> None:
+    def check(path: Path, item: Wanted) -> None:
         want = expected.get(item.filename)
         if item.pinned or want is None:
             return
