@@ -139,3 +139,38 @@ def test_a_changed_caldb_is_another_state(pinned, cli):
     assert one.observation_ids == two.observation_ids
     assert one.calibration_id != two.calibration_id
     assert one.extra("responses").id == two.extra("responses").id
+
+
+ESAS_TASK = ("import os, json; d = os.environ.get('ESAS_CALDB'); json.dump({'caldb': d, "
+             "'files': sorted(os.listdir(d)) if d else None}, open('env.json', 'w'))")
+
+
+def test_run_exports_the_pinned_caldb_and_records_its_files(pinned, cli):
+    """``run --manifest`` points ESAS_CALDB at the pinned caldb (not the shell's), after
+    checking its files, and the record lists each file of the sets as a dependency."""
+    import sys
+
+    from reprocal.provenance._record import load_record
+
+    tmp, repo, manifest = pinned
+    work = tmp / "work"
+    work.mkdir()
+    proc = cli("run", "--manifest", str(manifest), "--ccf-path", str(repo), "--record",
+               str(work / "run.prov.json"), "--", sys.executable, "-c", ESAS_TASK, cwd=work,
+               env={"ESAS_CALDB": "/somewhere/else"})
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads((work / "env.json").read_text())
+    assert seen["caldb"] == str((repo / "extras" / "esas-caldb" / CALDB_TOP).resolve())
+    assert seen["files"] == sorted(CALDB_FILES)
+    deps = load_record(work / "run.prov.json").dependencies
+    extra = {d.name: d for d in deps if d.role == "extra"}
+    assert f"extras/esas-caldb/{CALDB_TOP}/pn-fwc.fits.gz" in extra
+    assert "extras/responses/Version.txt" in extra
+    # a damaged caldb file: the run is refused before the command starts, naming the file
+    (repo / "extras" / "esas-caldb" / CALDB_TOP / "pn-diag.rsp.gz").write_bytes(b"x")
+    (work / "env.json").unlink()
+    proc = cli("run", "--manifest", str(manifest), "--ccf-path", str(repo), "--",
+               sys.executable, "-c", ESAS_TASK, cwd=work)
+    assert proc.returncode == 1
+    assert "esas-caldb/esas_caldb/pn-diag.rsp.gz" in proc.stderr
+    assert not (work / "env.json").exists()
