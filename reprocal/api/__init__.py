@@ -45,6 +45,7 @@ _EXPORTS = {
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
+    "response": "reprocal.api._response", "ResponseResult": "reprocal.api._response",
     "verify": "reprocal.api._verify", "VerifyResult": "reprocal.api._verify",
     "verify_repository": "reprocal.api._verify",
     "RepositoryVerifyResult": "reprocal.api._verify",
@@ -89,11 +90,11 @@ __all__ = [
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
     "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
-    "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
-    "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle", "bundle_verify",
-    "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
+    "RepositoryVerifyResult", "ResponseResult", "RunCommandResult", "ShowResult", "UnusedResult",
+    "UpgradeResult", "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle",
+    "bundle_verify", "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
     "image_push", "image_verify", "index", "key_generate", "pin", "rebuild", "record_verify",
-    "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "response", "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
 ]
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ if TYPE_CHECKING:
         key_generate,
         record_verify,
     )
+    from reprocal.api._response import ResponseResult, response
     from reprocal.api._run import RunCommandResult, run
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository
     from reprocal.core._calid import CalibrationId

@@ -113,3 +113,49 @@ def upgrade_cmd(manifest: str, output: str | None, as_json: bool) -> None:
         return
     was = f" (was {r.old.upgraded_from})" if r.old.upgraded_from else ""
     info(f"Wrote {r.path}: version 2, state id {r.new.calibration_id}{was}")
+
+
+@click.command("response")
+@click.argument("manifest", metavar="MANIFEST", type=click.Path(dir_okay=False))
+@click.option("--source", required=True, metavar="DIR|URL",
+              help="The canned-response area: a directory, or a mirror's extras/responses/ "
+                   "(http(s) index pages are read).")
+@click.option("--camera", required=True, metavar="pn|m1|m2", help="EPIC camera.")
+@click.option("--mode", required=True, metavar="MODE",
+              help="ff, ef, lw, sw, ti, bu (pn) or im, tu (MOS); with the ADU threshold to "
+                   "choose between them (ff20).")
+@click.option("--patterns", required=True, metavar="P",
+              help="s, d, sd (pn); pall, p0, pA-B (MOS).")
+@click.option("--position", required=True, metavar="POS",
+              help="pn rows Y<n> (Y9 on-axis, Y5 centre of the CCD, Y0 edge of the field); "
+                   "MOS c, w, o (centre, wings, off the patch).")
+@click.option("--obs", multiple=True, metavar="LABEL",
+              help="Observations of the manifest to choose for (repeatable; default: all).")
+@click.option("--version", "version", default=None, metavar="V",
+              help="Only matrices of this version token.")
+@click.option("--epochs", default=None, metavar="TABLE.csv",
+              help="Epochs camera,epoch,start,end[,source] replacing the package's for the "
+                   "cameras they give (reprocal ships pn's three, from ESA's slides).")
+@click.option("--label", default="responses", show_default=True,
+              help="The set's label (kept in extras/LABEL/ of the repository).")
+@ccf_path_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Manifest to write (may be MANIFEST itself).")
+@json_option
+def response_cmd(as_json: bool, **options: Any) -> None:
+    """Choose the canned response matrix of each observation's epoch, say why, and pin it.
+
+    ESA advises against canned matrices for analysis (they are for proposal preparation):
+    rmfgen makes the matrix of an analysis. Pinning the one used makes a result that used one
+    reproducible.
+    """
+    r = api.response(**options, names=option_names())
+    if as_json:
+        echo_json(r.to_json())
+        return
+    for c in r.chosen:
+        info(f"{', '.join(c.observations)}: {c.path}")
+        info(f"  because {c.choice.reason}")
+    info(f"Pinned set {r.set.label} ({len(r.set.files)} files"
+         + (", with Version.txt" if r.version_file else "") + f") to {r.output}")
+    info(f"state id {r.manifest.calibration_id}")

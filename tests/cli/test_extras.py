@@ -174,3 +174,88 @@ def test_run_exports_the_pinned_caldb_and_records_its_files(pinned, cli):
     assert proc.returncode == 1
     assert "esas-caldb/esas_caldb/pn-diag.rsp.gz" in proc.stderr
     assert not (work / "env.json").exists()
+
+
+RESPONSE = ["--camera", "pn", "--mode", "ff20", "--patterns", "s", "--position", "Y9",
+            "--label", "canned"]
+
+
+def test_response_chooses_the_epoch_says_why_pins_and_fetches(pinned, cli):
+    """The observation (2012-03-04) is in pn epoch e2: that matrix and Version.txt are pinned
+    with the choice; the state id changes; a fetch into an empty directory brings them."""
+    tmp, repo, manifest = pinned
+    (tmp / "responses" / "PN" / "epn_e2_ff20_sY9_odd_extra.rmf").write_bytes(b"x")
+    proc = cli("response", str(manifest), "--source", str(tmp / "responses"), *RESPONSE,
+               "--ccf-path", str(repo), "-o", str(tmp / "m3.json"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [c["path"] for c in doc["chosen"]] == ["PN/epn_e2_ff20_sY9.rmf"]
+    assert "is in pn epoch e2 (2007-01-01 to 2014-01-01" in doc["chosen"][0]["reason"]
+    assert doc["set"]["files"] == ["PN/epn_e2_ff20_sY9.rmf", "Version.txt"]
+    assert "rmfgen" in proc.stderr
+    assert "PN/epn_e2_ff20_sY9_odd_extra.rmf" in proc.stderr  # reported, not guessed at
+    m3 = load_manifest(tmp / "m3.json")
+    assert m3.calibration_id != load_manifest(manifest).calibration_id
+    (choice,) = m3.extra("canned").choices
+    assert (choice.epoch, choice.epoch_start.date, choice.observations) == (
+        "e2", "2007-01-01", ("obs1",))
+    assert (repo / "extras" / "canned" / "PN" / "epn_e2_ff20_sY9.rmf").is_file()
+    with MirrorServer(repo, nested=True) as good:
+        proc = cli("fetch", str(tmp / "m3.json"), "--ccf-path", str(tmp / "empty"), "--mirror",
+                   good.url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert _verify(cli, tmp / "m3.json", tmp / "empty")[0].returncode == 0
+
+
+def test_response_from_a_mirror_listing_chooses_the_same(pinned, cli):
+    tmp, repo, manifest = pinned
+    area = tmp / "server"
+    shutil.copytree(tmp / "responses", area / "extras" / "responses")
+    with MirrorServer(area, nested=True) as srv:
+        proc = cli("response", str(manifest), "--source", srv.url + "extras/responses/",
+                   *RESPONSE, "--ccf-path", str(repo), "-o", str(tmp / "m3.json"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [c["path"] for c in doc["chosen"]] == ["PN/epn_e2_ff20_sY9.rmf"]
+    x = load_manifest(tmp / "m3.json").extra("canned")
+    assert x.url == srv.url + "extras/responses/"
+    assert (repo / "extras" / "canned" / "Version.txt").read_bytes() == (
+        tmp / "responses" / "Version.txt").read_bytes()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--camera", "pn", "--mode", "bu", "--patterns", "s", "--position", "Y9"],
+     "no canned matrix for pn burst"),
+    (["--camera", "m1", "--mode", "im", "--patterns", "pall", "--position", "c"],
+     "no source says where that epoch ends"),
+    (["--camera", "m3", "--mode", "im", "--patterns", "pall", "--position", "c"],
+     "--camera: 'm3' is not an EPIC camera"),
+    (["--camera", "pn", "--mode", "ff", "--patterns", "q", "--position", "Y9"],
+     "--patterns: 'q'"),
+])
+def test_response_refusals_are_one_line_and_write_nothing(pinned, cli, args, says):
+    tmp, repo, manifest = pinned
+    proc = cli("response", str(manifest), "--source", str(tmp / "responses"), *args, "--label",
+               "canned", "--ccf-path", str(repo), "-o", str(tmp / "m3.json"))
+    assert proc.returncode == 2
+    assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp / "m3.json").exists() and not (repo / "extras" / "canned").exists()
+
+
+def test_response_for_mos_with_an_epoch_table(pinned, cli):
+    tmp, repo, manifest = pinned
+    (tmp / "mos.csv").write_text("camera,epoch,start,end,source\n"
+                                 "m1,e1,2000-01-01,2010-01-01,my table\nm1,e2,2010-01-01,,my table\n")
+    proc = cli("response", str(manifest), "--source", str(tmp / "responses"), "--camera", "mos1",
+               "--mode", "im", "--patterns", "all", "--position", "centre", "--epochs",
+               str(tmp / "mos.csv"), "--label", "canned", "--ccf-path", str(repo), "-o",
+               str(tmp / "m3.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "MOS/m1_e2_im_pall_c.rmf" in proc.stdout and "my table" in proc.stdout
+    (tmp / "bad.csv").write_text("camera,epoch,start,end\nm1,e1,2000-01-01,2011-01-01\n"
+                                 "m1,e2,2010-01-01,\n")
+    proc = cli("response", str(manifest), "--source", str(tmp / "responses"), "--camera", "m1",
+               "--mode", "im", "--patterns", "pall", "--position", "c", "--epochs",
+               str(tmp / "bad.csv"), "--ccf-path", str(repo), "-o", str(tmp / "m4.json"))
+    assert proc.returncode == 2 and "overlap" in proc.stderr
+    assert not (tmp / "m4.json").exists()
