@@ -143,3 +143,65 @@ def test_a_manifest_whose_extra_path_escapes_is_refused(runner, box, outside, re
                    env={"XDG_CACHE_HOME": str(box / "cache")})
         check(r, 2, outside=outside, says="m.json")
     assert not (repo / "extras").exists()
+
+
+class _Pages:
+    """A loopback server answering every GET with ``page(path)`` (an index page of a mirror
+    that lies)."""
+
+    def __init__(self, page):  # type: ignore[no-untyped-def]
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.paths: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                outer.paths.append(self.path)
+                body = page(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/extras/responses/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+LIES = {
+    "elsewhere": lambda path: (b'<a href="../../">up</a><a href="/etc/passwd">p</a>'
+                               b'<a href="http://evil.invalid/epn_e2_ff20_sY9.rmf">x</a>'
+                               b'<a href="?C=M;O=A">sort</a><a href=".epn_e2_ff20_sY9.rmf">h</a>'),
+    "endless-depth": lambda path: b'<a href="again/">again</a><a href="PN/">PN</a>',
+    "huge": lambda path: b"<a href='x'>" * 200_000,
+}
+
+
+@pytest.mark.parametrize("how", sorted(LIES))
+def test_a_lying_mirror_listing_is_bounded_and_followed_nowhere(runner, box, outside, repo, how,
+                                                                cli):
+    proc = cli(*PIN, "--ccf-path", str(repo), "-o", str(box / "m.json"))
+    assert proc.returncode == 0, proc.stderr
+    srv = _Pages(LIES[how])
+    try:
+        r = runner("--limit", "document-size=256KiB", "response", box / "m.json", "--source",
+                   srv.url, "--camera", "pn", "--mode", "ff20", "--patterns", "s", "--position",
+                   "Y9", "--ccf-path", repo, "-o", box / "m2.json", cwd=box,
+                   env={"XDG_CACHE_HOME": str(box / "cache")})
+    finally:
+        srv.stop()
+    check(r, 5 if how == "huge" else 2, outside=outside, seconds=15)
+    assert not (box / "m2.json").exists() and not (repo / "extras").exists()
+    assert all(p.startswith("/extras/responses/") for p in srv.paths), srv.paths
+    assert len(srv.paths) <= 1 + 2 + 4  # MAX_DEPTH levels: never a crawl without end
