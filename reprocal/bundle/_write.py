@@ -89,6 +89,7 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
          "run; the calibration state does not depend on it)." if manifest.sas_version else
          "The manifest records no SAS version (pin with `--sas-version`, or with SAS set up)."),
         "",
+        *_extras_lines(manifest),
         "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
         "reprocal bundle verify .", "```", "",
         "## Reproduce the calibration state", "",
@@ -115,6 +116,36 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
                   "`records/` holds in-toto/SLSA provenance records of the runs made with this "
                   "calibration; `reprocal audit records/<file>` explains each.", ""]
     return "\n".join(lines)
+
+
+def _extras_lines(manifest: Manifest) -> list[str]:
+    """The README's account of the calibration outside the CCF the manifest pins."""
+    if not manifest.extras:
+        return []
+    lines = ["## Calibration beyond the CCF", "",
+             "Pinned in the manifest by every file's size and sha256, and counted in its "
+             "calibration id; `reprocal fetch` puts each set in `ccf/extras/<set>/`"
+             + (" (an ESAS caldb from its tarball, checked and unpacked safely)"
+                if any(x.tarball for x in manifest.extras) else "")
+             + (" and `reprocal run` exports `ESAS_CALDB` for the pinned caldb"
+                if manifest.caldb else "") + ".", "",
+             "| set | kind | files | bytes | from | id |", "|---|---|---|---|---|---|"]
+    for x in manifest.extras:
+        origin = x.tarball.path if x.tarball else (x.url or "a local directory")
+        lines.append(f"| {x.label} | {x.kind} | {len(x.files)} | {x.bytes} | {origin} | "
+                     f"`{x.id}` |")
+    lines.append("")
+    for x in manifest.extras:
+        for c in x.choices:
+            lines.append(f"- `{x.label}/{c.path}` was chosen for {', '.join(c.observations)}: "
+                         f"{c.camera} {c.mode} {c.patterns} {c.position}, epoch {c.epoch} "
+                         f"(from {c.epoch_start.date}" + (f" to {c.epoch_end.date}" if
+                                                         c.epoch_end else "")
+                         + f"; {c.epoch_source}).")
+    if any(x.choices for x in manifest.extras):
+        lines += ["", "ESA advises against canned response matrices for analysis (they are "
+                  "meant for proposal preparation); rmfgen makes the matrix of an analysis.", ""]
+    return lines
 
 
 def _json_bytes(doc: Any) -> bytes:

@@ -259,3 +259,59 @@ def test_response_for_mos_with_an_epoch_table(pinned, cli):
                str(tmp / "bad.csv"), "--ccf-path", str(repo), "-o", str(tmp / "m4.json"))
     assert proc.returncode == 2 and "overlap" in proc.stderr
     assert not (tmp / "m4.json").exists()
+
+
+def test_the_image_holds_the_sets_and_sets_esas_caldb(pinned, cli):
+    """image build puts each set under /ccf/extras/<label>/ in its own layer, lists its files
+    in SHA256SUMS, sets ESAS_CALDB; image verify checks them all."""
+    from reprocal.image._archive import read_image_tar
+
+    tmp, repo, manifest = pinned
+    proc = cli("image", "build", str(manifest), "--ccf-path", str(repo), "-o", str(tmp / "i.tar"))
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("image", "verify", str(tmp / "i.tar"), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["extra calibration sets"]["ok"]
+    want = f"ESAS_CALDB=/ccf/extras/esas-caldb/{CALDB_TOP}"
+    assert want in checks["env"]["detail"]
+    img = read_image_tar(tmp / "i.tar")
+    assert want in img.config["config"]["Env"]
+    names = [h["created_by"] for h in img.config["history"]]
+    assert any(n.endswith("extra set esas-caldb") for n in names)
+    assert any(n.endswith("extra set responses") for n in names)
+    # a set file missing from the repository: no image, one line naming it
+    (repo / "extras" / "responses" / "Version.txt").unlink()
+    proc = cli("image", "build", str(manifest), "--ccf-path", str(repo), "-o", str(tmp / "j.tar"))
+    assert proc.returncode == 1 and "responses/Version.txt: missing" in proc.stderr
+    assert not (tmp / "j.tar").exists()
+
+
+def test_round_trip_with_both_kinds_of_extras(pinned, cli):
+    """pin (caldb tarball) -> response (canned matrix) -> verify -> fetch into an empty
+    directory from a loopback mirror -> image from that directory -> bundle -> bundle verify."""
+    tmp, repo, manifest = pinned
+    state = tmp / "state.json"
+    proc = cli("response", str(manifest), "--source", str(tmp / "responses"), *RESPONSE,
+               "--ccf-path", str(repo), "-o", str(state))
+    assert proc.returncode == 0, proc.stderr
+    m = load_manifest(state)
+    assert sorted(x.kind for x in m.extras) == ["canned-response", "esas-caldb", "other"]
+    assert _verify(cli, state, repo)[0].returncode == 0
+    dest = tmp / "fresh"
+    with MirrorServer(repo, nested=True) as mirror:
+        proc = cli("fetch", str(state), "--ccf-path", str(dest), "--mirror", mirror.url)
+    assert proc.returncode == 0, proc.stderr
+    assert _verify(cli, state, dest)[0].returncode == 0
+    proc = cli("image", "build", str(state), "--ccf-path", str(dest), "-o", str(tmp / "img.tar"))
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("bundle", str(state), "-o", str(tmp / "bundle"), "--image", str(tmp / "img.tar"),
+               "--license", "CC-BY-4.0", "--author", "Jane Doe", "--publisher",
+               "ESA ESAC <https://www.cosmos.esa.int/web/esac>")
+    assert proc.returncode == 0, proc.stderr
+    readme = (tmp / "bundle" / "README.md").read_text()
+    assert "## Calibration beyond the CCF" in readme and "ESAS_CALDB" in readme
+    assert "`canned/PN/epn_e2_ff20_sY9.rmf` was chosen for obs1" in readme
+    assert str(m.caldb.id) in readme  # type: ignore[union-attr]
+    proc = cli("bundle", "verify", str(tmp / "bundle.tar"), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
