@@ -139,6 +139,16 @@ def test_a_changed_caldb_is_another_state(pinned, cli):
     assert one.observation_ids == two.observation_ids
     assert one.calibration_id != two.calibration_id
     assert one.extra("responses").id == two.extra("responses").id
+    proc = cli("diff", str(manifest), str(tmp / "m2.json"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["counts"] == {"changed": 0, "added": 0, "removed": 0}
+    assert [(c["set"], c["path"], c["kind"]) for c in doc["extras"]["esas-caldb"]] == [
+        ("esas-caldb", f"{CALDB_TOP}/pn-diag.rsp.gz", "changed")]
+    assert list(doc["extras"]) == ["esas-caldb"]  # the responses are the same
+    text = cli("diff", str(manifest), str(tmp / "m2.json")).stdout
+    assert "extra set esas-caldb: 1 file(s) differ" in text
+    assert f"changed {CALDB_TOP}/pn-diag.rsp.gz" in text
 
 
 ESAS_TASK = ("import os, json; d = os.environ.get('ESAS_CALDB'); json.dump({'caldb': d, "
