@@ -176,13 +176,20 @@ def write_responses(root: str | os.PathLike[str], *, seed: int = 0, mos_epochs: 
 
 
 def write_spectrum(path: str | os.PathLike[str], *, respfile: str, ancrfile: str = "NONE",
-                   seed: int = 0) -> Path:
+                   seed: int = 0, cif: str | os.PathLike[str] | None = None) -> Path:
     """A spectrum (a ``SPECTRUM`` extension with OGIP ``RESPFILE``/``ANCRFILE``) naming a
-    matrix, as ``arfgen withrmfset=yes rmfset=...`` leaves one."""
+    matrix, as ``arfgen withrmfset=yes rmfset=...`` leaves one; with ``cif``, the CIF's
+    ``CALINDEX`` extension follows, as SAS carries it into its products."""
     data = fits_bytes(os.fspath(path), seed=seed,
                       keywords=[("TELESCOP", "XMM"), ("INSTRUME", "EPN"),
                                 ("RESPFILE", respfile), ("ANCRFILE", ancrfile)],
                       tables=[("SPECTRUM", 16)])
+    if cif is not None:
+        raw = Path(cif).read_bytes()
+        at = 0
+        while raw[at:at + 8] != b"END     ":  # the end of the CIF's primary header (no data)
+            at += 80
+        data += raw[(at // BLOCK + 1) * BLOCK:]
     return atomic_write(Path(path), data)
 
 

@@ -325,3 +325,34 @@ def test_round_trip_with_both_kinds_of_extras(pinned, cli):
     assert str(m.caldb.id) in readme  # type: ignore[union-attr]
     proc = cli("bundle", "verify", str(tmp / "bundle.tar"), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_audit_reports_the_canned_matrix_a_spectrum_names(pinned, cli):
+    """A spectrum whose RESPFILE names a canned matrix: audit says so, which manifest pins it,
+    and whether the local copy is the pinned one (beside the product, else in the set's home)."""
+    from reprocal.testing import write_spectrum
+
+    tmp, repo, manifest = pinned
+    state = tmp / "state.json"
+    assert cli("response", str(manifest), "--source", str(tmp / "responses"), *RESPONSE,
+               "--ccf-path", str(repo), "-o", str(state)).returncode == 0
+    assert cli("rebuild", str(state), "--ccf-path", str(repo), "-o",
+               str(tmp / "cif")).returncode == 0
+    spec = write_spectrum(tmp / "pn.pha", respfile="epn_e2_ff20_sY9.rmf",
+                          cif=tmp / "cif" / "obs1" / "ccf.cif")
+
+    def uses() -> list[dict]:  # type: ignore[type-arg]
+        proc = cli("audit", str(spec), str(state), "--ccf-path", str(repo), "--json")
+        assert "names 1 canned response matrix" in proc.stderr and "rmfgen" in proc.stderr
+        entries = json.loads(proc.stdout)
+        return next(e for e in entries if e["kind"] == "spectrum")["canned_matrices"]
+
+    (use,) = uses()
+    assert (use["keyword"], use["canned"], use["local"]) == ("RESPFILE", True, "matches")
+    assert use["pinned"] == [f"{state}: canned/PN/epn_e2_ff20_sY9.rmf",  # chosen by response
+                             f"{state}: responses/PN/epn_e2_ff20_sY9.rmf"]  # the whole area
+    (tmp / "epn_e2_ff20_sY9.rmf").write_bytes(b"another matrix beside the spectrum")
+    (use,) = uses()
+    assert use["local"] == "differs" and use["local_path"] == str(tmp / "epn_e2_ff20_sY9.rmf")
+    text = cli("audit", str(spec), str(state), "--ccf-path", str(repo)).stdout
+    assert "RESPFILE = epn_e2_ff20_sY9.rmf: a canned response matrix; pinned by" in text
