@@ -226,11 +226,14 @@ class RebuildResult:
     """The repository whose bytes were checked."""
     cifs: tuple[RebuiltCif, ...]
     """One per observation: ``OUT/<label>/ccf.cif``."""
+    extras: tuple[tuple[str, Path], ...] = ()
+    """Each extra set, copied to ``OUT/extras/<label>/``."""
 
     def to_json(self) -> dict[str, Any]:
         return {"calibration_id": self.manifest.calibration_id,
                 "cifs": [{"label": c.label, "observation_id": c.observation_id,
-                          "path": str(c.path.resolve()), "rows": c.rows} for c in self.cifs]}
+                          "path": str(c.path.resolve()), "rows": c.rows} for c in self.cifs],
+                "extras": {label: str(p.resolve()) for label, p in self.extras}}
 
 
 def rebuild(
@@ -244,14 +247,17 @@ def rebuild(
     names: Names = PARAMETERS,
 ) -> RebuildResult:
     """Rewrite each observation's CIF from ``manifest`` alone (offline, no clock), once every
-    pinned file of ``ccf_path`` is checked (size, FITS checksums, sha256): ``output/<label>/ccf.cif``."""
+    pinned file of ``ccf_path`` is checked (size, FITS checksums, sha256): ``output/<label>/ccf.cif``;
+    the manifest's extra sets, checked too, are copied to ``output/extras/<label>/``."""
     from reprocal.state._rebuild import rebuild as rebuild_cifs
+    from reprocal.state._rebuild import rebuild_extras
 
     m = manifest_of(manifest)
     dirs = directories(ccf_path, names)
     or_null(progress).start(len(m.files))
     cifs = rebuild_cifs(m, dirs, output, fullpath=fullpath, jobs=jobs, progress=progress)
-    return RebuildResult(m, dirs, tuple(cifs))
+    extras = rebuild_extras(m, dirs, output, jobs=jobs)
+    return RebuildResult(m, dirs, tuple(cifs), tuple(extras.items()))
 
 
 # --- manifest upgrade -----------------------------------------------------------------------

@@ -91,6 +91,8 @@ def rebuild_cmd(as_json: bool, **options: Any) -> None:
     info(f"All {len(r.manifest.files)} pinned constituents present with their pinned sha256.")
     for c in r.cifs:
         info(f"Wrote {c.path} ({c.rows} constituents; observation id {c.observation_id})")
+    for label, where in r.extras:
+        info(f"Copied extra set {label} to {where}")
     if r.cifs:
         info(f"Use it: export SAS_CCFPATH={':'.join(map(str, r.dirs))} SAS_CCF={r.cifs[0].path}")
 

@@ -356,3 +356,22 @@ def test_audit_reports_the_canned_matrix_a_spectrum_names(pinned, cli):
     assert use["local"] == "differs" and use["local_path"] == str(tmp / "epn_e2_ff20_sY9.rmf")
     text = cli("audit", str(spec), str(state), "--ccf-path", str(repo)).stdout
     assert "RESPFILE = epn_e2_ff20_sY9.rmf: a canned response matrix; pinned by" in text
+
+
+def test_rebuild_copies_each_set_beside_the_cifs(pinned, cli):
+    tmp, repo, manifest = pinned
+    proc = cli("rebuild", str(manifest), "--ccf-path", str(repo), "-o", str(tmp / "out"),
+               "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert sorted(doc["extras"]) == ["esas-caldb", "responses"]
+    out = tmp / "out" / "extras"
+    for x in load_manifest(manifest).extras:
+        for f in x.files:
+            assert (out / x.label / f.path).stat().st_size == f.size
+    assert sorted(p.name for p in (out / "esas-caldb" / CALDB_TOP).iterdir()) == sorted(CALDB_FILES)
+    # a damaged caldb file: nothing copied, one line naming it
+    (repo / "extras" / "esas-caldb" / CALDB_TOP / "pn-fwc.fits.gz").write_bytes(b"x")
+    proc = cli("rebuild", str(manifest), "--ccf-path", str(repo), "-o", str(tmp / "out2"))
+    assert proc.returncode == 1 and "esas-caldb/esas_caldb/pn-fwc.fits.gz" in proc.stderr
+    assert not (tmp / "out2" / "extras").exists()
