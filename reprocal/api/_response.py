@@ -23,7 +23,7 @@ from reprocal.api._extras import download_failure, is_url
 from reprocal.api._inputs import directories, manifest_of, warn
 from reprocal.core._responses import RMFGEN_ADVICE, ResponseRequest
 from reprocal.errors import PARAMETERS, InputError, Names
-from reprocal.fetch._listing import list_mirror
+from reprocal.fetch._area import list_area
 from reprocal.fetch._mirrors import Mirror, parse_mirror
 from reprocal.fs._hashing import sha256_file
 from reprocal.fs._tree import file_chunks, install, safe_dir
@@ -73,13 +73,13 @@ def _listing(source: str, names: Names) -> tuple[Mirror, list[str], Path | None]
     field = names("source")
     if is_url(source) and not source.lower().startswith("file://"):
         mirror = parse_mirror(source, where=field)
-        return mirror, list_mirror(mirror), None
+        return mirror, list_area(mirror), None
     mirror = parse_mirror(source, where=field)
     root = Path(mirror.base)
     if not root.is_dir():
         raise InputError(f"{field}: {source} is not a directory",
                          hint="give a canned-response area (a directory or an http(s) URL)")
-    return mirror, list_mirror(mirror), root
+    return mirror, list_area(mirror), root
 
 
 def _observations(m: Manifest, obs: Sequence[str], names: Names) -> list[str]:

@@ -118,11 +118,15 @@ class FetchResult:
     """Wall time spent on this file."""
     attempts: tuple[Attempt, ...] = ()
     """Failed tries, in order, including retried ones on a mirror that finally served it."""
+    sha256: str | None = None
+    """The sha256 of the installed bytes (fetched only; for a file without a pin too)."""
+    size: int | None = None
+    """The size of the installed file (fetched only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"filename": self.filename, "status": self.status, "mirror": self.mirror,
                 "bytes": self.bytes, "seconds": round(self.seconds, 3),
-                "attempts": [attrs.asdict(a) for a in self.attempts]}
+                "attempts": [attrs.asdict(a) for a in self.attempts], "sha256": self.sha256}
 
 
 @attrs.frozen
@@ -213,7 +217,8 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
             else:
                 part.install(target)
                 return FetchResult(item.name, "fetched", mirror=RESUMED,
-                                   seconds=time.monotonic() - started)
+                                   seconds=time.monotonic() - started, sha256=part.digest,
+                                   size=part.offset)
         for mirror in mirrors:
             part.mirror = str(mirror)
             why_down = health.down(mirror)
@@ -241,7 +246,8 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                 part.install(target)
                 return FetchResult(item.name, "fetched", mirror=str(mirror),
                                    bytes=part.received, seconds=time.monotonic() - started,
-                                   attempts=_attempts(part))
+                                   attempts=_attempts(part), sha256=part.digest,
+                                   size=part.offset)
         return FetchResult(item.name, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=_attempts(part))
     except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
@@ -345,7 +351,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
           sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
           policy: RetryPolicy | None = None, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
-          check: Check | None = None, also: Sequence[Path | str] = ()) -> FetchReport:
+          check: Check | None = None, also: Sequence[Path | str] = (),
+          on_done: Callable[[FetchResult], None] | None = None) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
@@ -357,6 +364,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     ``dest_dir``. ``check(part_path, item)`` runs on bytes that passed the size and
     sha256 tests, before they are installed; it raises :class:`TransferError` (kind
     ``content-mismatch``) to refuse them (for files without a pin, see :mod:`reprocal.fetch._gaps`).
+    ``on_done(result)`` is called in the calling thread as each file is fetched or fails (the
+    sync records each arrival as it happens, so that a ``kill -9`` loses none).
     """
     items = _unique(items)
     if not mirrors:
@@ -391,15 +400,17 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
         results.update(run_entries([(e, mirrors) for e in the_plan.needed
                                     if e.item.filename not in blocked],
                                    jobs=jobs, transport=transport, progress=bar, check=check,
-                                   health=health))
+                                   health=health, on_done=on_done))
     return FetchReport(dest, tuple(results[name] for name in sorted(results)), health.reasons())
 
 
 def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int,
                 transport: Transport, progress: Progress, check: Check | None = None,
-                health: MirrorHealth | None = None) -> dict[str, FetchResult]:
+                health: MirrorHealth | None = None,
+                on_done: Callable[[FetchResult], None] | None = None) -> dict[str, FetchResult]:
     """Fetch each planned entry from its own mirrors, ``jobs`` at a time, under a lock the
-    caller holds; the result of each, by name (``progress.finished(name)`` as each ends)."""
+    caller holds; the result of each, by name (``progress.finished(name)``, then ``on_done``,
+    as each ends)."""
     cancel = threading.Event()
     health = health or MirrorHealth()
     results: dict[str, FetchResult] = {}
@@ -414,6 +425,8 @@ def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int
             result = future.result()
             results[result.filename] = result
             progress.finished(result.filename)
+            if on_done is not None:
+                on_done(result)
     except BaseException:
         # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
         # moment, never waited for until its timeout (an interrupt must not hang)

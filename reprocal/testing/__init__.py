@@ -12,9 +12,18 @@ from reprocal.testing._extras import (
     write_responses,
     write_spectrum,
 )
-from reprocal.testing._synthetic import SyntheticRepo, corrupt, generate, replay, touch_all, truncate
+from reprocal.testing._synthetic import (
+    SyntheticRepo,
+    corrupt,
+    generate,
+    replay,
+    touch_all,
+    truncate,
+    write_table_constituent,
+)
 
 __all__ = [
     "SyntheticRepo", "caldb_tarball", "corrupt", "generate", "matrix_bytes", "replay",
     "response_names", "touch_all", "truncate", "write_caldb", "write_responses", "write_spectrum",
+    "write_table_constituent",
 ]
