@@ -253,10 +253,6 @@ def _unpacked(p: SetPlan, fetched: FetchResult | None) -> dict[str, FetchResult]
     return out
 
 
-__all__ = ["SetPlan", "dry_run_extras", "fetch_extras", "file_mirrors", "plan_set",
-           "tarball_mirrors"]
-
-
 def download(files: Sequence[tuple[Mirror, str, str | None]], dest: Path, *,
              check: Callable[[Path, ExtraItem], None] | None = None, jobs: int = 4,
              progress: Progress | None = None, transport: Transport | None = None
@@ -290,3 +286,7 @@ def url_parts(url: str, *, field: str) -> tuple[Mirror, str]:
     if not base or not name or name in (".", ".."):
         raise InvalidMirrorError(f"{field}: {url!r} does not name a file")
     return parse_mirror(base + "/", where=field), name
+
+
+__all__ = ["SetPlan", "download", "dry_run_extras", "fetch_extras", "file_mirrors", "plan_set",
+           "tarball_mirrors", "url_parts"]
