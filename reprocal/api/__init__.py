@@ -46,6 +46,7 @@ _EXPORTS = {
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
+    "response": "reprocal.api._response", "ResponseResult": "reprocal.api._response",
     "verify": "reprocal.api._verify", "VerifyResult": "reprocal.api._verify",
     "verify_repository": "reprocal.api._verify",
     "RepositoryVerifyResult": "reprocal.api._verify",
@@ -99,12 +100,13 @@ __all__ = [
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
     "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
-    "LEVELS", "Manifest", "OUTPUTS", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
-    "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
-    "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle", "bundle_verify",
-    "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
-    "image_push", "image_verify", "index", "key_generate", "output_schema", "pin", "rebuild", "record_verify",
-    "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "LEVELS", "Manifest", "OUTPUTS", "PinResult", "RebuildResult", "RecordCheck",
+    "RecordVerifyResult", "RepositoryVerifyResult", "ResponseResult", "RunCommandResult",
+    "ShowResult", "UnusedResult", "UpgradeResult", "UsesResult", "VerifyResult", "audit",
+    "audit_pin", "audit_uses", "bundle", "bundle_verify", "cif", "diff", "fetch", "fetch_plan",
+    "fetch_script", "image_build", "image_pull", "image_push", "image_verify", "index",
+    "key_generate", "output_schema", "pin", "rebuild", "record_verify", "response", "run", "show",
+    "unused", "upgrade_manifest", "verify", "verify_repository",
     "CiteResult", "NotesResult", "TimelineResult", "ViewResult", "cite", "notes", "timeline",
     "view",
 ]
@@ -168,6 +170,7 @@ if TYPE_CHECKING:
         key_generate,
         record_verify,
     )
+    from reprocal.api._response import ResponseResult, response
     from reprocal.api._run import RunCommandResult, run
     from reprocal.api._timeline import TimelineResult, timeline
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository

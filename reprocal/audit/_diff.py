@@ -27,6 +27,7 @@ from reprocal.core._constituent import Constituent, differences
 from reprocal.core._dates import CalDate
 from reprocal.core._names import INSTRUMENT_OF_SCOPE
 from reprocal.errors import InputError
+from reprocal.state._manifest import ExtraFile, ExtraSet
 
 APPROXIMATE_NOTE = (
     "affected SAS tasks come from an approximate table (reprocal/data/type_tasks.csv): "
@@ -89,6 +90,52 @@ class State:
     """One per calibration type."""
     obs_date: CalDate | None = None
     analysis_date: CalDate | None = None
+    extras: tuple[ExtraSet, ...] | None = None
+    """The extra calibration sets (a manifest's; ``None``: the state cannot say, a CIF)."""
+
+
+@attrs.frozen
+class ExtraChange:
+    """One file of an extra calibration set that differs between A and B."""
+
+    set: str
+    """The set's label."""
+    path: str
+    a: ExtraFile | None
+    """A's file (``None``: added in B)."""
+    b: ExtraFile | None
+    """B's file (``None``: removed in B)."""
+
+    @property
+    def kind(self) -> str:
+        return "added" if self.a is None else "removed" if self.b is None else "changed"
+
+    def describe(self) -> str:
+        if self.a is None or self.b is None:
+            f = self.b or self.a
+            assert f is not None
+            return f"{self.kind} {self.path} ({f.size} bytes, sha256 {f.sha256[:12]}...)"
+        return (f"changed {self.path}: {self.a.size} -> {self.b.size} bytes, sha256 "
+                f"{self.a.sha256[:12]}... -> {self.b.sha256[:12]}...")
+
+    def to_json(self) -> dict[str, Any]:
+        def side(f: ExtraFile | None) -> dict[str, Any] | None:
+            return None if f is None else {"size": f.size, "sha256": f.sha256}
+
+        return {"set": self.set, "path": self.path, "kind": self.kind, "a": side(self.a),
+                "b": side(self.b)}
+
+
+def diff_extras(a: Sequence[ExtraSet], b: Sequence[ExtraSet]) -> tuple[ExtraChange, ...]:
+    """The files of the sets (matched by label) that differ, set by set, path by path."""
+    sa, sb = {x.label: x for x in a}, {x.label: x for x in b}
+    out = []
+    for label in sorted(set(sa) | set(sb)):
+        fa = {f.path: f for f in (sa[label].files if label in sa else ())}
+        fb = {f.path: f for f in (sb[label].files if label in sb else ())}
+        out += [ExtraChange(label, p, fa.get(p), fb.get(p)) for p in sorted(set(fa) | set(fb))
+                if fa.get(p) != fb.get(p)]
+    return tuple(out)
 
 
 @attrs.frozen
@@ -190,6 +237,14 @@ class StateDiff:
     """Sorted by (SCOPE, TYPEID)."""
     unchanged: int
     """Types with the same constituent on both sides."""
+    extras: tuple[ExtraChange, ...] = ()
+    """Files of extra calibration sets that differ (when both states say what they pin)."""
+
+    def extras_by_set(self) -> dict[str, list[ExtraChange]]:
+        out: dict[str, list[ExtraChange]] = {}
+        for c in self.extras:
+            out.setdefault(c.set, []).append(c)
+        return out
 
     def of_kind(self, kind: str) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.kind == kind)
@@ -256,6 +311,7 @@ class StateDiff:
             "counts": {k: len(self.of_kind(k)) for k in ("changed", "added", "removed")},
             "by_instrument": {i: [c.to_json() for c in cs] for i, cs in self.by_instrument().items()},
             "affected_tasks": self.affected_tasks(), "tasks_note": APPROXIMATE_NOTE,
+            "extras": {k: [c.to_json() for c in cs] for k, cs in self.extras_by_set().items()},
         }
 
 
@@ -284,7 +340,9 @@ def diff_states(a: State, b: State, *, table: TaskTable | None = None,
             continue
         change = Change(key, ca, cb, table.tasks(*key))
         changes.append(attrs.evolve(change, note=_note(change, a, b, names)))
-    return StateDiff(a, b, tuple(changes), unchanged)
+    extras = (diff_extras(a.extras, b.extras) if a.extras is not None and b.extras is not None
+              else ())
+    return StateDiff(a, b, tuple(changes), unchanged, extras)
 
 
 def render(d: StateDiff) -> Sequence[str]:
@@ -296,6 +354,9 @@ def render(d: StateDiff) -> Sequence[str]:
     for instrument, changes in d.by_instrument().items():
         lines.append(f"{instrument}:")
         lines.extend(f"  {c.describe()}" for c in changes)
+    for label, extras in d.extras_by_set().items():
+        lines.append(f"extra set {label}: {len(extras)} file(s) differ")
+        lines.extend(f"  {c.describe()}" for c in extras)
     tasks = d.affected_tasks()
     if tasks:
         lines.append("SAS steps probably affected (approximate table):")
@@ -305,5 +366,6 @@ def render(d: StateDiff) -> Sequence[str]:
     return lines
 
 
-__all__ = ["APPROXIMATE_NOTE", "SAME_NAME", "Change", "State", "StateDiff", "TaskTable", "diff_states",
+__all__ = ["APPROXIMATE_NOTE", "SAME_NAME", "Change", "ExtraChange", "State", "StateDiff",
+           "TaskTable", "diff_extras", "diff_states",
            "parse_type_tasks", "render", "type_tasks"]

@@ -32,6 +32,7 @@ COMMANDS = {
     "show": "reprocal.cli.core:show_cmd",
     "pin": "reprocal.cli.manifest:pin_cmd",
     "rebuild": "reprocal.cli.manifest:rebuild_cmd",
+    "response": "reprocal.cli.manifest:response_cmd",
     "manifest": "reprocal.cli.manifest:manifest_group",
     "verify": "reprocal.cli.verify:verify_cmd",
     "fetch": "reprocal.cli.fetch:fetch_cmd",

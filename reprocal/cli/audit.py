@@ -97,6 +97,8 @@ def _print_entry(e: api.AuditEntry) -> None:
              f"catalogue: {', '.join(p.unresolved[:5])}")
     for line in lines[first:]:
         info(line)
+    for use in e.matrices:
+        info(f"  {use.line()}")
 
 
 def _print_pinned(r: api.AuditPinResult) -> None:

@@ -50,6 +50,7 @@ from reprocal.errors import (
     ReprocalError,
 )
 from reprocal.fetch._health import MirrorHealth
+from reprocal.fetch._item import Wanted
 from reprocal.fetch._mirrors import Mirror
 from reprocal.fetch._partfile import PartFile, part_path  # noqa: F401 - part_path: part of the API
 from reprocal.fetch._plan import (
@@ -185,7 +186,7 @@ class FetchReport:
                 "files": [r.to_json() for r in self.results]}
 
 
-Check = Callable[[Path, "FetchItem"], None]
+Check = Callable[[Path, "Wanted"], None]
 
 
 def _attempts(part: PartFile) -> tuple[Attempt, ...]:
@@ -203,7 +204,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
     try:
         part = PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
     except OSError as exc:  # UnsafeFileError included: a planted link, FIFO or directory
-        return FetchResult(item.filename, "failed", seconds=time.monotonic() - started,
+        return FetchResult(item.name, "failed", seconds=time.monotonic() - started,
                            attempts=(Attempt("", "local-error",
                                              f"{exc.filename}: {exc.strerror}"),))
     try:
@@ -215,7 +216,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                 part.restart()
             else:
                 part.install(target)
-                return FetchResult(item.filename, "fetched", mirror=RESUMED,
+                return FetchResult(item.name, "fetched", mirror=RESUMED,
                                    seconds=time.monotonic() - started, sha256=part.digest,
                                    size=part.offset)
         for mirror in mirrors:
@@ -228,7 +229,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
             while True:
                 resumed = part.offset > 0
                 try:
-                    transport(mirror, item.filename, part)
+                    transport(mirror, item.remote, part)
                     part.verify(check)
                 except TransferError as exc:
                     part.note(exc.kind, exc.message)
@@ -243,16 +244,16 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                             continue
                     break
                 part.install(target)
-                return FetchResult(item.filename, "fetched", mirror=str(mirror),
+                return FetchResult(item.name, "fetched", mirror=str(mirror),
                                    bytes=part.received, seconds=time.monotonic() - started,
                                    attempts=_attempts(part), sha256=part.digest,
                                    size=part.offset)
-        return FetchResult(item.filename, "failed", bytes=part.received,
+        return FetchResult(item.name, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=_attempts(part))
     except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
         error = exc.error if isinstance(exc, LocalWriteError) else exc
         part.note("local-error", f"{error.filename or part.path}: {error.strerror or error}")
-        return FetchResult(item.filename, "failed", bytes=part.received,
+        return FetchResult(item.name, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=_attempts(part))
     finally:
         part.discard()
@@ -395,30 +396,46 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
             Attempt("", "local-error", why),)) for name, why in blocked.items()})
         for name in blocked:
             bar.finished(name)
-        cancel = threading.Event()
         health = MirrorHealth()
-        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
-        futures: list[concurrent.futures.Future[FetchResult]] = []
-        try:
-            # each task runs in a copy of this context, so the limits in force apply there too
-            task = carry_context(_fetch_one)
-            futures = [pool.submit(task, e, mirrors, transport, bar, cancel, check, health)
-                       for e in the_plan.needed if e.item.filename not in blocked]
-            for future in as_completed(futures):
-                result = future.result()
-                results[result.filename] = result
-                bar.finished(result.filename)
-                if on_done is not None:
-                    on_done(result)
-        except BaseException:
-            # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
-            # moment, never waited for until its timeout (an interrupt must not hang)
-            cancel.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
-            raise
-        pool.shutdown(wait=True)
+        results.update(run_entries([(e, mirrors) for e in the_plan.needed
+                                    if e.item.filename not in blocked],
+                                   jobs=jobs, transport=transport, progress=bar, check=check,
+                                   health=health, on_done=on_done))
     return FetchReport(dest, tuple(results[name] for name in sorted(results)), health.reasons())
+
+
+def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int,
+                transport: Transport, progress: Progress, check: Check | None = None,
+                health: MirrorHealth | None = None,
+                on_done: Callable[[FetchResult], None] | None = None) -> dict[str, FetchResult]:
+    """Fetch each planned entry from its own mirrors, ``jobs`` at a time, under a lock the
+    caller holds; the result of each, by name (``progress.finished(name)``, then ``on_done``,
+    as each ends)."""
+    cancel = threading.Event()
+    health = health or MirrorHealth()
+    results: dict[str, FetchResult] = {}
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
+    futures: list[concurrent.futures.Future[FetchResult]] = []
+    try:
+        # each task runs in a copy of this context, so the limits in force apply there too
+        task = carry_context(_fetch_one)
+        futures = [pool.submit(task, e, ms, transport, progress, cancel, check, health)
+                   for e, ms in work]
+        for future in as_completed(futures):
+            result = future.result()
+            results[result.filename] = result
+            progress.finished(result.filename)
+            if on_done is not None:
+                on_done(result)
+    except BaseException:
+        # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
+        # moment, never waited for until its timeout (an interrupt must not hang)
+        cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
+        raise
+    pool.shutdown(wait=True)
+    return results
 
 
 # --- dry run ----------------------------------------------------------------------------------
@@ -435,10 +452,10 @@ class Planned:
 
     @property
     def url(self) -> str:
-        return self.mirror.url(self.entry.item.filename)
+        return self.mirror.url(self.entry.item.remote)
 
     def to_json(self) -> dict[str, Any]:
-        return {"filename": self.entry.item.filename, "state": self.entry.state,
+        return {"filename": self.entry.item.name, "state": self.entry.state,
                 "size": self.entry.item.size, "partial": self.entry.partial,
                 "directory": str(self.entry.directory),
                 "mirror": str(self.mirror), "url": self.url}

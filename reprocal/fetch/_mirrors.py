@@ -73,6 +73,16 @@ class Mirror:
             return self.base + urllib.parse.quote(filename)
         return self.base + filename
 
+    def under(self, rel: str) -> Mirror:
+        """The mirror of the directory ``rel`` (already validated, ``/``-separated) below this
+        one: where a mirror keeps an extra set (``extras/responses/``)."""
+        rel = rel.strip("/")
+        if self.kind == "file":
+            return Mirror("file", str(Path(self.base) / rel))
+        if self.kind == "http":
+            return Mirror("http", self.base + urllib.parse.quote(rel) + "/")
+        return Mirror("rsync", self.base + rel + "/")
+
     def __str__(self) -> str:
         return self.base
 

@@ -9,6 +9,11 @@ and replaced, so the script never adds an upper-case copy beside a lower-case on
 it with another case of extension (``.Ccf``, which cifbuild does not read) fails that name, as
 :func:`reprocal.fetch._engine.fetch` does.
 
+The extra calibration sets of a manifest are fetched into ``DEST/extras/<label>/`` the same
+way (``fetch_extra``); a set pinned from a tarball is fetched as that tarball, checked, unpacked
+into a temporary directory, and each file checked again before it is moved into place
+(``unpack_extra``).
+
 Usage: ``sh fetch.sh [DEST]`` (default: the current directory); exit 1 when a file could not be
 fetched.
 """
@@ -23,6 +28,8 @@ from reprocal._version import __version__
 from reprocal.fetch._item import FetchItem, _unique
 from reprocal.fetch._mirrors import Mirror
 from reprocal.fs._atomic import atomic_write
+from reprocal.repo._extras import EXTRAS_DIR
+from reprocal.state._manifest import ExtraSet
 
 _HEADER = r"""#!/bin/sh
 # Fetch {count} pinned XMM-Newton calibration files and check their sha256.
@@ -99,6 +106,81 @@ fetch_one() {{
     return 1
 }}
 
+# fetch_extra REL SHA256 SOURCE...: a file of an extra calibration set (or the tarball one
+# came as) at DEST/REL, its directories made; checked before it is renamed into place
+fetch_extra() {{
+    rel=$1 sum=$2
+    shift 2
+    target="$DEST/$rel"
+    if [ -f "$target" ] && verify "$sum" "$target"; then
+        echo "present $rel"
+        return 0
+    fi
+    dir=$(dirname "$target")
+    mkdir -p "$dir" || return 1
+    tmp="$dir/.$(basename "$target").part"
+    for src in "$@"; do
+        rm -f "$tmp"
+        if get "$src" "$tmp" && verify "$sum" "$tmp"; then
+            mv -f "$tmp" "$target" && echo "fetched $rel" && return 0
+        fi
+        echo "fetch: $rel: failed from $src" >&2
+    done
+    rm -f "$tmp"
+    echo "FAILED $rel" >&2
+    return 1
+}}
+
+# all_present DIR PATH SHA256 [PATH SHA256]...: every file there and as pinned
+all_present() {{
+    d=$1
+    shift
+    while [ "$#" -ge 2 ]; do
+        if [ ! -f "$d/$1" ] || ! verify "$2" "$d/$1"; then
+            return 1
+        fi
+        shift 2
+    done
+}}
+
+# unpack_extra TARBALL DIR PATH SHA256 [PATH SHA256]...: the files of a set pinned from a
+# tarball, unpacked into DEST/DIR. Only a tarball whose sha256 matched its pin gets here, and
+# reprocal checked that tarball member by member when it was pinned (no '..', no absolute
+# names, no links); each file is checked again before it is moved into place.
+unpack_extra() {{
+    tarball="$DEST/$1" set_dir="$2" dir="$DEST/$2"
+    shift 2
+    if all_present "$dir" "$@"; then
+        echo "present $set_dir (every file)"
+        return 0
+    fi
+    tmp="$DEST/extras/.unpack.$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp" || return 1
+    if ! tar -xf "$tarball" -C "$tmp"; then
+        rm -rf "$tmp"
+        echo "FAILED unpacking $tarball" >&2
+        return 1
+    fi
+    bad=0
+    while [ "$#" -ge 2 ]; do
+        p=$1 h=$2
+        shift 2
+        if [ -f "$dir/$p" ] && verify "$h" "$dir/$p"; then
+            continue
+        fi
+        if verify "$h" "$tmp/$p" && mkdir -p "$(dirname "$dir/$p")" \
+                && mv -f "$tmp/$p" "$dir/$p"; then
+            echo "fetched $set_dir/$p"
+        else
+            echo "FAILED $set_dir/$p (not as pinned in $tarball)" >&2
+            bad=1
+        fi
+    done
+    rm -rf "$tmp"
+    return "$bad"
+}}
+
 failed=0
 """
 
@@ -114,22 +196,44 @@ def any_case(filename: str) -> str:
 
 
 def script_text(items: Iterable[FetchItem], mirrors: Sequence[Mirror], *, name: str = "fetch.sh",
-                version: str = "") -> str:
-    """The script's text (pure): one ``fetch_one`` line per pinned file, mirrors in order."""
+                version: str = "", extras: Sequence[ExtraSet] = ()) -> str:
+    """The script's text (pure): one ``fetch_one`` line per pinned file, mirrors in order;
+    then the extra sets' files (``fetch_extra``), or their tarball and ``unpack_extra``."""
     items = _unique(items)
-    lines = [_HEADER.format(count=len(items), version=version, name=name)]
+    count = len(items) + sum(len(x.files) for x in extras)
+    lines = [_HEADER.format(count=count, version=version, name=name)]
     for item in items:
         sources = " ".join(shlex.quote(m.url(item.filename)) for m in mirrors)
         # file names are validated constituent names and hashes are hex: nothing to quote
         lines.append(f"fetch_one {item.filename} {shlex.quote(any_case(item.filename))} "
                      f"{item.sha256 or '-'} {sources} || failed=1\n")
+    for x in extras:
+        lines += _extra_lines(x, mirrors)
     lines.append('exit "$failed"\n')
     return "".join(lines)
 
 
-def write_script(items: Iterable[FetchItem], mirrors: Sequence[Mirror], path: Path | str) -> Path:
+def _extra_lines(x: ExtraSet, mirrors: Sequence[Mirror]) -> list[str]:
+    from reprocal.fetch._extras import file_mirrors, tarball_mirrors
+
+    home = f"{EXTRAS_DIR}/{x.label}"
+    if x.tarball is not None:
+        tb = x.tarball
+        sources = " ".join(shlex.quote(m.url(tb.path)) for m in tarball_mirrors(x, mirrors))
+        pairs = " ".join(f"{shlex.quote(f.path)} {f.sha256}" for f in x.files)
+        return [f"fetch_extra {shlex.quote(f'{EXTRAS_DIR}/{tb.path}')} {tb.sha256} {sources} "
+                f"&& unpack_extra {shlex.quote(f'{EXTRAS_DIR}/{tb.path}')} "
+                f"{shlex.quote(home)} {pairs} || failed=1\n"]
+    bases = file_mirrors(x, mirrors)
+    return [f"fetch_extra {shlex.quote(f'{home}/{f.path}')} {f.sha256} "
+            + " ".join(shlex.quote(m.url(f.path)) for m in bases) + " || failed=1\n"
+            for f in x.files]
+
+
+def write_script(items: Iterable[FetchItem], mirrors: Sequence[Mirror], path: Path | str, *,
+                 extras: Sequence[ExtraSet] = ()) -> Path:
     """Write the script (temp file beside it, then rename), executable; return its path."""
 
     path = Path(path)
-    text = script_text(items, mirrors, name=path.name, version=__version__)
+    text = script_text(items, mirrors, name=path.name, version=__version__, extras=extras)
     return atomic_write(path, text.encode("utf-8"), mode=0o755)

@@ -20,6 +20,7 @@ API_INIT = Path(api.__file__)
 # command -> the API function(s) it calls
 CALLS = {
     "index": ["index"], "cif": ["cif"], "show": ["show"], "pin": ["pin"], "rebuild": ["rebuild"],
+    "response": ["response"],
     "manifest upgrade": ["upgrade_manifest"], "verify": ["verify", "verify_repository"],
     "fetch": ["fetch", "fetch_plan", "fetch_script"], "unused": ["unused"],
     "image build": ["image_build"], "image verify": ["image_verify"],

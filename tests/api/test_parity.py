@@ -74,6 +74,15 @@ class World:
         return str(copy)
 
     @cached_property
+    def responses(self) -> str:
+        """A synthetic canned-response area (pn's three epochs, one MOS epoch)."""
+        from reprocal.testing import write_responses
+
+        write_responses(self.tmp / "responses", mos_epochs=1)
+        (self.tmp / "resp-repo").mkdir()  # where the chosen matrices are kept
+        return "responses"
+
+    @cached_property
     def synced(self) -> str:
         """A repository synced from the synthetic one (a directory mirror)."""
         with warnings.catch_warnings():
@@ -125,6 +134,12 @@ CASES = [
          lambda w, _: api.rebuild(w.manifest, ccf_path=w.ccf, output="r")),
     Case("manifest upgrade", "manifest upgrade", lambda w: ["manifest", "upgrade", w.v1, "-o", "new.json"],
          lambda w, _: api.upgrade_manifest(w.v1, output="new.json")),
+    Case("response", "response", lambda w: [
+        "response", w.manifest, "--source", w.responses, "--camera", "pn", "--mode", "ff20",
+        "--patterns", "s", "--position", "Y9", "--ccf-path", "resp-repo", "-o", "r.json"],
+         lambda w, _: api.response(w.manifest, source=w.responses, camera="pn", mode="ff20",
+                                   patterns="s", position="Y9", ccf_path="resp-repo",
+                                   output="r.json")),
     Case("verify", "verify", lambda w: ["verify", w.manifest, "--ccf-path", w.ccf, "--level", "full"],
          lambda w, _: api.verify(w.manifest, ccf_path=w.ccf, level="full"), twice=True),
     Case("verify", "verify tampered", lambda w: ["verify", w.manifest, "--ccf-path", w.tampered,
