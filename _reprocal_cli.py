@@ -10,13 +10,13 @@ import sys
 import threading
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     try:
         from reprocal.cli import main as cli_main
     except KeyboardInterrupt:
         sys.stderr.write("reprocal: interrupted\n")
         return 130
-    code = cli_main()
+    code = cli_main(argv)
     if code == 130 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
                            if t is not threading.main_thread()):
         # interrupted while a worker is blocked in a read: do not wait for its timeout at
@@ -28,6 +28,14 @@ def main() -> int:
                 pass
         os._exit(code)
     return code
+
+
+def cifbuild() -> int:
+    """The ``reprocal-cifbuild`` console script: ``reprocal cifbuild ARGS``, SAS's cifbuild
+    task by its own parameters. Linked or wrapped as ``cifbuild`` first on ``PATH`` it stands
+    in for SAS's (see docs/cifbuild.md); it is not installed under that name, so that
+    installing reprocal never shadows SAS's own task."""
+    return main(["cifbuild", *sys.argv[1:]])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,6 +42,9 @@ _EXPORTS = {
     "index": "reprocal.api._index", "IndexResult": "reprocal.api._index",
     "cif": "reprocal.api._cif", "CifResult": "reprocal.api._cif",
     "show": "reprocal.api._cif", "ShowResult": "reprocal.api._cif",
+    "cifbuild": "reprocal.api._cifbuild", "CifbuildResult": "reprocal.api._cifbuild",
+    "CIFBUILD_PARAMETERS": "reprocal.api._cifbuild", "SUBPARAMETERS": "reprocal.api._cifbuild",
+    "TaskParameter": "reprocal.api._cifbuild",
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
@@ -84,7 +87,8 @@ _EXPORTS = {
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
-    "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "CIFBUILD_PARAMETERS", "CalibrationId", "CifResult", "CifbuildResult", "SUBPARAMETERS",
+    "TaskParameter", "cifbuild", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
@@ -108,6 +112,13 @@ if TYPE_CHECKING:
     )
     from reprocal.api._bundle import BundleResult, BundleVerifyResult, bundle, bundle_verify
     from reprocal.api._cif import CifResult, ShowResult, cif, show
+    from reprocal.api._cifbuild import (
+        CIFBUILD_PARAMETERS,
+        SUBPARAMETERS,
+        CifbuildResult,
+        TaskParameter,
+        cifbuild,
+    )
     from reprocal.api._diff import DiffResult, diff
     from reprocal.api._fetch import (
         FetchPlanResult,
