@@ -19,7 +19,7 @@ import click
 
 from reprocal import api
 from reprocal._version import __version__
-from reprocal.cli._common import info
+from reprocal.cli._common import echo_json, info
 from reprocal.cli._progress import Bar
 from reprocal.cli._sastask import TaskArgs, boolean, parse, with_switches
 from reprocal.errors import InputError
@@ -71,6 +71,7 @@ Options:
   -o, --odf ODF          set SAS_ODF for this run
   -i, --ccf CIF          set SAS_CCF for this run (cifbuild does not read it)
   -d, -m, -f             refused (no dialog, no manual page, no CCF file list)
+  --json                 (reprocal's addition) print the result as one JSON document
 """
 
 
@@ -137,7 +138,9 @@ def _report(r: api.CifbuildResult, level: int) -> None:
 def cifbuild_cmd(args: tuple[str, ...]) -> None:
     """SAS's cifbuild by its own parameters (name=value; `reprocal cifbuild -h` lists them):
     the same CIF, and a manifest beside it."""
-    task = parse(args, [p.name for p in api.CIFBUILD_PARAMETERS], task=TASK)
+    as_json = "--json" in args  # reprocal's own addition: the result as one JSON document
+    task = parse([a for a in args if a != "--json"], [p.name for p in api.CIFBUILD_PARAMETERS],
+                 task=TASK)
     if _immediate(task):
         return
     level = _verbosity(task)
@@ -152,5 +155,8 @@ def cifbuild_cmd(args: tuple[str, ...]) -> None:
         info(f"{TASK} (reprocal): " + " ".join(f"{k}={v}" for k, v in kwargs.items()))
     with Bar("indexing") as progress:
         r = api.cifbuild(**kwargs, clobber=clobber, argv=[TASK, *args], progress=progress)
-    _report(r, level)
+    if as_json:
+        echo_json(r.to_json())
+    else:
+        _report(r, level)
 
