@@ -44,7 +44,7 @@ _EXPORTS = {
     "show": "reprocal.api._cif", "ShowResult": "reprocal.api._cif",
     "cifbuild": "reprocal.api._cifbuild", "CifbuildResult": "reprocal.api._cifbuild",
     "CIFBUILD_PARAMETERS": "reprocal.api._cifbuild", "SUBPARAMETERS": "reprocal.api._cifbuild",
-    "TaskParameter": "reprocal.api._cifbuild",
+    "TaskParameter": "reprocal.api._cifbuild", "split_ccfpath": "reprocal.api._cifbuild",
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
@@ -88,7 +88,7 @@ __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
     "CIFBUILD_PARAMETERS", "CalibrationId", "CifResult", "CifbuildResult", "SUBPARAMETERS",
-    "TaskParameter", "cifbuild", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "TaskParameter", "cifbuild", "split_ccfpath", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
@@ -118,6 +118,7 @@ if TYPE_CHECKING:
         CifbuildResult,
         TaskParameter,
         cifbuild,
+        split_ccfpath,
     )
     from reprocal.api._diff import DiffResult, diff
     from reprocal.api._fetch import (

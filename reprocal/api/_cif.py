@@ -75,7 +75,8 @@ def cif(
 
     From the files of ``ccf_path`` (``None``: ``$SAS_CCFPATH``), warning about each newer
     eligible issue known but missing; or, with ``master_index``, from that table alone
-    (cifbuild's ``masterindex=yes``, whose documented rule omits the end-of-validity test).
+    (cifbuild's ``withmasterindexset=yes``, whose documented rule omits the end-of-validity
+    test).
     """
     obs_id, obs = observation(obs_date, odf, names)
     an = analysis(analysis_date, obs, names)

@@ -88,7 +88,8 @@ def _option_list() -> str:
     return ", ".join(f"-{letter}/--{name}" for name, letter in {**FLAGS, **VALUED}.items())
 
 
-def parse(argv: Sequence[str], parameters: Iterable[str], *, task: str = "cifbuild") -> TaskArgs:
+def parse(argv: Sequence[str], parameters: Iterable[str], *, task: str = "cifbuild",
+          described_by: str | None = None) -> TaskArgs:
     """Split ``argv`` into parameters (only names in ``parameters``) and generic options.
 
     >>> parse(["analysisdate=now", "-V", "5", "--noclobber"], ["analysisdate"])
@@ -106,7 +107,7 @@ def parse(argv: Sequence[str], parameters: Iterable[str], *, task: str = "cifbui
             if name not in known:
                 raise InputError(f"{task} has no parameter {name!r} (in {token!r})",
                                  hint=f"its parameters: {', '.join(sorted(known))}; "
-                                      f"`{task} -h` describes them")
+                                      f"`{described_by or task + ' -h'}` describes them")
             if name in params:
                 raise InputError(f"{task}: parameter {name} is given twice ({name}="
                                  f"{params[name]!r} and {token!r})", hint="give it once")

@@ -17,6 +17,7 @@ from reprocal.cli._common import (
     warn,
 )
 from reprocal.cli._progress import Bar
+from reprocal.errors import InputError
 
 
 def scan_options(f: Any) -> Any:
@@ -62,7 +63,56 @@ def index_cmd(as_json: bool, **options: Any) -> None:
     r.raise_if_failed()
 
 
+CIF_SPELLINGS = {
+    "analysisdate": "analysis_date", "observationdate": "obs_date", "calindexset": "output",
+    "fullpath": "fullpath", "category": "category", "ignorecategory": "ignore_category",
+    "recurse": "recurse", "fileglob": "fileglob", "ccfpath": "ccf_path",
+    "masterindexset": "master_index",
+}
+"""cifbuild's parameter -> the ``cif`` option taking the same value."""
+CIF_SWITCHES = {"withccfpath", "withobservationdate", "withmasterindexset"}
+"""cifbuild's switches: ``cif`` has none (giving the value is enough)."""
+
+
+def _sas_style(ctx: click.Context, options: dict[str, Any], sas_params: tuple[str, ...]) -> None:
+    """``reprocal cif analysisdate=...``: cifbuild's spelling, read as the option it names,
+    with a note saying so; what ``cif`` has no option for is refused, naming ``reprocal
+    cifbuild``, which takes cifbuild's parameters as they are."""
+    from reprocal.cli._sastask import boolean, parse
+
+    task = parse(sas_params, [*CIF_SPELLINGS, *CIF_SWITCHES, *(p.name for p in api.CIFBUILD_PARAMETERS)],
+                 task="reprocal cif", described_by="reprocal cifbuild -h")
+    if task.options:
+        raise InputError(f"reprocal cif: {', '.join('--' + o for o in task.options)} is a SAS "
+                         "task option; run `reprocal cifbuild` (or reprocal-cifbuild) for "
+                         "cifbuild's syntax")
+    opts = {p.name: p for p in ctx.command.params if isinstance(p, click.Option)}
+    for name, value in task.params.items():
+        if name in CIF_SWITCHES:
+            boolean(name, value)  # a switch: giving its value is what turns it on here
+            continue
+        if name not in CIF_SPELLINGS:
+            raise InputError(f"{name}= is a cifbuild parameter `reprocal cif` has no option for",
+                             hint="run `reprocal cifbuild` (or reprocal-cifbuild), which takes "
+                                  "cifbuild's parameters as they are")
+        param = CIF_SPELLINGS[name]
+        option = opts[param].opts[-1]
+        got: Any = boolean(name, value) if opts[param].is_flag else value
+        if param == "ccf_path":
+            got = ":".join(api.split_ccfpath(value))
+        if (ctx.get_parameter_source(param) is click.core.ParameterSource.COMMANDLINE
+                and options[param] != got):
+            raise InputError(f"{name}={value} and {option} {options[param]} disagree",
+                             hint="give one of them")
+        options[param] = got
+        shown = option if opts[param].is_flag else f"{option} {got}"
+        click.echo(f"reprocal: note: {name}={value} is cifbuild's spelling; reprocal cif reads "
+                   f"it as {shown if got is not False else 'no ' + option} (reprocal cifbuild "
+                   "takes cifbuild's parameters as they are)", err=True)
+
+
 @click.command("cif")
+@click.argument("sas_params", nargs=-1, metavar="[name=value]...")
 @click.option("--obs-date", metavar="DATE", help="Observation date YYYY-MM-DD[Thh:mm:ss].")
 @click.option("--odf", metavar="PATH", help="ODF summary (*SUM.SAS/*SUM.ASC) or directory "
               "(default: $SAS_ODF).")
@@ -73,12 +123,17 @@ def index_cmd(as_json: bool, **options: Any) -> None:
 @click.option("--fullpath", is_flag=True, help="Write absolute paths in FNAME (default: base names).")
 @click.option("-o", "--output", default="ccf.cif", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--master-index", "master_index", type=click.Path(dir_okay=False), default=None,
-              help="Select from a master index file instead of the files (cifbuild masterindex=yes; "
-              "its documented rule omits the end-of-validity test).")
+              help="Select from a master index file instead of the files (cifbuild "
+              "withmasterindexset=yes; its documented rule omits the end-of-validity test).")
 @scan_options
 @json_option
-def cif_cmd(as_json: bool, **options: Any) -> None:
-    """Write the CIF cifbuild would write for an observation and analysis date, offline."""
+def cif_cmd(as_json: bool, sas_params: tuple[str, ...], **options: Any) -> None:
+    """Write the CIF cifbuild would write for an observation and analysis date, offline.
+
+    cifbuild's spelling (analysisdate=DATE, calindexset=FILE, ...) is read as the matching
+    option, with a note; `reprocal cifbuild` takes cifbuild's parameters as they are."""
+    if sas_params:
+        _sas_style(click.get_current_context(), options, sas_params)
     with Bar("indexing") as progress:
         r = api.cif(**options, progress=progress, names=option_names())
     if as_json:

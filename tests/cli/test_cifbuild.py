@@ -251,3 +251,38 @@ def test_pysas_style_call_with_every_parameter(sas_env, shim_path: str, tmp_path
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ccf.cif").exists() and (tmp_path / "ccf.manifest.json").exists()
+
+
+# --- reprocal cif with cifbuild's spelling ---------------------------------------------------
+
+
+def test_cif_reads_cifbuild_spelling_with_a_hint(cli, sas_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`reprocal cif analysisdate=... calindexset=...` is read as --analysis-date and -o, with
+    one note per parameter, instead of "unexpected extra argument"."""
+    r = cli("cif", f"analysisdate={AN}", "calindexset=sas.cif", "fullpath=no", env=sas_env,
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        f"reprocal: note: analysisdate={AN} is cifbuild's spelling; reprocal cif reads it as "
+        f"--analysis-date {AN} (reprocal cifbuild takes cifbuild's parameters as they are)",
+        "reprocal: note: calindexset=sas.cif is cifbuild's spelling; reprocal cif reads it as "
+        "--output sas.cif (reprocal cifbuild takes cifbuild's parameters as they are)",
+        "reprocal: note: fullpath=no is cifbuild's spelling; reprocal cif reads it as no "
+        "--fullpath (reprocal cifbuild takes cifbuild's parameters as they are)",
+    ]
+    assert cli("cif", "--analysis-date", AN, "-o", str(tmp_path / "direct.cif"), env=sas_env).returncode == 0
+    assert _rows(tmp_path / "sas.cif") == _rows(tmp_path / "direct.cif")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ([f"analysisdate={AN}", "--analysis-date", "2019-01-01"], f"reprocal: error: analysisdate={AN} and --analysis-date 2019-01-01 disagree; give one of them"),
+    (["usecanonicalname=yes"], "reprocal: error: usecanonicalname= is a cifbuild parameter `reprocal cif` has no option for; run `reprocal cifbuild` (or reprocal-cifbuild), which takes cifbuild's parameters as they are"),
+    (["foo=1"], "reprocal: error: reprocal cif has no parameter 'foo' (in 'foo=1'); its parameters:"),
+    (["ccf.cif"], "reprocal: error: reprocal cif: unexpected argument 'ccf.cif'; SAS task parameters are name=value"),
+])
+def test_cif_refuses_what_it_cannot_read(cli, sas_env, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    """What `reprocal cif` has no option for, or a disagreement, is one line naming it."""
+    r = cli("cif", *args, env=sas_env, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith(message), r.stderr
+    assert "unexpected extra argument" not in r.stderr
