@@ -25,7 +25,7 @@ from reprocal.api._inputs import (
     open_repository,
     warn,
 )
-from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.errors import PARAMETERS, InputError, Names, ReprocalError
 from reprocal.fetch._engine import Check, FetchItem, FetchReport, Planned
 from reprocal.fetch._mirrors import Mirror
@@ -43,6 +43,8 @@ class _Wanted:
     check: Check | None = None
     dest: Path | None = None
     also: list[Path] = attrs.Factory(list)
+    expected: dict[str, Constituent] = attrs.Factory(dict)
+    """The indexed header of each unpinned item (what ``check`` and the script compare)."""
 
 
 def _state(obs_date: DateLike | None, odf: PathLike | None, analysis_date: DateLike | None,
@@ -68,8 +70,9 @@ def _state(obs_date: DateLike | None, odf: PathLike | None, analysis_date: DateL
                          hint=f"give {names.given('master_index', 'FILE')}, or import one with "
                               "`reprocal index --import-index FILE`")
     missing = missing_constituents(present, known, [Rule(obs, an, category)])
-    return _Wanted(items(missing), constituent_check({c.filename: c for c in missing}),
-                   repo.dirs[0], list(repo.dirs[1:]))
+    expected = {c.filename: c for c in missing}
+    return _Wanted(items(missing), constituent_check(expected), repo.dirs[0],
+                   list(repo.dirs[1:]), expected)
 
 
 def _wanted(manifest: Manifest | PathLike | None, obs_date: DateLike | None,
@@ -262,7 +265,7 @@ def fetch_script(
 
     wanted, chosen = _wanted(manifest, obs_date, odf, analysis_date, master_index, category,
                              mirrors, ccf_path, catalog, progress, names)
-    path = write_script(wanted.items, chosen, Path(output))
+    path = write_script(wanted.items, chosen, Path(output), expected=wanted.expected)
     return FetchScriptResult(path, len(wanted.items), chosen)
 
 

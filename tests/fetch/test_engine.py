@@ -522,7 +522,7 @@ def test_script_text_is_plain_sh():
     text = script_text([item], [parse_mirror("https://example.org/a&b/")])
     assert text.startswith("#!/bin/sh\n")
     assert ("fetch_one EPN_QUANTUMEF_0017.CCF '[Ee][Pp][Nn]_[Qq][Uu][Aa][Nn][Tt][Uu][Mm][Ee][Ff]_0017' "
-            + "a" * 64 + " 'https://example.org/a&b/EPN_QUANTUMEF_0017.CCF' || failed=1\n") in text
+            + "a" * 64 + " - 'https://example.org/a&b/EPN_QUANTUMEF_0017.CCF' || failed=1\n") in text
     assert text.endswith('exit "$failed"\n')
 
 
