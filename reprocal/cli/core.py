@@ -50,7 +50,7 @@ def index_cmd(as_json: bool, **options: Any) -> None:
         r = api.index(**options, progress=progress, names=option_names())
     if as_json:
         echo_json(r.to_json())
-    else:
+    elif r.ok:  # an empty repository is the error alone, not a count of nothing first
         info(f"Indexed {':'.join(map(str, r.dirs))}: {r.constituents} constituents of "
              f"{r.types} types ({r.report.read} read, {r.report.unchanged} unchanged, "
              f"{len(r.report.removed)} gone)")
@@ -58,6 +58,7 @@ def index_cmd(as_json: bool, **options: Any) -> None:
             info(f"Imported {n} expected constituents from {path}")
         if r.master_index:
             info(f"Wrote master index {r.master_index}")
+    if not as_json:
         for p in r.report.problems:
             warn(f"{p.kind}: {p.message} ({', '.join(p.paths)})")
     r.raise_if_failed()
