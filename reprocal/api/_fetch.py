@@ -173,7 +173,8 @@ def fetch(
     started = time.monotonic()
     report = fetch_files(wanted.items, dest, chosen, jobs=jobs, progress=progress, level=level,
                          policy=RetryPolicy.of(retries=retries), check=wanted.check, also=also,
-                         on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"))
+                         on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"),
+                         names=names)
     failure = report.failure(names("mirrors"))
     unpinned = sum(1 for i in wanted.items if not i.pinned)
     return FetchRunResult(report, unpinned, time.monotonic() - started, failure)

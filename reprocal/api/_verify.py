@@ -103,7 +103,7 @@ def verify(
     with VerifyCache(cache, warn=warn) as vc:
         or_null(progress).start(len(expected))
         report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc,
-                              progress=progress)
+                              progress=progress, names=names)
     newer = _newer(m, dirs, catalog, progress)
     failure = None
     if not report.ok:
