@@ -108,7 +108,7 @@ class CifbuildResult:
     gaps: tuple[Gap, ...] = ()
     """Newer eligible issues known but missing: cifbuild's silent downgrades, made and warned."""
     withdrawn: tuple[str, ...] = ()
-    """What the withdrawal hook said of the selection (see :func:`withdrawal_notes`)."""
+    """One warning per type a withdrawal touches (see :func:`withdrawal_notes`)."""
     notes: tuple[str, ...] = ()
     """What else differs from a plain run (no manifest, an implied parameter)."""
 
@@ -153,16 +153,31 @@ def split_ccfpath(value: str | os.PathLike[str]) -> list[str]:
 
 
 def withdrawal_notes(res: Resolution) -> tuple[str, ...]:
-    """HOOK for withdrawn constituents: what to warn about the selection ``res`` when one of
-    its constituents was withdrawn from the archive.
+    """One warning per calibration type whose selection a withdrawal touches (the repository's
+    mirror history dates them), for the CIF the drop-in writes: cifbuild's own choice over the
+    files present (:meth:`~reprocal.repo._resolve.Resolution.as_kept`).
 
-    cifbuild on a mirror that kept every file selects a withdrawn constituent as any other; the
-    drop-in does the same, and is to warn about each one (and about what a mirror pruned with
-    ``rsync --delete`` would have selected instead). The withdrawal dates are the repository's
-    mirror history, which this reprocal does not record yet: there is nothing to say, so this
-    returns nothing. It is the one place that plugs them in.
+    cifbuild on a repository that kept a withdrawn file selects it like any other, and so does
+    the drop-in; the warning says so, and what ``reprocal cif`` and a mirror pruned with ESA's
+    ``rsync --delete`` give instead.
     """
-    return ()
+    out = []
+    for e in res.withdrawals:
+        w, since = e.withdrawn.filename, e.withdrawal.since
+        pruned = (f"issue {e.pruned.issue} ({e.pruned.filename})" if e.pruned is not None
+                  else "no issue of the type")
+        if e.before_analysis:
+            mine = (f"issue {e.selected.issue} ({e.selected.filename})" if e.selected is not None
+                    else "no issue of the type")
+            out.append(f"cifbuild-compatible withdrawal: {w} was withdrawn from the archive on "
+                       f"{since}, before the analysis date; like cifbuild on a repository that "
+                       f"kept it, the CIF uses it (`reprocal cif` skips it and gives {mine}; a "
+                       f"mirror following --delete gives {pruned})")
+        else:
+            out.append(f"withdrawal: {w} was withdrawn from the archive on {since}, after the "
+                       f"analysis date; the CIF uses it, as users then had it (a mirror that "
+                       f"followed --delete since gives {pruned})")
+    return tuple(out)
 
 
 def _observation(withobservationdate: bool, observationdate: DateLike
@@ -261,7 +276,8 @@ def cifbuild(
     started = datetime.now(timezone.utc)
     with open_repository(ccf_path, _CIFBUILD_NAMES, catalog=catalog, recurse=recurse,
                          fileglob=fileglob, progress=progress) as repo:
-        res = repo.resolve(obs, an, category=category, ignore_category=ignorecategory)
+        res = repo.resolve(obs, an, category=category,
+                           ignore_category=ignorecategory).as_kept()
         withdrawn = withdrawal_notes(res)
         for line in withdrawn:
             warn(line)
@@ -298,6 +314,11 @@ def _pin(res: Resolution, obs_id: str | None, obs: CalDate, an: CalDate, categor
     method = "cifbuild (reprocal's drop-in): cifbuild selection over a local repository"
     if ignorecategory:
         method += ", ignorecategory=yes (rows selected regardless of CATEGORY)"
+    used = sorted(e.withdrawn.filename for e in res.withdrawals
+                  if e.before_analysis and e.withdrawn in res.chosen)
+    if used:
+        method += (", withdrawn constituents selected as cifbuild on a repository that kept "
+                   f"them: {', '.join(used)}")
     sas, _ = _sas_version(None, Names({"sas_version": "--sas-version"}))
     manifest = pin_resolved([ObsRequest(obs_id, obs, an)], [res], category=category,
                             allow_incomplete=True, sas_version=sas, method=method,

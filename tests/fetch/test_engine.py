@@ -557,7 +557,7 @@ def test_item_normalises_name_and_hash():
     (lambda d: fetch([], d, []),
      "no mirror to fetch from; give --mirror URL or set REPROCAL_MIRRORS"),
     (lambda d: fetch([], d, [parse_mirror("http://h/")], jobs=0),
-     "--jobs 0 is not an integer in 1..64"),
+     "jobs 0 is not an integer in 1..64"),
     (lambda d: fetch([FetchItem("EPN_X_0001.CCF", 1, "a" * 64),
                       FetchItem("epn_x_0001.ccf", 2, "a" * 64)], d, [parse_mirror("http://h/")]),
      "EPN_X_0001.CCF is pinned twice with different size or sha256"),

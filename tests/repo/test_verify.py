@@ -387,7 +387,7 @@ def test_expected_normalises_name_and_digest() -> None:
     ("call", "error", "message"),
     [
         (lambda d, p: verify_files(p, d, level="fast"), InputError,
-         "--level 'fast' is not one of stat, fits, full"),
+         "level 'fast' is not one of stat, fits, full"),
         (lambda d, p: verify_files(p + p[:1], d), InputError,
          "EPN_CTI_0001.CCF is expected twice; each constituent is listed once"),
         (lambda d, p: verify_files(p, f"{d}/nope"), RepositoryError,
