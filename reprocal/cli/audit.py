@@ -53,7 +53,8 @@ def catalogue_options(f: Any) -> Any:
 @json_option
 def diff_cmd(as_json: bool, **options: Any) -> None:
     """Compare two calibration states: CIFs, products, manifests (M.json[#OBS]) or dates
-    (obs=DATE,an=DATE|now, selected over the catalogue)."""
+    (obs=DATE,an=DATE|now, selected over the catalogue). Exits 0 when they are identical, 1
+    when they differ (as diff does)."""
     with Bar("indexing") as progress:
         r = api.diff(**options, progress=progress, names=option_names())
     if as_json:
@@ -63,6 +64,8 @@ def diff_cmd(as_json: bool, **options: Any) -> None:
             info(line)
         if r.html is not None:
             info(f"Wrote {r.html}")
+    if not r.ok:  # as diff(1): 0 identical, 1 different, 2 and up trouble
+        raise click.exceptions.Exit(1)
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ CASES = [
     Case("diff", "diff", lambda w: ["diff", f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
                             "--ccf-path", w.ccf],
          lambda w, _: api.diff(f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
-                               ccf_path=w.ccf)),
+                               ccf_path=w.ccf), code=1),
     Case("audit", "audit", lambda w: ["audit", w.manifest, w.cif, "--ccf-path", w.ccf, "--today", TODAY],
          lambda w, _: api.audit([w.manifest, w.cif], ccf_path=w.ccf, today=TODAY)),
     Case("audit", "audit --pin", lambda w: ["audit", w.cif, "--pin", "-o", "again.json", "--ccf-path",

@@ -1,0 +1,90 @@
+"""A SAS user's first session, through the CLI: rebuild's export lines, diff's dates and exit
+status, the calibration type -> SAS task table per instrument."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reprocal.audit._diff import task_fits_scope, type_tasks
+
+AN = "2018-07-27T17:25:14"
+
+
+@pytest.fixture(scope="module")
+def ccf(synthetic_repo) -> Path:  # type: ignore[no-untyped-def]
+    return synthetic_repo.root
+
+
+def test_rebuild_prints_an_export_line_per_observation_with_absolute_paths(cli, ccf: Path,  # type: ignore[no-untyped-def]
+                                                                            tmp_path: Path) -> None:
+    """Two observations, relative paths given: one `export` line each, absolute and quoted, that
+    a shell can run as it is."""
+    (tmp_path / "obs.csv").write_text("obs_id,obs_date\n0201903501,2004-06-17T10:38:28\n"
+                                      "0404910601,2006-05-27T09:57:27\n")
+    shutil.copytree(ccf, tmp_path / "my ccf")
+    pin = cli("pin", "--obs-list", "obs.csv", "--analysis-date", AN, "--ccf-path", "my ccf",
+              "-o", "m.json", cwd=tmp_path)
+    assert pin.returncode == 0, pin.stderr
+    r = cli("rebuild", "m.json", "--ccf-path", "my ccf", "-o", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    at = lines.index("Use it (in the shell that runs SAS for each observation):")
+    dirs = shlex.quote(str(tmp_path / "my ccf"))
+    assert lines[at + 1:] == [
+        f"  {obs}: export SAS_CCFPATH={dirs} SAS_CCF={tmp_path / 'out' / obs / 'ccf.cif'}"
+        for obs in ("0201903501", "0404910601")]
+
+
+def test_diff_shows_both_dates_and_exits_as_diff_does(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each side's OBSVDATE and ANALDATE; exit 1 when the states differ, 0 when identical."""
+    evt = str(samples / "0404910601" / "calindex_from_mos1_exp1_clean_evts.fits")
+    cif = str(samples / "0404910601" / "ccf.cif")
+    r = cli("diff", evt, cif)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.splitlines()[:2] == [
+        f"A: {evt} (observation date 2006-05-27T09:39:57, analysis date 2014-05-08T13:54:47)",
+        f"B: {cif} (observation date 2006-05-27T09:57:27, analysis date 2018-07-27T18:24:32)"]
+    same = cli("diff", cif, cif)
+    assert same.returncode == 0, same.stderr
+    assert "0 calibration type(s) differ" in same.stdout
+    assert cli("diff", cif, cif, "--json").returncode == 0
+    assert cli("diff", evt, cif, "--json").returncode == 1
+
+
+def test_redistribution_is_rmfgen_for_epic_and_rgsrmfgen_for_rgs(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A change of EPN_REDIST names rmfgen (EPIC's response), never RGS's rgsrmfgen."""
+    from reprocal.core._constituent import Constituent
+    from reprocal.core._dates import CalDate
+    from reprocal.core._names import ConstituentName
+    from reprocal.fits._calindex import write_cif
+
+    def one(scope: str, issue: int, name: str) -> str:
+        c = Constituent(ConstituentName(scope, "REDIST", issue), valdate="2000-01-01",
+                        subdate=f"201{issue}-01-01")
+        write_cif(tmp_path / name, [c], obs_date=CalDate.parse("2005-01-01"),
+                  analysis_date=CalDate.parse("2019-01-01"))
+        return str(tmp_path / name)
+
+    r = cli("diff", one("EPN", 1, "a.cif"), one("EPN", 2, "b.cif"), "--json")
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["affected_tasks"] == {"rmfgen": ["EPN_REDIST"]}
+    r = cli("diff", one("RGS1", 1, "c.cif"), one("RGS1", 2, "d.cif"), "--json")
+    assert json.loads(r.stdout)["affected_tasks"] == {"rgsrmfgen": ["RGS1_REDIST"]}
+
+
+def test_no_type_is_mapped_to_another_instrument_s_task() -> None:
+    """Every calibration type the archive has: the table never gives an EPIC type an RGS or OM
+    task, an RGS type an EPIC one, and so on (shared scopes, XMM and the mirrors, aside)."""
+    from importlib import resources
+
+    table = type_tasks()
+    text = resources.files("reprocal").joinpath("data/ccf_types.csv").read_text()
+    wrong = [(scope, typeid, task)
+             for scope, typeid, *_ in (ln.split(",") for ln in text.splitlines()[1:] if ln)
+             for task in table.tasks(scope, typeid) if not task_fits_scope(task, scope)]
+    assert wrong == []
