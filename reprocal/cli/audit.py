@@ -153,14 +153,13 @@ def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_loca
               **options: Any) -> None:
     """Which calibration produced PRODUCT..., judged against the catalogue and explained.
 
-    PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest.
+    PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest
+    (none: $SAS_CCF).
     Exit status 1 when a product disagrees with the selection rule or a constituent is missing.
     """
     if uses is not None:
         _uses(uses, products or (".",), as_json)
         return
-    if not products:
-        raise InputError("give at least one PRODUCT (or --uses NAME [DIR...])")
     if pin and not output:
         raise InputError("--pin needs -o MANIFEST")
     if pin and len(products) != 1:

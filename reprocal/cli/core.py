@@ -27,11 +27,14 @@ def scan_options(f: Any) -> Any:
     return catalog_option(ccf_path_option(f))
 
 
-def print_rows(rows: Any) -> None:
-    info(f"  {'SCOPE':<6} {'TYPEID':<18} {'ISSUE':>5}  {'VALDATE':<19}  {'VALDATE-END':<19}  SUBDATE")
-    for c in rows:
+def print_rows(rows: Any, fnames: Any = None) -> None:
+    info(f"  {'SCOPE':<6} {'TYPEID':<18} {'ISSUE':>5}  {'VALDATE':<19}  {'VALDATE-END':<19}  "
+         f"{'SUBDATE':<19}" + ("  FNAME" if fnames is not None else ""))
+    for i, c in enumerate(rows):
         end = str(c.evaldate) if c.evaldate else "-"
-        info(f"  {c.scope:<6} {c.typeid:<18} {c.issue:>5}  {c.valdate!s:<19}  {end:<19}  {c.subdate}")
+        fname = f"  {fnames[i]}" if fnames is not None else ""
+        info(f"  {c.scope:<6} {c.typeid:<18} {c.issue:>5}  {c.valdate!s:<19}  {end:<19}  "
+             f"{c.subdate!s:<19}{fname}".rstrip())
 
 
 @click.command("index")
@@ -149,15 +152,19 @@ def cif_cmd(as_json: bool, sas_params: tuple[str, ...], **options: Any) -> None:
 
 
 @click.command("show")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path(dir_okay=False), required=False)
+@click.option("--scope", default=None, help="Only this calibration scope (EPN, EMOS1, RGS1, ...).")
+@click.option("--type", "typeid", default=None, help="Only this calibration type (CTI, REDIST, ...).")
 @json_option
-def show_cmd(path: str, as_json: bool) -> None:
-    """List the CALINDEX of a CIF, event list, master index or product."""
-    r = api.show(path)
+def show_cmd(as_json: bool, **options: Any) -> None:
+    """List the CALINDEX of a CIF, event list, master index or product (default: $SAS_CCF),
+    or each observation's constituents of a manifest (M.json)."""
+    r = api.show(**options, names=option_names())
     if as_json:
         echo_json(r.to_json())
         return
-    t = r.table
-    info(f"{path}: {len(t.rows)} constituents; OBSVDATE {t.obs_date or '-'}, "
-         f"ANALDATE {t.analysis_date or '-'}, CATEGORY {t.category or '-'}")
-    print_rows(t.rows)
+    for label, t in r.tables:
+        what = f"{r.path} observation {label}" if r.manifest else r.path
+        info(f"{what}: {len(t.rows)} constituents; OBSVDATE {t.obs_date or '-'}, "
+             f"ANALDATE {t.analysis_date or '-'}, CATEGORY {t.category or '-'}")
+        print_rows(t.rows, t.fnames)
