@@ -43,6 +43,7 @@ _EXPORTS = {
     "cif": "reprocal.api._cif", "CifResult": "reprocal.api._cif",
     "show": "reprocal.api._cif", "ShowResult": "reprocal.api._cif",
     "cifbuild": "reprocal.api._cifbuild", "CifbuildResult": "reprocal.api._cifbuild",
+    "doctor": "reprocal.api._doctor", "DoctorResult": "reprocal.api._doctor",
     "CIFBUILD_PARAMETERS": "reprocal.api._cifbuild", "SUBPARAMETERS": "reprocal.api._cifbuild",
     "TaskParameter": "reprocal.api._cifbuild", "split_ccfpath": "reprocal.api._cifbuild",
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
@@ -95,7 +96,8 @@ __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
     "CIFBUILD_PARAMETERS", "CalibrationId", "CifResult", "CifbuildResult", "SUBPARAMETERS",
-    "TaskParameter", "cifbuild", "split_ccfpath", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "TaskParameter", "cifbuild", "split_ccfpath", "DoctorResult", "doctor",
+    "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
     "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
@@ -131,6 +133,7 @@ if TYPE_CHECKING:
         split_ccfpath,
     )
     from reprocal.api._diff import DiffResult, diff
+    from reprocal.api._doctor import DoctorResult, doctor
     from reprocal.api._fetch import (
         FetchPlanResult,
         FetchRunResult,

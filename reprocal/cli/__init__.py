@@ -51,6 +51,7 @@ COMMANDS = {
     "view": "reprocal.cli.report:view_cmd",
     "notes": "reprocal.cli.report:notes_cmd",
     "cite": "reprocal.cli.report:cite_cmd",
+    "doctor": "reprocal.cli.doctor:doctor_cmd",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

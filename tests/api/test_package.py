@@ -28,7 +28,7 @@ CALLS = {
     "bundle verify": ["bundle_verify"], "key generate": ["key_generate"],
     "record verify": ["record_verify"], "sync": ["sync"], "history": ["history"],
     "fingerprint": ["fingerprint"], "timeline": ["timeline"], "view": ["view"],
-    "notes": ["notes"], "cite": ["cite"],
+    "notes": ["notes"], "cite": ["cite"], "doctor": ["doctor"],
 }
 # options that choose which function runs or how the result is shown, not parameters
 CLI_ONLY = {"as_json", "verbose", "repository", "dry_run", "script", "pin", "uses", "no_stamp",

@@ -88,3 +88,60 @@ def test_no_type_is_mapped_to_another_instrument_s_task() -> None:
              for scope, typeid, *_ in (ln.split(",") for ln in text.splitlines()[1:] if ln)
              for task in table.tasks(scope, typeid) if not task_fits_scope(task, scope)]
     assert wrong == []
+
+
+def test_show_reads_sas_ccf_filters_and_shows_fname(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No file: $SAS_CCF (a CIF, or the directory holding ccf.cif), as SAS reads it;
+    --scope/--type filter the rows; FNAME is shown as the CIF wrote it."""
+    d = samples / "0201903501"
+    r = cli("show", "--scope", "epn", "--type", "CTI", env={"SAS_CCF": str(d)})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == (f"{d / 'ccf.cif'}: 1 constituents; OBSVDATE 2004-06-17T10:38:28, "
+                        "ANALDATE 2018-07-27T17:50:42, CATEGORY XMMCCF")
+    assert lines[1].split() == ["SCOPE", "TYPEID", "ISSUE", "VALDATE", "VALDATE-END", "SUBDATE",
+                                "FNAME"]
+    assert lines[2].split() == ["EPN", "CTI", "45", "2000-01-01T00:00:00", "-",
+                                "2014-09-06T06:00:05",
+                                "/lustre/scratch/astro/pr83/code/ccf/EPN_CTI_0045.CCF"]
+    doc = json.loads(cli("show", str(d / "ccf.cif"), "--type", "cti", "--json").stdout)
+    assert [c["file"] for c in doc["constituents"]] == [
+        "EMOS1_CTI_0067.CCF", "EMOS2_CTI_0068.CCF", "EPN_CTI_0045.CCF", "RGS1_CTI_0009.CCF",
+        "RGS2_CTI_0009.CCF"]
+    none = cli("show", env={"SAS_CCF": ""})
+    assert none.returncode == 2
+    assert none.stderr == ("reprocal: error: no CIF given and SAS_CCF is not set; give the file "
+                           "(PATH) or set SAS_CCF to the CIF (or to the directory holding "
+                           "ccf.cif)\n")
+
+
+def test_show_lists_a_manifest_per_observation(cli, ccf: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A manifest: each pinned observation's constituents, with its dates; filters apply."""
+    (tmp_path / "obs.csv").write_text("obs_id,obs_date\n0201903501,2004-06-17T10:38:28\n"
+                                      "0404910601,2006-05-27T09:57:27\n")
+    assert cli("pin", "--obs-list", "obs.csv", "--analysis-date", AN, "--ccf-path", str(ccf),
+               "-o", "m.json", cwd=tmp_path).returncode == 0
+    r = cli("show", "m.json", "--scope", "EPN", "--type", "CTI", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    heads = [ln for ln in r.stdout.splitlines() if not ln.startswith("  ")]
+    assert heads == [
+        f"m.json observation 0201903501: 1 constituents; OBSVDATE 2004-06-17T10:38:28, "
+        f"ANALDATE {AN}, CATEGORY XMMCCF",
+        f"m.json observation 0404910601: 1 constituents; OBSVDATE 2006-05-27T09:57:27, "
+        f"ANALDATE {AN}, CATEGORY XMMCCF"]
+    doc = json.loads(cli("show", "m.json", "--json", cwd=tmp_path).stdout)
+    assert [o["label"] for o in doc["observations"]] == ["0201903501", "0404910601"]
+    assert all(o["constituents"] for o in doc["observations"])
+
+
+def test_audit_without_a_product_audits_sas_ccf(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`reprocal audit` alone audits $SAS_CCF, the CIF the SAS tasks of this shell read."""
+    cif = samples / "0201903501" / "ccf.cif"
+    r = cli("audit", env={"SAS_CCF": str(cif), "SAS_CCFPATH": "",
+                          "REPROCAL_CATALOG": str(tmp_path / "c.db")})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"{cif}: 118 constituents; OBSVDATE 2004-06-17T10:38:28")
+    none = cli("audit", env={"SAS_CCF": ""})
+    assert (none.returncode, none.stderr.splitlines()[-1]) == (
+        2, "reprocal: error: no CIF given and SAS_CCF is not set; give the file (PRODUCTS) or "
+           "set SAS_CCF to the CIF (or to the directory holding ccf.cif)")
