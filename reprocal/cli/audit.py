@@ -123,9 +123,17 @@ def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         echo_json(r.to_json())
         return
-    info(f"{len(report.uses)} use(s) of {report.target} in {report.scanned} candidate file(s):")
+    info(f"{len(report.uses)} use(s) of {report.target} in {report.scanned} candidate file(s); "
+         f"{len(report.could_have_used())} by a product of an instrument that reads it:")
     for u in report.uses:
-        info(f"  {u.path}: {u.kind} uses {u.constituent} ({u.detail})")
+        if u.relevance == "listed":
+            info(f"  {u.path}: {u.kind} lists {u.constituent} ({u.detail})")
+        elif u.relevance == "only lists":
+            info(f"  {u.path}: {u.kind} of {u.instrument} only lists {u.constituent}: it embeds "
+                 f"the whole CIF, and the constituent is not {u.instrument}'s ({u.detail})")
+        else:
+            info(f"  {u.path}: {u.kind} of {u.instrument} could have used {u.constituent} "
+                 f"({u.detail})")
     for path, problem in report.problems:
         warn(f"{path}: {problem}")
 

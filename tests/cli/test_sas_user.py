@@ -145,3 +145,24 @@ def test_audit_without_a_product_audits_sas_ccf(cli, samples: Path, tmp_path: Pa
     assert (none.returncode, none.stderr.splitlines()[-1]) == (
         2, "reprocal: error: no CIF given and SAS_CCF is not set; give the file (PRODUCTS) or "
            "set SAS_CCF to the CIF (or to the directory holding ccf.cif)")
+
+
+def test_reverse_impact_tells_listing_from_possible_use(cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    """An event list embeds the whole CIF: a MOS1 event list only lists EPN_CTI_0045 (not
+    MOS1's calibration) but could have used EMOS1_CTI; a CIF lists both, for any instrument."""
+    evt = samples / "0201901401" / "mos1_exp1_clean_evts.fits"
+    r = cli("audit", "--uses", "EPN_CTI_0045", str(samples))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == ("4 use(s) of EPN_CTI_0045.CCF in 6 candidate file(s); 0 by a product of "
+                        "an instrument that reads it:")
+    assert (f"  {evt}: CALINDEX of EMOS1 only lists EPN_CTI_0045.CCF: it embeds the whole CIF, "
+            "and the constituent is not EMOS1's (OBSVDATE 2004-05-09T12:33:40, ANALDATE "
+            "2015-01-26T11:36:21)") in lines
+    assert (f"  {samples / '0201901401' / 'ccf.cif'}: CALINDEX lists EPN_CTI_0045.CCF (OBSVDATE "
+            "2004-05-09T13:00:16, ANALDATE 2018-07-27T17:25:14)") in lines
+    doc = json.loads(cli("audit", "--uses", "EMOS1_CTI", str(samples), "--json").stdout)
+    by_path = {u["path"]: u for u in doc["uses"]}
+    assert (by_path[str(evt)]["relevance"], by_path[str(evt)]["instrument"]) == (
+        "could have used", "EMOS1")
+    assert by_path[str(samples / "0201901401" / "ccf.cif")]["relevance"] == "listed"
