@@ -361,12 +361,12 @@ class UsesResult:
 
 
 def audit_uses(name: str, roots: Sequence[PathLike] = (".",), *,
-               progress: Progress | None = None) -> UsesResult:
+               progress: Progress | None = None, names: Names = PARAMETERS) -> UsesResult:
     """Reverse impact: the products, manifests and records under ``roots`` that used ``name``
     (``EPN_CTI_0045.CCF``, or ``EPN_CTI`` for any issue; any case)."""
     from reprocal.audit._impact import find_uses, parse_target
 
-    target = parse_target(name)
+    target = parse_target(name, field=names("name"))
     return UsesResult(find_uses(target, roots, progress=progress))
 
 

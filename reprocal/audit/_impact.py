@@ -50,7 +50,7 @@ class Target:
         return base if self.issue is None else f"{base}_{self.issue:04d}.CCF"
 
 
-def parse_target(text: str) -> Target:
+def parse_target(text: str, *, field: str = "name") -> Target:
     """``EPN_CTI_0045.CCF``, ``epn_cti_0045``, or the type ``EPN_CTI``."""
     t = text.strip().upper()
     if _TYPE_RE.match(t) and not re.search(r"_\d{4}$", t):
@@ -63,7 +63,7 @@ def parse_target(text: str) -> Target:
     try:
         n = ConstituentName.parse(t)
     except ConstituentNameError as exc:
-        raise InputError(f"--uses {text!r}: {exc.message}",
+        raise InputError(f"{field} {text!r}: {exc.message}",
                          hint="give EPN_CTI_0045.CCF (one issue) or EPN_CTI (every issue)") from None
     return Target(n.key, n.issue)
 

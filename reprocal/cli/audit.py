@@ -19,7 +19,7 @@ from reprocal.cli._common import (
     warn,
 )
 from reprocal.cli._progress import Bar
-from reprocal.errors import InputError
+from reprocal.errors import InputError, Names
 
 
 def html_options(f: Any) -> Any:
@@ -118,7 +118,7 @@ def _print_pinned(r: api.AuditPinResult) -> None:
 
 def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
     with Bar("scanning") as progress:
-        r = api.audit_uses(name, roots, progress=progress)
+        r = api.audit_uses(name, roots, progress=progress, names=Names({"name": "--uses"}))
     report = r.report
     if as_json:
         echo_json(r.to_json())

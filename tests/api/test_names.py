@@ -136,6 +136,14 @@ CASES: list[tuple[str, Callable[[], Any], list[str], str, str]] = [
      ["fetch", "m.json", "--mirror", "http://h/", "--ccf-path", "empty:nowhere"],
      "ccf_path: nowhere is not a directory; check the path or create it",
      "--ccf-path: nowhere is not a directory; check the path or create it"),
+    ("uses name", lambda: api.audit_uses("EPN_CTI_12345"),
+     ["audit", "--uses", "EPN_CTI_12345"],
+     "name 'EPN_CTI_12345': 'EPN_CTI_12345.CCF' is not a constituent name; expected "
+     "SCOPE_TYPEID_NNNN.CCF (e.g. EPN_QUANTUMEF_0017.CCF); give EPN_CTI_0045.CCF (one issue) or "
+     "EPN_CTI (every issue)",
+     "--uses 'EPN_CTI_12345': 'EPN_CTI_12345.CCF' is not a constituent name; expected "
+     "SCOPE_TYPEID_NNNN.CCF (e.g. EPN_QUANTUMEF_0017.CCF); give EPN_CTI_0045.CCF (one issue) or "
+     "EPN_CTI (every issue)"),
     ("run output", lambda: api.run([sys.executable, "-c", ""], outputs=["nope.fits"]),
      ["run", "--output", "nope.fits", "--", sys.executable, "-c", ""],
      "outputs {t}/nope.fits was not written by the command",
