@@ -187,8 +187,7 @@ def doctor(*, ccf_path: CcfPath = None, catalog: PathLike | None = None,
     out = _sas(env)
     raw = env.get("SAS_CCFPATH")
     out.insert(1, Finding("SAS_CCFPATH", raw, "unset" if not raw else "ok",
-                          "" if raw else f"every command that needs a repository needs "
-                                         f"{names('ccf_path')} then"))
+                          "" if raw else "commands that need a repository need it given"))
     try:
         dirs = ccf_dirs(ccf_path, option=names("ccf_path")) if (ccf_path is not None or raw) \
             else ()

@@ -136,3 +136,34 @@ def test_a_withdrawn_file_is_used_as_cifbuild_would_and_warned_about(cli, tmp_pa
         "2014-04-01T00:00:00, after the analysis date; the CIF uses it, as users then had it "
         "(a mirror that followed --delete since gives issue 1 (EPN_CTI_0001.CCF))"]
     assert os.path.exists(tmp_path / "early.manifest.json")
+
+
+@pytest.mark.slow
+def test_at_full_size_every_column_but_fname_is_sas_s_bytes(cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A repository replaying one real CIF's constituents at their real sizes (300 MB): the
+    drop-in's CALINDEX equals SAS's row for row in every attribute (FSIZE and MD5 included),
+    and column by column in bytes, FNAME aside (SAS's paths are its machine's)."""
+    obs = "0201903501"
+    real_path = samples / obs / "ccf.cif"
+    real = read_calindex(real_path)
+    repo = tmp_path / "ccf"
+    replay(repo, real.rows, scale=1.0)
+    odf = tmp_path / "odf"
+    odf.mkdir()
+    for s in (samples / obs).glob("*SUM.SAS"):
+        shutil.copy(s, odf / s.name)
+    env = {"SAS_ODF": str(odf), "SAS_CCFPATH": str(repo),
+           "REPROCAL_CATALOG": str(tmp_path / "c.sqlite")}
+    r = cli("cifbuild", "fullpath=yes", f"analysisdate={real.analysis_date}", env=env,
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    mine = read_calindex(tmp_path / "ccf.cif")
+    assert mine.rows == real.rows
+    with fits.open(tmp_path / "ccf.cif") as a, fits.open(real_path) as b:
+        ta, tb = a["CALINDEX"], b["CALINDEX"]
+        assert ta.columns.names == tb.columns.names
+        for name in tb.columns.names:
+            if name != "FNAME":
+                assert ta.data[name].tobytes() == tb.data[name].tobytes(), name
+        for key in ("CATEGORY", "OBSVDATE", "ANALDATE", "EXTNAME"):
+            assert ta.header[key] == tb.header[key], key
