@@ -44,7 +44,9 @@ class Resolution:
 
     rule: Rule
     selection: Selection
-    """What cifbuild would select from the present files."""
+    """What reprocal's rule selects from the present files: cifbuild's, with a constituent
+    withdrawn by the analysis date skipped (cifbuild's own choice on this repository, which
+    kept the file, is :meth:`as_kept`)."""
     paths: dict[str, Path]
     """Where each selected constituent is, by file name."""
     gaps: tuple[Gap, ...]
