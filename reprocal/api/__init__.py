@@ -43,6 +43,10 @@ _EXPORTS = {
     "index": "reprocal.api._index", "IndexResult": "reprocal.api._index",
     "cif": "reprocal.api._cif", "CifResult": "reprocal.api._cif",
     "show": "reprocal.api._cif", "ShowResult": "reprocal.api._cif",
+    "cifbuild": "reprocal.api._cifbuild", "CifbuildResult": "reprocal.api._cifbuild",
+    "doctor": "reprocal.api._doctor", "DoctorResult": "reprocal.api._doctor",
+    "CIFBUILD_PARAMETERS": "reprocal.api._cifbuild", "SUBPARAMETERS": "reprocal.api._cifbuild",
+    "TaskParameter": "reprocal.api._cifbuild", "split_ccfpath": "reprocal.api._cifbuild",
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
@@ -95,7 +99,9 @@ _EXPORTS = {
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
-    "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "CIFBUILD_PARAMETERS", "CalibrationId", "CifResult", "CifbuildResult", "SUBPARAMETERS",
+    "TaskParameter", "cifbuild", "split_ccfpath", "DoctorResult", "doctor",
+    "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
     "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
@@ -123,7 +129,16 @@ if TYPE_CHECKING:
     )
     from reprocal.api._bundle import BundleResult, BundleVerifyResult, bundle, bundle_verify
     from reprocal.api._cif import CifResult, ShowResult, cif, show
+    from reprocal.api._cifbuild import (
+        CIFBUILD_PARAMETERS,
+        SUBPARAMETERS,
+        CifbuildResult,
+        TaskParameter,
+        cifbuild,
+        split_ccfpath,
+    )
     from reprocal.api._diff import DiffResult, diff
+    from reprocal.api._doctor import DoctorResult, doctor
     from reprocal.api._fetch import (
         FetchPlanResult,
         FetchRunResult,

@@ -172,8 +172,10 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
     from reprocal.core._dates import resolve
     from reprocal.fs._hashing import sha256_file
 
-    if not products:
-        raise InputError(f"{names('products')}: give at least one product")
+    if not products:  # SAS's default CIF, as the SAS tasks read it
+        from reprocal.api._inputs import sas_ccf
+
+        products = [sas_ccf(None, names, "products")]
     trusted = public_keys(keys)
     known = known_constituents(ccf_path, catalog, import_index, progress, names)
     by_name = {c.filename: c for c in known.constituents}
@@ -211,8 +213,9 @@ def audit(
     names: Names = PARAMETERS,
 ) -> AuditResult:
     """Which calibration produced each of ``products`` (event lists, spectra, CIFs, PPS CALIND
-    products, stamped files, records, manifests), judged against the catalogue (``catalog``
-    refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and ``import_index`` tables),
+    products, stamped files, records, manifests; none: ``$SAS_CCF``), judged against the
+    catalogue (``catalog`` refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and
+    ``import_index`` tables),
     and what re-making it with ``today``'s calibration would change. With ``keys`` (public
     keys), every record read must be signed by one of them. With ``html``, the audit is also
     written there as a self-contained page (timelines of what differs, constituents linked to
@@ -388,12 +391,12 @@ class UsesResult:
 
 
 def audit_uses(name: str, roots: Sequence[PathLike] = (".",), *,
-               progress: Progress | None = None) -> UsesResult:
+               progress: Progress | None = None, names: Names = PARAMETERS) -> UsesResult:
     """Reverse impact: the products, manifests and records under ``roots`` that used ``name``
     (``EPN_CTI_0045.CCF``, or ``EPN_CTI`` for any issue; any case)."""
     from reprocal.audit._impact import find_uses, parse_target
 
-    target = parse_target(name)
+    target = parse_target(name, field=names("name"))
     return UsesResult(find_uses(target, roots, progress=progress))
 
 

@@ -25,7 +25,7 @@ from reprocal.api._inputs import (
     open_repository,
     warn,
 )
-from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.errors import PARAMETERS, InputError, Names, ReprocalError
 from reprocal.fetch._engine import Check, FetchItem, FetchReport, Planned
 from reprocal.fetch._mirrors import Mirror
@@ -45,6 +45,8 @@ class _Wanted:
     also: list[Path] = attrs.Factory(list)
     extras: tuple[ExtraSet, ...] = ()
     """The manifest's extra calibration sets (into ``extras/<label>/``)."""
+    expected: dict[str, Constituent] = attrs.Factory(dict)
+    """The indexed header of each unpinned item (what ``check`` and the script compare)."""
 
 
 def _state(obs_date: DateLike | None, odf: PathLike | None, analysis_date: DateLike | None,
@@ -70,8 +72,9 @@ def _state(obs_date: DateLike | None, odf: PathLike | None, analysis_date: DateL
                          hint=f"give {names.given('master_index', 'FILE')}, or import one with "
                               "`reprocal index --import-index FILE`")
     missing = missing_constituents(present, known, [Rule(obs, an, category)])
-    return _Wanted(items(missing), constituent_check({c.filename: c for c in missing}),
-                   repo.dirs[0], list(repo.dirs[1:]))
+    expected = {c.filename: c for c in missing}
+    return _Wanted(items(missing), constituent_check(expected), repo.dirs[0],
+                   list(repo.dirs[1:]), expected=expected)
 
 
 def _wanted(manifest: Manifest | PathLike | None, obs_date: DateLike | None,
@@ -179,7 +182,8 @@ def fetch(
     policy = RetryPolicy.of(retries=retries)
     waiting = lambda: warn(f"another fetch into {dest} is running; waiting")  # noqa: E731
     report = fetch_files(wanted.items, dest, chosen, jobs=jobs, progress=progress, level=level,
-                         policy=policy, check=wanted.check, also=also, on_wait=waiting)
+                         policy=policy, check=wanted.check, also=also, on_wait=waiting,
+                         names=names)
     _record_arrivals(report, {i.filename for i in wanted.items if i.pinned})
     if wanted.extras:
         from reprocal.fetch._extras import fetch_extras
@@ -310,7 +314,8 @@ def fetch_script(
 
     wanted, chosen = _wanted(manifest, obs_date, odf, analysis_date, master_index, category,
                              mirrors, ccf_path, catalog, progress, names)
-    path = write_script(wanted.items, chosen, Path(output), extras=wanted.extras)
+    path = write_script(wanted.items, chosen, Path(output), extras=wanted.extras,
+                        expected=wanted.expected)
     return FetchScriptResult(path, len(wanted.items) + sum(len(x.files) for x in wanted.extras),
                              chosen)
 

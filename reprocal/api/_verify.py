@@ -118,7 +118,7 @@ def verify(
     with VerifyCache(cache, warn=warn) as vc:
         or_null(progress).start(len(expected) + len(extra_files))
         report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc,
-                              progress=progress)
+                              progress=progress, names=names)
         extras = (verify_extras(extra_files, dirs, level=level, cache=vc, jobs=jobs,
                                 progress=progress) if m.extras else None)
     newer = _newer(m, dirs, catalog, progress)

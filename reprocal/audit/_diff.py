@@ -45,11 +45,49 @@ class TaskTable:
     """``typeid`` -> tasks, for a ``*`` scope row."""
 
     def tasks(self, scope: str, typeid: str) -> tuple[str, ...]:
-        """Tasks for a type: the exact row, else the ``*`` row, else ``()`` (unknown)."""
+        """Tasks for a type: the exact row, else the ``*`` row's tasks that belong to the
+        scope's instrument (:func:`task_fits_scope`), else ``()`` (unknown).
+
+        >>> t = parse_type_tasks("scope,typeid,tasks,what\n*,REDIST,rmfgen rgsrmfgen,x")
+        >>> t.tasks("EPN", "REDIST"), t.tasks("RGS1", "REDIST")
+        (('rmfgen',), ('rgsrmfgen',))
+        """
         found = self.exact.get((scope, typeid))
         if found is not None:
             return found
-        return self.any_scope.get(typeid, ())
+        return tuple(t for t in self.any_scope.get(typeid, ()) if task_fits_scope(t, scope))
+
+
+_TASK_FAMILIES: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("rgs",), frozenset({"RGS1", "RGS2"})),
+    (("em", "mos-"), frozenset({"EMOS1", "EMOS2"})),
+    (("ep", "pn-"), frozenset({"EPN"})),
+    (("om",), frozenset({"OM"})),
+    (("arfgen", "rmfgen", "badpix"), frozenset({"EMOS1", "EMOS2", "EPN"})),
+)
+"""Task-name prefixes that belong to one instrument's chain (EPIC's responses and bad pixels:
+arfgen, rmfgen, badpix; RGS's response is rgsrmfgen)."""
+
+_SHARED_SCOPES = frozenset({"XMM", "XRT1", "XRT2", "XRT3"})
+"""Scopes whose constituents serve several instruments (the spacecraft, the mirrors)."""
+
+
+def task_fits_scope(task: str, scope: str) -> bool:
+    """Whether a ``*`` row's ``task`` can read a constituent of ``scope``: an instrument's own
+    task (``rgsrmfgen``, ``epchain``, ``omichain`` ...) only for that instrument's scopes;
+    other tasks, and every task for the shared scopes, always.
+
+    >>> task_fits_scope("rgsrmfgen", "EPN"), task_fits_scope("rmfgen", "EPN")
+    (False, True)
+    >>> task_fits_scope("esky2det", "OM"), task_fits_scope("rgsproc", "XMM")
+    (True, True)
+    """
+    if scope in _SHARED_SCOPES:
+        return True
+    for prefixes, scopes in _TASK_FAMILIES:
+        if task.startswith(prefixes):
+            return scope in scopes
+    return True
 
 
 def parse_type_tasks(text: str, *, source: str = "type_tasks.csv") -> TaskTable:
@@ -345,10 +383,21 @@ def diff_states(a: State, b: State, *, table: TaskTable | None = None,
     return StateDiff(a, b, tuple(changes), unchanged, extras)
 
 
+def _dates(s: State) -> str:
+    """`` (observation date X, analysis date Y)``: both dates a side carries (OBSVDATE and
+    ANALDATE of a table), so two states that differ by either can be told apart.
+
+    >>> _dates(State("a", (), CalDate.parse("2004-06-17"), CalDate.parse("2018-07-27")))
+    ' (observation date 2004-06-17T00:00:00, analysis date 2018-07-27T00:00:00)'
+    """
+    said = [f"{what} {d}" for what, d in (("observation date", s.obs_date),
+                                           ("analysis date", s.analysis_date)) if d]
+    return f" ({', '.join(said)})" if said else ""
+
+
 def render(d: StateDiff) -> Sequence[str]:
     """Human-readable lines."""
-    lines = [f"A: {d.a.label}" + (f" (analysis date {d.a.analysis_date})" if d.a.analysis_date else ""),
-             f"B: {d.b.label}" + (f" (analysis date {d.b.analysis_date})" if d.b.analysis_date else "")]
+    lines = [f"A: {d.a.label}{_dates(d.a)}", f"B: {d.b.label}{_dates(d.b)}"]
     counts = ", ".join(f"{len(d.of_kind(k))} {k}" for k in ("changed", "added", "removed"))
     lines.append(f"{len(d.changes)} calibration type(s) differ ({counts}); {d.unchanged} identical")
     for instrument, changes in d.by_instrument().items():
@@ -367,5 +416,5 @@ def render(d: StateDiff) -> Sequence[str]:
 
 
 __all__ = ["APPROXIMATE_NOTE", "SAME_NAME", "Change", "ExtraChange", "State", "StateDiff",
-           "TaskTable", "diff_extras", "diff_states",
-           "parse_type_tasks", "render", "type_tasks"]
+           "TaskTable", "diff_extras", "diff_states", "parse_type_tasks", "render",
+           "task_fits_scope", "type_tasks"]

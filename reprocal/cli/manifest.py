@@ -94,7 +94,19 @@ def rebuild_cmd(as_json: bool, **options: Any) -> None:
     for label, where in r.extras:
         info(f"Copied extra set {label} to {where}")
     if r.cifs:
-        info(f"Use it: export SAS_CCFPATH={':'.join(map(str, r.dirs))} SAS_CCF={r.cifs[0].path}")
+        _print_exports(r)
+
+
+def _print_exports(r: api.RebuildResult) -> None:
+    """One ``export`` line per observation, absolute and quoted, to paste into the shell that
+    runs SAS for it."""
+    import os
+    import shlex
+
+    dirs = shlex.quote(":".join(os.path.abspath(d) for d in r.dirs))
+    info("Use it (in the shell that runs SAS for each observation):")
+    for c in r.cifs:
+        info(f"  {c.label}: export SAS_CCFPATH={dirs} SAS_CCF={shlex.quote(os.path.abspath(c.path))}")
 
 
 @click.group("manifest")

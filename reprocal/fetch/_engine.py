@@ -43,8 +43,10 @@ from typing import Any, Literal
 import attrs
 
 from reprocal.errors import (
+    PARAMETERS,
     CheckFailed,
     InputError,
+    Names,
     NetworkError,
     RepositoryError,
     ReprocalError,
@@ -320,14 +322,16 @@ def _misnamed(entry: PlanEntry) -> str:
             f"match; rename it to {entry.item.filename} and fetch again")
 
 
-def _others(also: Sequence[Path | str], dest: Path | str) -> list[Path]:
+def _others(also: Sequence[Path | str], dest: Path | str, names: Names = PARAMETERS
+            ) -> list[Path]:
     """The other repository directories, each once, without the destination however spelt."""
     seen = {Path(dest).resolve()}
     out = []
     for d in also:
         p = Path(d)
         if not p.is_dir():
-            raise RepositoryError(f"{p} is not a directory", hint="check --ccf-path / SAS_CCFPATH")
+            raise RepositoryError(f"{p} is not a directory",
+                                  hint=f"check {names('ccf_path')} / SAS_CCFPATH")
         if p.resolve() not in seen:
             seen.add(p.resolve())
             out.append(p)
@@ -352,7 +356,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
           policy: RetryPolicy | None = None, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
           check: Check | None = None, also: Sequence[Path | str] = (),
-          on_done: Callable[[FetchResult], None] | None = None) -> FetchReport:
+          on_done: Callable[[FetchResult], None] | None = None,
+          names: Names = PARAMETERS) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
@@ -371,10 +376,10 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     if not mirrors:
         raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
-        raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
+        raise InputError(f"{names('jobs')} {jobs!r} is not an integer in 1..64")
     policy = policy or RetryPolicy.of()
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
-    others = _others(also, dest_dir)
+    others = _others(also, dest_dir, names)
     dest = _repository(dest_dir)
     with repository_lock(dest, on_wait=on_wait), contextlib.ExitStack() as stack:
         # planned under the lock, so that what a peer installed meanwhile is seen as present

@@ -204,6 +204,17 @@ def find_table(path: str | os.PathLike[str], extname: str | int) -> Table:
                          names)
 
 
+def primary_keywords(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The primary header's keywords (values as written, strings unquoted) of a (possibly
+    gzip-compressed) FITS file; nothing past that header is read."""
+    f, _size = _open(path)
+    with f:
+        for hdu in _hdus(path, f, None):
+            hdu.taken = True  # nothing after it is read
+            return keywords(hdu.header)
+    return {}  # pragma: no cover - _hdus raises on a file without a primary header
+
+
 def list_hdus(path: str | os.PathLike[str]) -> list[Hdu]:
     """Every HDU of a (possibly gzip-compressed) FITS file, from its headers alone."""
     f, size = _open(path)
