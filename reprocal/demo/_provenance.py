@@ -96,7 +96,7 @@ def real_samples(d: Any, samples: Path) -> None:
            "10 constituents differ, grouped by instrument, with the SAS steps they probably "
            "affect (an approximate table).")
     cif = str(samples / "0201903501" / "ccf.cif")
-    d.run("diff", str(evt), cif, show=30)
+    d.run("diff", str(evt), cif, show=30, expect=1)
     d.step("See what changed",
            "The ten types' timelines: each issue's validity window, its submission date, "
            "both states' dates, the issue each used, and the RGS issue the 2014 state should "
@@ -108,6 +108,6 @@ def real_samples(d: Any, samples: Path) -> None:
           "--state", cif, "-o", "changes.png")
     d.run("timeline", "EPN_CTI", "--catalog", "samples.sqlite", "--state", str(evt),
           "--state", cif)
-    d.run("diff", str(evt), cif, "--html", "diff.html", show=1)
+    d.run("diff", str(evt), cif, "--html", "diff.html", show=1, expect=1)
     d.step("Reverse impact", "Which files in a tree used EPN CTI issue 45?")
     d.run("audit", "--uses", "EPN_CTI_0045.CCF", str(samples))

@@ -84,13 +84,15 @@ def test_without_chromium_the_browser_tests_skip_with_the_reason(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No browser: a skip naming what is missing (Chromium, or the playwright package); with
     $REPROCAL_TEST_REQUIRE_BROWSER set, as in CI, a failure instead."""
+    import os
     import sys
 
     from support import browser
 
+    real_path = os.environ.get("PATH", "")
     monkeypatch.delenv(browser.REQUIRE, raising=False)
-    monkeypatch.setattr(browser, "CHROMIUM", str(tmp_path / "chromium"))
-    with pytest.raises(pytest.skip.Exception, match=r"/chromium not installed \(Debian package "):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium on it
+    with pytest.raises(pytest.skip.Exception, match=r"chromium not found on PATH \(Debian package"):
         with open_browser(tmp_path):
             pass
     monkeypatch.setenv(browser.REQUIRE, "1")
@@ -98,7 +100,7 @@ def test_without_chromium_the_browser_tests_skip_with_the_reason(
         with open_browser(tmp_path):
             pass
     monkeypatch.delenv(browser.REQUIRE)
-    monkeypatch.setattr(browser, "CHROMIUM", sys.executable)  # any executable file
+    monkeypatch.setenv("PATH", real_path)
     monkeypatch.setitem(sys.modules, "playwright", None)
     with pytest.raises(pytest.skip.Exception, match="playwright package is not installed"):
         with open_browser(tmp_path):

@@ -1,13 +1,13 @@
 """Rendering reprocal's HTML pages in a real browser: Debian's headless Chromium, driven by
 Playwright (its Python package; never a browser it downloads).
 
-:func:`open_browser` skips the test, with the reason, where Chromium (``/usr/bin/chromium``,
-or ``$REPROCAL_TEST_CHROMIUM``) or the ``playwright`` package is missing. :func:`render` loads
-one page from its file and returns what a person would meet: console messages and page errors,
-every request the page made (a self-contained page makes none but itself), dialogs (a hostile
-value that ran would open one), and a full-page screenshot, checked to show something and kept
-as a test artefact: copied into ``$REPROCAL_TEST_ARTEFACTS`` when set (CI sets it), its path
-printed.
+:func:`open_browser` skips the test, with the reason, where ``chromium`` (a component:
+tests/components.txt, found on ``PATH``) or the ``playwright`` package is missing, or fails it
+when ``$REPROCAL_TEST_REQUIRE_BROWSER`` is set (CI sets it). :func:`render` loads one page from
+its file and returns what a person would meet: console messages and page errors, every request
+the page made (a self-contained page makes none but itself), dialogs (a hostile value that ran
+would open one), and a full-page screenshot, checked to show something and kept as a test
+artefact: copied into ``$REPROCAL_TEST_ARTEFACTS`` when set (CI sets it), its path printed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("REPROCAL_TEST_CHROMIUM") or "/usr/bin/chromium"
+from support.components import missing_reason
+
 ARTEFACTS = "REPROCAL_TEST_ARTEFACTS"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -58,8 +59,10 @@ def _absent(reason: str) -> None:
 @contextmanager
 def open_browser(tmp_path: Path) -> Iterator[Any]:
     """A fresh headless Chromium (own empty profile) for one test; skips when unavailable."""
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        _absent(f"{CHROMIUM} not installed (Debian package chromium; .ci/run installs it)")
+    found = shutil.which("chromium")
+    if found is None:
+        _absent(missing_reason("chromium"))
+    chromium = Path(str(found))
     try:
         from playwright import sync_api as sync
     except ImportError:
@@ -68,7 +71,7 @@ def open_browser(tmp_path: Path) -> Iterator[Any]:
     profile.mkdir()
     with sync.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            str(profile), executable_path=str(chromium), headless=True, args=FLAGS,
             viewport={"width": 1280, "height": 900})
         try:
             yield context
