@@ -57,6 +57,9 @@ _EXPORTS = {
     "image_push": "reprocal.api._image", "ImagePushResult": "reprocal.api._image",
     "image_pull": "reprocal.api._image", "ImagePullResult": "reprocal.api._image",
     "run": "reprocal.api._run", "RunCommandResult": "reprocal.api._run",
+    "campaign_run": "reprocal.api._campaign", "CampaignRunResult": "reprocal.api._campaign",
+    "campaign_status": "reprocal.api._campaign", "campaign_resume": "reprocal.api._campaign",
+    "CampaignStatusResult": "reprocal.api._campaign",
     "diff": "reprocal.api._diff", "DiffResult": "reprocal.api._diff",
     "audit": "reprocal.api._audit", "AuditResult": "reprocal.api._audit",
     "AuditEntry": "reprocal.api._audit",
@@ -84,7 +87,8 @@ _EXPORTS = {
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
-    "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "CalibrationId", "CampaignRunResult", "CampaignStatusResult", "campaign_resume", "campaign_run",
+    "campaign_status", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
@@ -107,6 +111,13 @@ if TYPE_CHECKING:
         audit_uses,
     )
     from reprocal.api._bundle import BundleResult, BundleVerifyResult, bundle, bundle_verify
+    from reprocal.api._campaign import (
+        CampaignRunResult,
+        CampaignStatusResult,
+        campaign_resume,
+        campaign_run,
+        campaign_status,
+    )
     from reprocal.api._cif import CifResult, ShowResult, cif, show
     from reprocal.api._diff import DiffResult, diff
     from reprocal.api._fetch import (
