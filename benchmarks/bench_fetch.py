@@ -70,7 +70,7 @@ def _sums(items, dest: Path, path: Path) -> Path:  # type: ignore[no-untyped-def
 
 
 def _case(work: Path, label: str, items, url: str, jobs: int) -> list[dict]:  # type: ignore[no-untyped-def]
-    from servers import write_manifest
+    from support.servers import write_manifest
 
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     manifest = write_manifest(work / f"{label}.json", items)
@@ -109,7 +109,7 @@ def _case(work: Path, label: str, items, url: str, jobs: int) -> list[dict]:  # 
 
 def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
     """Rows for benchmarks/run.py; ``ctx`` is its context (``.work``) or a directory."""
-    from servers import MirrorServer
+    from support.servers import MirrorServer
 
     work = Path(getattr(ctx, "work", ctx)) / "fetch"
     scale = float(os.environ.get("REPROCAL_BENCH_FETCH_SCALE", "1.0"))

@@ -150,8 +150,16 @@ def _cli_row(work: Path, repo: Path, paths: list[Path], expected: list[Any],
     from reprocal.state._manifest import build, save_manifest
 
     hashes = {e.filename: (e.size, e.sha256) for e in expected}
-    manifest = build([(None, CalDate.parse("2030-01-01"), CalDate.parse("2030-01-01"),
-                       "XMMCCF", [read_constituent(p) for p in paths])], hashes)
+    # a manifest observation selects one issue per type: the k-th issues of every type make
+    # observation k, so the manifest pins every file
+    by_rank: dict[int, list[Any]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for c in sorted((read_constituent(p) for p in paths), key=lambda c: c.filename):
+        rank = seen[c.key] = seen.get(c.key, -1) + 1
+        by_rank.setdefault(rank, []).append(c)
+    when = CalDate.parse("2030-01-01")
+    manifest = build([(f"obs{k}", when, when, "XMMCCF", cs) for k, cs in sorted(by_rank.items())],
+                     hashes)
     m = save_manifest(manifest, work / "all.json")
     env = dict(os.environ, PYTHONPATH=str(ROOT), REPROCAL_VERIFY_CACHE=str(work / "full1.sqlite"),
                REPROCAL_CATALOG=str(work / "catalog.sqlite"))

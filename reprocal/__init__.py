@@ -18,6 +18,7 @@ The package is laid out in the order of that pipeline; each stage is a subpackag
 ``image``           reproducible OCI/Docker images, verification, daemon, registries
 ``provenance``      in-toto/SLSA records, recorded runs
 ``audit``           judging a product's calibration, diffs, reverse impact
+``report``          timelines, calview-like plots, release notes, citations, HTML pages
 ``bundle``          paper bundles
 ``testing``         synthetic repositories (tests, demo, benchmarks)
 ``api``             one function per command, the same result as the CLI's (the notebook's door)

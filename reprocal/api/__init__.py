@@ -56,6 +56,9 @@ _EXPORTS = {
     "image_verify": "reprocal.api._image", "ImageVerifyResult": "reprocal.api._image",
     "image_push": "reprocal.api._image", "ImagePushResult": "reprocal.api._image",
     "image_pull": "reprocal.api._image", "ImagePullResult": "reprocal.api._image",
+    "sync": "reprocal.api._mirror", "SyncResult": "reprocal.api._mirror",
+    "history": "reprocal.api._mirror", "HistoryResult": "reprocal.api._mirror",
+    "fingerprint": "reprocal.api._mirror", "FingerprintResult": "reprocal.api._mirror",
     "run": "reprocal.api._run", "RunCommandResult": "reprocal.api._run",
     "campaign_run": "reprocal.api._campaign", "CampaignRunResult": "reprocal.api._campaign",
     "campaign_status": "reprocal.api._campaign", "campaign_resume": "reprocal.api._campaign",
@@ -70,6 +73,10 @@ _EXPORTS = {
     "key_generate": "reprocal.api._record", "KeyGenerateResult": "reprocal.api._record",
     "record_verify": "reprocal.api._record", "RecordVerifyResult": "reprocal.api._record",
     "RecordCheck": "reprocal.api._record",
+    "timeline": "reprocal.api._timeline", "TimelineResult": "reprocal.api._timeline",
+    "view": "reprocal.api._view", "ViewResult": "reprocal.api._view",
+    "notes": "reprocal.api._notes", "NotesResult": "reprocal.api._notes",
+    "cite": "reprocal.api._notes", "CiteResult": "reprocal.api._notes",
     # values the commands take
     "CalDate": "reprocal.core._dates",
     "CalibrationId": "reprocal.core._calid",
@@ -90,7 +97,8 @@ __all__ = [
     "CalibrationId", "CampaignRunResult", "CampaignStatusResult", "campaign_resume", "campaign_run",
     "campaign_status", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
-    "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "ImageBuildResult",
+    "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
+    "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
     "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
     "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
@@ -98,6 +106,8 @@ __all__ = [
     "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
     "image_push", "image_verify", "index", "key_generate", "pin", "rebuild", "record_verify",
     "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "CiteResult", "NotesResult", "TimelineResult", "ViewResult", "cite", "notes", "timeline",
+    "view",
 ]
 
 if TYPE_CHECKING:
@@ -141,6 +151,15 @@ if TYPE_CHECKING:
         image_verify,
     )
     from reprocal.api._index import IndexResult, index
+    from reprocal.api._mirror import (
+        FingerprintResult,
+        HistoryResult,
+        SyncResult,
+        fingerprint,
+        history,
+        sync,
+    )
+    from reprocal.api._notes import CiteResult, NotesResult, cite, notes
     from reprocal.api._pin import (
         PinResult,
         RebuildResult,
@@ -157,7 +176,9 @@ if TYPE_CHECKING:
         record_verify,
     )
     from reprocal.api._run import RunCommandResult, run
+    from reprocal.api._timeline import TimelineResult, timeline
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository
+    from reprocal.api._view import ViewResult, view
     from reprocal.core._calid import CalibrationId
     from reprocal.core._constituent import DEFAULT_CATEGORY
     from reprocal.core._dates import CalDate

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from reprocal.api._catalogue import known_constituents
+from reprocal.api._catalogue import Known, known_constituents
 from reprocal.api._inputs import DateLike, PathLike, public_keys, warn
 from reprocal.audit._impact import UsesReport
 from reprocal.audit._judge import AuditReport, LocalCopy
@@ -89,15 +89,60 @@ class AuditResult:
         """Every state agrees with the selection rule and is available locally."""
         return all(e.ok for e in self.entries)
 
+    html: Path | None = None
+    """The page written with ``html``."""
+
     def to_json(self) -> Any:
         docs = [e.to_json() for e in self.entries]
         return docs[0] if len(docs) == 1 else docs
 
+    def to_table(self) -> Any:
+        """Every finding of every entry, one row each (an astropy ``Table``)."""
+        from reprocal.fits._tabular import rows_table
+
+        return rows_table([{"product": e.report.state.label, **f.to_json()}
+                           for e in self.entries for f in e.report.findings])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import Markup, join
+
+        return str(join(Markup(e.report._repr_html_()) for e in self.entries))
+
+
+def _facts(e: AuditEntry) -> list[tuple[str, object]]:
+    """What an audit page says of a product besides its verdicts."""
+    from reprocal.report._page import code_id
+
+    p, cid = e.product, e.calibration_id
+    return [("product", p.path), ("kind", p.kind),
+            ("observation date", p.state.obs_date), ("analysis date", p.state.analysis_date),
+            ("category", p.category), ("constituents", len(p.state.constituents)),
+            ("calibration id", code_id(cid.describe()) if cid else "none carried"),
+            ("record", p.record_path), ("image", p.image_digest),
+            *(("note", n) for n in p.notes)]
+
+
+def _write_page(result: AuditResult, known: Known, release_notes: PathLike | None,
+                html: PathLike) -> None:
+    from reprocal.fs._atomic import atomic_write
+    from reprocal.report._notes import notes_from
+    from reprocal.report._reports import audit_page
+
+    page = audit_page([(_facts(e), e.report) for e in result.entries], known.constituents,
+                      set(known.local) if known.local is not None else None,
+                      notes_from(release_notes))
+    atomic_write(html, page.encode("utf-8"))
+
 
 def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | None,
            import_index: Sequence[PathLike], today: DateLike, keys: Sequence[PathLike],
-           progress: Progress | None, names: Names
-           ) -> tuple[AuditResult, Mapping[str, LocalCopy] | None]:
+           progress: Progress | None, names: Names) -> tuple[AuditResult, Known]:
     from reprocal.audit._judge import audit_state
     from reprocal.audit._product import read_product
     from reprocal.core._dates import resolve
@@ -116,9 +161,10 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
         for prod in read_product(path, lookup=by_name.get, keys=trusted):
             rep = audit_state(prod.state, known.constituents, category=prod.category,
                               local=known.local, pinned=prod.pinned, hash_file=sha256_file,
-                              today=when)
+                              today=when, withdrawals=known.withdrawals,
+                              arrivals=known.arrivals)
             entries.append(AuditEntry(prod, rep))
-    return AuditResult(tuple(entries), when, known.local is not None), known.local
+    return AuditResult(tuple(entries), when, known.local is not None), known
 
 
 def audit(
@@ -129,6 +175,8 @@ def audit(
     import_index: Sequence[PathLike] = (),
     today: DateLike = "now",
     keys: Sequence[PathLike] = (),
+    html: PathLike | None = None,
+    release_notes: PathLike | None = None,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> AuditResult:
@@ -136,8 +184,19 @@ def audit(
     products, stamped files, records, manifests), judged against the catalogue (``catalog``
     refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and ``import_index`` tables),
     and what re-making it with ``today``'s calibration would change. With ``keys`` (public
-    keys), every record read must be signed by one of them."""
-    return _audit(products, ccf_path, catalog, import_index, today, keys, progress, names)[0]
+    keys), every record read must be signed by one of them. With ``html``, the audit is also
+    written there as a self-contained page (timelines of what differs, constituents linked to
+    their release notes from ``release_notes``, see :func:`reprocal.api.notes`)."""
+    if html is not None:
+        from reprocal.report._notes import notes_from
+
+        notes_from(release_notes)  # a bad list fails before the work
+    result, known = _audit(products, ccf_path, catalog, import_index, today, keys, progress,
+                           names)
+    if html is None:
+        return result
+    _write_page(result, known, release_notes, html)
+    return attrs.evolve(result, html=Path(html))
 
 
 # --- audit --pin ----------------------------------------------------------------------------
@@ -246,8 +305,9 @@ def audit_pin(
     from reprocal._version import __version__
     from reprocal.state._manifest import Generator, build, save_manifest
 
-    result, local = _audit([product], ccf_path, catalog, import_index, today, keys, progress,
+    result, known = _audit([product], ccf_path, catalog, import_index, today, keys, progress,
                            names)
+    local = known.local
     if len(result.entries) != 1:
         raise InputError(f"{product} holds {len(result.entries)} calibration states; only a "
                          "product of one state can be pinned")

@@ -39,6 +39,8 @@ def bundle(
     affiliation: str | None = None,
     publisher: str | None = None,
     name: str | None = None,
+    doi: str | None = None,
+    release_notes: PathLike | None = None,
     names: Names = PARAMETERS,
 ) -> BundleResult:
     """Write a paper bundle for ``manifest`` into the new directory ``output`` and its
@@ -49,16 +51,24 @@ def bundle(
 
     ``license`` (an SPDX id) is required; ``authors`` (``'NAME [<EMAIL>] [ORCID]'``) default to
     git's ``user.name``/``user.email``; ``affiliation`` and ``publisher`` (``'NAME <URL>'``)
-    default to each other, and one of them is required."""
+    default to each other, and one of them is required. ``doi`` (reserved for the bundle)
+    gives the README and ``report.html`` a BibTeX entry and the crate its ``cite-as``;
+    ``release_notes`` is the local list of release notes ``report.html`` links constituents
+    to (see :func:`reprocal.api.notes`)."""
     from reprocal.bundle._credits import resolve_credits
     from reprocal.bundle._write import make_bundle
     from reprocal.core._dates import CalDate
+    from reprocal.report._cite import parse_doi
+    from reprocal.report._notes import notes_from
 
+    chosen_doi = parse_doi(doi, field=names("doi")) if doi else None
+    notes = notes_from(release_notes)
     credits = resolve_credits(license=license, authors=authors, affiliation=affiliation,
                               publisher=publisher, names=names)
     when = CalDate.parse(date, field=names("date")) if date else None
     return BundleResult(make_bundle(manifest, output, credits=credits, image=image,
-                                    records=records, date=when, name=name))
+                                    records=records, date=when, name=name, doi=chosen_doi,
+                                    notes=notes))
 
 
 @attrs.frozen

@@ -10,7 +10,8 @@ import attrs
 
 from reprocal.api._inputs import DateLike, PathLike, analysis, observation, open_repository, warn_gaps
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
-from reprocal.core._dates import CalDate
+from reprocal.core._dates import CalDate, resolve
+from reprocal.core._withdrawal import WithdrawalEffect
 from reprocal.errors import PARAMETERS, InputError, Names
 from reprocal.fits._calindex import CalIndex
 from reprocal.progress import Progress
@@ -45,12 +46,47 @@ class CifResult:
     """The rows written."""
     gaps: tuple[Gap, ...]
     """Newer eligible issues known but missing locally (cifbuild would hide them)."""
+    withdrawals: tuple[WithdrawalEffect, ...] = ()
+    """Types whose selection a withdrawal changes (skipped, or kept though a pruned mirror
+    lacks it)."""
+    held_on: CalDate | None = None
+    """The moment whose holdings (by the mirror history) the selection was made from."""
+
+    def to_table(self) -> Any:
+        """The rows written, as an astropy ``Table`` (a ``newer_missing`` column names the gap
+        each row hides)."""
+        from reprocal.fits._tabular import constituent_table
+
+        missing = {g.selected.filename: g.missing.filename for g in self.gaps if g.selected}
+        return constituent_table(self.constituents,
+                                 newer_missing=[missing.get(c.filename) for c in self.constituents])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        gaps = [element("li", g.describe()) for g in self.gaps]
+        rows = [[c.filename, c.valdate.text, c.evaldate.text if c.evaldate else "open",
+                 c.subdate.text] for c in self.constituents]
+        return str(join([
+            element("p", f"{self.output}: {len(self.constituents)} constituents for observation "
+                         f"date {self.obs_date}, analysis date {self.analysis_date} "
+                         f"({self.category})"),
+            element("ul", *gaps) if gaps else "",
+            table(["constituent", "valid from", "valid to", "submitted"], rows)]))
 
     def to_json(self) -> dict[str, Any]:
         return {"output": str(self.output.resolve()), "obs_id": self.obs_id,
                 "obs_date": str(self.obs_date), "analysis_date": str(self.analysis_date),
                 "category": self.category, "constituents": rows_json(self.constituents),
-                "gaps": [g.describe() for g in self.gaps]}
+                "gaps": [g.describe() for g in self.gaps],
+                "withdrawals": [w.to_json() for w in self.withdrawals],
+                "held_on": str(self.held_on) if self.held_on else None}
 
 
 def cif(
@@ -67,6 +103,7 @@ def cif(
     catalog: PathLike | None = None,
     recurse: bool = False,
     fileglob: str = DEFAULT_GLOB,
+    held_on: DateLike | None = None,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> CifResult:
@@ -76,11 +113,20 @@ def cif(
     From the files of ``ccf_path`` (``None``: ``$SAS_CCFPATH``), warning about each newer
     eligible issue known but missing; or, with ``master_index``, from that table alone
     (cifbuild's ``masterindex=yes``, whose documented rule omits the end-of-validity test).
+    Constituents withdrawn from the archive on or before ``analysis_date`` (the repository's
+    mirror history) are skipped, as cifbuild on a mirror following ``--delete`` would. With
+    ``held_on`` (a date, or ``"now"``) only the files the mirror history says the repository
+    held then are selected from: the CIF cifbuild would have written on that day.
     """
     obs_id, obs = observation(obs_date, odf, names)
     an = analysis(analysis_date, obs, names)
+    then = resolve(held_on, field=names("held_on")) if held_on is not None else None
     gaps: tuple[Gap, ...] = ()
+    effects: tuple[WithdrawalEffect, ...] = ()
     if master_index is not None:
+        if then is not None:
+            raise InputError(f"{names('held_on')} needs the repository's history; it does not "
+                             f"go with {names('master_index')}")
         from reprocal.core._select import select
         from reprocal.fits._calindex import read_calindex, write_cif
 
@@ -93,11 +139,12 @@ def cif(
     else:
         with open_repository(ccf_path, names, catalog=catalog, recurse=recurse,
                              fileglob=fileglob, progress=progress) as repo:
-            res = repo.resolve(obs, an, category=category, ignore_category=ignore_category)
+            res = repo.resolve(obs, an, category=category, ignore_category=ignore_category,
+                               held_on=then)
             warn_gaps(res)
             repo.write_cif(res, output, fullpath=fullpath)
-        chosen, gaps = res.chosen, res.gaps
-    return CifResult(Path(output), obs_id, obs, an, category, tuple(chosen), gaps)
+        chosen, gaps, effects = res.chosen, res.gaps, res.withdrawals
+    return CifResult(Path(output), obs_id, obs, an, category, tuple(chosen), gaps, effects, then)
 
 
 @attrs.frozen
@@ -111,6 +158,12 @@ class ShowResult:
     @property
     def rows(self) -> tuple[Constituent, ...]:
         return self.table.rows
+
+    def to_table(self) -> Any:
+        """The CALINDEX rows, as an astropy ``Table``."""
+        from reprocal.fits._tabular import constituent_table
+
+        return constituent_table(self.rows)
 
     def to_json(self) -> dict[str, Any]:
         t = self.table

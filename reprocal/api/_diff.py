@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -24,6 +25,8 @@ class DiffResult:
     b: State
     diff: StateDiff
     """The changes, by instrument, with the SAS steps they probably affect."""
+    html: Path | None = None
+    """The page written with ``html``."""
 
     def lines(self) -> list[str]:
         """The diff in words, as ``reprocal diff`` prints it."""
@@ -33,6 +36,17 @@ class DiffResult:
 
     def to_json(self) -> dict[str, Any]:
         return self.diff.to_json()
+
+    def to_table(self) -> Any:
+        """One row per change, as an astropy ``Table``."""
+        return self.diff.to_table()
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        return self.diff.to_pandas()
+
+    def _repr_html_(self) -> str:
+        return self.diff._repr_html_()
 
 
 def _state_of(spec: str, known: Callable[[], Sequence[Constituent]], names: Names) -> State:
@@ -68,13 +82,20 @@ def diff(
     ccf_path: CcfPath = None,
     catalog: PathLike | None = None,
     import_index: Sequence[PathLike] = (),
+    html: PathLike | None = None,
+    release_notes: PathLike | None = None,
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> DiffResult:
     """Compare two calibration states, each a CIF or product, a manifest (``M.json[#OBS]``) or
     dates (``obs=DATE,an=DATE|now``, selected over the catalogue: ``catalog`` refreshed with
-    ``ccf_path`` and ``import_index`` tables, read only when dates are given)."""
+    ``ccf_path`` and ``import_index`` tables, read only when dates are given). With ``html``,
+    the diff is also written there as a self-contained page (the timelines of the types that
+    differ, constituents linked to their release notes from ``release_notes``)."""
     from reprocal.audit._diff import diff_states
+    from reprocal.report._notes import notes_from
+
+    notes = notes_from(release_notes) if html is not None else None
 
     cache: list[list[Constituent]] = []
 
@@ -85,7 +106,16 @@ def diff(
         return cache[0]
 
     sa, sb = _state_of(a, known, names), _state_of(b, known, names)
-    return DiffResult(sa, sb, diff_states(sa, sb))
+    result = DiffResult(sa, sb, diff_states(sa, sb))
+    if html is None or notes is None:
+        return result
+    from reprocal.fs._atomic import atomic_write
+    from reprocal.report._reports import diff_page
+
+    given = ccf_path is not None or catalog is not None or bool(import_index)
+    pool = known() if given else (cache[0] if cache else [])  # every issue, for the timelines
+    atomic_write(html, diff_page(result.diff, pool, notes).encode("utf-8"))
+    return attrs.evolve(result, html=Path(html))
 
 
 __all__ = ["DiffResult", "diff"]

@@ -171,9 +171,32 @@ def fetch(
     report = fetch_files(wanted.items, dest, chosen, jobs=jobs, progress=progress, level=level,
                          policy=RetryPolicy.of(retries=retries), check=wanted.check, also=also,
                          on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"))
+    _record_arrivals(report, {i.filename for i in wanted.items if i.pinned})
     failure = report.failure(names("mirrors"))
     unpinned = sum(1 for i in wanted.items if not i.pinned)
     return FetchRunResult(report, unpinned, time.monotonic() - started, failure)
+
+
+def _record_arrivals(report: FetchReport, pinned: set[str]) -> None:
+    """In a repository that keeps a mirror history (``reprocal sync``), every file a fetch
+    installed is recorded there too, so the history still says what the repository held."""
+    import os
+    import secrets
+
+    from reprocal.core._dates import CalDate, utcnow
+    from reprocal.repo._history import history_path
+    from reprocal.repo._historylog import HistoryLog
+
+    fetched = [r for r in report.results if r.status == "fetched" and r.sha256 and r.size]
+    if not fetched or not os.path.lexists(history_path(report.dest)):
+        return
+    now = CalDate.from_datetime(utcnow())
+    run = f"fetch-{now.text.replace('-', '').replace(':', '')}-{secrets.token_hex(4)}"
+    with HistoryLog(report.dest, run=run, clock=lambda: CalDate.from_datetime(utcnow())) as log:
+        log.extend(("arrived", {"name": r.filename, "size": r.size, "sha256": r.sha256,
+                                "mirror": r.mirror or "", "checked": "sha256"
+                                if r.filename in pinned else "fits"}) for r in fetched)
+
 
 
 # --- dry run --------------------------------------------------------------------------------

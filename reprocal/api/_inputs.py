@@ -82,12 +82,14 @@ def manifest_of(manifest: Manifest | PathLike) -> Manifest:
 
 def warn_gaps(res: Resolution) -> None:
     """One warning per gap of a resolution, then what they mean: cifbuild would use older
-    issues."""
+    issues; and one per withdrawal that changes (or would change) what is selected."""
     for gap in res.gaps:
         warn(gap.describe())
     if res.gaps:
         warn(f"{len(res.gaps)} newer eligible issue(s) missing: cifbuild would silently use "
              "older ones; `reprocal fetch` can fill the gaps")
+    for effect in res.withdrawals:
+        warn(effect.describe())
 
 
 __all__ = ["DateLike", "PathLike", "analysis", "directories", "manifest_of", "observation",

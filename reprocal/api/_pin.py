@@ -125,6 +125,13 @@ class PinResult:
         m = self.manifest
         return [(label, str(i)) for label, i in zip(m.labels(), m.observation_ids, strict=True)]
 
+    def _repr_html_(self) -> str:
+        return self.manifest._repr_html_()
+
+    def to_table(self) -> Any:
+        """The pinned constituents (:meth:`reprocal.state.Manifest.to_table`)."""
+        return self.manifest.to_table()
+
     def to_json(self) -> dict[str, Any]:
         m = self.manifest
         return {"manifest": str(self.path.resolve()), "calibration_id": m.calibration_id,

@@ -60,11 +60,12 @@ def _newer(manifest: Manifest, dirs: tuple[Path, ...], catalog: PathLike | None,
         or_null(progress).start(None)
         with Repository(dirs, catalog=catalog, progress=progress) as repo:
             present = [lf.constituent for lf in repo.present()]
+            withdrawals = repo.withdrawals()
     except ReprocalError as exc:
         warn(f"cannot tell whether newer issues exist: {exc.one_line()}")
         return None
     labelled = list(zip(manifest.labels(), manifest.observations, strict=True))
-    return tuple(newer_issues(labelled, present, today=resolve("now")))
+    return tuple(newer_issues(labelled, present, today=resolve("now"), withdrawals=withdrawals))
 
 
 def verify(

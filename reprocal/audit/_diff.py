@@ -211,6 +211,40 @@ class StateDiff:
     def unknown_types(self) -> list[str]:
         return [f"{c.key[0]}_{c.key[1]}" for c in self.changes if not c.tasks]
 
+    def to_table(self) -> Any:
+        """One row per change (type, kind, both sides' issue and dates, tasks), as an astropy
+        ``Table``."""
+        from reprocal.fits._tabular import rows_table
+
+        def side(c: Constituent | None, what: str) -> Any:
+            return getattr(c, what) if c is not None else None
+
+        return rows_table([
+            {"instrument": c.instrument, "scope": c.key[0], "typeid": c.key[1],
+             "kind": c.kind, "a_issue": side(c.a, "issue"), "b_issue": side(c.b, "issue"),
+             "a_subdate": c.a.subdate.text if c.a else None,
+             "b_subdate": c.b.subdate.text if c.b else None,
+             "tasks": " ".join(c.tasks), "note": c.note} for c in self.changes],
+            names=["instrument", "scope", "typeid", "kind", "a_issue", "b_issue", "a_subdate",
+                   "b_subdate", "tasks", "note"])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        rows = [[c.instrument, f"{c.key[0]}_{c.key[1]}", c.kind,
+                 c.a.issue if c.a else "-", c.b.issue if c.b else "-", " ".join(c.tasks),
+                 c.note] for c in self.changes]
+        head = render(self)[:3]
+        return str(join([element("p", "; ".join(head)),
+                         table(["instrument", "type", "change", "A", "B", "SAS tasks", "note"],
+                               rows)]))
+
     def to_json(self) -> dict[str, Any]:
         def state(s: State) -> dict[str, Any]:
             return {"label": s.label, "constituents": len(s.constituents),

@@ -13,12 +13,22 @@ plain-words explanation quoting the selection rule and the submission dates:
   calibration was patched by hand;
 * **missing type** / **extra type**: the rule gives a type the product lacks, or the reverse;
 * **differs**: the same file name with other attributes than the catalogue's copy: a different
-  file under the same name (never "stale": no date says which of two files of one name is newer).
+  file under the same name (never "stale": no date says which of two files of one name is newer);
+* **withdrawn**: the issue used was withdrawn from the archive on or before the product's
+  analysis date (the withdrawal dates are data: the repository's mirror history): it was made
+  from a mirror that kept the file; cifbuild on one that followed ``--delete`` would have used
+  the issue the rule gives.
 
 A catalogue that does not describe the product's calibration (more than half of the product's
 rows unknown to it or different from its copies: another archive, another mirror) is said to be
 so, once, and the product is then judged against its own rows only (does each satisfy the rule
 at the product's dates?) rather than against a catalogue that would make every row disagree.
+
+A stale finding is explained further when the repository's mirror history says when the newer
+issue arrived *here*: after the product's analysis date, the cause is a **stale mirror** (the
+issue was published but not yet synced); before it, the product was not made from this
+repository as it then was (another ``SAS_CCFPATH``, or a copy). A product that used a withdrawn
+constituent says so in the report's first lines, whatever the verdicts.
 
 Availability of each used constituent is judged separately (present with matching content?), and
 the state the rule would give *today* is compared with the product's (what would change if it
@@ -39,6 +49,7 @@ from reprocal.audit._diff import Change, State, diff_states
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent, differences
 from reprocal.core._dates import CalDate
 from reprocal.core._select import Reason, Rule, Selector
+from reprocal.core._withdrawal import NONE, Withdrawal, Withdrawals
 
 
 class Verdict(enum.Enum):
@@ -50,6 +61,7 @@ class Verdict(enum.Enum):
     MISSING_TYPE = "missing type"
     EXTRA_TYPE = "extra type"
     DIFFERS = "differs"
+    WITHDRAWN = "withdrawn"
     UNJUDGED = "unjudged"
 
 
@@ -86,6 +98,10 @@ class Finding:
     local: Local = Local.NOT_USED
     local_detail: str = ""
     """The path found, or what differs."""
+    cause: str | None = None
+    """For a stale finding, what the mirror history says: ``late-arrival`` (the newer issue
+    arrived here after the analysis date: a stale mirror), ``held-then`` (it was here before
+    it), ``unknown`` (the history does not say when it arrived); ``None``: no history."""
 
     def to_json(self) -> dict[str, Any]:
         def name(c: Constituent | None) -> str | None:
@@ -97,7 +113,7 @@ class Finding:
             "expected": name(self.expected),
             "expected_subdate": self.expected.subdate.text if self.expected else None,
             "verdict": self.verdict.value, "explanation": self.explanation,
-            "local": self.local.value, "local_detail": self.local_detail,
+            "local": self.local.value, "local_detail": self.local_detail, "cause": self.cause,
         }
 
 
@@ -109,17 +125,21 @@ _REASON_WORDS = {
     Reason.EXPIRED: "its validity ended {end}, before the observation date {obs}: the product's "
                     "OBSVDATE is not the one its calibration was selected for",
     Reason.CATEGORY: "its category is {cat}, the product's is {pcat}",
+    Reason.WITHDRAWN: "it was withdrawn from the archive on {gone}, before the analysis date "
+                      "{an}: the product was made from a mirror that kept the file (one that "
+                      "followed --delete would not have had it)",
 }
 
 
-def why_not_words(rule: Rule, c: Constituent) -> str:
+def why_not_words(rule: Rule, c: Constituent, withdrawals: Withdrawals = NONE) -> str:
     """The rule step ``c`` fails at ``rule``'s dates, in words ('' when it is eligible)."""
-    reason = rule.why_not(c)
+    reason = rule.why_not(c, withdrawals)
     if reason is None:
         return ""
+    gone = withdrawals.as_of(c.filename, rule.analysis_date)
     return _REASON_WORDS[reason].format(
         sub=c.subdate, an=rule.analysis_date, val=c.valdate, obs=rule.obs_date, end=c.evaldate,
-        cat=c.category, pcat=rule.category)
+        cat=c.category, pcat=rule.category, gone=gone.since if gone else "")
 
 
 def _attr_diff(a: Constituent, b: Constituent, other: str = "the catalogue") -> list[str]:
@@ -132,7 +152,8 @@ def _attr_diff(a: Constituent, b: Constituent, other: str = "the catalogue") -> 
 
 
 def judge(rule: Rule, key: tuple[str, str], used: Constituent | None,
-          expected: Constituent | None, known_copy: Constituent | None = None) -> Finding:
+          expected: Constituent | None, known_copy: Constituent | None = None,
+          withdrawals: Withdrawals = NONE) -> Finding:
     """Explain one type: the product's constituent against the rule's choice."""
     name = f"{key[0]}_{key[1]}"
     an = rule.analysis_date.date
@@ -149,7 +170,13 @@ def judge(rule: Rule, key: tuple[str, str], used: Constituent | None,
                        f"({'; '.join(diffs)})")
     if expected is not None and expected.filename == used.filename:
         return Finding(key, used, expected, Verdict.AGREES, "")
-    why = why_not_words(rule, used)
+    why = why_not_words(rule, used, withdrawals)
+    if rule.why_not(used, withdrawals) is Reason.WITHDRAWN:
+        instead = (f"issue {expected.issue}" if expected is not None
+                   else "no issue (the type would be absent)")
+        return Finding(key, used, expected, Verdict.WITHDRAWN,
+                       f"{name}: product used issue {used.issue}, but {why}; the rule gives "
+                       f"{instead}")
     if expected is None:
         return Finding(key, used, None, Verdict.EXTRA_TYPE if not why else Verdict.NOT_ELIGIBLE,
                        f"{name}: product used issue {used.issue}, but {why}" if why else
@@ -164,6 +191,32 @@ def judge(rule: Rule, key: tuple[str, str], used: Constituent | None,
     return Finding(key, used, expected, Verdict.NOT_ELIGIBLE,
                    f"{name}: issue {used.issue} used, but {why}; the rule gives issue "
                    f"{expected.issue} (submitted {expected.subdate.date})")
+
+
+def stale_cause(finding: Finding, rule: Rule, arrivals: Mapping[str, Any]) -> Finding:
+    """A stale finding explained by when the newer issue arrived in this repository
+    (``arrivals``: name -> the history's first holding, :meth:`reprocal.repo._history.History.arrivals`)."""
+    if finding.verdict is not Verdict.STALE or finding.expected is None:
+        return finding
+    newer = finding.expected.filename
+    came = arrivals.get(newer)
+    an = rule.analysis_date
+    if came is None:
+        return attrs.evolve(finding, cause="unknown", explanation=finding.explanation
+                            + f"; the mirror history does not say when {newer} arrived here")
+    if came.how == "arrived" and came.since > an:
+        return attrs.evolve(finding, cause="late-arrival", explanation=finding.explanation
+                            + f": {newer} arrived in this repository only on {came.since.date}"
+                            f" (from {came.mirror}), after the analysis date: a stale mirror, "
+                            "the late arrival is the cause")
+    if came.since <= an:
+        return attrs.evolve(finding, cause="held-then", explanation=finding.explanation
+                            + f"; yet {newer} was in this repository since {came.since.date}, "
+                            "before the analysis date: the product was not made from this "
+                            "repository as it then was (another SAS_CCFPATH, or a copy)")
+    return attrs.evolve(finding, cause="unknown", explanation=finding.explanation
+                        + f"; {newer} was found here on {came.since.date}, held since an "
+                        "unknown date (before the mirror history began)")
 
 
 def check_local(
@@ -200,6 +253,11 @@ def local_differences(used: Constituent, copy: LocalCopy) -> list[str]:
     return out
 
 
+FINDING_COLUMNS = ("scope", "typeid", "used", "used_subdate", "expected", "expected_subdate",
+                   "verdict", "explanation", "local", "local_detail")
+"""The columns of :meth:`AuditReport.to_table` (the keys of :meth:`Finding.to_json`)."""
+
+
 @attrs.frozen
 class AuditReport:
     """Everything audit found about one product."""
@@ -222,6 +280,9 @@ class AuditReport:
     """The product's rows the catalogue knows under the same name with other attributes."""
     beyond: int = 0
     """Constituents the catalogue knows beyond the product's own rows (by name)."""
+    withdrawn: tuple[tuple[Constituent, Withdrawal], ...] = ()
+    """Constituents the product used that were withdrawn from the archive (at any date), each
+    with its withdrawal."""
 
     @property
     def describes(self) -> bool:
@@ -250,6 +311,35 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.disagreements and not self.unavailable
 
+    def to_table(self) -> Any:
+        """One row per calibration type judged, as an astropy ``Table``."""
+        from reprocal.fits._tabular import rows_table
+
+        return rows_table([f.to_json() for f in self.findings], names=FINDING_COLUMNS)
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        lines = render(self)
+        bad = self.disagreements
+        rows = [[f"{f.key[0]}_{f.key[1]}", f.used.issue if f.used else "-",
+                 f.expected.issue if f.expected else "-", f.verdict.value, f.explanation]
+                for f in bad]
+        today = [[f"{c.key[0]}_{c.key[1]}", c.a.issue if c.a else "-",
+                  c.b.issue if c.b else "-", c.note] for c in self.today_changes]
+        return str(join([
+            element("p", lines[0]), element("p", lines[1].strip()),
+            table(["type", "used", "rule gives", "verdict", "explanation"], rows) if rows else "",
+            table(["type", "product's issue", "today's issue", "why"], today,
+                  caption=f"re-made with today's calibration ({self.today.date})")
+            if today and self.today is not None else ""]))
+
     def to_json(self) -> dict[str, Any]:
         s = self.state
         return {
@@ -265,7 +355,25 @@ class AuditReport:
             "findings": [f.to_json() for f in self.findings],
             "today": self.today.text if self.today else None,
             "today_changes": [c.to_json() for c in self.today_changes],
+            "withdrawn_used": [{"name": c.filename, **w.to_json(),
+                                "before_analysis": self._before(w)} for c, w in self.withdrawn],
         }
+
+    def _before(self, w: Withdrawal) -> bool | None:
+        an = self.state.analysis_date
+        return None if an is None else w.since <= an
+
+    def withdrawal_lines(self) -> list[str]:
+        """What the report says first about withdrawn constituents the product used."""
+        if not self.withdrawn:
+            return []
+        out = [f"  used {len(self.withdrawn)} constituent(s) since withdrawn from the archive:"]
+        for c, w in self.withdrawn:
+            when = self._before(w)
+            rel = ("" if when is None else ", before its analysis date" if when
+                   else ", after its analysis date")
+            out.append(f"    {c.filename}: {w.describe()}{rel}")
+        return out
 
 
 def audit_state(
@@ -277,12 +385,16 @@ def audit_state(
     pinned: Mapping[str, str] | None = None,
     hash_file: Callable[[Path], str] | None = None,
     today: CalDate | None = None,
+    withdrawals: Withdrawals = NONE,
+    arrivals: Mapping[str, Any] | None = None,
 ) -> AuditReport:
     """Judge ``state`` against ``known`` (catalogue: present + expected constituents).
 
     The rule runs over the catalogue plus the product's own rows, so an issue the catalogue has
     never heard of is still judged by the rule. ``local`` (file name -> copy) enables the
     availability check (``None``: skipped); ``pinned`` gives sha256s to check bytes against.
+    ``withdrawals`` (the repository's mirror history) are the rule's step 0; ``arrivals`` (name
+    -> first holding, from the same history) explain a stale finding by its cause.
     """
     used = {c.key: c for c in state.constituents}
     known_by_name = {c.filename: c for c in known}
@@ -296,7 +408,7 @@ def audit_state(
         known_by_name = {}
     pool = [c for c in known if describes] + [c for c in state.constituents
                                               if c.filename not in known_by_name]
-    selector = Selector(pool)
+    selector = Selector(pool, withdrawals=withdrawals)
     rule = None
     expected: dict[tuple[str, str], Constituent] = {}
     if state.obs_date is not None and state.analysis_date is not None:
@@ -310,7 +422,9 @@ def audit_state(
                               "the product carries no OBSVDATE/ANALDATE to judge it by")
         else:
             finding = judge(rule, key, u, expected.get(key),
-                            known_by_name.get(u.filename) if u else None)
+                            known_by_name.get(u.filename) if u else None, withdrawals)
+            if arrivals is not None:
+                finding = stale_cause(finding, rule, arrivals)
         if u is not None and local is not None:
             where, detail = check_local(u, local.get(u.filename),
                                         sha256=(pinned or {}).get(u.filename), hash_file=hash_file)
@@ -321,8 +435,10 @@ def audit_state(
         now = selector.select(state.obs_date, today, category=category)
         changes = diff_states(state, State("today", now.chosen, state.obs_date, today),
                               names=("the product", "today")).changes
+    gone = tuple((c, w) for c in state.constituents
+                 for w in withdrawals.periods(c.filename)[-1:])
     return AuditReport(state, rule, tuple(findings), today, changes, len(known), unknown,
-                       different, beyond)
+                       different, beyond, gone)
 
 
 LOCAL_SHOWN = 10
@@ -349,6 +465,7 @@ def render(report: AuditReport) -> list[str]:
     s = report.state
     lines = [f"{s.label}: {len(s.constituents)} constituents; OBSVDATE {s.obs_date or '-'}, "
              f"ANALDATE {s.analysis_date or '-'}"]
+    lines += report.withdrawal_lines()
     bad = report.disagreements
     if report.rule is None:
         lines.append("  not judged: the product carries no observation/analysis date")
@@ -394,4 +511,5 @@ def render(report: AuditReport) -> list[str]:
 
 
 __all__ = ["AuditReport", "Finding", "Local", "LocalCopy", "Verdict", "audit_state",
-           "check_local", "judge", "local_differences", "render", "why_not_words"]
+           "check_local", "judge", "local_differences", "render", "stale_cause",
+           "why_not_words"]

@@ -35,10 +35,10 @@ CRATE_SPEC = "https://w3id.org/ro/crate/1.1"
 SHA256_TERM = "https://w3id.org/ro/terms/workflow-run#sha256"
 CRATE_CONTEXT: list[Any] = [CRATE_CONTEXT_URL, {"sha256": SHA256_TERM}]
 _FORMATS = {".json": "application/json", ".cif": "application/fits", ".tar": "application/x-tar",
-            ".md": "text/markdown"}
+            ".md": "text/markdown", ".html": "text/html"}
 TERMS = frozenset({
     # the RO-Crate 1.1 context terms a reprocal crate uses (all schema.org / dcterms)
-    "about", "affiliation", "author", "conformsTo", "contentSize", "datePublished",
+    "about", "affiliation", "author", "cite-as", "conformsTo", "contentSize", "datePublished",
     "description", "email", "encodingFormat", "hasPart", "identifier", "license", "name",
     "publisher", "url",
 })
@@ -54,9 +54,10 @@ def _one_or_many(ids: Sequence[str]) -> Any:
 
 def crate(manifest: Manifest, files: Sequence[str], sums: Mapping[str, str],
           sizes: Mapping[str, int], *, name: str, date: CalDate | None, credits: Credits,
-          image_digests: Sequence[str] = ()) -> dict[str, Any]:
+          image_digests: Sequence[str] = (), doi: str | None = None) -> dict[str, Any]:
     """The RO-Crate 1.1 metadata: descriptor, root dataset, credits, one File per file.
-    ``image_digests``: the image's manifest and config digests (its ``identifier``)."""
+    ``image_digests``: the image's manifest and config digests (its ``identifier``); ``doi``:
+    the DOI the bundle is published under (the root's ``cite-as``)."""
     published = (date or max(o.analysis_date for o in manifest.observations)).date
     orgs = {credits.affiliation.url: credits.affiliation, credits.publisher.url: credits.publisher}
     root: dict[str, Any] = {
@@ -70,6 +71,8 @@ def crate(manifest: Manifest, files: Sequence[str], sums: Mapping[str, str],
         "publisher": {"@id": credits.publisher.url},
         "hasPart": [{"@id": f} for f in files],
     }
+    if doi:
+        root["cite-as"] = f"https://doi.org/{doi}"
     graph: list[dict[str, Any]] = [
         {"@id": CRATE, "@type": "CreativeWork", "conformsTo": {"@id": CRATE_SPEC},
          "about": {"@id": "./"}},
@@ -89,6 +92,9 @@ def crate(manifest: Manifest, files: Sequence[str], sums: Mapping[str, str],
         elif f.startswith("records/"):
             entity["encodingFormat"] = "application/vnd.in-toto+json"
             entity["description"] = "provenance record (in-toto Statement, SLSA Provenance v1)"
+        elif f == "report.html":
+            entity["description"] = ("the bundle as one self-contained page: dates, calibration "
+                                     "id, constituents, timelines, the commands to reproduce")
         elif f.startswith("cif/"):
             entity["description"] = "Calibration Index File (CALINDEX), as cifbuild writes it"
         elif f.startswith("image/"):

@@ -8,7 +8,9 @@
       records/*.json             provenance records (validated)
       image/<name>.tar           the calibration image, when given
       ro-crate-metadata.json     RO-Crate 1.1 (JSON-LD): what journals and Zenodo understand
-      README.md                  the exact commands to reproduce
+      README.md                  the exact commands to reproduce, and how to cite the state
+      report.html                the same as one self-contained page: dates, calibration id,
+                                 constituents with release notes, timelines, the commands
       SHA256SUMS                 every file above (``sha256sum -c SHA256SUMS`` checks it)
 
 and beside it ``bundle.tar``: the same files in sorted order with fixed owner, mode and time
@@ -21,7 +23,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +41,13 @@ from reprocal.fs._hashing import sha256_file
 from reprocal.image._archive import read_image_tar
 from reprocal.image._tarstream import padding, tar_end, tar_header
 from reprocal.provenance._record import is_record, load_record
+from reprocal.report._cite import Citation, citation
+from reprocal.report._cite import Credits as CiteCredits
+from reprocal.report._notes import Notes
 from reprocal.state._manifest import Manifest, load_manifest
 
 SUMS = "SHA256SUMS"
+REPORT = "report.html"
 
 
 @attrs.frozen
@@ -68,10 +75,26 @@ def _copy(src: Path, dst: Path) -> None:
     os.chmod(dst, 0o644)
 
 
+def reproduce_commands(manifest: Manifest) -> list[str]:
+    """The shell commands that reproduce the state from the bundle's directory."""
+    lines = ["mkdir -p ccf",
+             "reprocal fetch manifest.json --ccf-path ccf",
+             "reprocal rebuild manifest.json --ccf-path ccf -o rebuilt"]
+    for label in manifest.labels():
+        lines.append(f"reprocal diff cif/{label}/ccf.cif rebuilt/{label}/ccf.cif   # no difference")
+    return lines
+
+
+def run_command(manifest: Manifest) -> str:
+    """The command that runs SAS with the state's calibration."""
+    pick = f" --obs {manifest.labels()[0]}" if len(manifest.observations) > 1 else ""
+    return f"reprocal run --manifest manifest.json{pick} --ccf-path ccf -- <your SAS command>"
+
+
 def readme(manifest: Manifest, files: Sequence[str], image: str | None,
-           credits: Credits | None = None) -> str:
-    """The README: what is in the bundle, by whom under which licence, and the exact commands
-    to reproduce."""
+           credits: Credits | None = None, citation: Citation | None = None) -> str:
+    """The README: what is in the bundle, by whom under which licence, the exact commands to
+    reproduce, and how to cite it."""
     obs = "\n".join(
         f"| {label} | {o.obs_date} | {o.analysis_date} | {o.category} | {len(o.files)} |"
         for label, o in zip(manifest.labels(), manifest.observations, strict=True))
@@ -89,23 +112,19 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
          "run; the calibration state does not depend on it)." if manifest.sas_version else
          "The manifest records no SAS version (pin with `--sas-version`, or with SAS set up)."),
         "",
+        "`report.html` shows the same in a browser (offline): the dates, the calibration id, "
+        "every constituent with its release note, the timelines of what differs between the "
+        "observations and the commands below.", "",
         "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
         "reprocal bundle verify .", "```", "",
         "## Reproduce the calibration state", "",
         "Get the constituents (each is checked against its pinned sha256), then rebuild the CIFs "
         "offline and check them against the ones in `cif/`:", "", "```sh",
-        "mkdir -p ccf",
-        "reprocal fetch manifest.json --ccf-path ccf",
-        "reprocal rebuild manifest.json --ccf-path ccf -o rebuilt",
+        *reproduce_commands(manifest), "```", "",
     ]
-    for label in manifest.labels():
-        lines.append(f"reprocal diff cif/{label}/ccf.cif rebuilt/{label}/ccf.cif   # no difference")
-    pick = f" --obs {manifest.labels()[0]}" if len(manifest.observations) > 1 else ""
-    lines += ["```", "",
-              "Run SAS with that calibration (the command gets the manifest's CIF, SAS_CCF and "
+    lines += ["Run SAS with that calibration (the command gets the manifest's CIF, SAS_CCF and "
               "SAS_CCFPATH, and its FITS outputs are stamped and recorded):", "", "```sh",
-              f"reprocal run --manifest manifest.json{pick} --ccf-path ccf -- <your SAS command>",
-              "```", ""]
+              run_command(manifest), "```", ""]
     if image:
         lines += ["## Or use the calibration image", "", "```sh",
                   f"reprocal image verify {image}", f"docker load -i {image}",
@@ -114,7 +133,39 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
         lines += ["## Provenance", "",
                   "`records/` holds in-toto/SLSA provenance records of the runs made with this "
                   "calibration; `reprocal audit records/<file>` explains each.", ""]
+    if citation is not None:
+        lines += ["## Cite", "", "For the methods section (`reprocal cite manifest.json` prints "
+                  "it again):", "", *textwrap.wrap(citation.paragraph, 100), ""]
+        if citation.bibtex:
+            lines += ["```bibtex", citation.bibtex, "```", ""]
     return "\n".join(lines)
+
+
+def _report(manifest: Manifest, credits: Credits, cite: Citation, sums: Mapping[str, str],
+            notes: Notes | None, date: CalDate | None) -> str:
+    """``report.html``: the bundle as one self-contained page."""
+    from reprocal.report._notes import notes_from
+    from reprocal.report._page import code_id
+    from reprocal.report._reports import bundle_page
+
+    published = (date or max(o.analysis_date for o in manifest.observations)).date
+    facts = [("calibration id", code_id(manifest.calibration_id)),
+             ("observations", len(manifest.observations)),
+             ("constituents", f"{len(manifest.files)} "
+                              f"({sum(f.size for f in manifest.files)} bytes)"),
+             ("extra calibration sets", ", ".join(f"{x.label} ({x.kind})"
+                                                  for x in manifest.extras) or "none"),
+             ("SAS version", manifest.sas_version or "not recorded"),
+             ("pinned by", " ".join(filter(None, (manifest.generator.tool,
+                                                  manifest.generator.version,
+                                                  manifest.generator.method)))),
+             ("authors", ", ".join(p.name for p in credits.authors)),
+             ("publisher", credits.publisher.name), ("licence", credits.license.spdx),
+             ("published", published), ("DOI", cite.doi)]
+    return bundle_page(manifest, facts, cite, [*reproduce_commands(manifest), "",
+                                               "# run SAS with that calibration",
+                                               run_command(manifest)], sums,
+                       notes if notes is not None else notes_from(None))
 
 
 def _json_bytes(doc: Any) -> bytes:
@@ -159,9 +210,13 @@ def make_bundle(
     records: str | os.PathLike[str] | None = None,
     date: CalDate | None = None,
     name: str | None = None,
+    doi: str | None = None,
+    notes: Notes | None = None,
 ) -> Bundle:
     """Write the bundle directory and its tarball (``<out_dir>.tar``). ``credits``: licence,
-    authors and publisher (:func:`reprocal.bundle._credits.resolve_credits`)."""
+    authors and publisher (:func:`reprocal.bundle._credits.resolve_credits`); ``doi``: the DOI
+    it will be published under (its BibTeX entry, the crate's ``cite-as``); ``notes``: release
+    notes for ``report.html``'s links."""
 
     manifest = load_manifest(manifest_path)
     out = Path(out_dir)
@@ -197,13 +252,22 @@ def make_bundle(
         _copy(src, out / image_rel)
         image_digests = _image_digests(out / image_rel)
         files.append(image_rel)
-    (out / "README.md").write_text(readme(manifest, files, image_rel, credits))
+    title = name or f"Calibration state {manifest.calibration_id[:19]}"
+    cite = citation(manifest, version=__version__, doi=doi,
+                    credits=CiteCredits(tuple(p.name for p in credits.authors),
+                                        credits.publisher.name,
+                                        (date or max(o.analysis_date
+                                                     for o in manifest.observations)).date,
+                                        title))
+    (out / "README.md").write_text(readme(manifest, files, image_rel, credits, cite))
     files.append("README.md")
     sums = {f: sha256_file(out / f) for f in files}
+    atomic_write(out / REPORT, _report(manifest, credits, cite, sums, notes, date).encode("utf-8"))
+    files.append(REPORT)
+    sums[REPORT] = sha256_file(out / REPORT)
     sizes = {f: (out / f).stat().st_size for f in files}
-    doc = crate(manifest, files, sums, sizes, name=name or f"Calibration state "
-                f"{manifest.calibration_id[:19]}", date=date, credits=credits,
-                image_digests=image_digests)
+    doc = crate(manifest, files, sums, sizes, name=title, date=date, credits=credits,
+                image_digests=image_digests, doi=doi)
     atomic_write(out / CRATE, _json_bytes(doc))
     files.append(CRATE)
     sums[CRATE] = sha256_file(out / CRATE)
@@ -216,4 +280,4 @@ def make_bundle(
     return Bundle(out, tarball, tuple(sorted(files)), manifest.calibration_id)
 
 
-__all__ = ["Bundle", "SUMS", "make_bundle", "readme", "write_tar"]
+__all__ = ["REPORT", "SUMS", "Bundle", "make_bundle", "readme", "reproduce_commands", "write_tar"]

@@ -36,6 +36,9 @@ COMMANDS = {
     "verify": "reprocal.cli.verify:verify_cmd",
     "fetch": "reprocal.cli.fetch:fetch_cmd",
     "unused": "reprocal.cli.fetch:unused_cmd",
+    "sync": "reprocal.cli.mirror:sync_cmd",
+    "history": "reprocal.cli.mirror:history_cmd",
+    "fingerprint": "reprocal.cli.mirror:fingerprint_cmd",
     "image": "reprocal.cli.image:image",
     "run": "reprocal.cli.run:run_cmd",
     "campaign": "reprocal.cli.campaign:campaign",
@@ -44,6 +47,10 @@ COMMANDS = {
     "bundle": "reprocal.cli.bundle:bundle",
     "key": "reprocal.cli.record:key",
     "record": "reprocal.cli.record:record",
+    "timeline": "reprocal.cli.report:timeline_cmd",
+    "view": "reprocal.cli.report:view_cmd",
+    "notes": "reprocal.cli.report:notes_cmd",
+    "cite": "reprocal.cli.report:cite_cmd",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

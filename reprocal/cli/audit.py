@@ -22,6 +22,18 @@ from reprocal.cli._progress import Bar
 from reprocal.errors import InputError
 
 
+def html_options(f: Any) -> Any:
+    """``--html PAGE`` and ``--release-notes FILE``."""
+    f = click.option("--release-notes", "release_notes", default=None, metavar="FILE",
+                     type=click.Path(dir_okay=False),
+                     help="Local list of release notes for the page's links (see `reprocal "
+                          "notes`; default $REPROCAL_RELEASE_NOTES).")(f)
+    return click.option("--html", "html", default=None, metavar="PAGE",
+                        type=click.Path(dir_okay=False),
+                        help="Also write a self-contained HTML page: dates, calibration ids, "
+                             "explanations, timelines of what differs, constituents.")(f)
+
+
 def catalogue_options(f: Any) -> Any:
     f = click.option("--import-index", "import_index", multiple=True,
                      type=click.Path(dir_okay=False),
@@ -37,6 +49,7 @@ def catalogue_options(f: Any) -> Any:
 @click.argument("a")
 @click.argument("b")
 @catalogue_options
+@html_options
 @json_option
 def diff_cmd(as_json: bool, **options: Any) -> None:
     """Compare two calibration states: CIFs, products, manifests (M.json[#OBS]) or dates
@@ -48,6 +61,8 @@ def diff_cmd(as_json: bool, **options: Any) -> None:
     else:
         for line in r.lines():
             info(line)
+        if r.html is not None:
+            info(f"Wrote {r.html}")
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -56,6 +71,9 @@ def diff_cmd(as_json: bool, **options: Any) -> None:
 def _print_entry(e: api.AuditEntry) -> None:
     p, lines = e.product, e.lines()
     info(f"{lines[0]} [{p.kind}]")
+    first = 1 + len(e.report.withdrawal_lines())  # withdrawn constituents: said first
+    for line in lines[1:first]:
+        info(line)
     if e.calibration_id is not None:
         info(f"  calibration id {e.calibration_id.describe()}")
     if e.content_mismatch is not None:
@@ -77,7 +95,7 @@ def _print_entry(e: api.AuditEntry) -> None:
     if p.unresolved:
         info(f"  {len(p.unresolved)} constituent(s) named by the record are unknown to the "
              f"catalogue: {', '.join(p.unresolved[:5])}")
-    for line in lines[1:]:
+    for line in lines[first:]:
         info(line)
 
 
@@ -125,9 +143,11 @@ def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
               help="Reverse impact: list products, manifests and records under the given "
                    "directories that used NAME (EPN_CTI_0045.CCF, or EPN_CTI for any issue).")
 @key_option
+@html_options
 @json_option
 def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_local: bool,
-              uses: str | None, as_json: bool, **options: Any) -> None:
+              uses: str | None, as_json: bool, html: str | None, release_notes: str | None,
+              **options: Any) -> None:
     """Which calibration produced PRODUCT..., judged against the catalogue and explained.
 
     PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest.
@@ -144,6 +164,8 @@ def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_loca
         raise InputError(f"--pin needs exactly one product (got {len(products)})")
     if pin_local and not pin:
         raise InputError("--pin-local goes with --pin")
+    if pin and html:
+        raise InputError("--html goes with an audit, not with --pin; run the audit with --html")
     names = option_names()
     with Bar("indexing") as progress:
         if pin:
@@ -151,7 +173,8 @@ def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_loca
                                    pin_local=pin_local, names=names, **options)
             r = pinned.audit
         else:
-            r = api.audit(products, progress=progress, names=names, **options)
+            r = api.audit(products, progress=progress, names=names, html=html,
+                          release_notes=release_notes, **options)
     if as_json:
         echo_json(pinned.to_json() if pin else r.to_json())
     else:
@@ -159,5 +182,7 @@ def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_loca
             _print_entry(e)
         if pin:
             _print_pinned(pinned)
+        if r.html is not None:
+            info(f"Wrote {r.html}")
     if not r.ok:
         raise click.exceptions.Exit(1)

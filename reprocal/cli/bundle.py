@@ -43,6 +43,12 @@ def bundle() -> None:
               help="The organisation publishing the bundle (default: the affiliation); one of "
                    "the two is required.")
 @click.option("--name", default=None, help="Title of the bundle.")
+@click.option("--doi", default=None, metavar="DOI",
+              help="The DOI reserved for the bundle: a BibTeX entry in README.md and "
+                   "report.html, and the crate's cite-as.")
+@click.option("--release-notes", "release_notes", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False),
+              help="Local list of release notes for report.html's links (see `reprocal notes`).")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Directory to write (its tarball is written beside it, <DIR>.tar).")
 @json_option

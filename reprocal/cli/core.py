@@ -75,6 +75,9 @@ def index_cmd(as_json: bool, **options: Any) -> None:
 @click.option("--master-index", "master_index", type=click.Path(dir_okay=False), default=None,
               help="Select from a master index file instead of the files (cifbuild masterindex=yes; "
               "its documented rule omits the end-of-validity test).")
+@click.option("--held-on", "held_on", default=None, metavar="DATE|now",
+              help="Select only among the files the repository's mirror history says it held "
+                   "then: the CIF cifbuild would have written that day.")
 @scan_options
 @json_option
 def cif_cmd(as_json: bool, **options: Any) -> None:

@@ -1,5 +1,5 @@
-"""The calibration core: dates, constituent names and attributes, cifbuild's selection rule,
-and calibration drift.
+"""The calibration core: dates, constituent names and attributes, cifbuild's selection rule
+(withdrawal dates included, as data), the valid subset, and calibration drift.
 
 Pure: nothing here opens a file, reads the clock or talks to a network. ``now`` is resolved at
 the edge (:func:`resolve` takes the clock as a parameter). May import only :mod:`reprocal.errors`
@@ -18,11 +18,22 @@ from reprocal.core._names import (
     check_relative_path,
     is_constituent_name,
 )
-from reprocal.core._select import Reason, Rule, Selection, Selector, select
+from reprocal.core._select import (
+    MirrorOutcomes,
+    Reason,
+    Rule,
+    Selection,
+    Selector,
+    mirror_outcomes,
+    select,
+)
+from reprocal.core._subset import valid_subset
+from reprocal.core._withdrawal import Withdrawal, WithdrawalEffect, Withdrawals
 
 __all__ = [
     "DEFAULT_CATEGORY", "INSTRUMENT_OF_SCOPE", "SCOPES", "CalDate", "CalibrationId", "Constituent",
-    "ConstituentName", "NewerIssue", "Reason", "Rule", "Selection", "Selector", "check_label",
-    "check_relative_path", "from_header",
-    "is_constituent_name", "newer_issues", "parse_optional", "resolve", "select",
+    "ConstituentName", "MirrorOutcomes", "NewerIssue", "Reason", "Rule", "Selection", "Selector",
+    "Withdrawal", "WithdrawalEffect", "Withdrawals", "check_label", "check_relative_path",
+    "from_header", "is_constituent_name", "mirror_outcomes", "newer_issues", "parse_optional",
+    "resolve", "select", "valid_subset",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import attrs
 
@@ -88,6 +88,20 @@ class CalDate:
         """As an aware UTC datetime (a leap second ``:60`` becomes ``:59``)."""
         text = self.text[:-2] + "59" if self.text.endswith(":60") else self.text
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+
+    def next_second(self) -> CalDate | None:
+        """The next whole second (``None`` after 9999-12-31T23:59:59); a leap second ``:60``
+        and the ``:59`` before it are both followed by the next minute's ``:00``.
+
+        >>> CalDate.parse("2004-05-29T04:41:12").next_second()
+        CalDate('2004-05-29T04:41:13')
+        >>> CalDate.parse("2016-12-31T23:59:60").next_second()
+        CalDate('2017-01-01T00:00:00')
+        """
+        try:
+            return CalDate.from_datetime(self.to_datetime() + timedelta(seconds=1))
+        except OverflowError:
+            return None
 
     def epoch(self) -> int:
         """Seconds since 1970-01-01T00:00:00 UTC (integer; for image timestamps)."""

@@ -16,6 +16,7 @@ from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
 from reprocal.core._select import Rule, Selector
+from reprocal.core._withdrawal import NONE, Withdrawals
 
 
 @attrs.frozen
@@ -42,7 +43,7 @@ class NewerIssue:
 
 
 def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable[Constituent],
-                 *, today: CalDate) -> list[NewerIssue]:
+                 *, today: CalDate, withdrawals: Withdrawals = NONE) -> list[NewerIssue]:
     """For each ``(label, pinned observation)``, the pinned types whose newest eligible issue
     among ``constituents`` (read from the repository) is higher than the pinned one.
 

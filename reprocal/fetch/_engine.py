@@ -117,11 +117,15 @@ class FetchResult:
     """Wall time spent on this file."""
     attempts: tuple[Attempt, ...] = ()
     """Failed tries, in order, including retried ones on a mirror that finally served it."""
+    sha256: str | None = None
+    """The sha256 of the installed bytes (fetched only; for a file without a pin too)."""
+    size: int | None = None
+    """The size of the installed file (fetched only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"filename": self.filename, "status": self.status, "mirror": self.mirror,
                 "bytes": self.bytes, "seconds": round(self.seconds, 3),
-                "attempts": [attrs.asdict(a) for a in self.attempts]}
+                "attempts": [attrs.asdict(a) for a in self.attempts], "sha256": self.sha256}
 
 
 @attrs.frozen
@@ -212,7 +216,8 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
             else:
                 part.install(target)
                 return FetchResult(item.filename, "fetched", mirror=RESUMED,
-                                   seconds=time.monotonic() - started)
+                                   seconds=time.monotonic() - started, sha256=part.digest,
+                                   size=part.offset)
         for mirror in mirrors:
             part.mirror = str(mirror)
             why_down = health.down(mirror)
@@ -240,7 +245,8 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                 part.install(target)
                 return FetchResult(item.filename, "fetched", mirror=str(mirror),
                                    bytes=part.received, seconds=time.monotonic() - started,
-                                   attempts=_attempts(part))
+                                   attempts=_attempts(part), sha256=part.digest,
+                                   size=part.offset)
         return FetchResult(item.filename, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=_attempts(part))
     except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
@@ -344,7 +350,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
           sleep: Callable[[float], None] = time.sleep, transport: Transport | None = None,
           policy: RetryPolicy | None = None, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
-          check: Check | None = None, also: Sequence[Path | str] = ()) -> FetchReport:
+          check: Check | None = None, also: Sequence[Path | str] = (),
+          on_done: Callable[[FetchResult], None] | None = None) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
@@ -356,6 +363,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     ``dest_dir``. ``check(part_path, item)`` runs on bytes that passed the size and
     sha256 tests, before they are installed; it raises :class:`TransferError` (kind
     ``content-mismatch``) to refuse them (for files without a pin, see :mod:`reprocal.fetch._gaps`).
+    ``on_done(result)`` is called in the calling thread as each file is fetched or fails (the
+    sync records each arrival as it happens, so that a ``kill -9`` loses none).
     """
     items = _unique(items)
     if not mirrors:
@@ -399,6 +408,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
                 result = future.result()
                 results[result.filename] = result
                 bar.finished(result.filename)
+                if on_done is not None:
+                    on_done(result)
         except BaseException:
             # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
             # moment, never waited for until its timeout (an interrupt must not hang)

@@ -25,9 +25,10 @@ from reprocal.core._select import Rule
 from reprocal.errors import ReprocalError
 from reprocal.fetch._engine import Check, FetchItem
 from reprocal.fetch._transports import TransferError
+from reprocal.fits._calindex import read_calindex
 from reprocal.fits._checksum import judge, scan_file
 from reprocal.fits._headers import read_primary_header
-from reprocal.repo._catalog import LocalFile
+from reprocal.repo._catalog import MASTER_INDEX_PREFIX, LocalFile
 from reprocal.repo._resolve import resolve
 
 _COMPARED = ("valdate", "evaldate", "subdate", "category")
@@ -52,15 +53,27 @@ def items(constituents: Iterable[Constituent]) -> list[FetchItem]:
     return [FetchItem(c.filename, c.fsize, None) for c in constituents]
 
 
-def constituent_check(expected: Mapping[str, Constituent]) -> Check:
+def constituent_check(expected: Mapping[str, Constituent], *, any_name: bool = False) -> Check:
     """A fetch ``check`` for unpinned files: header identity, then the FITS checks of ``verify``.
 
-    Pinned files (with a sha256) are not re-checked: their hash already says everything.
+    Pinned files (with a sha256) are not re-checked: their hash already says everything. A name
+    ``expected`` lacks is checked only with ``any_name`` (a sync: no index names every file):
+    its header must name that constituent, and the FITS checks must pass. A master index
+    (``XMM_CALINDEX_nnnn.CCF``) has no validity dates: its checksums are checked and it must
+    hold a CALINDEX table.
     """
 
     def check(path: Path, item: FetchItem) -> None:
         want = expected.get(item.filename)
-        if item.pinned or want is None:
+        if item.pinned or (want is None and not any_name):
+            return
+        if item.filename.startswith(MASTER_INDEX_PREFIX):
+            _fits_checks(path, item, (), header=False)
+            try:
+                read_calindex(path)
+            except ReprocalError as exc:
+                raise TransferError("content-mismatch", f"not a master index: {exc.message}"
+                                    ) from None
             return
         try:
             got = from_header(read_primary_header(path), item.filename,
@@ -68,22 +81,27 @@ def constituent_check(expected: Mapping[str, Constituent]) -> Check:
         except ReprocalError as exc:
             raise TransferError("content-mismatch", f"not the expected constituent: "
                                 f"{exc.message}") from None
-        for field in _COMPARED:
+        for field in _COMPARED if want is not None else ():
             mine, theirs = getattr(got, field), getattr(want, field)
             if mine != theirs:
                 raise TransferError("content-mismatch", f"header {field.upper()} is {mine}, "
                                     f"the index says {theirs}")
-        try:
-            scan = scan_file(path)
-        except OSError as exc:
-            raise TransferError("content-mismatch", f"cannot read: {exc.strerror or exc}"
-                                ) from None
-        verdict = judge(scan, item.filename, path=path)
-        if verdict.problem:
-            raise TransferError("content-mismatch", verdict.problem)
-        named = got.extseqid.split()
-        if named and len(scan.extnames) != len(named):
-            raise TransferError("content-mismatch", f"{len(scan.extnames)} extensions, "
-                                f"EXTSEQID names {len(named)}")
+        _fits_checks(path, item, got.extseqid.split())
 
     return check
+
+
+def _fits_checks(path: Path, item: FetchItem, named: Sequence[str], *,
+                 header: bool = True) -> None:
+    """Well-formed FITS, every CHECKSUM/DATASUM right, the primary header naming the file
+    (``header``), as many extensions as EXTSEQID names."""
+    try:
+        scan = scan_file(path)
+    except OSError as exc:
+        raise TransferError("content-mismatch", f"cannot read: {exc.strerror or exc}") from None
+    problem = judge(scan, item.filename, path=path).problem if header else scan.problem
+    if problem:
+        raise TransferError("content-mismatch", problem)
+    if named and len(scan.extnames) != len(named):
+        raise TransferError("content-mismatch", f"{len(scan.extnames)} extensions, "
+                            f"EXTSEQID names {len(named)}")

@@ -69,6 +69,11 @@ class PartFile:
     def offset(self) -> int:
         return self._offset
 
+    @property
+    def digest(self) -> str:
+        """The sha256 of the bytes received so far (all of them, once verified)."""
+        return self._hash.hexdigest()
+
     def flush(self) -> None:
         try:
             self._file.flush()

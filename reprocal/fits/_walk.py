@@ -15,11 +15,21 @@ import gzip
 import os
 import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
+import attrs
+
 from reprocal.errors import FitsFormatError
-from reprocal.fits._cards import BLOCK, HeaderError, data_size, padded, read_header, structure
+from reprocal.fits._cards import (
+    BLOCK,
+    HeaderError,
+    data_size,
+    keywords,
+    padded,
+    read_header,
+    structure,
+)
 from reprocal.fs._inputs import open_input
 from reprocal.fs._limits import current_limits
 
@@ -93,52 +103,135 @@ def _skip(f: IO[bytes], n: int, size: int | None, path: str | os.PathLike[str]) 
     return f.tell() - here
 
 
-def find_table(path: str | os.PathLike[str], extname: str) -> Table:
-    """The binary table ``EXTNAME = extname`` of a (possibly gzip-compressed) FITS file.
+@attrs.frozen
+class Column:
+    """One column of a binary or ASCII table, as its header describes it."""
+
+    name: str
+    format: str
+    unit: str = ""
+    dim: str = ""
+
+
+@attrs.frozen
+class Hdu:
+    """One HDU, as its header describes it (nothing of its data is read)."""
+
+    index: int
+    name: str
+    """``EXTNAME`` (``PRIMARY`` for the first HDU, ``#<index>`` when unnamed)."""
+    kind: str
+    """``PRIMARY``, or the ``XTENSION`` value (``BINTABLE``, ``IMAGE``, ...)."""
+    rows: int
+    """``NAXIS2`` of a table; 0 otherwise."""
+    shape: tuple[int, ...]
+    """``NAXIS1..n`` of an image (empty for a table or an empty HDU)."""
+    columns: tuple[Column, ...]
+    nbytes: int
+    """Bytes of data, padding excluded."""
+
+
+@attrs.define
+class _Found:
+    index: int
+    header: bytes
+    found: Mapping[str, str]
+    name: str
+    nbytes: int
+    taken: bool = False
+
+
+def _hdus(path: str | os.PathLike[str], f: IO[bytes], size: int | None) -> Iterator[_Found]:
+    """Each HDU's header in turn; its data is skipped unless the caller read it (``taken``)."""
+    index = 0
+    while True:
+        block = _read(f, BLOCK, path)
+        if index == 0 and not block:
+            raise FitsFormatError("empty file, not FITS", path=path)
+        if index == 0 and not block.startswith(b"SIMPLE  ="):
+            raise FitsFormatError(
+                "not a FITS file (it does not start with SIMPLE =)", path=path,
+                hint="expected a CIF, an event list or a master index")
+        if index > 0 and not block.startswith(b"XTENSION="):
+            return  # the end of the file, or bytes after the last HDU (ignored, as astropy does)
+        try:
+            if len(block) < BLOCK:
+                raise HeaderError("truncated")
+            header = read_header(block, lambda: _read(f, BLOCK, path))
+        except HeaderError as exc:
+            where = f"the header of HDU #{index}"
+            if str(exc) == "truncated":
+                raise FitsFormatError(f"truncated: the file ends inside {where}", path=path,
+                                      hint=_HINT_TRUNCATED) from None
+            raise FitsFormatError(f"{where} has {exc}", path=path) from None
+        found = structure(header)
+        name = found.get("EXTNAME", "PRIMARY" if index == 0 else "").strip() or f"#{index}"
+        try:
+            nbytes = data_size(found)
+        except HeaderError as exc:
+            raise FitsFormatError(f"HDU #{index} ({name}): bad size keywords ({exc})",
+                                  path=path) from None
+        hdu = _Found(index, header, found, name, nbytes)
+        yield hdu
+        if not hdu.taken and _skip(f, padded(nbytes), size, path) < nbytes:
+            raise FitsFormatError(
+                f"truncated: the file ends inside the data of HDU #{index} ({name})",
+                path=path, hint=_HINT_TRUNCATED)
+        index += 1
+
+
+def find_table(path: str | os.PathLike[str], extname: str | int) -> Table:
+    """The binary table ``EXTNAME = extname`` (any case), or the HDU numbered ``extname``, of a
+    (possibly gzip-compressed) FITS file.
 
     Raises :class:`FitsFormatError`: not FITS, truncated, no such extension, not a table.
     """
     f, size = _open(path)
     with f:
         names: list[str] = []
-        index = 0
-        while True:
-            block = _read(f, BLOCK, path)
-            if index == 0 and not block:
-                raise FitsFormatError("empty file, not FITS", path=path)
-            if index == 0 and not block.startswith(b"SIMPLE  ="):
-                raise FitsFormatError(
-                    "not a FITS file (it does not start with SIMPLE =)", path=path,
-                    hint="expected a CIF, an event list or a master index")
-            if index > 0 and not block.startswith(b"XTENSION="):
-                # The end of the file, or bytes after the last HDU (ignored, as astropy does).
-                raise _not_found(path, extname, names)
-            try:
-                if len(block) < BLOCK:
-                    raise HeaderError("truncated")
-                header = read_header(block, lambda: _read(f, BLOCK, path))
-            except HeaderError as exc:
-                where = f"the header of HDU #{index}"
-                if str(exc) == "truncated":
-                    raise FitsFormatError(f"truncated: the file ends inside {where}", path=path,
-                                          hint=_HINT_TRUNCATED) from None
-                raise FitsFormatError(f"{where} has {exc}", path=path) from None
-            found = structure(header)
-            name = found.get("EXTNAME", "PRIMARY" if index == 0 else "").strip()
-            names.append(name or f"#{index}")
-            try:
-                nbytes = data_size(found)
-            except HeaderError as exc:
-                raise FitsFormatError(f"HDU #{index} ({names[-1]}): bad size keywords ({exc})",
-                                      path=path) from None
-            if index > 0 and name.upper() == extname.upper():
-                _check_table_size(path, f, size, nbytes, index, names[-1])
-                return _table(path, header, _read(f, nbytes, path), nbytes, index, found)
-            if _skip(f, padded(nbytes), size, path) < nbytes:
-                raise FitsFormatError(
-                    f"truncated: the file ends inside the data of HDU #{index} ({names[-1]})",
-                    path=path, hint=_HINT_TRUNCATED)
-            index += 1
+        for hdu in _hdus(path, f, size):
+            names.append(hdu.name)
+            wanted = (hdu.index == extname if isinstance(extname, int)
+                      else hdu.index > 0 and hdu.name.upper() == extname.upper())
+            if wanted:
+                if hdu.index == 0:
+                    raise FitsFormatError("HDU #0 is the primary HDU, not a table", path=path)
+                _check_table_size(path, f, size, hdu.nbytes, hdu.index, hdu.name)
+                hdu.taken = True
+                return _table(path, hdu.header, _read(f, hdu.nbytes, path), hdu.nbytes,
+                              hdu.index, hdu.found)
+        raise _not_found(path, str(extname) if isinstance(extname, str) else f"#{extname}",
+                         names)
+
+
+def list_hdus(path: str | os.PathLike[str]) -> list[Hdu]:
+    """Every HDU of a (possibly gzip-compressed) FITS file, from its headers alone."""
+    f, size = _open(path)
+    out = []
+    with f:
+        for hdu in _hdus(path, f, size):
+            keys = keywords(hdu.header)
+            kind = "PRIMARY" if hdu.index == 0 else keys.get("XTENSION", "").strip() or "?"
+            table = kind in ("BINTABLE", "TABLE")
+            columns: list[Column] = []
+            if table:
+                try:
+                    fields = int(keys.get("TFIELDS", "0"))
+                except ValueError:
+                    raise FitsFormatError(f"HDU #{hdu.index} ({hdu.name}): TFIELDS = "
+                                          f"{keys.get('TFIELDS')!r} is not a count",
+                                          path=path) from None
+                columns = [Column(keys.get(f"TTYPE{n}", f"col{n}").strip(),
+                                  keys.get(f"TFORM{n}", "").strip(),
+                                  keys.get(f"TUNIT{n}", "").strip(),
+                                  keys.get(f"TDIM{n}", "").strip())
+                           for n in range(1, min(fields, 999) + 1)]
+            naxis = int(hdu.found.get("NAXIS", "0") or 0)
+            dims = tuple(int(hdu.found.get(f"NAXIS{n}", "0") or 0) for n in range(1, naxis + 1))
+            out.append(Hdu(hdu.index, hdu.name, kind,
+                           dims[1] if table and len(dims) > 1 else 0,
+                           () if table else dims, tuple(columns), hdu.nbytes))
+    return out
 
 
 def _check_table_size(path: str | os.PathLike[str], f: IO[bytes], size: int | None, nbytes: int,

@@ -9,7 +9,10 @@ It knows two things:
 * **expected** constituents, imported from master index files and CALINDEX tables (or remembered
   when a file that was indexed disappears), so a repository's intended content is known even where
   files are missing. That is what lets reprocal say "a newer eligible issue exists but you do not
-  have it" instead of silently downgrading as cifbuild does.
+  have it" instead of silently downgrading as cifbuild does;
+* **withdrawn** constituents: the withdrawal dates the mirror history of each directory records
+  (:mod:`reprocal.repo._history`), re-read when the history file changed. A withdrawn file stays
+  on disk and in the catalogue; the selection rule takes its date (:meth:`Catalog.withdrawals`).
 
 Invalid files, non-CCF FITS files and duplicates of one constituent in two directories are kept as
 problems with their paths; nothing is silently picked.
@@ -28,6 +31,7 @@ import attrs
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate, parse_optional
 from reprocal.core._names import ConstituentName
+from reprocal.core._withdrawal import Withdrawal, Withdrawals
 from reprocal.errors import InputError, LocalIOError, RepositoryError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fits._headers import read_constituent
@@ -60,6 +64,11 @@ CREATE TABLE IF NOT EXISTS expected (
     filename TEXT NOT NULL, source TEXT NOT NULL,
     {", ".join(c + " " for c in _COLUMNS)},
     PRIMARY KEY (filename, source)
+);
+CREATE TABLE IF NOT EXISTS withdrawn (
+    dir TEXT NOT NULL, filename TEXT NOT NULL, since TEXT NOT NULL, until TEXT,
+    mirror TEXT NOT NULL, last_listed TEXT,
+    PRIMARY KEY (dir, filename, mirror, since)
 );
 """
 
@@ -329,12 +338,46 @@ class Catalog:
                 for path in sorted(set(known) - seen):
                     removed.append(path)
                     self._forget(path)
+                self._refresh_history(directory)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return ScanReport(tuple(dirs), scanned, read, unchanged, tuple(removed),
                           tuple(self.problems(dirs, recurse=recurse)))
+
+    def _refresh_history(self, directory: Path) -> None:
+        """Re-read the directory's mirror history when its file changed (size, mtime, inode)."""
+        from reprocal.repo._history import history_path, read_history
+
+        d = str(directory)
+        try:
+            st = os.stat(history_path(directory))
+            stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        except OSError:
+            stamp = "none"
+        key = f"history:{d}"
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is not None and row[0] == stamp:
+            return
+        withdrawals = read_history(directory).withdrawals() if stamp != "none" else ()
+        self._db.execute("DELETE FROM withdrawn WHERE dir = ?", (d,))
+        self._db.executemany(
+            "INSERT OR REPLACE INTO withdrawn VALUES (?, ?, ?, ?, ?, ?)",
+            [(d, w.name, w.since.text, w.until.text if w.until else None, w.mirror,
+              w.last_listed.text if w.last_listed else None) for w in withdrawals])
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, stamp))
+
+    def withdrawals(self, dirs: Sequence[Path]) -> Withdrawals:
+        """The withdrawal periods the histories of ``dirs`` record (as of the last refresh)."""
+        out = []
+        for d in dirs:
+            for r in self._db.execute("SELECT * FROM withdrawn WHERE dir = ? ORDER BY filename, "
+                                      "since", (str(d),)):
+                out.append(Withdrawal(r["filename"], CalDate(r["since"]),
+                                      parse_optional(r["until"]), r["mirror"],
+                                      parse_optional(r["last_listed"])))
+        return Withdrawals(out)
 
     def _index_file(self, path: str, directory: str, filename: str, st: FileStat) -> None:
         status, problem = "ok", None

@@ -19,6 +19,7 @@ from pathlib import Path
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._select import Rule
+from reprocal.core._withdrawal import Withdrawals
 from reprocal.errors import RepositoryError
 from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
@@ -52,7 +53,7 @@ class Repository:
         self.recurse = recurse
         self.fileglob = fileglob
         self.last_scan: ScanReport | None = None
-        self._snapshot: tuple[list[LocalFile], list[Constituent]] | None = None
+        self._snapshot: tuple[list[LocalFile], list[Constituent], Withdrawals] | None = None
         if refresh:
             try:
                 self.refresh(progress=progress)
@@ -94,21 +95,55 @@ class Repository:
         *,
         category: str = DEFAULT_CATEGORY,
         ignore_category: bool = False,
+        held_on: CalDate | None = None,
     ) -> Resolution:
-        """Apply cifbuild's rule to this repository (``now`` must be resolved by the caller)."""
+        """Apply cifbuild's rule to this repository (``now`` must be resolved by the caller).
+
+        ``held_on``: select among the files the mirror histories say the repository held at
+        that moment (what cifbuild run then would have seen), not among those present now."""
         rule = Rule(CalDate.parse(obs_date, field="observation date"),
                     CalDate.parse(analysis_date, field="analysis date"),
                     category, ignore_category)
         # Read the catalogue once per refresh, not once per observation (pin --obs-list).
         if self._snapshot is None:
-            self._snapshot = (self.present(), self.catalog.known(self.dirs, recurse=self.recurse))
-        present, known = self._snapshot
+            self._snapshot = (self.present(), self.catalog.known(self.dirs, recurse=self.recurse),
+                              self.catalog.withdrawals(self.dirs))
+        present, known, withdrawals = self._snapshot
+        if held_on is not None:
+            then = self.held_on(held_on)
+            present = [lf for lf in present if lf.filename in then]
         if not present:
             raise RepositoryError(
                 f"no calibration constituents found in {':'.join(map(str, self.dirs))}",
                 hint="cifbuild would write an empty CIF here; check --ccf-path / SAS_CCFPATH",
             )
-        return resolve(present, known, rule)
+        return resolve(present, known, rule, withdrawals)
+
+    def held_on(self, date: CalDate) -> set[str]:
+        """The constituent names the directories' mirror histories say were held at ``date``;
+        a repository without a history, or a date before it began, is an error (nothing can
+        say what it held)."""
+        from reprocal.repo._history import read_history
+
+        held: set[str] = set()
+        starts = []
+        for d in self.dirs:
+            h = read_history(d)
+            if h.start is not None:
+                starts.append(h.start)
+                held |= set(h.held_on(date).files)
+        if not starts:
+            raise RepositoryError(f"{':'.join(map(str, self.dirs))} has no mirror history, so "
+                                  f"what it held on {date} is not known",
+                                  hint="histories are written by `reprocal sync`")
+        if date < min(starts):
+            raise RepositoryError(f"the mirror history begins on {min(starts)}: what the "
+                                  f"repository held on {date} is not known")
+        return held
+
+    def withdrawals(self) -> Withdrawals:
+        """The withdrawal dates the histories of this repository's directories record."""
+        return self.catalog.withdrawals(self.dirs)
 
     def write_cif(self, resolution: Resolution, out: str | os.PathLike[str], *,
                   fullpath: bool = False) -> Path:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from reprocal.core._constituent import Constituent
-from reprocal.core._select import Rule, Selection, Selector
+from reprocal.core._select import Rule, Selection, Selector, mirror_outcomes
+from reprocal.core._withdrawal import NONE, WithdrawalEffect, Withdrawals
 from reprocal.errors import DuplicateConstituentError
 from reprocal.repo._catalog import LocalFile
 
@@ -47,6 +49,9 @@ class Resolution:
     """Where each selected constituent is, by file name."""
     gaps: tuple[Gap, ...]
     """Types where a newer eligible issue is known but missing."""
+    withdrawals: tuple[WithdrawalEffect, ...] = ()
+    """Types whose selection a withdrawal changes: the withdrawn file skipped (withdrawn on or
+    before the analysis date) or kept although a mirror following ``--delete`` lacks it now."""
 
     @property
     def complete(self) -> bool:
@@ -56,16 +61,49 @@ class Resolution:
     def chosen(self) -> tuple[Constituent, ...]:
         return self.selection.chosen
 
+    def to_table(self) -> Any:
+        """The constituents selected, with their paths and the gaps, as an astropy ``Table``."""
+        from reprocal.fits._tabular import constituent_table
 
-def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Rule) -> Resolution:
+        missing = {g.selected.filename if g.selected else "": g.missing.filename
+                   for g in self.gaps}
+        return constituent_table(self.chosen,
+                                 path=[str(self.paths.get(c.filename, "")) for c in self.chosen],
+                                 newer_missing=[missing.get(c.filename) for c in self.chosen])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        r = self.rule
+        head = element("p", f"{len(self.chosen)} constituents for observation date "
+                            f"{r.obs_date}, analysis date {r.analysis_date} ({r.category})")
+        gaps = [element("li", g.describe()) for g in self.gaps]
+        rows = [[c.filename, c.valdate.text, c.evaldate.text if c.evaldate else "open",
+                 c.subdate.text, str(self.paths.get(c.filename, ""))] for c in self.chosen]
+        return str(join([head, element("ul", *gaps) if gaps else "",
+                         table(["constituent", "valid from", "valid to", "submitted", "path"],
+                               rows)]))
+
+
+def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Rule,
+            withdrawals: Withdrawals = NONE) -> Resolution:
     """Select over ``present`` files; compare with the selection over ``known`` constituents.
 
+    ``withdrawals`` (from the catalogue) apply to both (a constituent withdrawn by the analysis
+    date is neither selected nor a gap); where one changes the outcome the resolution says so.
     A selected constituent present at two paths is an error: reprocal never picks one silently.
     """
     by_name: dict[str, list[Path]] = {}
     for lf in present:
         by_name.setdefault(lf.filename, []).append(lf.path)
-    local = Selector(lf.constituent for lf in present).apply(rule)
+    outcomes = mirror_outcomes([lf.constituent for lf in present], rule, withdrawals)
+    local = outcomes.selection
     for c in local.chosen:
         copies = by_name[c.filename]
         if len(copies) > 1:
@@ -73,7 +111,8 @@ def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Ru
                 f"{c.filename} is present {len(copies)} times: {', '.join(map(str, copies))}",
                 hint="remove or rename all but one copy, then run `reprocal index`",
             )
-    full = Selector(list(known) + [lf.constituent for lf in present]).apply(rule)
+    full = Selector(list(known) + [lf.constituent for lf in present],
+                    withdrawals=withdrawals).apply(rule)
     mine = local.by_key()
     gaps = tuple(
         Gap(best, mine.get(best.key))
@@ -81,4 +120,4 @@ def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Ru
         if best.filename not in by_name
     )
     paths = {c.filename: by_name[c.filename][0] for c in local.chosen}
-    return Resolution(rule, local, paths, gaps)
+    return Resolution(rule, local, paths, gaps, outcomes.effects)

@@ -379,6 +379,34 @@ def hash_and_remember(
     return out
 
 
+def known_hashes(
+    files: Sequence[ListedFile],
+    *,
+    cache: VerifyCache | None,
+    jobs: int | None = None,
+    rehash: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, str | OSError]:
+    """sha256 of each listed file, keyed by ``str(file.path)``: the cache's where it vouches
+    for the same bytes (same stat key, not racily clean), else read now (with the FITS check)
+    and remembered. An untouched, already verified repository is fingerprinted without a read."""
+    known = cache.lookup([f.real for f in files]) if cache is not None and not rehash else {}
+    racy_ns = cache.racy_ns if cache is not None else 0
+    out: dict[str, str | OSError] = {}
+    need = []
+    for f in files:
+        entry = known.get(f.real)
+        if entry is not None and entry.sha256 is not None and entry.trusted(f.stat, racy_ns):
+            out[str(f.path)] = entry.sha256
+        else:
+            need.append(str(f.path))
+    if progress is not None:
+        progress.update(len(files) - len(need))
+    if need:
+        out.update(hash_and_remember(need, cache=cache, jobs=jobs, progress=progress))
+    return out
+
+
 def unchanged_since_listed(loc: ListedFile) -> bool:
     """The file's stat is what it was when listed (it did not change while being read)."""
     try:

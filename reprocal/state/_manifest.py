@@ -255,6 +255,38 @@ class Manifest:
         """``sha256:<hex>`` of :meth:`dumps` (the file's own digest, unlike the ids)."""
         return "sha256:" + hashlib.sha256(self.dumps()).hexdigest()
 
+    def to_table(self) -> Any:
+        """Every pinned constituent, with its size and sha256, as an astropy ``Table``."""
+        from reprocal.fits._tabular import constituent_table
+
+        return constituent_table([f.constituent for f in self.files],
+                                 size=[f.size for f in self.files],
+                                 sha256=[f.sha256 for f in self.files])
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        obs = [[label, str(oid), o.obs_date.text, o.analysis_date.text, o.category, len(o.files)]
+               for label, oid, o in zip(self.labels(), self.observation_ids, self.observations,
+                                        strict=True)]
+        files = [[f.filename, f.constituent.valdate.text,
+                  f.constituent.evaldate.text if f.constituent.evaldate else "open",
+                  f.constituent.subdate.text, f.size, f.sha256[:16] + "..."] for f in self.files]
+        return str(join([
+            element("p", f"Calibration state {self.calibration_id}: {len(self.observations)} "
+                         f"observation(s), {len(self.files)} constituents"
+                         + (f", {len(self.extras)} extra set(s)" if self.extras else "")),
+            table(["observation", "observation id", "OBSVDATE", "ANALDATE", "category",
+                   "constituents"], obs),
+            table(["constituent", "valid from", "valid to", "submitted", "bytes", "sha256"],
+                  files)]))
+
 
 def _compute_ids(m: Manifest) -> _Ids:
     digests = {f.filename: constituent_digest(attrs.evolve(f.constituent, fsize=f.size), f.sha256)

@@ -4,6 +4,15 @@ the benchmarks.
 Imported only by them (the layers contract forbids the library from importing it).
 """
 
-from reprocal.testing._synthetic import SyntheticRepo, corrupt, generate, replay, touch_all, truncate
+from reprocal.testing._synthetic import (
+    SyntheticRepo,
+    corrupt,
+    generate,
+    replay,
+    touch_all,
+    truncate,
+    write_table_constituent,
+)
 
-__all__ = ["SyntheticRepo", "corrupt", "generate", "replay", "touch_all", "truncate"]
+__all__ = ["SyntheticRepo", "corrupt", "generate", "replay", "touch_all", "truncate",
+           "write_table_constituent"]

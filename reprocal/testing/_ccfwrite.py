@@ -126,6 +126,31 @@ def _ext_header(name: str, rows: int) -> Any:
     ])
 
 
+def write_table_constituent(path: str | os.PathLike[str], c: Constituent,
+                            tables: Sequence[tuple[str, Sequence[tuple[str, str, str, Any]]]]
+                            ) -> int:
+    """Write a constituent whose extensions hold real columns (what ``calview`` plots):
+    ``tables`` is ``[(EXTNAME, [(TTYPE, TFORM, TUNIT, values), ...]), ...]``; the primary
+    header is the same as :func:`write_constituent`'s (``EXTSEQID`` names the tables).
+    astropy writes the HDUs (with CHECKSUM/DATASUM), atomically. Returns the size."""
+    import attrs
+    import numpy as np
+    from astropy.io import fits
+
+    c = attrs.evolve(c, extseqid=" ".join(name for name, _ in tables))
+    primary = fits.PrimaryHDU(header=_primary_header(c))
+    hdus = [primary]
+    for name, columns in tables:
+        cols = [fits.Column(ttype, tform, unit=tunit or None, array=np.array(values))
+                for ttype, tform, tunit, values in columns]
+        hdu = fits.BinTableHDU.from_columns(cols, name=name)
+        hdus.append(hdu)
+    with atomic_file(path, fsync=False) as f:
+        fits.HDUList(hdus).writeto(f, checksum=True)
+        written = f.tell()
+    return written
+
+
 def write_constituent(path: str | os.PathLike[str], c: Constituent, *, seed: int = 0) -> int:
     """Write one constituent file atomically (temp file beside it, then ``os.replace``).
 

@@ -52,11 +52,12 @@ from reprocal.core._names import ConstituentName
 from reprocal.core._select import Selection, Selector
 from reprocal.errors import InputError
 from reprocal.progress import Progress
-from reprocal.testing._ccfwrite import BLOCK, min_size, write_constituent
+from reprocal.testing._ccfwrite import BLOCK, min_size, write_constituent, write_table_constituent
 
 __all__ = [
     "BLOCK", "CcfType", "SyntheticRepo", "ccf_types", "corrupt", "generate", "min_size", "plan",
     "replay", "synthetic_md5", "touch_all", "truncate", "write_constituent",
+    "write_table_constituent",
 ]
 
 FULL_SCALE_FILES = 1550

@@ -28,7 +28,9 @@ CALLS = {
     "campaign resume": ["campaign_resume"],
     "audit": ["audit", "audit_pin", "audit_uses"], "bundle create": ["bundle"],
     "bundle verify": ["bundle_verify"], "key generate": ["key_generate"],
-    "record verify": ["record_verify"],
+    "record verify": ["record_verify"], "sync": ["sync"], "history": ["history"],
+    "fingerprint": ["fingerprint"], "timeline": ["timeline"], "view": ["view"],
+    "notes": ["notes"], "cite": ["cite"],
 }
 # options that choose which function runs or how the result is shown, not parameters
 CLI_ONLY = {"as_json", "verbose", "repository", "dry_run", "script", "pin", "uses", "no_stamp",
@@ -103,7 +105,7 @@ def _imported(code: str) -> set[str]:
 
 STAGES = {"reprocal.core", "reprocal.fs", "reprocal.fits", "reprocal.repo", "reprocal.state",
           "reprocal.fetch", "reprocal.image", "reprocal.provenance", "reprocal.audit",
-          "reprocal.bundle", "reprocal.testing", "reprocal.campaign"}
+          "reprocal.report", "reprocal.bundle", "reprocal.testing", "reprocal.campaign"}
 
 
 def test_importing_the_api_imports_no_stage() -> None:

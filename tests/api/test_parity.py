@@ -63,6 +63,13 @@ class World:
         return "c0"
 
     @cached_property
+    def constituent(self) -> str:
+        """The path of one pinned constituent."""
+        from reprocal.state._manifest import load_manifest
+
+        return str(Path(self.ccf) / load_manifest(self.manifest).files[0].filename)
+
+    @cached_property
     def tampered(self) -> str:
         """A copy of the repository with one data byte of a pinned file changed."""
         from reprocal.state._manifest import load_manifest
@@ -70,6 +77,14 @@ class World:
         copy = Path(shutil.copytree(self.ccf, self.tmp / "tampered"))
         corrupt(copy / load_manifest(self.manifest).files[0].filename)
         return str(copy)
+
+    @cached_property
+    def synced(self) -> str:
+        """A repository synced from the synthetic one (a directory mirror)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReprocalWarning)
+            api.sync(self.ccf, ccf_path="synced")
+        return "synced"
 
     @cached_property
     def v1(self) -> str:
@@ -171,6 +186,26 @@ CASES = [
          same=lambda text: re.sub(r"\bb2\b", "b1", text)),  # the name, never inside a digest
     Case("bundle verify", "bundle verify", lambda w: ["bundle", "verify", w.bundle],
          lambda w, _: api.bundle_verify(w.bundle)),
+    Case("timeline", "timeline", lambda w: ["timeline", "EPN_CTI", "XRT1_XAREAEF", "--ccf-path", w.ccf,
+                                     "--manifest", w.manifest, "--obs-date", OBS,
+                                     "--analysis-date", "2020-01-01"],
+         lambda w, _: api.timeline(["EPN_CTI", "XRT1_XAREAEF"], ccf_path=w.ccf, manifest=w.manifest,
+                                   obs_date=OBS, analysis_date="2020-01-01")),
+    Case("timeline", "timeline -o", lambda w: ["timeline", "EPN_CTI", "--ccf-path", w.ccf, "--obs-date",
+                                        OBS, "--analysis-date", AN, "-o", "t1.svg"],
+         lambda w, run: api.timeline(["EPN_CTI"], ccf_path=w.ccf, obs_date=OBS, analysis_date=AN,
+                                     output="t1.svg" if run == "cli" else "t2.svg"),
+         same=lambda text: text.replace("t2.svg", "t1.svg")),
+    Case("view", "view", lambda w: ["view", w.constituent], lambda w, _: api.view(w.constituent)),
+    Case("notes", "notes", lambda w: ["notes", "EPN_CTI_0045.CCF", "XRT1_XAREAEF"],
+         lambda w, _: api.notes(["EPN_CTI_0045.CCF", "XRT1_XAREAEF"])),
+    Case("cite", "cite", lambda w: ["cite", w.manifest], lambda w, _: api.cite(w.manifest)),
+    Case("audit", "audit --html", lambda w: ["audit", w.cif, "--ccf-path", w.ccf, "--today", TODAY,
+                                    "--html", "a.html"],
+         lambda w, _: api.audit([w.cif], ccf_path=w.ccf, today=TODAY, html="a2.html")),
+    Case("diff", "diff --html", lambda w: ["diff", w.cif, f"obs={OBS},an=2020-01-01", "--ccf-path",
+                                   w.ccf, "--html", "d.html"],
+         lambda w, _: api.diff(w.cif, f"obs={OBS},an=2020-01-01", ccf_path=w.ccf, html="d2.html")),
     Case("key generate", "key generate", lambda w: ["key", "generate", "k1"],
          lambda w, run: api.key_generate("k1" if run == "cli" else "k2"),
          same=lambda text: re.sub(r'"keyid": "[0-9a-f]+"', KEYID, re.sub(r"\bk2\b", "k1", text)),
@@ -181,6 +216,28 @@ CASES = [
 
 
 KEYID = '"keyid": "<a fresh key>"'
+RUN = re.compile(r'sync-[0-9T]+-[0-9a-f]{8}')
+
+
+def _no_run(text: str) -> str:
+    """A sync's id is new each time (its time and a random part)."""
+    return RUN.sub("sync-<id>", text)
+
+
+CASES += [
+    Case("sync", "sync --dry-run", lambda w: ["sync", "--mirror", w.ccf, "--ccf-path", "dest",
+                                              "--dry-run"],
+         lambda w, _: api.sync(w.ccf, ccf_path="dest", dry_run=True), same=_no_run,
+         cli_same=_no_run),
+    Case("sync", "sync, nothing new", lambda w: ["sync", "--mirror", w.ccf, "--ccf-path",
+                                                 w.synced],
+         lambda w, _: api.sync(w.ccf, ccf_path=w.synced), same=_no_run, cli_same=_no_run),
+    Case("history", "history --on", lambda w: ["history", "--ccf-path", w.synced, "--on", "2100-01-01"],
+         lambda w, _: api.history(ccf_path=w.synced, on="2100-01-01")),
+    Case("fingerprint", "fingerprint --against", lambda w: ["fingerprint", "--ccf-path", w.ccf,
+                                                            "--against", w.synced],
+         lambda w, _: api.fingerprint(ccf_path=w.ccf, against=w.synced)),
+]
 
 
 def _with_json(args: list[str]) -> list[str]:

@@ -64,7 +64,7 @@ def bundle_dir(tmp_path: Path, manifest_path: Path) -> Path:
 
 
 FILES = ["README.md", "SHA256SUMS", "cif/0201903501/ccf.cif", "cif/0404910601/ccf.cif",
-         "image/calib.tar", "manifest.json", "ro-crate-metadata.json"]
+         "image/calib.tar", "manifest.json", "report.html", "ro-crate-metadata.json"]
 
 
 def test_round_trip(tmp_path: Path, manifest_path: Path) -> None:
@@ -112,6 +112,8 @@ def test_crate_is_ro_crate_1_1(bundle_dir: Path) -> None:
     assert {p["@id"] for p in root["hasPart"]} == set(FILES) - {"SHA256SUMS",
                                                                   "ro-crate-metadata.json"}
     assert by_id["image/calib.tar"]["encodingFormat"] == "application/x-tar"
+    assert by_id["report.html"]["encodingFormat"] == "text/html"
+    assert "cite-as" not in root  # no DOI given
 
 
 def test_readme_has_the_commands(bundle_dir: Path) -> None:
@@ -182,7 +184,7 @@ def test_tampered_sums_line(bundle_dir: Path) -> None:
     p = bundle_dir / "SHA256SUMS"
     p.write_text(p.read_text() + "garbage\n")
     assert verify_bundle(bundle_dir).problems == (
-        "SHA256SUMS line 7: not '<sha256>  <relative path>': 'garbage'",)
+        "SHA256SUMS line 8: not '<sha256>  <relative path>': 'garbage'",)
 
 
 def test_tampered_tar(tmp_path: Path, manifest_path: Path) -> None:
@@ -219,7 +221,7 @@ def test_cli_verify_exit_codes(cli_process, bundle_dir: Path) -> None:  # type: 
     """`bundle verify`: exit 0 when intact; exit 1 naming the tampered file."""
     ok = cli_process("bundle", "verify", str(bundle_dir))
     assert ok.returncode == 0, ok.stderr
-    assert "all 6 files match SHA256SUMS" in ok.stdout
+    assert "all 7 files match SHA256SUMS" in ok.stdout
     with open(bundle_dir / "manifest.json", "ab") as f:
         f.write(b"\n")
     bad = cli_process("bundle", "verify", str(bundle_dir))

@@ -45,7 +45,7 @@ def test_ro_crate_py_loads_the_bundle(bundle: Path) -> None:
     files = {e.id: e for e in crate.data_entities}
     assert files["manifest.json"]["sha256"] == sha256_file(bundle / "manifest.json")
     assert set(files) == {"manifest.json", "cif/0201903501/ccf.cif", "cif/0404910601/ccf.cif",
-                          "README.md"}
+                          "README.md", "report.html"}
 
 
 def _rehash(root: Path) -> None:

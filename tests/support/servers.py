@@ -12,6 +12,13 @@ without end: only the server's own bound of :data:`ENDLESS_CAP` bytes stops it);
 ``at`` zero bytes compressed: a gzip bomb); ``garbage`` (bytes that are not HTTP at all);
 ``html`` (200 with an HTML page); ``redirect`` (302 to itself, for ever).
 
+Directory index pages: with ``index="apache"`` (``mod_autoindex`` FancyIndexing in a ``<pre>``,
+sizes rounded as Apache rounds them: ``23K``), ``"apache-table"`` (the same with ``HTMLTable``,
+Debian's default) or ``"nginx"`` (``autoindex``, exact sizes), ``GET /ccf/`` lists ``root`` as
+that server would; ``listing_sizes`` makes the page lie about sizes (name -> size shown), and
+``listing_extra`` adds lines verbatim (hostile hrefs). Without ``index`` the directory is 404,
+as on a server with indexes off.
+
 :class:`FakeRegistry` answers a registry's ``/v2/`` paths with whatever a test sets, to play a
 registry that answers HTML, truncated or endless JSON, or manifests with fields of the wrong type.
 """
@@ -89,6 +96,12 @@ class MirrorServer:
     root: Path
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    index: str | None = None
+    """``apache``, ``apache-table`` or ``nginx``: serve a directory index page at ``/ccf/``."""
+    listing_sizes: dict[str, int] = field(default_factory=dict)
+    """Sizes the index page shows instead of the real ones (a listing that lies)."""
+    listing_extra: list[str] = field(default_factory=list)
+    """Raw lines added to the index page."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -149,6 +162,8 @@ class MirrorServer:
         if not h.path.startswith("/ccf/"):
             return self._status(h, "", 404)
         name = unquote(h.path[len("/ccf/"):])
+        if name == "" and self.index is not None:
+            return self._index_page(h)
         path = self.root / name
         fault = self._fault(name)
         kind = fault.kind if fault else None
@@ -259,6 +274,20 @@ class MirrorServer:
         h.end_headers()
         h.wfile.write(body)
 
+    def _index_page(self, h: BaseHTTPRequestHandler) -> None:
+        self._record(Request("", None, 200))
+        files = sorted(p for p in self.root.iterdir() if p.is_file() and not p.name.startswith("."))
+        style = {"apache": apache_index, "apache-table": apache_table_index,
+                 "nginx": nginx_index}[self.index]  # type: ignore[index]
+        rows = [(p.name, self.listing_sizes.get(p.name, p.stat().st_size), p.stat().st_mtime)
+                for p in files]
+        body = style(rows, self.listing_extra).encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html;charset=UTF-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
     def _status(self, h: BaseHTTPRequestHandler, name: str, status: int) -> None:
         self._record(Request(name, h.headers.get("Range"), status))
         body = f"{status}\n".encode()
@@ -266,6 +295,77 @@ class MirrorServer:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
+
+def apache_size(n: int) -> str:
+    """A size as Apache's ``apr_strfsize`` writes it: bytes below 973, then one decimal below
+    9.95 units, else a whole number (``23K``, ``1.2M``)."""
+    if n < 973:
+        return f"{n:3d} "
+    for unit in "KMGTPE":
+        n_units = n / 1024
+        n = n_units  # type: ignore[assignment]
+        if n_units < 973:
+            return f"{n_units:3.1f}{unit}" if n_units < 9.95 else f"{n_units:3.0f}{unit}"
+    return "big"
+
+
+def _when(mtime: float, fmt: str) -> str:
+    return time.strftime(fmt, time.gmtime(mtime))
+
+
+def apache_index(rows: list[tuple[str, int, float]], extra: list[str]) -> str:
+    """``mod_autoindex`` with FancyIndexing, in a ``<pre>`` (Apache 2.4 without HTMLTable)."""
+    lines = ['<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">', "<html>", " <head>",
+             "  <title>Index of /ccf</title>", " </head>", " <body>", "<h1>Index of /ccf</h1>",
+             '<pre><img src="/icons/blank.gif" alt="Icon "> <a href="?C=N;O=D">Name</a>'
+             '                    <a href="?C=M;O=A">Last modified</a>      <a href="?C=S;O=A">'
+             'Size</a>  <a href="?C=D;O=A">Description</a><hr><img src="/icons/back.gif" '
+             'alt="[PARENTDIR]"> <a href="/">Parent Directory</a>                             -   ']
+    for name, size, mtime in rows:
+        lines.append(f'<img src="/icons/unknown.gif" alt="[   ]"> <a href="{name}">{name}</a>'
+                     f'{" " * max(1, 24 - len(name))}{_when(mtime, "%Y-%m-%d %H:%M")}  '
+                     f'{apache_size(size):>4}  ')
+    lines += extra
+    lines += ["<hr></pre>", "<address>Apache/2.4.41 (Ubuntu) Server at 127.0.0.1 Port 80</address>",
+              "</body></html>"]
+    return "\n".join(lines) + "\n"
+
+
+def apache_table_index(rows: list[tuple[str, int, float]], extra: list[str]) -> str:
+    """``mod_autoindex`` with ``HTMLTable`` (Debian's default configuration)."""
+    out = ['<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">', "<html>", " <head>",
+           "  <title>Index of /ccf</title>", " </head>", " <body>", "<h1>Index of /ccf</h1>",
+           "  <table>",
+           '   <tr><th valign="top"><img src="/icons/blank.gif" alt="[ICO]"></th><th><a '
+           'href="?C=N;O=D">Name</a></th><th><a href="?C=M;O=A">Last modified</a></th><th><a '
+           'href="?C=S;O=A">Size</a></th><th><a href="?C=D;O=A">Description</a></th></tr>',
+           '   <tr><th colspan="5"><hr></th></tr>',
+           '<tr><td valign="top"><img src="/icons/back.gif" alt="[PARENTDIR]"></td><td><a '
+           'href="/">Parent Directory</a></td><td>&nbsp;</td><td align="right">  - </td>'
+           "<td>&nbsp;</td></tr>"]
+    for name, size, mtime in rows:
+        out.append(f'<tr><td valign="top"><img src="/icons/unknown.gif" alt="[   ]"></td><td>'
+                   f'<a href="{name}">{name}</a></td><td align="right">'
+                   f'{_when(mtime, "%Y-%m-%d %H:%M")}  </td><td align="right">'
+                   f'{apache_size(size):>4}</td><td>&nbsp;</td></tr>')
+    out += extra
+    out += ['   <tr><th colspan="5"><hr></th></tr>', "</table>", "</body></html>"]
+    return "\n".join(out) + "\n"
+
+
+def nginx_index(rows: list[tuple[str, int, float]], extra: list[str]) -> str:
+    """nginx ``autoindex on`` (exact sizes, GMT dates, names cut at 50 characters)."""
+    out = ["<html>", "<head><title>Index of /ccf/</title></head>", "<body>",
+           '<h1>Index of /ccf/</h1><hr><pre><a href="../">../</a>']
+    for name, size, mtime in rows:
+        shown = name if len(name) <= 50 else name[:47] + "..&gt;"
+        pad = " " * max(1, 51 - min(len(name), 50))
+        out.append(f'<a href="{name}">{shown}</a>{pad}{_when(mtime, "%d-%b-%Y %H:%M")}'
+                   f'{size:>20}')
+    out += extra
+    out += ["</pre><hr></body>", "</html>"]
+    return "\n".join(out) + "\n"
 
 
 @dataclass

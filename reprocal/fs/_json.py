@@ -1,0 +1,106 @@
+"""Reading JSON documents with one-line errors and bounds, and the JSON Schemas of reprocal's
+documents (manifests, provenance records, the mirror history).
+
+The schemas live in the top-level ``schemas/`` directory of the source tree, which ships inside
+the wheel as the package ``reprocal.schemas``; they are read with :mod:`importlib.resources`, so
+an installed reprocal never looks at a source tree."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from reprocal.errors import InputError
+from reprocal.fs._inputs import read_input
+from reprocal.fs._limits import current_limits
+
+MAX_INT_DIGITS = 20
+"""Longest integer literal accepted in a JSON document (sizes fit in 64 bits; a 5,000-digit
+number is refused before Python converts it)."""
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """Parse ``schemas/<name>`` (package data of ``reprocal.schemas``)."""
+    return json.loads((resources.files("reprocal.schemas") / name).read_text(encoding="utf-8"))
+
+
+def json_path(path: Iterable[Any]) -> str:
+    """``$.observations[0].obs_date`` from a jsonschema error's ``absolute_path``."""
+    out = "$"
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def read_json(path: str | os.PathLike[str], *, error: type[InputError] = InputError) -> Any:
+    """Parse a JSON document file; unreadable or malformed input raises ``error`` naming the
+    file (and the line and column of a syntax error). Only a regular file is read, and at most
+    the ``document-size`` limit (:mod:`reprocal.fs._limits`)."""
+    data = read_input(path, limit=current_limits().document_size, what="JSON document",
+                      error=error, name="document-size")
+    return parse_json(data, source=os.fspath(path), error=error)
+
+
+def _int(text: str, source: str, error: type[InputError]) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise error(f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are accepted",
+                    path=source)
+    return int(text)
+
+
+def _depth(doc: Any) -> int:
+    """How deeply ``doc``'s arrays and objects nest (iteratively: no recursion to exhaust)."""
+    deepest = 0
+    stack = [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return deepest
+
+
+def parse_json(data: bytes | str, *, source: str, error: type[InputError] = InputError) -> Any:
+    """``json.loads`` with one-line errors naming ``source``, line and column; bounded by the
+    limits in force: ``document-size`` bytes, ``json-depth`` levels of nesting, integers of at
+    most :data:`MAX_INT_DIGITS` digits (so a hostile document is refused, never a
+    ``RecursionError`` or a long conversion)."""
+    limits = current_limits()
+    if len(data) > limits.document_size:
+        raise error(f"JSON document is larger than the limit of {limits.document_size} bytes",
+                    path=source, hint="raise it with --limit document-size=SIZE if genuine")
+    try:
+        # JSON exchanged between systems is UTF-8 (RFC 8259, 8.1): no guessing UTF-16/32
+        text = data.decode("utf-8").removeprefix("\ufeff") if isinstance(data, bytes) else data
+        doc = json.loads(text, parse_int=lambda t: _int(t, source, error),
+                         parse_constant=lambda t: _constant(t, source, error))
+    except json.JSONDecodeError as exc:
+        raise error(f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
+                    path=source) from None
+    except UnicodeDecodeError:
+        raise error("not a UTF-8 text file", path=source) from None
+    except RecursionError:
+        raise error(f"JSON nested deeper than the limit of {limits.json_depth} levels",
+                    path=source) from None
+    except ValueError as exc:  # a float literal Python cannot convert, and the like
+        raise error(f"not valid JSON ({exc})", path=source) from None
+    if _depth(doc) > limits.json_depth:
+        raise error(f"JSON nested deeper than the limit of {limits.json_depth} levels",
+                    path=source, hint="raise it with --limit json-depth=N if genuine")
+    return doc
+
+
+def _constant(text: str, source: str, error: type[InputError]) -> Any:
+    raise error(f"{text} is not a JSON value", path=source)
