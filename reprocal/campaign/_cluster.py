@@ -51,7 +51,7 @@ class ClusterConfig:
     def slots(self) -> int:
         """Tasks the cluster runs at once when fully up (each worker runs one at a time)."""
         jobs = self.adapt["maximum"] if self.adapt else self.jobs
-        return jobs * int(self.job.get("processes") or 1)
+        return jobs * int(self.job.get("processes") or self.job.get("cores") or 1)
 
 
 def _toml(data: bytes, source: str) -> Any:
@@ -106,19 +106,32 @@ def _jobqueue() -> Any:
     return dask_jobqueue
 
 
-def make_cluster(config: ClusterConfig) -> Any:
-    """The dask-jobqueue cluster of ``config`` (its scheduler started here; no job submitted
-    until :func:`start_jobs`)."""
-    jq = _jobqueue()
-    cls = {"slurm": jq.SLURMCluster, "pbs": jq.PBSCluster}[config.kind]
+SCHEDULER_PLACEHOLDER = "tcp://SCHEDULER:PORT"
+"""The scheduler address in the batch script of a dry run (the real one is known once the
+scheduler listens)."""
+
+
+def _job_options(config: ClusterConfig) -> dict[str, Any]:
     job = dict(config.job)
     job.setdefault("cores", 1)
     job.setdefault("memory", "2GB")
-    # the worker threads run one command each: one thread per worker process
+    # each worker thread runs one command at a time: one thread per worker process
     job.setdefault("processes", job["cores"])
+    return job
+
+
+def _cluster_class(config: ClusterConfig) -> Any:
+    jq = _jobqueue()
+    return {"slurm": jq.SLURMCluster, "pbs": jq.PBSCluster}[config.kind]
+
+
+def make_cluster(config: ClusterConfig) -> Any:
+    """The dask-jobqueue cluster of ``config`` (its scheduler started here, in this process; no
+    job submitted until :func:`start_jobs`)."""
+    cls = _cluster_class(config)
     options = {k: v for k, v in config.scheduler.items() if k in ("host", "interface", "port")}
     try:
-        return cls(scheduler_options=options, **job)
+        return cls(scheduler_options=options, **_job_options(config))
     except (ValueError, TypeError) as exc:
         raise InputError(f"dask-jobqueue refused the cluster: {exc}",
                          path=config.source) from None
@@ -134,13 +147,17 @@ def start_jobs(cluster: Any, config: ClusterConfig) -> None:
 
 
 def job_script(config: ClusterConfig) -> str:
-    """The batch script dask-jobqueue would submit for one job of ``config``."""
-    cluster = make_cluster(config)
+    """The batch script dask-jobqueue would submit for one job of ``config``, made by its job
+    class without starting a scheduler (so the address is :data:`SCHEDULER_PLACEHOLDER`)."""
+    cls = _cluster_class(config)
     try:
-        return str(cluster.job_script())
-    finally:
-        cluster.close()
+        job = cls.job_cls(scheduler=SCHEDULER_PLACEHOLDER, name="reprocal-worker",
+                          **_job_options(config))
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"dask-jobqueue refused the cluster: {exc}",
+                         path=config.source) from None
+    return str(job.job_script())
 
 
-__all__ = ["ClusterConfig", "EXTRA", "job_script", "load_cluster", "make_cluster",
-           "start_jobs"]
+__all__ = ["ClusterConfig", "EXTRA", "SCHEDULER_PLACEHOLDER", "job_script", "load_cluster",
+           "make_cluster", "start_jobs"]
