@@ -69,8 +69,20 @@ def _toml(data: bytes, source: str) -> Any:
         raise InputError("not a UTF-8 text file", path=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc})", path=source) from None
+    except ValueError:  # an integer past Python's limit of digits
+        raise InputError("holds a number too long to read (thousands of digits)",
+                         path=source) from None
     except RecursionError:
         raise InputError("TOML nested too deeply", path=source) from None
+
+
+def _said(err: Any) -> str:
+    """The schema's complaint, without echoing a long value back (a message stays a line)."""
+    if len(err.message) <= 200:
+        return str(err.message)
+    if err.validator == "maxLength":
+        return f"{len(err.instance)} characters, at most {err.validator_value}"
+    return f"a {type(err.instance).__name__} that fails {err.validator!r} ({err.validator_value})"
 
 
 def load_cluster(path: str | os.PathLike[str], *, option: str = "cluster") -> ClusterConfig:
@@ -85,7 +97,7 @@ def load_cluster(path: str | os.PathLike[str], *, option: str = "cluster") -> Cl
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        raise InputError(f"{json_path(err.absolute_path)}: {err.message}", path=source,
+        raise InputError(f"{json_path(err.absolute_path)}: {_said(err)}", path=source,
                          hint="see `reprocal campaign run --help` and the README's campaign "
                               "section for the keys")
     if "jobs" in doc and "adapt" in doc:
