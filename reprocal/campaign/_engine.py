@@ -104,7 +104,7 @@ def connect(*, scheduler: str | None = None, cluster: ClusterConfig | None = Non
             else:
                 dask_cluster = distributed.LocalCluster(
                     n_workers=jobs or os.cpu_count() or 1, threads_per_worker=1,
-                    processes=True, host="127.0.0.1", dashboard_address=None,
+                    processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                     silence_logs=logging.CRITICAL)
                 stack.callback(dask_cluster.close)
             client = distributed.Client(dask_cluster, set_as_default=False)
