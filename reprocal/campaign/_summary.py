@@ -1,7 +1,7 @@
 """The campaign summary for a paper: which observations ran with which calibration id, image
 digest and SAS version, as JSON (``campaign.json``, schema ``reprocal.campaign-summary/v1``)
 and as a Markdown table (``campaign.md``), written beside the ledger at the end of every
-``campaign run``.
+``campaign run`` and carried into ``reprocal bundle --campaign DIR``.
 
 Only facts the ledger holds go in (no host names, no paths outside the campaign directory but
 the manifest's), in the plan's order, so the same campaign gives the same summary.
