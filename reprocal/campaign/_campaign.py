@@ -13,6 +13,7 @@ arrives; remove what killed attempts left; write the summary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 import warnings
@@ -131,6 +132,8 @@ class _Recorder:
         if outcome is not None and outcome.ok:
             target = place(self.layout, Path(outcome.attempt) / "work", spec.observation,
                            spec.key)
+            with contextlib.suppress(OSError):  # emptied: .campaign/tasks stays short
+                os.rmdir(outcome.attempt)
             entry = Entry(**common, status="done", directory=self.layout.relative(target),
                           record=outcome.record, log=f"{spec.observation}/{TASK_LOG}",
                           outputs=outcome.outputs, sas_version=outcome.sas_version)
