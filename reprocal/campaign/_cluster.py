@@ -141,7 +141,10 @@ def make_cluster(config: ClusterConfig) -> Any:
     """The dask-jobqueue cluster of ``config`` (its scheduler started here, in this process; no
     job submitted until :func:`start_jobs`)."""
     cls = _cluster_class(config)
-    options = {k: v for k, v in config.scheduler.items() if k in ("host", "interface", "port")}
+    options: dict[str, Any] = {k: v for k, v in config.scheduler.items()
+                               if k in ("host", "interface", "port")}
+    # the dashboard on a free loopback port: a login node's 8787 is often taken by another user
+    options["dashboard_address"] = "127.0.0.1:0"
     try:
         return cls(scheduler_options=options, **_job_options(config))
     except (ValueError, TypeError) as exc:

@@ -83,9 +83,17 @@ def test_a_pbs_file_that_adapts(tmp_path: Path) -> None:
 def test_the_cluster_object_listens_where_the_file_says_and_submits_nothing(tmp_path: Path) -> None:
     """make_cluster builds dask-jobqueue's SLURMCluster with its scheduler on the address of
     [scheduler] (loopback here): its job script points the workers there; no job is
-    submitted until start_jobs."""
+    submitted until start_jobs; port 8787 taken by another user does not stop it."""
+    import socket
+
     config = load_cluster(_file(tmp_path, SLURM + '[scheduler]\nhost = "127.0.0.1"\n'))
-    cluster = make_cluster(config)
+    with socket.socket() as taken:  # Dask's usual dashboard port, taken as on a login node
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # already taken by someone else: the same case
+        cluster = make_cluster(config)
     try:
         assert type(cluster).__name__ == "SLURMCluster"
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
