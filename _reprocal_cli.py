@@ -8,11 +8,11 @@ package first, before any handler could be in place.
 import sys  # already imported by the interpreter: nothing else runs before main's handler
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     try:
         from reprocal.cli import main as cli_main
 
-        code = cli_main()
+        code = cli_main(argv)
     except KeyboardInterrupt:  # before the CLI's own handler was in place, or after it returned
         sys.stderr.write("reprocal: interrupted\n")
         code = 130
@@ -30,6 +30,14 @@ def main() -> int:
                 pass
         os._exit(code)
     return code
+
+
+def cifbuild() -> int:
+    """The ``reprocal-cifbuild`` console script: ``reprocal cifbuild ARGS``, SAS's cifbuild
+    task by its own parameters. Linked or wrapped as ``cifbuild`` first on ``PATH`` it stands
+    in for SAS's (see docs/cifbuild.md); it is not installed under that name, so that
+    installing reprocal never shadows SAS's own task."""
+    return main(["cifbuild", *sys.argv[1:]])
 
 
 if __name__ == "__main__":  # pragma: no cover

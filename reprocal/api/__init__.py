@@ -16,7 +16,8 @@ Conventions, the same for every function:
   takes it, resolved once here and returned in the result), paths as ``str`` or ``Path``,
   sequences for repeatable options; ``ccf_path=None`` means ``$SAS_CCFPATH``,
   ``catalog=None`` the default catalogue;
-* each returns a frozen result whose ``to_json()`` is the command's ``--json`` document; a
+* each returns a frozen result whose ``to_json()`` is the command's ``--json`` document (its
+  JSON Schema: :func:`output_schema`, published in ``schemas/``; see :data:`OUTPUTS`); a
   check that ran and found problems is reported, not raised: ``result.ok``,
   ``result.raise_if_failed()``;
 * long work takes ``progress=`` (:class:`reprocal.progress.Progress`; silent without one);
@@ -42,9 +43,14 @@ _EXPORTS = {
     "index": "reprocal.api._index", "IndexResult": "reprocal.api._index",
     "cif": "reprocal.api._cif", "CifResult": "reprocal.api._cif",
     "show": "reprocal.api._cif", "ShowResult": "reprocal.api._cif",
+    "cifbuild": "reprocal.api._cifbuild", "CifbuildResult": "reprocal.api._cifbuild",
+    "doctor": "reprocal.api._doctor", "DoctorResult": "reprocal.api._doctor",
+    "CIFBUILD_PARAMETERS": "reprocal.api._cifbuild", "SUBPARAMETERS": "reprocal.api._cifbuild",
+    "TaskParameter": "reprocal.api._cifbuild", "split_ccfpath": "reprocal.api._cifbuild",
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
+    "response": "reprocal.api._response", "ResponseResult": "reprocal.api._response",
     "verify": "reprocal.api._verify", "VerifyResult": "reprocal.api._verify",
     "verify_repository": "reprocal.api._verify",
     "RepositoryVerifyResult": "reprocal.api._verify",
@@ -85,6 +91,8 @@ _EXPORTS = {
     "DEFAULT_GROUPS": "reprocal.image._layers",
     "LEVELS": "reprocal.repo._verify",
     "Manifest": "reprocal.state._manifest",
+    # the published JSON Schemas of the results' documents
+    "OUTPUTS": "reprocal.api._outputs", "output_schema": "reprocal.api._outputs",
     # the bounds on every read (:mod:`reprocal.fs._limits`)
     "Limits": "reprocal.fs._limits", "DEFAULT_LIMITS": "reprocal.fs._limits",
     "current_limits": "reprocal.fs._limits", "use_limits": "reprocal.fs._limits",
@@ -94,18 +102,21 @@ _EXPORTS = {
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
-    "CalibrationId", "CampaignRunResult", "CampaignStatusResult", "campaign_resume", "campaign_run",
-    "campaign_status", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "CIFBUILD_PARAMETERS", "CalibrationId", "CampaignRunResult", "CampaignStatusResult",
+    "campaign_resume", "campaign_run", "campaign_status", "CifResult", "CifbuildResult",
+    "SUBPARAMETERS", "TaskParameter", "cifbuild", "split_ccfpath", "DoctorResult", "doctor",
+    "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
     "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
-    "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
-    "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
-    "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle", "bundle_verify",
-    "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
-    "image_push", "image_verify", "index", "key_generate", "pin", "rebuild", "record_verify",
-    "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "LEVELS", "Manifest", "OUTPUTS", "PinResult", "RebuildResult", "RecordCheck",
+    "RecordVerifyResult", "RepositoryVerifyResult", "ResponseResult", "RunCommandResult",
+    "ShowResult", "UnusedResult", "UpgradeResult", "UsesResult", "VerifyResult", "audit",
+    "audit_pin", "audit_uses", "bundle", "bundle_verify", "cif", "diff", "fetch", "fetch_plan",
+    "fetch_script", "image_build", "image_pull", "image_push", "image_verify", "index",
+    "key_generate", "output_schema", "pin", "rebuild", "record_verify", "response", "run", "show",
+    "unused", "upgrade_manifest", "verify", "verify_repository",
     "CiteResult", "NotesResult", "TimelineResult", "ViewResult", "cite", "notes", "timeline",
     "view",
 ]
@@ -129,7 +140,16 @@ if TYPE_CHECKING:
         campaign_status,
     )
     from reprocal.api._cif import CifResult, ShowResult, cif, show
+    from reprocal.api._cifbuild import (
+        CIFBUILD_PARAMETERS,
+        SUBPARAMETERS,
+        CifbuildResult,
+        TaskParameter,
+        cifbuild,
+        split_ccfpath,
+    )
     from reprocal.api._diff import DiffResult, diff
+    from reprocal.api._doctor import DoctorResult, doctor
     from reprocal.api._fetch import (
         FetchPlanResult,
         FetchRunResult,
@@ -160,6 +180,7 @@ if TYPE_CHECKING:
         sync,
     )
     from reprocal.api._notes import CiteResult, NotesResult, cite, notes
+    from reprocal.api._outputs import OUTPUTS, output_schema
     from reprocal.api._pin import (
         PinResult,
         RebuildResult,
@@ -175,6 +196,7 @@ if TYPE_CHECKING:
         key_generate,
         record_verify,
     )
+    from reprocal.api._response import ResponseResult, response
     from reprocal.api._run import RunCommandResult, run
     from reprocal.api._timeline import TimelineResult, timeline
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository

@@ -16,7 +16,7 @@ import warnings
 
 import click
 
-from reprocal._version import __version__
+from reprocal._version import __version__, version_text
 from reprocal.cli._common import LazyGroup, echo_json
 from reprocal.errors import (
     EXIT_CODES,
@@ -29,9 +29,11 @@ from reprocal.errors import (
 COMMANDS = {
     "index": "reprocal.cli.core:index_cmd",
     "cif": "reprocal.cli.core:cif_cmd",
+    "cifbuild": "reprocal.cli.cifbuild:cifbuild_cmd",
     "show": "reprocal.cli.core:show_cmd",
     "pin": "reprocal.cli.manifest:pin_cmd",
     "rebuild": "reprocal.cli.manifest:rebuild_cmd",
+    "response": "reprocal.cli.manifest:response_cmd",
     "manifest": "reprocal.cli.manifest:manifest_group",
     "verify": "reprocal.cli.verify:verify_cmd",
     "fetch": "reprocal.cli.fetch:fetch_cmd",
@@ -51,6 +53,7 @@ COMMANDS = {
     "view": "reprocal.cli.report:view_cmd",
     "notes": "reprocal.cli.report:notes_cmd",
     "cite": "reprocal.cli.report:cite_cmd",
+    "doctor": "reprocal.cli.doctor:doctor_cmd",
 }
 """Command name -> ``module:attribute`` of its click command."""
 
@@ -60,9 +63,17 @@ def _epilog() -> str:
     return f"\b\nExit codes:\n{rows}"
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 @click.group(cls=LazyGroup, lazy=COMMANDS, epilog=_epilog(),
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="reprocal")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version,
+              help="Show the version (and the git commit when run from a checkout) and exit.")
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
               help="Change a bound on what is read (repeatable; also $REPROCAL_LIMITS): "
                    "download-size, min-rate, rate-window, file-deadline, connect-timeout, "

@@ -1,6 +1,7 @@
 """Every command of the CLI and its API function give the same result: the CLI's ``--json``
-document is the API result's ``to_json()``, the exit status says what ``result.ok`` says, and
-the warnings are the same, on the synthetic repository and a loopback registry."""
+document is the API result's ``to_json()`` (and valid by the command's published JSON Schema),
+the exit status says what ``result.ok`` says, and the warnings are the same, on the synthetic
+repository and a loopback registry."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from support.daemons import Daemon, registry  # noqa: F401
+from support.validators import assert_output_valid
 
 from reprocal import api
 from reprocal.cli import main
@@ -79,6 +81,15 @@ class World:
         return str(copy)
 
     @cached_property
+    def responses(self) -> str:
+        """A synthetic canned-response area (pn's three epochs, one MOS epoch)."""
+        from reprocal.testing import write_responses
+
+        write_responses(self.tmp / "responses", mos_epochs=1)
+        (self.tmp / "resp-repo").mkdir()  # where the chosen matrices are kept
+        return "responses"
+
+    @cached_property
     def synced(self) -> str:
         """A repository synced from the synthetic one (a directory mirror)."""
         with warnings.catch_warnings():
@@ -121,6 +132,12 @@ CASES = [
          lambda w: ["cif", "--obs-date", AN, "--analysis-date", OBS, "--ccf-path", w.ccf,
                     "-o", "c.cif"],
          lambda w, _: api.cif(obs_date=AN, analysis_date=OBS, ccf_path=w.ccf, output="c.cif")),
+    Case("cifbuild", "cifbuild",
+         lambda w: ["cifbuild", "withobservationdate=yes", f"observationdate={OBS}",
+                    f"analysisdate={AN}", f"ccfpath={w.ccf}", "calindexset=cb.cif"],
+         lambda w, _: api.cifbuild(withobservationdate=True, observationdate=OBS,
+                                   analysisdate=AN, withccfpath=True, ccfpath=w.ccf,
+                                   calindexset="cb.cif")),
     Case("show", "show", lambda w: ["show", w.cif], lambda w, _: api.show(w.cif)),
     Case("pin", "pin", lambda w: ["pin", "--obs-date", OBS, "--analysis-date", AN, "--obs-id", "x1",
                            "--ccf-path", w.ccf, "-o", "p.json"],
@@ -130,6 +147,12 @@ CASES = [
          lambda w, _: api.rebuild(w.manifest, ccf_path=w.ccf, output="r")),
     Case("manifest upgrade", "manifest upgrade", lambda w: ["manifest", "upgrade", w.v1, "-o", "new.json"],
          lambda w, _: api.upgrade_manifest(w.v1, output="new.json")),
+    Case("response", "response", lambda w: [
+        "response", w.manifest, "--source", w.responses, "--camera", "pn", "--mode", "ff20",
+        "--patterns", "s", "--position", "Y9", "--ccf-path", "resp-repo", "-o", "r.json"],
+         lambda w, _: api.response(w.manifest, source=w.responses, camera="pn", mode="ff20",
+                                   patterns="s", position="Y9", ccf_path="resp-repo",
+                                   output="r.json")),
     Case("verify", "verify", lambda w: ["verify", w.manifest, "--ccf-path", w.ccf, "--level", "full"],
          lambda w, _: api.verify(w.manifest, ccf_path=w.ccf, level="full"), twice=True),
     Case("verify", "verify tampered", lambda w: ["verify", w.manifest, "--ccf-path", w.tampered,
@@ -169,6 +192,8 @@ CASES = [
     Case("campaign resume", "campaign resume (all done)",
          lambda w: ["campaign", "resume", w.campaign],
          lambda w, _: api.campaign_resume(w.campaign), twice=True),
+    Case("doctor", "doctor", lambda w: ["doctor", "--ccf-path", w.ccf],
+         lambda w, _: api.doctor(ccf_path=w.ccf)),
     Case("diff", "diff", lambda w: ["diff", f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
                             "--ccf-path", w.ccf],
          lambda w, _: api.diff(f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
@@ -279,6 +304,7 @@ def test_api_and_cli_agree(case: Case, synthetic_repo, tmp_path: Path, monkeypat
     assert code == case.code, err
     result, caught = _api(case, w, "api")
     assert case.same(_canonical(result.to_json())) == case.cli_same(_canonical(json.loads(out)))
+    assert_output_valid(json.loads(out), result)  # and it is what its published schema says
     assert getattr(result, "ok", True) is (case.code == 0)
     warned = [ln.removeprefix("reprocal: warning: ") for ln in err.splitlines()
               if ln.startswith("reprocal: warning: ")]
@@ -310,8 +336,10 @@ def test_image_push_and_pull_agree(synthetic_repo, tmp_path: Path, monkeypatch, 
     assert main(["image", "push", w.image, f"{registry.url}/parity/cli:t", "--json"]) == 0
     cli_doc = json.loads(capsys.readouterr().out)
     pushed = api.image_push(w.image, f"{registry.url}/parity/api:t")
+    assert_output_valid(cli_doc, pushed)
     assert _canonical(pushed.to_json()).replace("parity/api", "parity/cli") == _canonical(cli_doc)
     assert main(["image", "pull", f"{registry.url}/parity/cli:t", "-o", "p.tar", "--json"]) == 0
     cli_doc = json.loads(capsys.readouterr().out)
-    assert _canonical(api.image_pull(f"{registry.url}/parity/cli:t", output="p.tar").to_json()) \
-        == _canonical(cli_doc)
+    pulled = api.image_pull(f"{registry.url}/parity/cli:t", output="p.tar")
+    assert _canonical(pulled.to_json()) == _canonical(cli_doc)
+    assert_output_valid(cli_doc, pulled)
