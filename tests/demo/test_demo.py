@@ -25,7 +25,10 @@ def test_the_demo_runs_to_the_end(tmp_path: Path) -> None:
     assert any(line.startswith("$ reprocal verify manifest.json --ccf-path ccf-tampered")
                for line in lines)
     assert (tmp_path / "demo-out" / "bundle.tar").is_file()
-
+    # the campaign over the three sample observations, then again with nothing run twice
+    assert any("3 done (3 run now, 0 done before), 0 failed, 0 pending" in line for line in lines)
+    assert any("3 done (0 run now, 3 done before), 0 failed, 0 pending" in line for line in lines)
+    assert (tmp_path / "demo-out" / "campaign" / "campaign.json").is_file()
 
 
 def test_the_demo_shows_the_real_samples(tmp_path: Path, samples: Path,
