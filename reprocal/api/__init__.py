@@ -66,6 +66,9 @@ _EXPORTS = {
     "history": "reprocal.api._mirror", "HistoryResult": "reprocal.api._mirror",
     "fingerprint": "reprocal.api._mirror", "FingerprintResult": "reprocal.api._mirror",
     "run": "reprocal.api._run", "RunCommandResult": "reprocal.api._run",
+    "campaign_run": "reprocal.api._campaign", "CampaignRunResult": "reprocal.api._campaign",
+    "campaign_status": "reprocal.api._campaign", "campaign_resume": "reprocal.api._campaign",
+    "CampaignStatusResult": "reprocal.api._campaign",
     "diff": "reprocal.api._diff", "DiffResult": "reprocal.api._diff",
     "audit": "reprocal.api._audit", "AuditResult": "reprocal.api._audit",
     "AuditEntry": "reprocal.api._audit",
@@ -99,8 +102,9 @@ _EXPORTS = {
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
-    "CIFBUILD_PARAMETERS", "CalibrationId", "CifResult", "CifbuildResult", "SUBPARAMETERS",
-    "TaskParameter", "cifbuild", "split_ccfpath", "DoctorResult", "doctor",
+    "CIFBUILD_PARAMETERS", "CalibrationId", "CampaignRunResult", "CampaignStatusResult",
+    "campaign_resume", "campaign_run", "campaign_status", "CifResult", "CifbuildResult",
+    "SUBPARAMETERS", "TaskParameter", "cifbuild", "split_ccfpath", "DoctorResult", "doctor",
     "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
@@ -128,6 +132,13 @@ if TYPE_CHECKING:
         audit_uses,
     )
     from reprocal.api._bundle import BundleResult, BundleVerifyResult, bundle, bundle_verify
+    from reprocal.api._campaign import (
+        CampaignRunResult,
+        CampaignStatusResult,
+        campaign_resume,
+        campaign_run,
+        campaign_status,
+    )
     from reprocal.api._cif import CifResult, ShowResult, cif, show
     from reprocal.api._cifbuild import (
         CIFBUILD_PARAMETERS,

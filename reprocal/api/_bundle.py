@@ -33,6 +33,7 @@ def bundle(
     output: PathLike,
     image: PathLike | None = None,
     records: PathLike | None = None,
+    campaign: PathLike | None = None,
     date: DateLike | None = None,
     license: str | None = None,
     authors: Sequence[str] = (),
@@ -45,7 +46,9 @@ def bundle(
 ) -> BundleResult:
     """Write a paper bundle for ``manifest`` into the new directory ``output`` and its
     tarball beside it (``<output>.tar``): the manifest, its CIFs, the provenance records found
-    in ``records``, an optional calibration ``image`` tar, RO-Crate metadata, a README,
+    in ``records``, the summary and records of a ``campaign`` directory of this manifest
+    (``reprocal campaign run -o DIR``), an optional calibration ``image`` tar, RO-Crate
+    metadata, a README,
     ``SHA256SUMS``. ``date`` (publication date and tar timestamps) defaults to the manifest's
     latest analysis date, so the tar is the same on every machine.
 
@@ -67,7 +70,7 @@ def bundle(
                               publisher=publisher, names=names)
     when = CalDate.parse(date, field=names("date")) if date else None
     return BundleResult(make_bundle(manifest, output, credits=credits, image=image,
-                                    records=records, date=when, name=name, doi=chosen_doi,
+                                    records=records, campaign=campaign, date=when, name=name, doi=chosen_doi,
                                     notes=notes))
 
 

@@ -174,6 +174,25 @@ class ShowResult:
 
         return constituent_table(self.rows)
 
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        from reprocal.fits._tabular import to_pandas
+
+        return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        from reprocal._html import element, join, table
+
+        t = self.table
+        dates = ", ".join(f"{k} {v}" for k, v in (("observation date", t.obs_date),
+                                                 ("analysis date", t.analysis_date),
+                                                 ("category", t.category)) if v)
+        rows = [[c.filename, c.valdate.text, c.evaldate.text if c.evaldate else "open",
+                 c.subdate.text] for c in self.rows]
+        return str(join([
+            element("p", f"{self.path}: {len(self.rows)} constituents" + (f" ({dates})" if dates else "")),
+            table(["constituent", "valid from", "valid to", "submitted"], rows)]))
+
     def to_json(self) -> dict[str, Any]:
         def one(t: CalIndex) -> dict[str, Any]:
             rows = rows_json(t.rows)

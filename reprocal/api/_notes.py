@@ -4,6 +4,7 @@ say in a paper which calibration was used."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -74,26 +75,34 @@ def _bundle_crate(directory: Path) -> Any:
 
 def cite(manifest: PathLike, *, doi: str | None = None, sas_version: str | None = None,
          names: Names = PARAMETERS) -> CiteResult:
-    """The methods paragraph for ``manifest`` (a manifest file, or a bundle directory: its
-    manifest and crate), and a BibTeX entry when there is a DOI (``doi``, else the bundle's
+    """The methods paragraph for ``manifest`` (a manifest file, or a bundle directory or tar:
+    its manifest and crate), and a BibTeX entry when there is a DOI (``doi``, else the bundle's
     ``cite-as``)."""
     from reprocal._version import __version__
+    from reprocal.bundle._verify import bundle_documents, is_bundle_tar
     from reprocal.report._cite import Credits, citation, crate_credits, parse_doi
-    from reprocal.state._manifest import load_manifest
+    from reprocal.state._manifest import V1ManifestNotice, load_manifest
+    from reprocal.state._manifest import loads as loads_manifest
 
     path = Path(manifest)
-    credits, found_doi = Credits(), None
+    doc: Any = None
     if path.is_dir():
         if not (path / "manifest.json").exists():
             raise InputError(f"{names('manifest')}: {path} is a directory without manifest.json; "
                              "give a manifest or a bundle directory")
         doc = _bundle_crate(path)
-        if doc is not None:
-            credits, found_doi = crate_credits(doc)
-        path = path / "manifest.json"
+        m = load_manifest(path / "manifest.json")
     elif not os.path.lexists(path):
-        raise InputError(f"{names('manifest')}: {path}: no such manifest or bundle directory")
-    m = load_manifest(path)
+        raise InputError(f"{names('manifest')}: {path}: no such manifest, bundle directory or "
+                         "bundle tar")
+    elif is_bundle_tar(path):
+        data, doc = bundle_documents(path)
+        with warnings.catch_warnings():  # a bundle's manifest is as published: never upgraded
+            warnings.simplefilter("ignore", V1ManifestNotice)
+            m = loads_manifest(data, source=f"{path}: manifest.json")
+    else:
+        m = load_manifest(path)
+    credits, found_doi = crate_credits(doc) if doc is not None else (Credits(), None)
     chosen = parse_doi(doi, field=names("doi")) if doi else found_doi
     result = citation(m, version=__version__, doi=chosen, sas_version=sas_version,
                       credits=credits)

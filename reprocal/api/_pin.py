@@ -138,6 +138,10 @@ class PinResult:
         """The pinned constituents (:meth:`reprocal.state.Manifest.to_table`)."""
         return self.manifest.to_table()
 
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (pandas must be installed)."""
+        return self.manifest.to_pandas()
+
     def to_json(self) -> dict[str, Any]:
         m = self.manifest
         return {"manifest": str(self.path.resolve()), "calibration_id": m.calibration_id,

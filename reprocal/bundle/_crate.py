@@ -92,6 +92,9 @@ def crate(manifest: Manifest, files: Sequence[str], sums: Mapping[str, str],
         elif f.startswith("records/"):
             entity["encodingFormat"] = "application/vnd.in-toto+json"
             entity["description"] = "provenance record (in-toto Statement, SLSA Provenance v1)"
+        elif f.startswith("campaign/"):
+            entity["description"] = ("campaign summary: which observation ran with which "
+                                     "calibration id, image digest and SAS version")
         elif f == "report.html":
             entity["description"] = ("the bundle as one self-contained page: dates, calibration "
                                      "id, constituents, timelines, the commands to reproduce")

@@ -441,4 +441,26 @@ def verify_bundle(path: str | os.PathLike[str], *, keys: Sequence[Any] = ()) -> 
     return verify_contents(tar_contents(p), source=str(p), keys=keys)
 
 
-__all__ = ["BundleCheck", "parse_sums", "verify_bundle", "verify_directory"]
+def is_bundle_tar(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like a bundle tar: gzip, or a ustar header (its first block)."""
+    with open_input(path, what="bundle") as raw:
+        head = raw.read(512)
+    return head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar"
+
+
+def bundle_documents(path: str | os.PathLike[str]) -> tuple[bytes, Any]:
+    """The manifest bytes and the parsed crate (``None`` when it has none) of a bundle tar,
+    read in one streaming pass and never unpacked."""
+    p = Path(path)
+    c = tar_contents(p)
+    data = c.data("manifest.json")
+    if data is None:
+        why = "holds no manifest.json" if "manifest.json" not in c.sizes else \
+            "has a manifest.json that cannot be read (" + "; ".join(c.problems) + ")"
+        raise InputError(f"{p}: a bundle tar that {why}; give a manifest or a whole bundle")
+    crate = _crate(c) if c.data(CRATE) is not None else None
+    return data, crate
+
+
+__all__ = ["BundleCheck", "bundle_documents", "is_bundle_tar", "parse_sums", "verify_bundle",
+           "verify_directory"]

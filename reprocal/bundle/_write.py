@@ -6,6 +6,8 @@
       manifest.json              the pinned state (canonical bytes)
       cif/<obs>/ccf.cif          each observation's CIF, rewritten from the manifest alone
       records/*.json             provenance records (validated)
+      campaign/campaign.{json,md}  with --campaign: which observation ran with which calibration
+                                 id, image digest and SAS version (records/campaign/<obs>/*)
       image/<name>.tar           the calibration image, when given
       ro-crate-metadata.json     RO-Crate 1.1 (JSON-LD): what journals and Zenodo understand
       README.md                  the exact commands to reproduce, and how to cite the state
@@ -92,7 +94,8 @@ def run_command(manifest: Manifest) -> str:
 
 
 def readme(manifest: Manifest, files: Sequence[str], image: str | None,
-           credits: Credits | None = None, citation: Citation | None = None) -> str:
+           credits: Credits | None = None, citation: Citation | None = None,
+           campaign: Mapping[str, int] | None = None) -> str:
     """The README: what is in the bundle, by whom under which licence, the exact commands to
     reproduce, and how to cite it."""
     obs = "\n".join(
@@ -134,6 +137,13 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
         lines += ["## Provenance", "",
                   "`records/` holds in-toto/SLSA provenance records of the runs made with this "
                   "calibration; `reprocal audit records/<file>` explains each.", ""]
+    if campaign is not None:
+        lines += ["## Campaign", "",
+                  f"`campaign/campaign.md` (and `.json`) lists the observations a `reprocal "
+                  f"campaign run` of this manifest ran ({campaign.get('done', 0)} done, "
+                  f"{campaign.get('failed', 0)} failed, {campaign.get('pending', 0)} pending) "
+                  "with the calibration id, image digest and SAS version of each; the record of "
+                  "each observation done is in `records/campaign/<obs_id>/`.", ""]
     if citation is not None:
         lines += ["## Cite", "", "For the methods section (`reprocal cite manifest.json` prints "
                   "it again):", "", *textwrap.wrap(citation.paragraph, 100), ""]
@@ -239,13 +249,15 @@ def make_bundle(
     credits: Credits,
     image: str | os.PathLike[str] | None = None,
     records: str | os.PathLike[str] | None = None,
+    campaign: str | os.PathLike[str] | None = None,
     date: CalDate | None = None,
     name: str | None = None,
     doi: str | None = None,
     notes: Notes | None = None,
 ) -> Bundle:
     """Write the bundle directory and its tarball (``<out_dir>.tar``). ``credits``: licence,
-    authors and publisher (:func:`reprocal.bundle._credits.resolve_credits`); ``doi``: the DOI
+    authors and publisher (:func:`reprocal.bundle._credits.resolve_credits`); ``campaign``: a
+    campaign directory of this manifest (:mod:`reprocal.bundle._campaign`); ``doi``: the DOI
     it will be published under (its BibTeX entry, the crate's ``cite-as``); ``notes``: release
     notes for ``report.html``'s links."""
 
@@ -272,6 +284,12 @@ def make_bundle(
                 rel = f"records/{p.relative_to(rdir).as_posix()}"
                 _copy(p, out / rel)
                 files.append(rel)
+    counts: dict[str, int] | None = None
+    if campaign is not None:
+        from reprocal.bundle._campaign import campaign_files
+
+        added, counts = campaign_files(campaign, manifest, out)
+        files += added
     image_rel: str | None = None
     image_digests: tuple[str, ...] = ()
     if image is not None:
@@ -290,7 +308,7 @@ def make_bundle(
                                         (date or max(o.analysis_date
                                                      for o in manifest.observations)).date,
                                         title))
-    (out / "README.md").write_text(readme(manifest, files, image_rel, credits, cite))
+    (out / "README.md").write_text(readme(manifest, files, image_rel, credits, cite, counts))
     files.append("README.md")
     sums = {f: sha256_file(out / f) for f in files}
     atomic_write(out / REPORT, _report(manifest, credits, cite, sums, notes, date).encode("utf-8"))

@@ -43,6 +43,7 @@ COMMANDS = {
     "fingerprint": "reprocal.cli.mirror:fingerprint_cmd",
     "image": "reprocal.cli.image:image",
     "run": "reprocal.cli.run:run_cmd",
+    "campaign": "reprocal.cli.campaign:campaign",
     "diff": "reprocal.cli.audit:diff_cmd",
     "audit": "reprocal.cli.audit:audit_cmd",
     "bundle": "reprocal.cli.bundle:bundle",

@@ -30,6 +30,9 @@ def bundle() -> None:
               help="Include this calibration image tar.")
 @click.option("--records", default=None, type=click.Path(file_okay=False),
               help="Include the provenance records found in this directory.")
+@click.option("--campaign", default=None, type=click.Path(file_okay=False), metavar="DIR",
+              help="Include the summary and records of this campaign of MANIFEST (the "
+                   "directory of `reprocal campaign run -o DIR`).")
 @click.option("--date", default=None, metavar="YYYY-MM-DD",
               help="Publication date (datePublished, tar timestamps); default: the latest "
                    "analysis date of the manifest, so the tar is the same on every machine.")

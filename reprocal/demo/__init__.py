@@ -233,7 +233,13 @@ def _provenance(d: Demo, summary: Path) -> None:
     steps(d, summary)
 
 
-_EXTRA_STEPS = [_pin_rebuild, _verify, _fetch_gaps, _image, _extras, _provenance]
+def _campaign(d: Demo, summary: Path) -> None:
+    from reprocal.demo._campaign import steps
+
+    steps(d, summary)
+
+
+_EXTRA_STEPS = [_pin_rebuild, _verify, _fetch_gaps, _image, _extras, _provenance, _campaign]
 
 if __name__ == "__main__":
     raise SystemExit(main())

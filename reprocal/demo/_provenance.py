@@ -51,24 +51,9 @@ def steps(d: Any, summary: Path) -> None:
            "calibration would change.")
     d.run("audit", "product.fits", "--ccf-path", "ccf", show=12)
 
-    from reprocal.demo import SHARED as samples  # $REPROCAL_SAMPLES, else ../shared from here
+    from reprocal.demo import SHARED  # $REPROCAL_SAMPLES, else ../shared/...
 
-    evt = samples / "0201903501" / "calindex_from_mos1_exp1_clean_evts.fits"
-    if evt.exists():
-        imports = [a for f in sorted(samples.glob("*/ccf.cif")) + sorted(
-            samples.glob("*/calindex_from_*")) for a in ("--import-index", str(f))]
-        d.step("Audit a real SAS event list",
-               "Its CALINDEX (analysis date 2014-05-08) against a catalogue replaying the "
-               "samples' metadata: two RGS effective-area corrections were already published "
-               "when it was made, so the repository it was made with was stale.")
-        d.run("audit", str(evt), "--catalog", "samples.sqlite", *imports,
-              "--today", "2026-01-01", expect=1, show=8)
-        d.step("Diff it with the CIF made in 2018",
-               "10 constituents differ, grouped by instrument, with the SAS steps they probably "
-               "affect (an approximate table).")
-        d.run("diff", str(evt), str(samples / "0201903501" / "ccf.cif"), show=30, expect=1)
-        d.step("Reverse impact", "Which files in a tree used EPN CTI issue 45?")
-        d.run("audit", "--uses", "EPN_CTI_0045.CCF", str(samples))
+    real_samples(d, SHARED)
 
     d.step("A paper bundle",
            "Manifest, CIFs, records, RO-Crate metadata (licence, authors, publisher: it passes "
@@ -83,8 +68,46 @@ def steps(d: Any, summary: Path) -> None:
           "--author", "A. Astronomer <astronomer@example.org>",
           "--publisher", "Example Observatory <https://observatory.example.org>", "-o", "bundle")
     d.run("bundle", "verify", "bundle.tar")
+    d.step("Cite it", "The methods paragraph for the paper, read from the bundle as it travels; "
+           "the bundle's README and report.html (open it in a browser) hold it too.")
+    d.run("cite", "bundle.tar")
     shutil.copytree(out / "bundle", out / "tampered")
     with open(out / "tampered" / "manifest.json", "ab") as f:
         f.write(b" ")
     d.step("A tampered bundle fails verification")
     d.run("bundle", "verify", "tampered", expect=1)
+
+
+def real_samples(d: Any, samples: Path) -> None:
+    """The real SAS-written samples, when this machine has them: an event list audited, its
+    diff with the CIF made in 2018, the ten changed types drawn, the diff as a page."""
+    evt = samples / "0201903501" / "calindex_from_mos1_exp1_clean_evts.fits"
+    if not evt.exists():
+        return
+    imports = [a for f in sorted(samples.glob("*/ccf.cif")) + sorted(
+        samples.glob("*/calindex_from_*")) for a in ("--import-index", str(f))]
+    d.step("Audit a real SAS event list",
+           "Its CALINDEX (analysis date 2014-05-08) against a catalogue replaying the "
+           "samples' metadata: two RGS effective-area corrections were already published "
+           "when it was made, so the repository it was made with was stale.")
+    d.run("audit", str(evt), "--catalog", "samples.sqlite", *imports,
+          "--today", "2026-01-01", expect=1, show=8)
+    d.step("Diff it with the CIF made in 2018",
+           "10 constituents differ, grouped by instrument, with the SAS steps they probably "
+           "affect (an approximate table).")
+    cif = str(samples / "0201903501" / "ccf.cif")
+    d.run("diff", str(evt), cif, show=30, expect=1)
+    d.step("See what changed",
+           "The ten types' timelines: each issue's validity window, its submission date, "
+           "both states' dates, the issue each used, and the RGS issue the 2014 state should "
+           "have used. The same diff as one self-contained HTML page.")
+    changed = ["EMOS1_QUANTUMEF", "EMOS2_QUANTUMEF", "EPN_CTI", "EPN_REDIST",
+               "RGS1_EFFAREACORR", "RGS2_EFFAREACORR", "XMM_BORESIGHT", "XRT1_XAREAEF",
+               "XRT2_XAREAEF", "XRT3_XAREAEF"]
+    d.run("timeline", *changed, "--catalog", "samples.sqlite", "--state", str(evt),
+          "--state", cif, "-o", "changes.png")
+    d.run("timeline", "EPN_CTI", "--catalog", "samples.sqlite", "--state", str(evt),
+          "--state", cif)
+    d.run("diff", str(evt), cif, "--html", "diff.html", show=1, expect=1)
+    d.step("Reverse impact", "Which files in a tree used EPN CTI issue 45?")
+    d.run("audit", "--uses", "EPN_CTI_0045.CCF", str(samples))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -71,10 +71,10 @@ def _labels(path: Path) -> tuple[str, str, str, str]:
             f"{kind} Start Time", f"{kind} End Time")
 
 
-def _read_lines(path: Path) -> tuple[list[str], bool]:
+def _read_lines(path: Path, *, what: str = "ODF summary") -> tuple[list[str], bool]:
     """The file's lines (without line ends) and whether the last one was cut (no newline)."""
     try:
-        raw = read_input(path, limit=current_limits().document_size, what="ODF summary",
+        raw = read_input(path, limit=current_limits().document_size, what=what,
                          error=OdfError, name="document-size")
     except OdfError as exc:
         raise _fail(path, None, exc.message, exc.hint or "check the path and its permissions"
@@ -238,18 +238,16 @@ def _split(path: Path, number: int, text: str) -> list[str]:
                         "quote fields that contain commas with double quotes") from None
 
 
-def _header(path: Path, number: int, fields: list[str]) -> list[str]:
+def _header(path: Path, number: int, fields: list[str],
+            columns: Sequence[str] = OBS_LIST_COLUMNS) -> list[str]:
     names = [f.lower() for f in fields]
     for index, name in enumerate(names, start=1):
-        if name not in OBS_LIST_COLUMNS:
+        if name not in columns:
             raise _fail(path, number, f"column {index}: unknown column {fields[index - 1]!r}",
-                            f"the columns are {', '.join(OBS_LIST_COLUMNS)}")
+                            f"the columns are {', '.join(columns)}")
         if names.index(name) != index - 1:
             raise _fail(path, number, f"column {index}: column {name!r} appears twice",
                             "keep one of them")
-    if "obs_date" not in names and "odf" not in names:
-        raise _fail(path, number, "the header has neither an 'obs_date' nor an 'odf' column",
-                        "add obs_date (a literal date) or odf (an ODF directory or summary)")
     return names
 
 
@@ -298,39 +296,65 @@ def _row(path: Path, number: int, row: dict[str, str]) -> ObsSpec:
     return ObsSpec(obs_id or found.obs_id, found.start, analysis, found.source)
 
 
-def read_obs_list(path: str | Path) -> tuple[ObsSpec, ...]:
-    """Read an observation list: CSV with a header row (see :data:`OBS_LIST_COLUMNS`); ``odf``
-    paths are relative to the list's directory; ``#`` lines and blank lines are ignored."""
+def read_list_table(path: str | Path, columns: Sequence[str], *, example: str, wanted: str,
+                    check_header: Callable[[int, list[str]], None] | None = None,
+                    ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """An observation list's header (lower-cased, each one of ``columns``; then checked by
+    ``check_header(line number, names)``) and its rows as
+    ``(line number, {column: field})``: CSV with a header row, ``#`` lines and blank lines
+    ignored, read within the ``document-size`` limit (a regular file only). ``example`` is the
+    header row the messages suggest, ``wanted`` the columns in words."""
     path = Path(path)
     if not path.is_file():
         raise _fail(path, None, "no such file" if not path.exists() else "not a file",
-                    "give a CSV file with columns obs_id,obs_date (or odf),analysis_date")
-    lines, _cut = _read_lines(path)
+                    f"give a CSV file with columns {wanted}")
+    lines, _cut = _read_lines(path, what="observation list")
     names: list[str] | None = None
-    specs: list[ObsSpec] = []
-    seen: dict[str, int] = {}
+    rows: list[tuple[int, dict[str, str]]] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip() or text.lstrip().startswith("#"):
             continue
         fields = _split(path, number, text)
         if names is None:
-            names = _header(path, number, fields)
+            names = _header(path, number, fields, columns)
+            if check_header is not None:
+                check_header(number, names)
             continue
         if len(fields) != len(names):
             raise _fail(path, number, f"{len(fields)} fields but the header has "
                             f"{len(names)} ({','.join(names)})", "one field per column")
-        spec = _row(path, number, dict(zip(names, fields, strict=True)))
+        rows.append((number, dict(zip(names, fields, strict=True))))
+    if names is None:
+        raise _fail(path, max(len(lines), 1), "the file is empty; expected a header row "
+                        f"such as '{example}'", "add the header and one line "
+                        "per observation")
+    if not rows:
+        raise _fail(path, len(lines), "no observations after the header",
+                        "add one line per observation")
+    return names, rows
+
+
+def read_obs_list(path: str | Path) -> tuple[ObsSpec, ...]:
+    """Read an observation list: CSV with a header row (see :data:`OBS_LIST_COLUMNS`); ``odf``
+    paths are relative to the list's directory; ``#`` lines and blank lines are ignored."""
+    path = Path(path)
+    def dated(number: int, names: list[str]) -> None:
+        if "obs_date" not in names and "odf" not in names:
+            raise _fail(path, number, "the header has neither an 'obs_date' nor an 'odf' "
+                        "column", "add obs_date (a literal date) or odf (an ODF directory or "
+                        "summary)")
+
+    _, rows = read_list_table(path, OBS_LIST_COLUMNS, check_header=dated,
+                              example="obs_id,obs_date,analysis_date",
+                              wanted="obs_id,obs_date (or odf),analysis_date")
+    specs: list[ObsSpec] = []
+    seen: dict[str, int] = {}
+    for number, row in rows:
+        spec = _row(path, number, row)
         if spec.obs_id is not None:
             if spec.obs_id in seen:
                 raise _fail(path, number, f"column 'obs_id': {spec.obs_id} is already on "
                                 f"line {seen[spec.obs_id]}", "list each observation once")
             seen[spec.obs_id] = number
         specs.append(spec)
-    if names is None:
-        raise _fail(path, max(len(lines), 1), "the file is empty; expected a header row "
-                        "such as 'obs_id,obs_date,analysis_date'", "add the header and one line "
-                        "per observation")
-    if not specs:
-        raise _fail(path, len(lines), "no observations after the header",
-                        "add one line per observation")
     return tuple(specs)

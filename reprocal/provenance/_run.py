@@ -302,6 +302,7 @@ def run(
     *,
     cwd: str | os.PathLike[str] | None = None,
     manifest_path: str | os.PathLike[str] | None = None,
+    manifest: Manifest | None = None,
     outputs: Sequence[str | os.PathLike[str]] = (),
     record: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -327,7 +328,9 @@ def run(
     private directory removed after the run), unless ``use_env_ccf`` (see
     :mod:`reprocal.provenance._calibration`). ``stdout_to_stderr`` sends the command's
     standard output to standard error. ``signer`` writes the record as a signed DSSE envelope;
-    ``names`` spells the parameters in errors.
+    ``names`` spells the parameters in errors. ``manifest`` is the manifest at
+    ``manifest_path`` already loaded (a campaign loads it once per worker, having checked the
+    file's sha256); the file itself is still what the record hashes.
     """
 
     if not command:
@@ -335,7 +338,10 @@ def run(
     env = dict(os.environ if environ is None else environ)
     workdir = Path(cwd or os.getcwd()).resolve()
     manifest_file = in_workdir(manifest_path, workdir) if manifest_path else None
-    manifest: Manifest | None = load_manifest(manifest_file) if manifest_file else None
+    if manifest_file is None:
+        manifest = None
+    elif manifest is None:
+        manifest = load_manifest(manifest_file)
     cal = _calibration(env, workdir, manifest, manifest_file, image, obs=obs,
                        use_env_ccf=use_env_ccf, ccf_path=ccf_path,
                        cif=in_workdir(cif, workdir) if cif is not None else None, jobs=jobs,

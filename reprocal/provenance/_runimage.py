@@ -18,7 +18,7 @@ import sys
 import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from reprocal.errors import PARAMETERS, ComponentUnavailable, InputError, Names
 from reprocal.image._archive import read_image_tar
@@ -70,7 +70,10 @@ def _manifest_from_daemon(client: Any, image_id: str) -> bytes | None:
         return f.read() if f else None
 
 
-def _docker_executor(client: Any, image_id: str) -> Executor:
+def docker_executor(client: Any, image_id: str, *, output: TextIO | None = None) -> Executor:
+    """Runs a command in a container of ``image_id`` (see the module docstring); its standard
+    output and error are written to ``output`` when given (a campaign's task log), else to
+    this process's (standard output to standard error with ``stdout_to_stderr``)."""
     def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str],
                 stdout_to_stderr: bool = False) -> int:
         docker = docker_sdk("running in an image")
@@ -89,21 +92,35 @@ def _docker_executor(client: Any, image_id: str) -> Executor:
                 raise InputError(f"cannot run {command[0]!r} in the image: "
                                  f"{exc.explanation or exc}") from None
             status = int(container.wait()["StatusCode"])
-            out = sys.stderr if stdout_to_stderr else sys.stdout
+            out = output or (sys.stderr if stdout_to_stderr else sys.stdout)
             out.write(container.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
-            sys.stderr.write(container.logs(stdout=False, stderr=True).decode("utf-8", "replace"))
+            (output or sys.stderr).write(container.logs(stdout=False, stderr=True)
+                                         .decode("utf-8", "replace"))
             return status
         finally:
             container.remove(force=True)
     return execute
 
 
-def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = None,
-                  base_url: str | None = None, names: Names = PARAMETERS) -> dict[str, Any]:
-    """``run()`` keyword arguments (``executor``, ``image``) for running in ``image``; errors
-    spell ``image`` and ``manifest_path`` by ``names``."""
+def image_digest(image: str, *, base_url: str | None = None, names: Names = PARAMETERS) -> str:
+    """The digest a run in ``image`` records (``sha256:<hex>``: the manifest digest, else the
+    config digest), without loading it: read from the tar, or asked of the daemon for a name."""
+    p = Path(image)
+    if p.is_file():
+        img = read_image_tar(p)
+        return str(img.manifest_digest or img.config_digest)
+    obj = get_image(docker_client(base_url), image, what=names("image"),
+                    hint="give the tar from `reprocal image build`")
+    repo_digests = obj.attrs.get("RepoDigests") or []
+    return str(repo_digests[0].split("@", 1)[1] if repo_digests else obj.id)
 
 
+def resolve_image(image: str, *, manifest_path: str | os.PathLike[str] | None = None,
+                  base_url: str | None = None, names: Names = PARAMETERS
+                  ) -> tuple[Any, str, ImageContext]:
+    """``(docker client, image id, context)`` for running in ``image``: a tar is loaded into
+    the daemon, a name looked up; the context holds its digests, calibration and manifest.
+    Errors spell ``image`` and ``manifest_path`` by ``names``."""
     c = docker_client(base_url)
     p = Path(image)
     if p.is_file():
@@ -149,7 +166,16 @@ def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = 
                              hint="use the image built from that manifest")
     context = ImageContext(image, digest, config_digest, calibration_id, tuple(deps),
                            environment=_env_of(config), manifest=m)
-    return {"executor": _docker_executor(c, image_id), "image": context}
+    return c, image_id, context
 
 
-__all__ = ["image_context"]
+def image_context(image: str, *, manifest_path: str | os.PathLike[str] | None = None,
+                  base_url: str | None = None, names: Names = PARAMETERS) -> dict[str, Any]:
+    """``run()`` keyword arguments (``executor``, ``image``) for running in ``image``; errors
+    spell ``image`` and ``manifest_path`` by ``names``."""
+    client, image_id, context = resolve_image(image, manifest_path=manifest_path,
+                                              base_url=base_url, names=names)
+    return {"executor": docker_executor(client, image_id), "image": context}
+
+
+__all__ = ["docker_executor", "image_context", "image_digest", "resolve_image"]

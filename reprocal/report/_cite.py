@@ -89,9 +89,16 @@ def paragraph(m: Manifest, *, sas_version: str | None, version: str, doi: str | 
     if m.extras:
         kinds = ", ".join(f"{x.label} ({x.kind})" for x in m.extras)
         text += (f", together with {len(m.extras)} calibration set(s) outside the CCF: {kinds}")
-    text += (f". The state was pinned with reprocal {version} (every constituent by its SHA-256 "
-             f"digest, in {manifest_name}) and can be reproduced offline by running reprocal "
-             f"fetch and then reprocal rebuild on {manifest_name}")
+    g = m.generator
+    if g.version:  # the version that pinned it, which a later reprocal citing it is not
+        text += (f". The state was pinned with {g.tool or 'reprocal'} {g.version} (every "
+                 f"constituent by its SHA-256 digest, in {manifest_name})")
+    else:
+        text += (f". Every constituent is recorded by its SHA-256 digest in {manifest_name}")
+        notes.append(f"the manifest records no tool version, so the paragraph names none "
+                     f"(cited with reprocal {version})")
+    text += (f" and can be reproduced offline by running reprocal fetch and then reprocal "
+             f"rebuild on {manifest_name}")
     text += f"; it is archived at https://doi.org/{doi}." if doi else "."
     if not sas:
         notes.append("the manifest records no SAS version, so the paragraph names none: give "
@@ -131,7 +138,10 @@ def bibtex(m: Manifest, doi: str, credits: Credits, *, version: str) -> str:
               ("publisher", bib_escape(credits.publisher) if credits.publisher else None),
               ("doi", bib_escape(doi)), ("url", f"https://doi.org/{doi}"),
               ("note", bib_escape(f"XMM-Newton CCF calibration state {m.calibration_id}, "
-                                  f"{len(m.files)} constituents; reprocal {version}"))]
+                                  f"{len(m.files)} constituents; "
+                                  + (f"pinned with {m.generator.tool or 'reprocal'} "
+                                     f"{m.generator.version}" if m.generator.version
+                                     else f"reprocal {version}")))]
     key = "rpcal_" + m.calibration_id.rsplit(":", 1)[-1][:12]
     body = ",\n".join(f"  {k:<9} = {{{v}}}" for k, v in fields if v)
     return f"@misc{{{key},\n{body}\n}}"

@@ -137,6 +137,16 @@ class TypeTimeline:
     def name(self) -> str:
         return f"{self.key[0]}_{self.key[1]}"
 
+    def hidden_note(self, marks: int) -> str:
+        """What was left out, in words (``""``: nothing): with states, the issues not valid at
+        any of their observation dates (those valid are always drawn); else the oldest."""
+        if not self.hidden:
+            return ""
+        if marks:
+            return (f"{self.hidden} issue(s) not valid at the observation date"
+                    f"{'s' if marks > 1 else ''} left out")
+        return f"{self.hidden} older issue(s) left out"
+
     def issue(self, number: int) -> Issue | None:
         return next((i for i in self.issues if i.number == number), None)
 
@@ -324,8 +334,8 @@ def text_lines(t: Timeline, width: int = WIDTH) -> list[str]:
         tag = f"{letters[k]}: " if letters[k] else ""
         lines.append(f"{tag}{m.label}: observation {m.obs_date}, analysis {m.analysis_date}")
     for tl in t.types:
-        lines += ["", f"{tl.name}" + (f" ({tl.hidden} older issue(s) not shown)"
-                                      if tl.hidden else "")]
+        note = tl.hidden_note(len(t.marks))
+        lines += ["", tl.name + (f" ({note})" if note else "")]
         lines.append("       " + _axis(lo, hi, width))
         for i in reversed(tl.issues):
             c = i.constituent

@@ -25,6 +25,8 @@ CALLS = {
     "fetch": ["fetch", "fetch_plan", "fetch_script"], "unused": ["unused"],
     "image build": ["image_build"], "image verify": ["image_verify"],
     "image push": ["image_push"], "image pull": ["image_pull"], "run": ["run"], "diff": ["diff"],
+    "campaign run": ["campaign_run"], "campaign status": ["campaign_status"],
+    "campaign resume": ["campaign_resume"],
     "audit": ["audit", "audit_pin", "audit_uses"], "bundle create": ["bundle"],
     "bundle verify": ["bundle_verify"], "key generate": ["key_generate"],
     "record verify": ["record_verify"], "sync": ["sync"], "history": ["history"],
@@ -107,7 +109,7 @@ def _imported(code: str) -> set[str]:
 
 STAGES = {"reprocal.core", "reprocal.fs", "reprocal.fits", "reprocal.repo", "reprocal.state",
           "reprocal.fetch", "reprocal.image", "reprocal.provenance", "reprocal.audit",
-          "reprocal.report", "reprocal.bundle", "reprocal.testing"}
+          "reprocal.report", "reprocal.bundle", "reprocal.testing", "reprocal.campaign"}
 
 
 def test_importing_the_api_imports_no_stage() -> None:

@@ -58,6 +58,13 @@ class World:
         return "b0"
 
     @cached_property
+    def campaign(self) -> str:
+        """A campaign of the manifest's observation, run on a local cluster of one worker."""
+        api.campaign_run(self.manifest, [sys.executable, "-c", WRITE, "{obs_id}.txt"],
+                         output="c0", ccf_path=self.ccf, jobs=1).raise_if_failed()
+        return "c0"
+
+    @cached_property
     def constituent(self) -> str:
         """The path of one pinned constituent."""
         from reprocal.state._manifest import load_manifest
@@ -175,6 +182,16 @@ CASES = [
                            "out.txt"],  # a kept CIF: a private one has a new path each time
          lambda w, _: api.run([sys.executable, "-c", WRITE, "out.txt"], manifest=w.manifest,
                               ccf_path=w.ccf, cif="run.cif")),
+    Case("campaign run", "campaign run --dry-run",
+         lambda w: ["campaign", "run", w.manifest, "-o", "c1", "--ccf-path", w.ccf, "--dry-run",
+                    "--json", "--", sys.executable, "-c", WRITE, "{obs_id}.txt"],
+         lambda w, _: api.campaign_run(w.manifest, [sys.executable, "-c", WRITE, "{obs_id}.txt"],
+                                       output="c1", ccf_path=w.ccf, dry_run=True)),
+    Case("campaign status", "campaign status", lambda w: ["campaign", "status", w.campaign],
+         lambda w, _: api.campaign_status(w.campaign)),
+    Case("campaign resume", "campaign resume (all done)",
+         lambda w: ["campaign", "resume", w.campaign],
+         lambda w, _: api.campaign_resume(w.campaign), twice=True),
     Case("doctor", "doctor", lambda w: ["doctor", "--ccf-path", w.ccf],
          lambda w, _: api.doctor(ccf_path=w.ccf)),
     Case("diff", "diff", lambda w: ["diff", f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",

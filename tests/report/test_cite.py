@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from reprocal import __version__, api
+from reprocal import api
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate
 from reprocal.core._names import ConstituentName
 from reprocal.errors import InputError
 from reprocal.report._cite import bib_escape, citation, parse_doi
-from reprocal.state._manifest import Manifest, build, save_manifest
+from reprocal.state._manifest import Generator, Manifest, build, save_manifest
 
 ROWS = [Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
                     subdate="2014-09-06T06:00:05", fsize=2880),
@@ -25,10 +25,10 @@ ROWS = [Constituent(ConstituentName("EPN", "CTI", 45), valdate="2000-01-01",
 HASHES = {ROWS[0].filename: (2880, "a" * 64), ROWS[1].filename: (5760, "b" * 64)}
 
 
-def _manifest(n: int = 1, sas: str | None = "21.0.0") -> Manifest:
+def _manifest(n: int = 1, sas: str | None = "21.0.0", pinned_by: str = "9.9") -> Manifest:
     obs = [(f"02019035{i:02d}", CalDate.parse(f"200{4 + i}-06-17T10:38:28"),
             CalDate.parse("2018-07-27T17:50:42"), "XMMCCF", ROWS) for i in range(n)]
-    return build(obs, HASHES, sas_version=sas)
+    return build(obs, HASHES, sas_version=sas, generator=Generator("reprocal", pinned_by, "pin"))
 
 
 def test_paragraph_says_everything_needed() -> None:
@@ -70,7 +70,7 @@ def test_bibtex_with_a_doi_is_escaped() -> None:
         r"  publisher = {ESA\_ESAC},",
         "  doi       = {10.5281/zenodo.123},",
         "  url       = {https://doi.org/10.5281/zenodo.123},",
-        rf"  note      = {{XMM-Newton CCF calibration state {m.calibration_id}, 2 constituents; reprocal 9.9}}",
+        rf"  note      = {{XMM-Newton CCF calibration state {m.calibration_id}, 2 constituents; pinned with reprocal 9.9}}",
         "}"]
     assert c.paragraph.endswith("; it is archived at https://doi.org/10.5281/zenodo.123.")
     assert bib_escape("a}b") == r"a\}b"
@@ -120,6 +120,51 @@ def test_cli_cite(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert plain.stderr == ("reprocal: warning: the manifest records no SAS version, so the "
                             "paragraph names none: give the SAS version you used, or pin with "
                             "it\n")
-    assert f"reprocal {__version__}" in plain.stdout and "@misc" not in plain.stdout
+    assert "pinned with reprocal 9.9 " in plain.stdout and "@misc" not in plain.stdout
     bad = cli("cite", str(path), "--doi", "nope")
     assert bad.returncode == 2 and bad.stderr == "reprocal: error: --doi: 'nope' is not a DOI (10.<registrant>/<suffix>)\n"
+
+
+def test_paragraph_names_the_version_that_pinned_not_the_one_citing() -> None:
+    """A manifest pinned by reprocal 0.1.3 and cited by a later reprocal says 0.1.3; one that
+    records no version names none, and says so."""
+    c = citation(_manifest(pinned_by="0.1.3"), version="9.9", doi="10.5281/zenodo.1")
+    assert "pinned with reprocal 0.1.3 (every constituent" in c.paragraph
+    assert "9.9" not in c.paragraph and c.bibtex is not None and "pinned with reprocal 0.1.3}" in c.bibtex
+    none = citation(_manifest(pinned_by=""), version="9.9")
+    assert "pinned with" not in none.paragraph
+    assert "Every constituent is recorded by its SHA-256 digest in manifest.json and can be " \
+           "reproduced offline" in none.paragraph
+    assert none.notes == ("the manifest records no tool version, so the paragraph names none "
+                          "(cited with reprocal 9.9)",)
+
+
+def test_cli_cite_reads_a_bundle_tar(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The bundle as it travels (its tar, plain or gzip): the same paragraph and BibTeX as its
+    directory, read without unpacking; a cut tar, or one without a manifest, is one line."""
+    import gzip
+    import tarfile
+
+    path = save_manifest(_manifest(), tmp_path / "m.json")
+    b = api.bundle(path, output=tmp_path / "b", license="CC-BY-4.0", authors=["Jane Doe"],
+                   publisher="ESA ESAC <https://www.cosmos.esa.int/web/esac>",
+                   doi="10.5281/zenodo.4242").bundle
+    assert b.tarball is not None
+    from_dir = cli("cite", str(b.directory))
+    from_tar = cli("cite", str(b.tarball))
+    assert from_tar.returncode == 0, from_tar.stderr
+    assert from_tar.stdout == from_dir.stdout and "doi       = {10.5281/zenodo.4242}" in from_tar.stdout
+    gz = tmp_path / "bundle.tar.gz"
+    gz.write_bytes(gzip.compress(b.tarball.read_bytes()))
+    assert cli("cite", str(gz)).stdout == from_dir.stdout
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(b.tarball.read_bytes()[:1536])
+    r = cli("cite", str(cut))
+    assert r.returncode == 2 and r.stderr.startswith(f"reprocal: error: {cut}: not a readable tar")
+    bare = tmp_path / "bare.tar"
+    with tarfile.open(bare, "w") as tar:
+        tar.add(b.directory / "README.md", arcname="b/README.md")
+    r = cli("cite", str(bare))
+    assert r.returncode == 2 and r.stderr == (f"reprocal: error: {bare}: a bundle tar that holds "
+                                              "no manifest.json; give a manifest or a whole "
+                                              "bundle\n")

@@ -30,12 +30,12 @@ def results(synthetic_repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  #
 
         resolution = repo.resolve(CalDate.parse(OBS), CalDate.parse(AN))
     return {"pin": pinned, "manifest": pinned.manifest, "cif": cif, "audit": audit,
-            "diff": diff, "resolution": resolution,
+            "diff": diff, "resolution": resolution, "show": api.show("c.cif"),
             "report": audit.entries[0].report, "state diff": diff.diff}
 
 
 @pytest.mark.parametrize("name", ["pin", "manifest", "cif", "audit", "diff", "resolution",
-                                  "report", "state diff"])
+                                  "report", "state diff", "show"])
 def test_repr_html_is_an_escaped_fragment(results, name: str) -> None:  # type: ignore[no-untyped-def]
     html = results[name]._repr_html_()
     assert isinstance(html, str) and html.startswith("<p>") and "<script" not in html
@@ -49,6 +49,7 @@ def test_repr_html_is_an_escaped_fragment(results, name: str) -> None:  # type: 
     ("pin", lambda r: len(r["manifest"].files), {"file", "sha256"}),
     ("cif", lambda r: len(r["cif"].constituents), {"file", "subdate", "newer_missing"}),
     ("resolution", lambda r: len(r["resolution"].chosen), {"file", "path", "newer_missing"}),
+    ("show", lambda r: len(r["cif"].constituents), {"file", "issue", "subdate"}),
     ("audit", lambda r: len(r["report"].findings), {"product", "verdict", "explanation"}),
     ("report", lambda r: len(r["report"].findings), {"typeid", "verdict", "local"}),
     ("diff", lambda r: len(r["state diff"].changes), {"typeid", "a_issue", "b_issue", "tasks"}),
@@ -71,6 +72,8 @@ def test_to_pandas_when_pandas_is_installed(results) -> None:  # type: ignore[no
     frame = results["manifest"].to_pandas()
     assert isinstance(frame, pandas.DataFrame) and len(frame) == len(results["manifest"].files)
     assert list(results["diff"].to_pandas().columns)[:3] == ["instrument", "scope", "typeid"]
+    for name in ("pin", "cif", "show", "resolution", "audit"):  # every constituent list
+        assert len(results[name].to_pandas()) == len(results[name].to_table())
 
 
 def test_to_pandas_without_pandas_says_so(results, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

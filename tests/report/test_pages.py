@@ -80,6 +80,48 @@ def test_bundle_report_is_reproducible(pages: dict[str, Path], tmp_path: Path) -
 # --- in a real browser ------------------------------------------------------------------------
 
 
+def test_without_chromium_the_browser_tests_skip_with_the_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No browser: a skip naming what is missing (Chromium, or the playwright package); with
+    $REPROCAL_TEST_REQUIRE_BROWSER set, as in CI, a failure instead."""
+    import os
+    import sys
+
+    from support import browser
+
+    real_path = os.environ.get("PATH", "")
+    monkeypatch.delenv(browser.REQUIRE, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium on it
+    with pytest.raises(pytest.skip.Exception, match=r"chromium not found on PATH \(Debian package"):
+        with open_browser(tmp_path):
+            pass
+    monkeypatch.setenv(browser.REQUIRE, "1")
+    with pytest.raises(pytest.fail.Exception, match="REPROCAL_TEST_REQUIRE_BROWSER is set, but"):
+        with open_browser(tmp_path):
+            pass
+    monkeypatch.delenv(browser.REQUIRE)
+    monkeypatch.setenv("PATH", real_path)
+    monkeypatch.setitem(sys.modules, "playwright", None)
+    with pytest.raises(pytest.skip.Exception, match="playwright package is not installed"):
+        with open_browser(tmp_path):
+            pass
+
+
+def test_a_blank_screenshot_is_refused(tmp_path: Path) -> None:
+    """The screenshot check tells a page from a blank or an error page."""
+    from PIL import Image
+    from support.browser import assert_shows_something
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (1280, 900), "white").save(blank)
+    with pytest.raises(AssertionError, match="almost no text"):
+        assert_shows_something(blank)
+    dark = tmp_path / "dark.png"
+    Image.new("RGB", (1280, 900), "black").save(dark)
+    with pytest.raises(AssertionError, match="light background"):
+        assert_shows_something(dark)
+
+
 def _clean(r) -> None:  # type: ignore[no-untyped-def]
     """Nothing went wrong loading the page, and it loaded nothing but itself."""
     assert r.errors == [] and r.console_errors == [] and r.dialogs == []

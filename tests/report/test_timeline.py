@@ -91,6 +91,15 @@ def test_many_issues_keep_the_ones_that_matter() -> None:
     tl = t.types[0]
     assert len(tl.issues) == MAX_ISSUES and tl.hidden == 60 - MAX_ISSUES
     assert 3 in [i.number for i in tl.issues] and 60 in [i.number for i in tl.issues]
+    # what was left out is said as it is: every issue valid at the observation date is drawn
+    assert not {i for i in range(1, 14)} - {i.number for i in tl.issues}
+    note = f"{60 - MAX_ISSUES} issue(s) not valid at the observation date left out"
+    assert f"EMOS1_ADUCONV ({note})" in text_lines(t)
+    assert tl.hidden_note(0) == f"{60 - MAX_ISSUES} older issue(s) left out"
+    from reprocal.report._figure import draw_timeline
+
+    title = draw_timeline(t).figure.axes[0].get_title(loc="left")
+    assert title == f"EMOS1_ADUCONV  ({note})"
 
 
 def test_text_version_reads_on_a_terminal() -> None:
