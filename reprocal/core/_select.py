@@ -248,24 +248,45 @@ def mirror_outcomes(constituents: Iterable[Constituent], rule: Rule, withdrawals
     (reprocal skips it) or by ``pruned_on`` (default: any withdrawal known, i.e. the mirror as
     pruned today): then a pruned mirror gives another issue, or none.
     """
-    pool = list(constituents)
-    kept = Selector(pool).apply(rule)
-    selection = Selector(pool, withdrawals=withdrawals).apply(rule)
-    day = pruned_on
-    pruned_names = (withdrawals.names_as_of(day) if day is not None
-                    else frozenset(w.name for w in withdrawals if w.until is None))
-    pruned = Selector(c for c in pool if c.filename not in pruned_names).apply(rule)
-    mine, theirs = selection.by_key(), pruned.by_key()
-    effects = []
-    for c in kept.chosen:
-        now = withdrawals.as_of(c.filename, rule.analysis_date)
-        later = None
-        if c.filename in pruned_names:
-            later = next((w for w in withdrawals.periods(c.filename)
-                          if day is None or w.covers(day)), None)
-        w = now or later
-        if w is None:
-            continue
-        effects.append(WithdrawalEffect(c.key, c, w, mine.get(c.key), c, theirs.get(c.key),
-                                        now is not None))
-    return MirrorOutcomes(selection, kept, pruned, pruned_on, tuple(effects))
+    return MirrorSelectors(constituents, withdrawals, pruned_on=pruned_on).outcomes(rule)
+
+
+class MirrorSelectors:
+    """The three selectors of :func:`mirror_outcomes`, built once for many rules (``pin
+    --obs-list`` resolves thousands of observations against one repository)."""
+
+    def __init__(self, constituents: Iterable[Constituent], withdrawals: Withdrawals,
+                 *, pruned_on: CalDate | None = None):
+        pool = list(constituents)
+        self.withdrawals = withdrawals
+        self.pruned_on = pruned_on
+        self._kept = Selector(pool)
+        self._mine = Selector(pool, withdrawals=withdrawals) if withdrawals else self._kept
+        day = pruned_on
+        self._pruned_names = (withdrawals.names_as_of(day) if day is not None
+                              else frozenset(w.name for w in withdrawals if w.until is None))
+        self._pruned = (Selector(c for c in pool if c.filename not in self._pruned_names)
+                        if self._pruned_names else self._kept)
+
+    def outcomes(self, rule: Rule) -> MirrorOutcomes:
+        """:func:`mirror_outcomes` for one rule."""
+        withdrawals, day, pruned_names = self.withdrawals, self.pruned_on, self._pruned_names
+        kept = self._kept.apply(rule)
+        selection = self._mine.apply(rule) if self._mine is not self._kept else kept
+        pruned = self._pruned.apply(rule) if self._pruned is not self._kept else kept
+        if not withdrawals:
+            return MirrorOutcomes(selection, kept, pruned, day, ())
+        mine, theirs = selection.by_key(), pruned.by_key()
+        effects = []
+        for c in kept.chosen:
+            now = withdrawals.as_of(c.filename, rule.analysis_date)
+            later = None
+            if c.filename in pruned_names:
+                later = next((w for w in withdrawals.periods(c.filename)
+                              if day is None or w.covers(day)), None)
+            w = now or later
+            if w is None:
+                continue
+            effects.append(WithdrawalEffect(c.key, c, w, mine.get(c.key), c, theirs.get(c.key),
+                                            now is not None))
+        return MirrorOutcomes(selection, kept, pruned, day, tuple(effects))

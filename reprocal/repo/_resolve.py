@@ -9,6 +9,7 @@ resolution carries a :class:`Gap`. Pure: lists in, a resolution out.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import attrs
 
 from reprocal.core._constituent import Constituent
-from reprocal.core._select import Rule, Selection, Selector, mirror_outcomes
+from reprocal.core._select import MirrorSelectors, Rule, Selection, Selector
 from reprocal.core._withdrawal import NONE, WithdrawalEffect, Withdrawals
 from reprocal.errors import DuplicateConstituentError
 from reprocal.repo._catalog import LocalFile
@@ -98,26 +99,63 @@ def resolve(present: Sequence[LocalFile], known: Sequence[Constituent], rule: Ru
     ``withdrawals`` (from the catalogue) apply to both (a constituent withdrawn by the analysis
     date is neither selected nor a gap); where one changes the outcome the resolution says so.
     A selected constituent present at two paths is an error: reprocal never picks one silently.
+    See :class:`Resolver` to resolve many rules against the same files.
     """
-    by_name: dict[str, list[Path]] = {}
-    for lf in present:
-        by_name.setdefault(lf.filename, []).append(lf.path)
-    outcomes = mirror_outcomes([lf.constituent for lf in present], rule, withdrawals)
-    local = outcomes.selection
-    for c in local.chosen:
-        copies = by_name[c.filename]
-        if len(copies) > 1:
-            raise DuplicateConstituentError(
-                f"{c.filename} is present {len(copies)} times: {', '.join(map(str, copies))}",
-                hint="remove or rename all but one copy, then run `reprocal index`",
-            )
-    full = Selector(list(known) + [lf.constituent for lf in present],
-                    withdrawals=withdrawals).apply(rule)
-    mine = local.by_key()
-    gaps = tuple(
-        Gap(best, mine.get(best.key))
-        for best in full.chosen
-        if best.filename not in by_name
-    )
-    paths = {c.filename: by_name[c.filename][0] for c in local.chosen}
-    return Resolution(rule, local, paths, gaps, outcomes.effects)
+    return Resolver(present, known, withdrawals).resolve(rule)
+
+
+class Resolver:
+    """:func:`resolve` for many rules over one repository snapshot: the selectors and the name
+    map are built once, and rules that no constituent date tells apart share one selection
+    (``pin --obs-list`` of 10,000 observations selects a few hundred times, not 20,000)."""
+
+    def __init__(self, present: Sequence[LocalFile], known: Sequence[Constituent],
+                 withdrawals: Withdrawals = NONE):
+        self._by_name: dict[str, list[Path]] = {}
+        for lf in present:
+            self._by_name.setdefault(lf.filename, []).append(lf.path)
+        pool = [lf.constituent for lf in present]
+        everything = list(known) + pool
+        self._mirrors = MirrorSelectors(pool, withdrawals)
+        self._full = Selector(everything, withdrawals=withdrawals)
+        # An observation date enters the rule only as `valdate <= obs` and `evaldate >= obs`:
+        # two dates with as many valdates at or before them and as many evaldates before them
+        # make every constituent equally eligible, so they select the same.
+        self._valdates = sorted({c.valdate.text for c in everything})
+        self._evaldates = sorted({c.evaldate.text for c in everything if c.evaldate})
+        self._seen: dict[tuple[Any, ...], Resolution] = {}
+
+    def _class_of(self, rule: Rule) -> tuple[Any, ...]:
+        obs = rule.obs_date.text
+        return (bisect_right(self._valdates, obs), bisect_left(self._evaldates, obs),
+                rule.analysis_date.text, rule.category, rule.ignore_category, rule.master_index)
+
+    def resolve(self, rule: Rule) -> Resolution:
+        key = self._class_of(rule)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = self._resolve(rule)
+        # each caller gets its own rule and its own paths dict
+        return attrs.evolve(seen, rule=rule, selection=attrs.evolve(seen.selection, rule=rule),
+                            paths=dict(seen.paths))
+
+    def _resolve(self, rule: Rule) -> Resolution:
+        by_name = self._by_name
+        outcomes = self._mirrors.outcomes(rule)
+        local = outcomes.selection
+        for c in local.chosen:
+            copies = by_name[c.filename]
+            if len(copies) > 1:
+                raise DuplicateConstituentError(
+                    f"{c.filename} is present {len(copies)} times: {', '.join(map(str, copies))}",
+                    hint="remove or rename all but one copy, then run `reprocal index`",
+                )
+        full = self._full.apply(rule)
+        mine = local.by_key()
+        gaps = tuple(
+            Gap(best, mine.get(best.key))
+            for best in full.chosen
+            if best.filename not in by_name
+        )
+        paths = {c.filename: by_name[c.filename][0] for c in local.chosen}
+        return Resolution(rule, local, paths, gaps, outcomes.effects)
