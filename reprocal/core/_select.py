@@ -32,8 +32,10 @@ withdrawal dates come from the caller (the catalogue, or the mirror history of
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -142,6 +144,7 @@ class Selector:
             (key, sorted(group, key=lambda c: c.issue, reverse=True))
             for key, group in sorted(groups.items())
         ]
+        self._edges: tuple[list[str], list[str]] | None = None
         # The hot loop compares canonical date strings (fixed width, so string order is time
         # order) instead of CalDate objects: the same rule as Rule.why_not, ~10x cheaper.
         self.withdrawals = withdrawals
@@ -189,6 +192,20 @@ class Selector:
                 assert w is not None
                 skipped.append((first_skipped, w))
         return Selection(rule, tuple(chosen), tuple(skipped))
+
+    def rule_class(self, rule: Rule) -> tuple[Any, ...]:
+        """A key equal for any two rules this selector cannot tell apart: the observation date
+        enters the rule only as ``valdate <= obs`` and ``evaldate >= obs``, so two dates with as
+        many valdates at or before them and as many evaldates before them make every
+        constituent equally eligible (thousands of observations fall in a few hundred classes).
+        """
+        if self._edges is None:
+            rows = [r for group in self._rows for r in group]
+            self._edges = (sorted({r[1] for r in rows}), sorted({r[2] for r in rows if r[2]}))
+        valdates, evaldates = self._edges
+        obs = rule.obs_date.text
+        return (bisect_right(valdates, obs), bisect_left(evaldates, obs), rule.analysis_date.text,
+                rule.category, rule.ignore_category, rule.master_index)
 
     def history(self, key: tuple[str, str]) -> Sequence[Constituent]:
         """All known issues of one type, highest first."""

@@ -9,7 +9,6 @@ resolution carries a :class:`Gap`. Pure: lists in, a resolution out.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -118,20 +117,11 @@ class Resolver:
         everything = list(known) + pool
         self._mirrors = MirrorSelectors(pool, withdrawals)
         self._full = Selector(everything, withdrawals=withdrawals)
-        # An observation date enters the rule only as `valdate <= obs` and `evaldate >= obs`:
-        # two dates with as many valdates at or before them and as many evaldates before them
-        # make every constituent equally eligible, so they select the same.
-        self._valdates = sorted({c.valdate.text for c in everything})
-        self._evaldates = sorted({c.evaldate.text for c in everything if c.evaldate})
         self._seen: dict[tuple[Any, ...], Resolution] = {}
 
-    def _class_of(self, rule: Rule) -> tuple[Any, ...]:
-        obs = rule.obs_date.text
-        return (bisect_right(self._valdates, obs), bisect_left(self._evaldates, obs),
-                rule.analysis_date.text, rule.category, rule.ignore_category, rule.master_index)
-
     def resolve(self, rule: Rule) -> Resolution:
-        key = self._class_of(rule)
+        # the full selector sees every constituent: its classes are the finest
+        key = self._full.rule_class(rule)
         seen = self._seen.get(key)
         if seen is None:
             seen = self._seen[key] = self._resolve(rule)
