@@ -11,6 +11,11 @@ import threading
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--version"]:  # what click's version option prints, without click
+        from reprocal._version import __version__
+
+        sys.stdout.write(f"reprocal, version {__version__}\n")
+        return 0
     try:
         from reprocal.cli import main as cli_main
     except KeyboardInterrupt:
