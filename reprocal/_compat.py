@@ -45,7 +45,7 @@ class _Finder:
         prefix, _, old = fullname.partition(".")
         if prefix != "reprocal" or old not in MOVED:
             return None
-        return importlib.util.spec_from_loader(fullname, self)
+        return importlib.util.spec_from_loader(fullname, self)  # type: ignore[arg-type]
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return None
