@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,24 +42,37 @@ def stats(xs: Sequence[float]) -> dict[str, float]:
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process (every thread) and its waited-for children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def paired(ours: Callable[[], Any], base: Callable[[], Any], n: int = 3
            ) -> tuple[dict[str, float], dict[str, float]]:
     """Run both ``n`` times, interleaved (the baseline first on odd rounds, so neither always
-    runs on a cache the other warmed); medians with min and max."""
+    runs on a cache the other warmed); wall-time medians with min and max, and the median CPU
+    seconds (``cpu``: on a loaded machine the wall time is mostly waiting for a core)."""
     a: list[float] = []
     b: list[float] = []
+    ca: list[float] = []
+    cb: list[float] = []
     for i in range(n):
-        order = [(ours, a), (base, b)] if i % 2 == 0 else [(base, b), (ours, a)]
-        for fn, out in order:
-            t = time.perf_counter()
+        order = [(ours, a, ca), (base, b, cb)] if i % 2 == 0 else [(base, b, cb), (ours, a, ca)]
+        for fn, out, cpu in order:
+            c, t = _cpu(), time.perf_counter()
             fn()
             out.append(time.perf_counter() - t)
-    return stats(a), stats(b)
+            cpu.append(_cpu() - c)
+    return ({**stats(a), "cpu": statistics.median(ca)}, {**stats(b), "cpu": statistics.median(cb)})
 
 
 def row(name: str, ours: dict[str, float], baseline: str, base: dict[str, float],
         note: str = "", **extra: Any) -> dict[str, Any]:
     """One results row from two :func:`stats` (medians, with the ranges)."""
+    if "cpu" in ours and "cpu" in base:
+        cpu = f"CPU s {ours['cpu']:.3f} vs {base['cpu']:.3f}"
+        note = f"{note}; {cpu}" if note else cpu
     return {"name": name, "reprocal_s": ours["median"], "reprocal_range": (ours["min"], ours["max"]),
             "baseline": baseline, "baseline_s": base["median"],
             "baseline_range": (base["min"], base["max"]), "note": note, **extra}

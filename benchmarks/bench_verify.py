@@ -107,13 +107,6 @@ def run_on(workdir: str | os.PathLike[str], repo_dir: str | os.PathLike[str],
     ours_cold, base_cold = paired(cold_full, cold_openssl, n=1)
     rows.append(row(f"verify --level full, cold verify cache ({scope}, evicted)", ours_cold,
                     base_name, base_cold, "both read from disk (eviction included on both sides)"))
-    # full again: every hash reused from the verify cache
-    with VerifyCache(work / "full1.sqlite") as c:
-        t_reuse, report = _timed(lambda: verify_files(expected, [repo], level="full", cache=c))
-    assert report.ok and report.hashed == 0
-    rows.append({"name": f"verify --level full, warm verify cache ({scope})",
-                 "reprocal_s": t_reuse, "baseline": base_name,
-                 "baseline_s": base["median"], "note": "nothing read: facts reused"})
     # stat: cold (empty cache: sizes only) and warm (after a full verify), fresh connections
     walk = min(_stat_walk([repo]) for _ in range(3))
     colds = []
