@@ -5,9 +5,7 @@ It lives outside the ``reprocal`` package because importing anything inside it i
 package first, before any handler could be in place.
 """
 
-import os
-import sys
-import threading
+import sys  # already imported by the interpreter: nothing else runs before main's handler
 
 
 def main() -> int:
@@ -18,10 +16,14 @@ def main() -> int:
         return 0
     try:
         from reprocal.cli import main as cli_main
-    except KeyboardInterrupt:
+
+        code = cli_main()
+    except KeyboardInterrupt:  # before the CLI's own handler was in place, or after it returned
         sys.stderr.write("reprocal: interrupted\n")
-        return 130
-    code = cli_main()
+        code = 130
+    import os
+    import threading
+
     if code == 130 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
                            if t is not threading.main_thread()):
         # interrupted while a worker is blocked in a read: do not wait for its timeout at

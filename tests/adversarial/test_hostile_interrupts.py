@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,10 +35,16 @@ def _reprocal() -> list[str]:
 
 
 def _interrupt(argv: list[str], delay: float, env: dict[str, str] | None = None,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+               cwd: Path | None = None, when: Callable[[], bool] | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` and send it SIGINT after ``delay`` seconds, or, with ``when``, as soon as
+    ``when()`` holds (waiting up to 60 s: a loaded machine starts the download late)."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})}, cwd=cwd)
     time.sleep(delay)
+    deadline = time.monotonic() + 60
+    while when is not None and not when() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
@@ -84,14 +91,15 @@ def test_ctrl_c_in_the_middle_of_a_download_keeps_the_part_and_installs_nothing(
     dest.mkdir()
     with MirrorServer(tmp_path / "mirror") as server:
         server.faults = {items[0].filename: Fault("trickle", chunk=1024, delay=0.02)}
+        part = part_path(dest, items[0].filename)
         done = _interrupt([*_reprocal(), "fetch", str(manifest), "--ccf-path", str(dest),
-                           "--mirror", server.url], 1.5,
-                          env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+                           "--mirror", server.url], 0.0,
+                          env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+                          when=lambda: part.is_file() and part.stat().st_size >= 4096)
     assert done.returncode == 130, done.stderr
     assert done.stderr.splitlines()[-1:] == ["reprocal: interrupted"]
     assert "Traceback" not in done.stderr
     assert not (dest / items[0].filename).exists()
-    part = part_path(dest, items[0].filename)
     assert part.is_file() and 0 < part.stat().st_size < items[0].size
 
 
