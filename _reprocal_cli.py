@@ -9,12 +9,12 @@ import sys  # already imported by the interpreter: nothing else runs before main
 
 
 def main() -> int:
-    if sys.argv[1:] == ["--version"]:  # what click's version option prints, without click
-        from reprocal._version import __version__
-
-        sys.stdout.write(f"reprocal, version {__version__}\n")
-        return 0
     try:
+        if sys.argv[1:] == ["--version"]:  # what click's version option prints, without click
+            from reprocal._version import __version__
+
+            sys.stdout.write(f"reprocal, version {__version__}\n")
+            return 0
         from reprocal.cli import main as cli_main
 
         code = cli_main()
