@@ -1,23 +1,54 @@
-"""Shared fixtures: the real samples from ../shared (skipped when absent), the CLI runners."""
+"""Shared fixtures: the real samples (found, or downloaded; see :mod:`support.samples`), the
+synthetic repository, the CLI runners, and an environment that never touches the user's own
+cache, SAS set-up or registry credentials."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.invocation import as_process, in_process
+from support.samples import SamplesUnavailable, default_cache, locate
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = Path(os.environ.get("REPROCAL_SAMPLES", ROOT.parent / "shared" / "data" / "xmm-cif-samples"))
+SAMPLES_CACHE = default_cache(os.environ)
+"""Where downloaded samples are kept across runs (read before the tests redirect the cache)."""
+ISOLATED = ("SAS_CCFPATH", "SAS_CCF", "SAS_ODF", "REPROCAL_CATALOG", "REPROCAL_MIRRORS",
+            "REPROCAL_REGISTRY_USER", "REPROCAL_REGISTRY_PASSWORD", "REPROCAL_LIMITS")
+
+
+def _isolate(mp: pytest.MonkeyPatch, cache: Path, docker_config: Path) -> None:
+    mp.setenv("XDG_CACHE_HOME", str(cache))
+    # registry credentials: never the user's ~/.docker/config.json (an empty DOCKER_CONFIG)
+    mp.setenv("DOCKER_CONFIG", str(docker_config))
+    for var in ISOLATED:
+        mp.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same isolation for what session- and module-scoped fixtures do, before any test's
+    own (they are set up first: without this, they wrote the user's catalogue)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("session-cache"),
+                 tmp_path_factory.mktemp("session-docker-config"))
+        yield
 
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
-    """The real SAS-written samples; tests using them skip when ../shared is absent."""
-    if not (SAMPLES / "README.md").exists():
-        pytest.skip(f"real samples not found at {SAMPLES}")
-    return SAMPLES
+    """The real SAS-written samples: ``$REPROCAL_SAMPLES``, ``../shared``, else downloaded (by
+    sha256, from the repository they came from). Tests using them skip when none of that
+    works, and fail instead under ``CI=true`` (CI has ``../shared``: a missing sample there is
+    a broken set-up, not a reason to test less)."""
+    try:
+        return locate(os.environ, ROOT, SAMPLES_CACHE)
+    except SamplesUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: {exc}", pytrace=False)
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +62,8 @@ def synthetic_repo(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's cache, SAS environment or registry credentials from a test."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-    # registry credentials: never the user's ~/.docker/config.json (an empty DOCKER_CONFIG)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
-    for var in ("SAS_CCFPATH", "SAS_CCF", "SAS_ODF", "REPROCAL_CATALOG", "REPROCAL_MIRRORS",
-                "REPROCAL_REGISTRY_USER", "REPROCAL_REGISTRY_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
+    """Each test with its own cache and credentials, and no SAS environment of the user's."""
+    _isolate(monkeypatch, tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("docker-config"))
 
 
 @pytest.fixture

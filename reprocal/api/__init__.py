@@ -16,7 +16,8 @@ Conventions, the same for every function:
   takes it, resolved once here and returned in the result), paths as ``str`` or ``Path``,
   sequences for repeatable options; ``ccf_path=None`` means ``$SAS_CCFPATH``,
   ``catalog=None`` the default catalogue;
-* each returns a frozen result whose ``to_json()`` is the command's ``--json`` document; a
+* each returns a frozen result whose ``to_json()`` is the command's ``--json`` document (its
+  JSON Schema: :func:`output_schema`, published in ``schemas/``; see :data:`OUTPUTS`); a
   check that ran and found problems is reported, not raised: ``result.ok``,
   ``result.raise_if_failed()``;
 * long work takes ``progress=`` (:class:`reprocal.progress.Progress`; silent without one);
@@ -82,6 +83,8 @@ _EXPORTS = {
     "DEFAULT_GROUPS": "reprocal.image._layers",
     "LEVELS": "reprocal.repo._verify",
     "Manifest": "reprocal.state._manifest",
+    # the published JSON Schemas of the results' documents
+    "OUTPUTS": "reprocal.api._outputs", "output_schema": "reprocal.api._outputs",
     # the bounds on every read (:mod:`reprocal.fs._limits`)
     "Limits": "reprocal.fs._limits", "DEFAULT_LIMITS": "reprocal.fs._limits",
     "current_limits": "reprocal.fs._limits", "use_limits": "reprocal.fs._limits",
@@ -96,11 +99,11 @@ __all__ = [
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
     "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
-    "LEVELS", "Manifest", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
+    "LEVELS", "Manifest", "OUTPUTS", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
     "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
     "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle", "bundle_verify",
     "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
-    "image_push", "image_verify", "index", "key_generate", "pin", "rebuild", "record_verify",
+    "image_push", "image_verify", "index", "key_generate", "output_schema", "pin", "rebuild", "record_verify",
     "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
     "CiteResult", "NotesResult", "TimelineResult", "ViewResult", "cite", "notes", "timeline",
     "view",
@@ -149,6 +152,7 @@ if TYPE_CHECKING:
         sync,
     )
     from reprocal.api._notes import CiteResult, NotesResult, cite, notes
+    from reprocal.api._outputs import OUTPUTS, output_schema
     from reprocal.api._pin import (
         PinResult,
         RebuildResult,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,8 @@ def _state_of(spec: str, known: Callable[[], Sequence[Constituent]], names: Name
 
 
 def diff(
-    a: str,
-    b: str,
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
     *,
     ccf_path: CcfPath = None,
     catalog: PathLike | None = None,
@@ -87,7 +88,7 @@ def diff(
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> DiffResult:
-    """Compare two calibration states, each a CIF or product, a manifest (``M.json[#OBS]``) or
+    """Compare two calibration states, each a CIF or product (a path), a manifest (``M.json[#OBS]``) or
     dates (``obs=DATE,an=DATE|now``, selected over the catalogue: ``catalog`` refreshed with
     ``ccf_path`` and ``import_index`` tables, read only when dates are given). With ``html``,
     the diff is also written there as a self-contained page (the timelines of the types that
@@ -105,7 +106,7 @@ def diff(
                                             names).constituents)
         return cache[0]
 
-    sa, sb = _state_of(a, known, names), _state_of(b, known, names)
+    sa, sb = _state_of(os.fspath(a), known, names), _state_of(os.fspath(b), known, names)
     result = DiffResult(sa, sb, diff_states(sa, sb))
     if html is None or notes is None:
         return result

@@ -16,7 +16,7 @@ import warnings
 
 import click
 
-from reprocal._version import __version__
+from reprocal._version import __version__, version_text
 from reprocal.cli._common import LazyGroup, echo_json
 from reprocal.errors import (
     EXIT_CODES,
@@ -59,9 +59,17 @@ def _epilog() -> str:
     return f"\b\nExit codes:\n{rows}"
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 @click.group(cls=LazyGroup, lazy=COMMANDS, epilog=_epilog(),
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="reprocal")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version,
+              help="Show the version (and the git commit when run from a checkout) and exit.")
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
               help="Change a bound on what is read (repeatable; also $REPROCAL_LIMITS): "
                    "download-size, min-rate, rate-window, file-deadline, connect-timeout, "

@@ -51,7 +51,8 @@ def steps(d: Any, summary: Path) -> None:
            "calibration would change.")
     d.run("audit", "product.fits", "--ccf-path", "ccf", show=12)
 
-    samples = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xmm-cif-samples"
+    from reprocal.demo import SHARED as samples  # $REPROCAL_SAMPLES, else ../shared from here
+
     evt = samples / "0201903501" / "calindex_from_mos1_exp1_clean_evts.fits"
     if evt.exists():
         imports = [a for f in sorted(samples.glob("*/ccf.cif")) + sorted(

@@ -1,4 +1,5 @@
-"""The Docker daemon, through the ``docker`` SDK (imported here only, lazily).
+"""The Docker daemon, through the ``docker`` SDK (the ``reprocal[docker]`` extra, imported
+lazily through :func:`reprocal.image._sdk.docker_sdk`).
 
 Two uses: export a base image by name (``image build --base NAME``), and ``image verify
 --docker``: load the tar, compare what the daemon reports (DiffIDs, labels, env) with the tar,
@@ -21,6 +22,7 @@ from reprocal.fs._atomic import atomic_file
 from reprocal.image._archive import read_image_tar
 from reprocal.image._layers import CCF_DIR, parse_sha256sums
 from reprocal.image._layout import ENV, LABEL_CALIBRATION_ID, SUMS_PATH
+from reprocal.image._sdk import docker_sdk
 from reprocal.image._verify import Check
 
 API_VERSION = "1.41"
@@ -30,11 +32,7 @@ CHECK_SCRIPT = (f"cd /{CCF_DIR} && sha256sum -c SHA256SUMS && test -f \"$SAS_CCF
 
 def client(base_url: str | None = None) -> Any:
     """A docker client for ``base_url`` (default: ``$DOCKER_HOST`` or the local socket)."""
-    try:
-        import docker
-    except ImportError:  # pragma: no cover - docker is a declared dependency
-        raise ComponentUnavailable("the docker Python package is not installed",
-                                   hint="pip install docker") from None
+    docker = docker_sdk("talking to a Docker daemon")
     url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     hint = "start dockerd or set DOCKER_HOST"
     if url.startswith("unix://") and not Path(url[len("unix://"):]).exists():
@@ -52,7 +50,7 @@ def client(base_url: str | None = None) -> Any:
 
 def get_image(c: Any, name: str, *, what: str, hint: str) -> Any:
     """The daemon's image ``name``, or a one-line :class:`InputError` (``what`` names the option)."""
-    import docker
+    docker = docker_sdk("talking to a Docker daemon")
 
     try:
         return c.images.get(name)
@@ -109,7 +107,7 @@ def check_in_docker(tar: str | os.PathLike[str], *, base_url: str | None = None,
 
 
 def _check(c: Any, tar: str | os.PathLike[str], img_tar: Any, remove: bool) -> list[Check]:
-    import docker
+    docker = docker_sdk("talking to a Docker daemon")
 
     with open(tar, "rb") as fh:
         loaded = c.images.load(fh)

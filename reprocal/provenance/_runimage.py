@@ -25,6 +25,7 @@ from reprocal.image._archive import read_image_tar
 from reprocal.image._daemon import client as docker_client
 from reprocal.image._daemon import get_image
 from reprocal.image._layout import LABEL_CALIBRATION_ID
+from reprocal.image._sdk import docker_sdk
 from reprocal.provenance._record import Artifact
 from reprocal.provenance._recorder import constituent_artifacts
 from reprocal.provenance._run import Executor, ImageContext, calibration_id_of
@@ -54,7 +55,7 @@ def _manifest_from_tar(path: Path) -> bytes | None:
 
 def _manifest_from_daemon(client: Any, image_id: str) -> bytes | None:
     """``/ccf/manifest.json`` read out of a created, never started, container."""
-    import docker
+    docker = docker_sdk("running in an image")
 
     container = client.containers.create(image_id, ["/none"], network_disabled=True)
     try:
@@ -72,7 +73,7 @@ def _manifest_from_daemon(client: Any, image_id: str) -> bytes | None:
 def _docker_executor(client: Any, image_id: str) -> Executor:
     def execute(command: Sequence[str], cwd: Path, env: Mapping[str, str],
                 stdout_to_stderr: bool = False) -> int:
-        import docker
+        docker = docker_sdk("running in an image")
 
         try:
             container = client.containers.create(

@@ -4,12 +4,12 @@ withdrawals reach ``cif``, ``pin`` and ``audit``; the valid-now subset; fingerpr
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
 import pytest
 from support.archive import Archive, C, clock, served, sha256
+from support.components import program
 
 from reprocal import api
 from reprocal.core._dates import CalDate
@@ -62,8 +62,8 @@ def test_five_days_of_history_reproduce_each_day(tmp_path: Path, kind: str) -> N
     held then, withdrawals as of then) equals selection over the files the mirror held that
     day, for every observation date; while selection over today's files does not (a late
     arrival, a withdrawal)."""
-    if kind == "rsync" and not shutil.which("rsync"):
-        pytest.skip("rsync is not installed")
+    if kind == "rsync":
+        program("rsync")
     a = Archive(tmp_path / "mirror")
     dest = tmp_path / "ccf"
     dest.mkdir()

@@ -1,6 +1,7 @@
 """Every command of the CLI and its API function give the same result: the CLI's ``--json``
-document is the API result's ``to_json()``, the exit status says what ``result.ok`` says, and
-the warnings are the same, on the synthetic repository and a loopback registry."""
+document is the API result's ``to_json()`` (and valid by the command's published JSON Schema),
+the exit status says what ``result.ok`` says, and the warnings are the same, on the synthetic
+repository and a loopback registry."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from support.daemons import Daemon, registry  # noqa: F401
+from support.validators import assert_output_valid
 
 from reprocal import api
 from reprocal.cli import main
@@ -262,6 +264,7 @@ def test_api_and_cli_agree(case: Case, synthetic_repo, tmp_path: Path, monkeypat
     assert code == case.code, err
     result, caught = _api(case, w, "api")
     assert case.same(_canonical(result.to_json())) == case.cli_same(_canonical(json.loads(out)))
+    assert_output_valid(json.loads(out), result)  # and it is what its published schema says
     assert getattr(result, "ok", True) is (case.code == 0)
     warned = [ln.removeprefix("reprocal: warning: ") for ln in err.splitlines()
               if ln.startswith("reprocal: warning: ")]
@@ -293,8 +296,10 @@ def test_image_push_and_pull_agree(synthetic_repo, tmp_path: Path, monkeypatch, 
     assert main(["image", "push", w.image, f"{registry.url}/parity/cli:t", "--json"]) == 0
     cli_doc = json.loads(capsys.readouterr().out)
     pushed = api.image_push(w.image, f"{registry.url}/parity/api:t")
+    assert_output_valid(cli_doc, pushed)
     assert _canonical(pushed.to_json()).replace("parity/api", "parity/cli") == _canonical(cli_doc)
     assert main(["image", "pull", f"{registry.url}/parity/cli:t", "-o", "p.tar", "--json"]) == 0
     cli_doc = json.loads(capsys.readouterr().out)
-    assert _canonical(api.image_pull(f"{registry.url}/parity/cli:t", output="p.tar").to_json()) \
-        == _canonical(cli_doc)
+    pulled = api.image_pull(f"{registry.url}/parity/cli:t", output="p.tar")
+    assert _canonical(pulled.to_json()) == _canonical(cli_doc)
+    assert_output_valid(cli_doc, pulled)

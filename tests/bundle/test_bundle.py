@@ -264,11 +264,11 @@ def test_refuses_non_empty_output(tmp_path: Path, manifest_path: Path) -> None:
 def test_image_digest_in_crate(tmp_path: Path, manifest_path: Path) -> None:
     """A real image tar is identified in the crate by its manifest digest and its config digest
     (the image ID, which survives recompression); a non-image file has no identifier."""
-    from support.imagekit import busybox_base
+    from support.imagekit import stand_in_base
 
     from reprocal.image._archive import read_image_tar
 
-    tar = busybox_base(tmp_path / "base.tar")
+    tar = stand_in_base(tmp_path / "base.tar")
     b = make_bundle(manifest_path, tmp_path / "b", image=tar)
     doc = json.loads((b.directory / "ro-crate-metadata.json").read_text())
     entity = next(e for e in doc["@graph"] if e["@id"] == "image/base.tar")

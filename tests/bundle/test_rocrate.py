@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
+from support.components import program
 from support.validators import assert_valid_crate, required_issues, rocrate_validate
 
 from reprocal.bundle._credits import License, Organization, Person, resolve_credits
@@ -185,8 +185,7 @@ def test_authors_default_to_the_git_identity(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """No --author: git's user.name/user.email, as a commit would have them; none set: refused
     naming --author."""
-    if shutil.which("git") is None:
-        pytest.skip("git not installed")
+    program("git")
     for k, v in _git_env(tmp_path, "Ada Lovelace").items():
         monkeypatch.setenv(k, v)
     c = resolve_credits(license="MIT", publisher="X <https://x.example.org>", cwd=tmp_path)
@@ -210,8 +209,7 @@ def test_cli_refuses_a_bundle_without_a_licence(cli, tmp_path: Path) -> None:  #
 
 def test_cli_bundle_with_git_author(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Through the CLI: the author comes from git; the crate passes the validator."""
-    if shutil.which("git") is None:
-        pytest.skip("git not installed")
+    program("git")
     m = save_manifest(_manifest(), tmp_path / "m.json")
     env = {**os.environ, **_git_env(tmp_path, "Ada Lovelace")}
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=env)
@@ -229,11 +227,11 @@ def test_bundle_verify_accepts_either_image_digest(tmp_path: Path, named: str, o
     """A crate naming the bundled image by its config digest alone (the image ID, e.g. after a
     recompressing copy) or by its manifest digest alone verifies; naming another image is a
     problem."""
-    from support.imagekit import busybox_base
+    from support.imagekit import stand_in_base
 
     from reprocal.image._archive import read_image_tar
 
-    tar = busybox_base(tmp_path / "base.tar")
+    tar = stand_in_base(tmp_path / "base.tar")
     img = read_image_tar(tar)
     m = save_manifest(_manifest(), tmp_path / "m.json")
     b = make_bundle(m, tmp_path / "b", credits=CREDITS, image=tar).directory

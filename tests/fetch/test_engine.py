@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.components import needs, program
 from support.filesystems import fill, small_tmpfs
 from support.servers import Fault, MirrorServer, RsyncDaemon, make_files
 
@@ -371,8 +372,7 @@ def test_local_directory_and_file_url_mirrors(tmp_path, mirror_dir):
 
 @pytest.fixture
 def rsyncd(tmp_path, mirror_dir):
-    if not shutil.which("rsync"):
-        pytest.skip("rsync is not installed")
+    program("rsync")
     work = tmp_path / "rsyncd"
     work.mkdir()
     with RsyncDaemon(mirror_dir[0], work) as daemon:
@@ -570,7 +570,7 @@ def test_bad_fetch_arguments(tmp_path, call, message):
     assert not (tmp_path / "repo").exists()
 
 
-@pytest.mark.skipif(not shutil.which("wget"), reason="wget is not installed")
+@needs("wget")
 def test_shell_script_falls_back_to_wget(tmp_path, mirror_dir, server):
     """Without curl on PATH the script uses wget, with the same checks."""
     root, items = mirror_dir

@@ -3,10 +3,10 @@ names only when canonical, sizes exact or unknown."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from support.components import program
 from support.servers import MirrorServer, RsyncDaemon, make_files
 
 from reprocal.errors import NetworkError
@@ -123,8 +123,7 @@ def test_directory_listing(mirror) -> None:  # type: ignore[no-untyped-def]
 
 def test_rsync_daemon_listing(tmp_path: Path, mirror) -> None:  # type: ignore[no-untyped-def]
     """A real rsync daemon's module: exact sizes and UTC dates, sub-directories ignored."""
-    if not shutil.which("rsync"):
-        pytest.skip("rsync is not installed")
+    program("rsync")
     root, items = mirror
     work = tmp_path / "rsyncd"
     work.mkdir()

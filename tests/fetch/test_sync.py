@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.archive import Archive, C, clock, served, sha256
+from support.components import program
 
 from reprocal import api
 from reprocal.errors import CheckFailed
@@ -39,8 +40,8 @@ def archive(tmp_path: Path) -> Archive:
 
 
 def _need_rsync(kind: str) -> None:
-    if kind == "rsync" and not shutil.which("rsync"):
-        pytest.skip("rsync is not installed")
+    if kind == "rsync":
+        program("rsync")
 
 
 def local_files(d: Path) -> dict[str, str]:
@@ -249,8 +250,7 @@ def test_kill_9_mid_sync_then_rerun(tmp_path: Path) -> None:
 def test_history_survives_esas_rsync_recipe(tmp_path: Path, archive: Archive) -> None:
     """Someone runs ESA's own recipe (--delete, *.CCF, no directories) into a synced
     repository: rsync excludes the history's directory, so it is still there."""
-    if not shutil.which("rsync"):
-        pytest.skip("rsync is not installed")
+    program("rsync")
     dest = tmp_path / "ccf"
     api.sync(str(archive.root), ccf_path=str(dest), clock=clock("2014-04-20"))
     before = history_path(dest).read_bytes()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
+from support.components import needs, program
 from support.daemons import Daemon, dockerd  # noqa: F401
 from support.imagekit import TYPES, busybox_base, fake_cifs, make_state
 
@@ -23,9 +23,7 @@ from reprocal.image._layers import type_group
 from reprocal.image._layout import ENV, LABEL_BASE_DIGEST, LABEL_CALIBRATION_ID
 from reprocal.image._verify import verify_image
 
-BUSYBOX = Path("/bin/busybox")
-needs_busybox = pytest.mark.skipif(not BUSYBOX.exists(),
-                                   reason="/bin/busybox missing (apt install busybox-static)")
+needs_busybox = needs("busybox")
 
 
 def _build(tmp: Path, name: str = "img.tar", issues=None, **kw):
@@ -185,8 +183,7 @@ def test_gzip_image_verifies(tmp_path):
 
 def test_umoci_unpacks_it(tmp_path):
     """umoci (which checks DiffIDs) unpacks the layout; the unpacked /ccf passes sha256sum -c."""
-    if not shutil.which("umoci"):
-        pytest.skip("umoci not installed (apt install umoci)")
+    program("umoci")
     _, result = _build(tmp_path, tag="ccf:umoci")
     layout = tmp_path / "layout"
     layout.mkdir()
@@ -203,8 +200,7 @@ def test_umoci_unpacks_it(tmp_path):
 
 def test_skopeo_reads_it(tmp_path):
     """skopeo inspect oci-archive: sees our manifest digest and labels."""
-    if not shutil.which("skopeo"):
-        pytest.skip("skopeo not installed (apt install skopeo)")
+    program("skopeo")
     manifest, result = _build(tmp_path)
     out = subprocess.run(["skopeo", "inspect", f"oci-archive:{result.path}"], check=True,
                          capture_output=True, text=True)
@@ -227,8 +223,7 @@ def test_archives_written_by_skopeo_verify(tmp_path, options, dest, same_manifes
     """An OCI layout without a docker manifest.json (skopeo's oci-archive:) and a plain
     docker-archive pass image verify; the config digest (the image ID) survives every copy, the
     manifest digest only --preserve-digests."""
-    if not shutil.which("skopeo"):
-        pytest.skip("skopeo not installed (apt install skopeo)")
+    program("skopeo")
     _, result = _build(tmp_path)
     copy = tmp_path / f"copy-{dest}.tar"
     subprocess.run(["skopeo", "copy", "--quiet", *options, f"oci-archive:{result.path}",

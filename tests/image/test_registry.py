@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from support.components import program
 from support.daemons import (  # noqa: F401
     REGISTRY_PASSWORD,
     REGISTRY_USER,
@@ -358,13 +359,11 @@ def test_skopeo_copy_paths_to_a_registry(image, tmp_path, monkeypatch, options, 
     The plain copy goes to the other registry: skopeo remembers which registry holds which blob
     and reuses a blob it pushed there before instead of recompressing, so after the
     --preserve-digests push a plain copy into the same registry would keep the digest."""
-    import shutil
     import subprocess
 
     from reprocal.image._archive import read_image_tar
 
-    if not shutil.which("skopeo"):
-        pytest.skip("skopeo not installed (apt install skopeo)")
+    program("skopeo")
     ours = read_image_tar(image)
     target = auth_registry if same_manifest else registry
     ref = f"{target.url}/reprocal/skopeo:copy"

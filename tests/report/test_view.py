@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from support.validators import assert_output_valid
 
 from reprocal import api
 from reprocal.errors import FitsFormatError, InputError
@@ -18,6 +19,7 @@ def test_layout_lists_extensions_and_columns(qe_files: tuple[Path, Path]) -> Non
     """HDUs with their kind, rows and columns (format, unit, dimensions), from headers alone."""
     r = api.view(qe_files[1])
     assert r.plot is None
+    assert_output_valid(r.to_json(), r)
     assert r.lines()[1:] == [
         "  [0] PRIMARY (PRIMARY): no data",
         "  [1] QUANTUM_EFFICIENCY (BINTABLE): 30 rows, 3 columns",
@@ -41,6 +43,7 @@ def test_qe_against_energy_with_the_other_issue(qe_files: tuple[Path, Path], tmp
     old, new = qe_files
     svg = api.view(new, x="ENERGY", y="QE", vs=[old], output=tmp_path / "qe.svg")
     assert svg.plot is not None
+    assert_output_valid(svg.to_json(), svg)
     assert [s.label for s in svg.plot.series] == ["EPN_QUANTUMEF_0017.CCF", "EPN_QUANTUMEF_0016.CCF"]
     assert svg.plot.xlabel == "ENERGY [eV]" and svg.plot.ylabel == "QE"
     text = (tmp_path / "qe.svg").read_text()

@@ -1,8 +1,8 @@
 """Rendering reprocal's HTML pages in a real browser: Debian's headless Chromium, driven by
 Playwright (its Python package; never a browser it downloads).
 
-:func:`open_browser` skips the test, with the reason, where ``/usr/bin/chromium`` or the
-``playwright`` package is missing. :func:`render` loads one page from its file and returns what
+:func:`open_browser` skips the test, with the reason, where ``chromium`` (a component:
+tests/components.txt) or the ``playwright`` package is missing. :func:`render` loads one page from its file and returns what
 a person would meet: console messages and page errors, every request the page made (a
 self-contained page makes none but itself), dialogs (a hostile value that ran would open one),
 and a full-page screenshot kept as a test artefact (its path printed).
@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from support.components import program
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 """What this machine's Chromium needs: no sandbox as root, no GPU, and none of its own
@@ -43,15 +44,14 @@ class Rendered:
 @contextmanager
 def open_browser(tmp_path: Path) -> Iterator[Any]:
     """A fresh headless Chromium (own empty profile) for one test; skips when unavailable."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium; .ci/run installs it)")
+    chromium = program("chromium")
     sync = pytest.importorskip("playwright.sync_api",
                                reason="the playwright package is not installed (test extra)")
     profile = tmp_path / "chromium-profile"
     profile.mkdir()
     with sync.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            str(profile), executable_path=str(chromium), headless=True, args=FLAGS,
             viewport={"width": 1280, "height": 900})
         try:
             yield context

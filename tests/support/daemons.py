@@ -5,8 +5,9 @@
 - ``registry``: Debian's ``docker-registry`` (distribution) on a loopback port, filesystem storage;
   ``auth_registry`` the same with htpasswd authentication (a bcrypt hash made with ``bcrypt``).
 
-Each skips with a reason when its binary is missing (or, for dockerd, when not root); once the
-binary is there a failure to start is a test error, not a skip.
+Each skips with a reason when its program is missing (:func:`support.components.program`; for
+dockerd, also when not root); once the program is there a failure to start is a test error, not
+a skip.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+
+from support.components import program
 
 
 @attrs.frozen
@@ -60,11 +63,9 @@ def _tail(path: Path) -> str:
 @pytest.fixture(scope="session")
 def dockerd() -> Iterator[Daemon]:
     """A private dockerd; ``url`` is ``unix:///tmp/rpdXXXX/d.sock``."""
-    exe = shutil.which("dockerd")
-    if exe is None:
-        pytest.skip("dockerd not installed (Debian: apt install docker.io)")
+    exe = str(program("dockerd"))
     if os.geteuid() != 0:
-        pytest.skip("a private dockerd needs root")
+        pytest.skip("a private dockerd needs root (`make test` as root runs these tests)")
     root = Path(tempfile.mkdtemp(prefix="rpd", dir="/tmp"))  # short: unix socket path limit
     sock = root / "d.sock"
     log = open(root / "log", "wb")
@@ -118,9 +119,7 @@ def auth_registry() -> Iterator[Daemon]:
 
 
 def _registry(*, auth: bool) -> Iterator[Daemon]:
-    exe = shutil.which("docker-registry")
-    if exe is None:
-        pytest.skip("docker-registry not installed (Debian: apt install docker-registry)")
+    exe = str(program("docker-registry"))
     root = Path(tempfile.mkdtemp(prefix="rpr", dir="/tmp"))
     port = _free_port()
     auth_section = ""

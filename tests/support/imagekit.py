@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate
@@ -12,6 +13,7 @@ from reprocal.core._names import ConstituentName
 from reprocal.image._layers import LayerFile
 from reprocal.image._oci import canonical_json, image_docs, measure_layer, write_image_tar
 from reprocal.state._manifest import Manifest, build
+from support.components import program
 
 TYPES = (
     ("EPN", "QUANTUMEF"), ("EPN", "REDIST"), ("EMOS1", "ADUCONV"), ("EMOS2", "LINCOORD"),
@@ -44,10 +46,12 @@ def fake_cifs(manifest: Manifest) -> dict[str, bytes]:
             for label in manifest.labels()}
 
 
-def busybox_base(out: Path, *, busybox: Path = Path("/bin/busybox"),
+def busybox_base(out: Path, *, busybox: Path | None = None,
                  extra: Mapping[str, bytes] | None = None, name: str = "reprocal-test/busybox:1"
                  ) -> Path:
-    """A one-layer base image made with reprocal's own writer: /bin/busybox, sh, sha256sum, env."""
+    """A one-layer base image made with reprocal's own writer: /bin/busybox, sh, sha256sum, env
+    (the static busybox on PATH: the test skips without it)."""
+    busybox = busybox or program("busybox")
     data = busybox.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     files = [LayerFile(f"bin/{tool}", busybox, len(data), digest, executable=True)
@@ -64,3 +68,11 @@ def busybox_base(out: Path, *, busybox: Path = Path("/bin/busybox"),
     docs = image_docs(config, [layer.descriptor], name=name)
     write_image_tar(out, [layer.blob], docs, mtime=0)
     return out
+
+
+def stand_in_base(out: Path, **kw: Any) -> Path:
+    """The same image with a stand-in for busybox (a script, never run): for tests that need an
+    image's shape, not a shell in it."""
+    stub = out.with_name(out.name + ".busybox")
+    stub.write_bytes(b"#!/bin/sh\necho 'a stand-in for busybox'\n")
+    return busybox_base(out, busybox=stub, **kw)

@@ -30,7 +30,6 @@ import hashlib
 import os
 import random
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -457,8 +456,9 @@ class RsyncDaemon:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RsyncDaemon:
-        binary = shutil.which("rsync")
-        assert binary, "rsync is not installed"
+        from support.components import program
+
+        binary = str(program("rsync"))
         conf = self.workdir / "rsyncd.conf"
         user = "root" if os.geteuid() == 0 else ""
         conf.write_text(

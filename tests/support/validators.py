@@ -57,6 +57,36 @@ def assert_schema_valid(schema: str, *documents: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def strict(schema: Any) -> Any:
+    """``schema`` with ``additionalProperties: false`` wherever an object lists its
+    ``properties`` and says nothing of others: the published output schemas tolerate new fields
+    (forward compatible), the tests hold every field to being documented."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+def assert_output_valid(doc: Any, result: Any) -> None:
+    """A result's ``to_json()`` document, as the CLI prints it, against its published schema
+    (:func:`reprocal.api.output_schema`) made strict: every field documented, every value of
+    the documented form."""
+    import jsonschema
+
+    from reprocal import api
+
+    printed = json.loads(json.dumps(doc, default=str))
+    validator = jsonschema.Draft202012Validator(strict(api.output_schema(result)),
+                                                format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(printed), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{type(result).__name__}: ${'.'.join(map(str, e.absolute_path))}: "
+                                  f"{e.message[:300]}" for e in errors[:10])
+
+
 # --- in-toto attestation bindings ---------------------------------------------------------
 
 
