@@ -11,9 +11,9 @@ import sys  # already imported by the interpreter: nothing else runs before main
 def main() -> int:
     try:
         if sys.argv[1:] == ["--version"]:  # what click's version option prints, without click
-            from reprocal._version import __version__
+            from reprocal._version import version_text
 
-            sys.stdout.write(f"reprocal, version {__version__}\n")
+            sys.stdout.write(version_text() + "\n")
             return 0
         from reprocal.cli import main as cli_main
 
