@@ -8,7 +8,7 @@ package first, before any handler could be in place.
 import sys  # already imported by the interpreter: nothing else runs before main's handler
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     try:
         if sys.argv[1:] == ["--version"]:  # what click's version option prints, without click
             from reprocal._version import version_text
@@ -17,7 +17,7 @@ def main() -> int:
             return 0
         from reprocal.cli import main as cli_main
 
-        code = cli_main()
+        code = cli_main(argv)
     except KeyboardInterrupt:  # before the CLI's own handler was in place, or after it returned
         sys.stderr.write("reprocal: interrupted\n")
         code = 130
@@ -35,6 +35,14 @@ def main() -> int:
                 pass
         os._exit(code)
     return code
+
+
+def cifbuild() -> int:
+    """The ``reprocal-cifbuild`` console script: ``reprocal cifbuild ARGS``, SAS's cifbuild
+    task by its own parameters. Linked or wrapped as ``cifbuild`` first on ``PATH`` it stands
+    in for SAS's (see docs/cifbuild.md); it is not installed under that name, so that
+    installing reprocal never shadows SAS's own task."""
+    return main(["cifbuild", *sys.argv[1:]])
 
 
 if __name__ == "__main__":  # pragma: no cover

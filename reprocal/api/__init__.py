@@ -43,9 +43,14 @@ _EXPORTS = {
     "index": "reprocal.api._index", "IndexResult": "reprocal.api._index",
     "cif": "reprocal.api._cif", "CifResult": "reprocal.api._cif",
     "show": "reprocal.api._cif", "ShowResult": "reprocal.api._cif",
+    "cifbuild": "reprocal.api._cifbuild", "CifbuildResult": "reprocal.api._cifbuild",
+    "doctor": "reprocal.api._doctor", "DoctorResult": "reprocal.api._doctor",
+    "CIFBUILD_PARAMETERS": "reprocal.api._cifbuild", "SUBPARAMETERS": "reprocal.api._cifbuild",
+    "TaskParameter": "reprocal.api._cifbuild", "split_ccfpath": "reprocal.api._cifbuild",
     "pin": "reprocal.api._pin", "PinResult": "reprocal.api._pin",
     "rebuild": "reprocal.api._pin", "RebuildResult": "reprocal.api._pin",
     "upgrade_manifest": "reprocal.api._pin", "UpgradeResult": "reprocal.api._pin",
+    "response": "reprocal.api._response", "ResponseResult": "reprocal.api._response",
     "verify": "reprocal.api._verify", "VerifyResult": "reprocal.api._verify",
     "verify_repository": "reprocal.api._verify",
     "RepositoryVerifyResult": "reprocal.api._verify",
@@ -94,17 +99,20 @@ _EXPORTS = {
 __getattr__, __dir__ = exports(__name__, _EXPORTS)
 __all__ = [
     "AuditEntry", "AuditPinResult", "AuditResult", "BundleResult", "BundleVerifyResult", "CalDate",
-    "CalibrationId", "CifResult", "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
+    "CIFBUILD_PARAMETERS", "CalibrationId", "CifResult", "CifbuildResult", "SUBPARAMETERS",
+    "TaskParameter", "cifbuild", "split_ccfpath", "DoctorResult", "doctor",
+    "DEFAULT_CATEGORY", "DEFAULT_GLOB", "DEFAULT_GROUPS",
     "DEFAULT_LIMITS", "Limits", "current_limits", "set_limits", "use_limits",
     "DiffResult", "FetchPlanResult", "FetchRunResult", "FetchScriptResult", "FingerprintResult",
     "HistoryResult", "SyncResult", "fingerprint", "history", "sync", "ImageBuildResult",
     "ImagePullResult", "ImagePushResult", "ImageVerifyResult", "IndexResult", "KeyGenerateResult",
-    "LEVELS", "Manifest", "OUTPUTS", "PinResult", "RebuildResult", "RecordCheck", "RecordVerifyResult",
-    "RepositoryVerifyResult", "RunCommandResult", "ShowResult", "UnusedResult", "UpgradeResult",
-    "UsesResult", "VerifyResult", "audit", "audit_pin", "audit_uses", "bundle", "bundle_verify",
-    "cif", "diff", "fetch", "fetch_plan", "fetch_script", "image_build", "image_pull",
-    "image_push", "image_verify", "index", "key_generate", "output_schema", "pin", "rebuild", "record_verify",
-    "run", "show", "unused", "upgrade_manifest", "verify", "verify_repository",
+    "LEVELS", "Manifest", "OUTPUTS", "PinResult", "RebuildResult", "RecordCheck",
+    "RecordVerifyResult", "RepositoryVerifyResult", "ResponseResult", "RunCommandResult",
+    "ShowResult", "UnusedResult", "UpgradeResult", "UsesResult", "VerifyResult", "audit",
+    "audit_pin", "audit_uses", "bundle", "bundle_verify", "cif", "diff", "fetch", "fetch_plan",
+    "fetch_script", "image_build", "image_pull", "image_push", "image_verify", "index",
+    "key_generate", "output_schema", "pin", "rebuild", "record_verify", "response", "run", "show",
+    "unused", "upgrade_manifest", "verify", "verify_repository",
     "CiteResult", "NotesResult", "TimelineResult", "ViewResult", "cite", "notes", "timeline",
     "view",
 ]
@@ -121,7 +129,16 @@ if TYPE_CHECKING:
     )
     from reprocal.api._bundle import BundleResult, BundleVerifyResult, bundle, bundle_verify
     from reprocal.api._cif import CifResult, ShowResult, cif, show
+    from reprocal.api._cifbuild import (
+        CIFBUILD_PARAMETERS,
+        SUBPARAMETERS,
+        CifbuildResult,
+        TaskParameter,
+        cifbuild,
+        split_ccfpath,
+    )
     from reprocal.api._diff import DiffResult, diff
+    from reprocal.api._doctor import DoctorResult, doctor
     from reprocal.api._fetch import (
         FetchPlanResult,
         FetchRunResult,
@@ -168,6 +185,7 @@ if TYPE_CHECKING:
         key_generate,
         record_verify,
     )
+    from reprocal.api._response import ResponseResult, response
     from reprocal.api._run import RunCommandResult, run
     from reprocal.api._timeline import TimelineResult, timeline
     from reprocal.api._verify import RepositoryVerifyResult, VerifyResult, verify, verify_repository

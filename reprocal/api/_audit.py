@@ -13,10 +13,12 @@ from reprocal.api._catalogue import Known, known_constituents
 from reprocal.api._inputs import DateLike, PathLike, public_keys, warn
 from reprocal.audit._impact import UsesReport
 from reprocal.audit._judge import AuditReport, LocalCopy
+from reprocal.audit._matrices import MatrixUse, matrix_uses
 from reprocal.audit._product import Product
 from reprocal.core._calid import CalibrationId
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.core._dates import CalDate
+from reprocal.core._responses import RMFGEN_ADVICE
 from reprocal.errors import PARAMETERS, CheckFailed, IncompleteStateError, InputError, Names
 from reprocal.progress import Progress
 from reprocal.repo._ccfpath import CcfPath
@@ -31,6 +33,8 @@ class AuditEntry:
 
     product: Product
     report: AuditReport
+    matrices: tuple[MatrixUse, ...] = ()
+    """The canned response matrices its ``RESPFILE``/``ANCRFILE`` name."""
 
     @property
     def ok(self) -> bool:
@@ -70,7 +74,8 @@ class AuditEntry:
                                   "calibration_id": p.image_record.calibration_id,
                                   "manifest": p.image_record.manifest}
                                  if p.image_record else None),
-                   unresolved=list(p.unresolved), notes=list(p.notes))
+                   unresolved=list(p.unresolved), notes=list(p.notes),
+                   canned_matrices=[u.to_json() for u in self.matrices])
         return doc
 
 
@@ -140,6 +145,25 @@ def _write_page(result: AuditResult, known: Known, release_notes: PathLike | Non
     atomic_write(html, page.encode("utf-8"))
 
 
+def _manifests(read: Sequence[tuple[PathLike, Sequence[Product]]]
+               ) -> list[tuple[str, Manifest]]:
+    """The manifests among the products given (what pins a matrix a spectrum names)."""
+    from reprocal.state._manifest import load_manifest
+
+    return [(str(path), load_manifest(path)) for path, prods in read
+            if prods and prods[0].kind == "manifest"]
+
+
+def _dirs(ccf_path: CcfPath) -> tuple[Path, ...]:
+    from reprocal.errors import ReprocalError
+    from reprocal.repo._ccfpath import ccf_dirs
+
+    try:
+        return tuple(ccf_dirs(ccf_path))
+    except ReprocalError:
+        return ()
+
+
 def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | None,
            import_index: Sequence[PathLike], today: DateLike, keys: Sequence[PathLike],
            progress: Progress | None, names: Names) -> tuple[AuditResult, Known]:
@@ -148,8 +172,10 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
     from reprocal.core._dates import resolve
     from reprocal.fs._hashing import sha256_file
 
-    if not products:
-        raise InputError(f"{names('products')}: give at least one product")
+    if not products:  # SAS's default CIF, as the SAS tasks read it
+        from reprocal.api._inputs import sas_ccf
+
+        products = [sas_ccf(None, names, "products")]
     trusted = public_keys(keys)
     known = known_constituents(ccf_path, catalog, import_index, progress, names)
     by_name = {c.filename: c for c in known.constituents}
@@ -157,13 +183,19 @@ def _audit(products: Sequence[PathLike], ccf_path: CcfPath, catalog: PathLike | 
     if known.local is None:
         warn(f"no {names('ccf_path')} or SAS_CCFPATH: local availability is not checked")
     entries = []
-    for path in products:
-        for prod in read_product(path, lookup=by_name.get, keys=trusted):
+    read = [(path, read_product(path, lookup=by_name.get, keys=trusted)) for path in products]
+    manifests = _manifests(read)
+    dirs = _dirs(ccf_path)
+    for path, prods in read:
+        uses = matrix_uses(path, manifests, dirs)
+        if uses:
+            warn(f"{path}: names {len(uses)} canned response matrix(es); {RMFGEN_ADVICE}")
+        for prod in prods:
             rep = audit_state(prod.state, known.constituents, category=prod.category,
                               local=known.local, pinned=prod.pinned, hash_file=sha256_file,
                               today=when, withdrawals=known.withdrawals,
                               arrivals=known.arrivals)
-            entries.append(AuditEntry(prod, rep))
+            entries.append(AuditEntry(prod, rep, uses))
     return AuditResult(tuple(entries), when, known.local is not None), known
 
 
@@ -181,8 +213,9 @@ def audit(
     names: Names = PARAMETERS,
 ) -> AuditResult:
     """Which calibration produced each of ``products`` (event lists, spectra, CIFs, PPS CALIND
-    products, stamped files, records, manifests), judged against the catalogue (``catalog``
-    refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and ``import_index`` tables),
+    products, stamped files, records, manifests; none: ``$SAS_CCF``), judged against the
+    catalogue (``catalog`` refreshed with ``ccf_path``, else ``$SAS_CCFPATH`` if set, and
+    ``import_index`` tables),
     and what re-making it with ``today``'s calibration would change. With ``keys`` (public
     keys), every record read must be signed by one of them. With ``html``, the audit is also
     written there as a self-contained page (timelines of what differs, constituents linked to
@@ -358,12 +391,12 @@ class UsesResult:
 
 
 def audit_uses(name: str, roots: Sequence[PathLike] = (".",), *,
-               progress: Progress | None = None) -> UsesResult:
+               progress: Progress | None = None, names: Names = PARAMETERS) -> UsesResult:
     """Reverse impact: the products, manifests and records under ``roots`` that used ``name``
     (``EPN_CTI_0045.CCF``, or ``EPN_CTI`` for any issue; any case)."""
     from reprocal.audit._impact import find_uses, parse_target
 
-    target = parse_target(name)
+    target = parse_target(name, field=names("name"))
     return UsesResult(find_uses(target, roots, progress=progress))
 
 

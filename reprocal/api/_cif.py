@@ -112,11 +112,11 @@ def cif(
 
     From the files of ``ccf_path`` (``None``: ``$SAS_CCFPATH``), warning about each newer
     eligible issue known but missing; or, with ``master_index``, from that table alone
-    (cifbuild's ``masterindex=yes``, whose documented rule omits the end-of-validity test).
-    Constituents withdrawn from the archive on or before ``analysis_date`` (the repository's
-    mirror history) are skipped, as cifbuild on a mirror following ``--delete`` would. With
-    ``held_on`` (a date, or ``"now"``) only the files the mirror history says the repository
-    held then are selected from: the CIF cifbuild would have written on that day.
+    (cifbuild's ``withmasterindexset=yes``, whose documented rule omits the end-of-validity
+    test). Constituents withdrawn from the archive on or before ``analysis_date`` (the
+    repository's mirror history) are skipped, as cifbuild on a mirror following ``--delete``
+    would. With ``held_on`` (a date, or ``"now"``) only the files the mirror history says the
+    repository held then are selected from: the CIF cifbuild would have written on that day.
     """
     obs_id, obs = observation(obs_date, odf, names)
     an = analysis(analysis_date, obs, names)
@@ -149,11 +149,20 @@ def cif(
 
 @attrs.frozen
 class ShowResult:
-    """A CALINDEX table, as :func:`show` read it."""
+    """A CALINDEX table, or each observation's of a manifest, as :func:`show` read it."""
 
     path: str
-    """The file, as given."""
-    table: CalIndex
+    """The file, as given (or as ``$SAS_CCF`` named it)."""
+    tables: tuple[tuple[str | None, CalIndex], ...]
+    """``(observation label, table)``: one unlabelled table for a CIF, event list, master
+    index or product; one per observation for a manifest. Rows filtered as asked."""
+    manifest: bool = False
+    """The file was a manifest: the tables are its pinned observations' rows."""
+
+    @property
+    def table(self) -> CalIndex:
+        """The (first) table."""
+        return self.tables[0][1]
 
     @property
     def rows(self) -> tuple[Constituent, ...]:
@@ -166,18 +175,52 @@ class ShowResult:
         return constituent_table(self.rows)
 
     def to_json(self) -> dict[str, Any]:
-        t = self.table
-        return {"path": self.path, "category": t.category,
-                "obs_date": str(t.obs_date) if t.obs_date else None,
-                "analysis_date": str(t.analysis_date) if t.analysis_date else None,
-                "constituents": rows_json(t.rows)}
+        def one(t: CalIndex) -> dict[str, Any]:
+            rows = rows_json(t.rows)
+            for r, fname in zip(rows, t.fnames, strict=True):
+                r["fname"] = fname
+            return {"category": t.category,
+                    "obs_date": str(t.obs_date) if t.obs_date else None,
+                    "analysis_date": str(t.analysis_date) if t.analysis_date else None,
+                    "constituents": rows}
+
+        if not self.manifest:
+            return {"path": self.path, **one(self.table)}
+        return {"path": self.path,
+                "observations": [{"label": label, **one(t)} for label, t in self.tables]}
 
 
-def show(path: PathLike) -> ShowResult:
-    """The CALINDEX of a CIF, event list, master index or product."""
+def _filtered(t: CalIndex, scope: str | None, typeid: str | None) -> CalIndex:
+    keep = [i for i, c in enumerate(t.rows)
+            if (scope is None or c.scope == scope.upper())
+            and (typeid is None or c.typeid == typeid.upper())]
+    return attrs.evolve(t, rows=tuple(t.rows[i] for i in keep),
+                        fnames=tuple(t.fnames[i] for i in keep))
+
+
+def show(path: PathLike | None = None, *, scope: str | None = None, typeid: str | None = None,
+         names: Names = PARAMETERS) -> ShowResult:
+    """The CALINDEX of a CIF, event list, master index or product (``None``: ``$SAS_CCF``, a
+    CIF or a directory holding ``ccf.cif``), or of each observation a manifest (``*.json``)
+    pins; only the rows of ``scope`` and/or ``typeid`` when given."""
+    from reprocal.api._inputs import sas_ccf
     from reprocal.fits._calindex import read_calindex
 
-    return ShowResult(str(path), read_calindex(path))
+    p = sas_ccf(path, names)
+    tables: list[tuple[str | None, CalIndex]]
+    if p.suffix.lower() == ".json":
+        from reprocal.state._manifest import load_manifest
+
+        m = load_manifest(p)
+        tables = []
+        for label, obs in zip(m.labels(), m.observations, strict=True):
+            rows = tuple(m.constituents_for(obs))
+            tables.append((label, CalIndex(rows, tuple(c.filename for c in rows), obs.category,
+                                           obs.obs_date, obs.analysis_date, str(p))))
+    else:
+        tables = [(None, read_calindex(p))]
+    return ShowResult(str(p), tuple((label, _filtered(t, scope, typeid)) for label, t in tables),
+                      manifest=p.suffix.lower() == ".json")
 
 
 __all__ = ["CifResult", "ShowResult", "cif", "rows_json", "show"]

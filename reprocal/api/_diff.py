@@ -29,6 +29,12 @@ class DiffResult:
     html: Path | None = None
     """The page written with ``html``."""
 
+    @property
+    def ok(self) -> bool:
+        """The two states are identical (``reprocal diff`` exits 0; 1 when they differ, as
+        ``diff`` does)."""
+        return not self.diff.changes
+
     def lines(self) -> list[str]:
         """The diff in words, as ``reprocal diff`` prints it."""
         from reprocal.audit._diff import render

@@ -25,14 +25,14 @@ from reprocal.api._inputs import (
     open_repository,
     warn,
 )
-from reprocal.core._constituent import DEFAULT_CATEGORY
+from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
 from reprocal.errors import PARAMETERS, InputError, Names, ReprocalError
 from reprocal.fetch._engine import Check, FetchItem, FetchReport, Planned
 from reprocal.fetch._mirrors import Mirror
 from reprocal.fetch._plan import Level
 from reprocal.progress import Progress
 from reprocal.repo._ccfpath import CcfPath
-from reprocal.state._manifest import Manifest
+from reprocal.state._manifest import ExtraSet, Manifest
 
 
 @attrs.frozen
@@ -43,6 +43,10 @@ class _Wanted:
     check: Check | None = None
     dest: Path | None = None
     also: list[Path] = attrs.Factory(list)
+    extras: tuple[ExtraSet, ...] = ()
+    """The manifest's extra calibration sets (into ``extras/<label>/``)."""
+    expected: dict[str, Constituent] = attrs.Factory(dict)
+    """The indexed header of each unpinned item (what ``check`` and the script compare)."""
 
 
 def _state(obs_date: DateLike | None, odf: PathLike | None, analysis_date: DateLike | None,
@@ -68,8 +72,9 @@ def _state(obs_date: DateLike | None, odf: PathLike | None, analysis_date: DateL
                          hint=f"give {names.given('master_index', 'FILE')}, or import one with "
                               "`reprocal index --import-index FILE`")
     missing = missing_constituents(present, known, [Rule(obs, an, category)])
-    return _Wanted(items(missing), constituent_check({c.filename: c for c in missing}),
-                   repo.dirs[0], list(repo.dirs[1:]))
+    expected = {c.filename: c for c in missing}
+    return _Wanted(items(missing), constituent_check(expected), repo.dirs[0],
+                   list(repo.dirs[1:]), expected=expected)
 
 
 def _wanted(manifest: Manifest | PathLike | None, obs_date: DateLike | None,
@@ -88,7 +93,8 @@ def _wanted(manifest: Manifest | PathLike | None, obs_date: DateLike | None,
         raise InputError(f"give a {names('manifest')}, or {names('obs_date')}/{names('odf')} "
                          f"with {names('analysis_date')}", hint="see `reprocal fetch --help`")
     if manifest is not None:
-        wanted = _Wanted([FetchItem.of(f) for f in manifest_of(manifest).files])
+        m = manifest_of(manifest)
+        wanted = _Wanted([FetchItem.of(f) for f in m.files], extras=m.extras)
         return wanted, configured_mirrors(mirrors, option=names("mirrors"))
     chosen = configured_mirrors(mirrors, option=names("mirrors"))
     return (_state(obs_date, odf, analysis_date, master_index, category, ccf_path, catalog,
@@ -158,6 +164,11 @@ def fetch(
     ``master_index`` tables (and the catalogue) say what exists: the constituents it needs and
     the repository lacks are fetched. Each file goes to ``.NAME.part``, is checked, then renamed
     into place; nothing is deleted. ``level``: how present files are checked first.
+
+    The manifest's extra calibration sets are fetched into ``extras/<label>/`` the same way,
+    from each mirror's ``extras/<label>/`` then the URL the set was pinned from; a set pinned
+    from a tarball (an ESAS caldb) is fetched as that tarball (from each mirror's
+    ``extras/<NAME>``, then its URL), checked, kept as ``extras/<NAME>`` and unpacked safely.
     """
     from reprocal.fetch._engine import fetch as fetch_files
     from reprocal.fetch._transports import RetryPolicy
@@ -168,10 +179,22 @@ def fetch(
     if not dest.exists():
         warn(f"creating repository directory {dest}")
     started = time.monotonic()
+    policy = RetryPolicy.of(retries=retries)
+    waiting = lambda: warn(f"another fetch into {dest} is running; waiting")  # noqa: E731
     report = fetch_files(wanted.items, dest, chosen, jobs=jobs, progress=progress, level=level,
-                         policy=RetryPolicy.of(retries=retries), check=wanted.check, also=also,
-                         on_wait=lambda: warn(f"another fetch into {dest} is running; waiting"))
+                         policy=policy, check=wanted.check, also=also, on_wait=waiting,
+                         names=names)
     _record_arrivals(report, {i.filename for i in wanted.items if i.pinned})
+    if wanted.extras:
+        from reprocal.fetch._extras import fetch_extras
+        from reprocal.fetch._transports import Transports
+
+        results, down = fetch_extras(
+            wanted.extras, dest, also, chosen, transport=Transports.default(chosen, policy=policy),
+            jobs=jobs, level=level, progress=progress, on_wait=waiting)
+        report = attrs.evolve(
+            report, results=tuple(sorted((*report.results, *results), key=lambda r: r.filename)),
+            down=tuple(dict.fromkeys((*report.down, *down))))
     failure = report.failure(names("mirrors"))
     unpinned = sum(1 for i in wanted.items if not i.pinned)
     return FetchRunResult(report, unpinned, time.monotonic() - started, failure)
@@ -245,7 +268,13 @@ def fetch_plan(
                              mirrors, ccf_path, catalog, progress, names)
     dest, also = _destination(wanted, ccf_path, names)
     planned = dry_run(wanted.items, dest, chosen, level=level, also=also)
-    return FetchPlanResult(dest, len(wanted.items), planned, chosen)
+    files = len(wanted.items)
+    if wanted.extras:
+        from reprocal.fetch._extras import dry_run_extras
+
+        planned += dry_run_extras(wanted.extras, [dest, *also], chosen, level=level)
+        files += sum(len(x.files) for x in wanted.extras)
+    return FetchPlanResult(dest, files, planned, chosen)
 
 
 # --- sh script ------------------------------------------------------------------------------
@@ -285,8 +314,10 @@ def fetch_script(
 
     wanted, chosen = _wanted(manifest, obs_date, odf, analysis_date, master_index, category,
                              mirrors, ccf_path, catalog, progress, names)
-    path = write_script(wanted.items, chosen, Path(output))
-    return FetchScriptResult(path, len(wanted.items), chosen)
+    path = write_script(wanted.items, chosen, Path(output), extras=wanted.extras,
+                        expected=wanted.expected)
+    return FetchScriptResult(path, len(wanted.items) + sum(len(x.files) for x in wanted.extras),
+                             chosen)
 
 
 # --- unused ---------------------------------------------------------------------------------

@@ -80,6 +80,20 @@ def manifest_of(manifest: Manifest | PathLike) -> Manifest:
     return manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
 
 
+def sas_ccf(path: PathLike | None, names: Names, param: str = "path") -> Path:
+    """The CIF to read: ``path``, else ``$SAS_CCF`` as SAS reads it (a CIF, or a directory
+    holding ``ccf.cif``)."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("SAS_CCF", "").strip()
+    if not env:
+        raise InputError("no CIF given and SAS_CCF is not set",
+                         hint=f"give the file ({names(param)}) or set SAS_CCF to the CIF (or "
+                              "to the directory holding ccf.cif)")
+    p = Path(env).expanduser()
+    return p / "ccf.cif" if p.is_dir() else p
+
+
 def warn_gaps(res: Resolution) -> None:
     """One warning per gap of a resolution, then what they mean: cifbuild would use older
     issues; and one per withdrawal that changes (or would change) what is selected."""
@@ -93,7 +107,7 @@ def warn_gaps(res: Resolution) -> None:
 
 
 __all__ = ["DateLike", "PathLike", "analysis", "directories", "manifest_of", "observation",
-           "open_repository", "warn", "warn_gaps"]
+           "open_repository", "sas_ccf", "warn", "warn_gaps"]
 
 
 def signer_of(sign: PathLike | None) -> Any:

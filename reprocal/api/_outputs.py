@@ -16,9 +16,11 @@ from typing import Any
 OUTPUTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
     "index": ("IndexResult", "index-output.schema.json"),
     "cif": ("CifResult", "cif-output.schema.json"),
+    "cifbuild": ("CifbuildResult", "cifbuild-output.schema.json"),
     "show": ("ShowResult", "show-output.schema.json"),
     "pin": ("PinResult", "pin-output.schema.json"),
     "rebuild": ("RebuildResult", "rebuild-output.schema.json"),
+    "response": ("ResponseResult", "response-output.schema.json"),
     "manifest upgrade": ("UpgradeResult", "manifest-upgrade-output.schema.json"),
     "verify": ("VerifyResult", "verify-output.schema.json"),
     "verify --repository": ("RepositoryVerifyResult", "verify-repository-output.schema.json"),
@@ -46,6 +48,7 @@ OUTPUTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
     "view": ("ViewResult", "view-output.schema.json"),
     "notes": ("NotesResult", "notes-output.schema.json"),
     "cite": ("CiteResult", "cite-output.schema.json"),
+    "doctor": ("DoctorResult", "doctor-output.schema.json"),
 })
 """The command line (``reprocal verify --repository --json``, without ``reprocal`` and
 ``--json``) -> (the :mod:`reprocal.api` result class its document comes from, its schema file

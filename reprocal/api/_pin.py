@@ -38,6 +38,12 @@ from reprocal.state._rebuild import RebuiltCif
 # --- pin ------------------------------------------------------------------------------------
 
 
+def extra_json(x: Any) -> dict[str, Any]:
+    """An extra set as the commands' ``--json`` documents give it."""
+    return {"label": x.label, "kind": x.kind, "id": str(x.id), "files": len(x.files),
+            "bytes": x.bytes, "url": x.url, "tarball": x.tarball.path if x.tarball else None}
+
+
 def _requests(*, obs_date: DateLike | None = None, odf: PathLike | None = None,
              obs_list: PathLike | None = None, analysis_date: DateLike | None = None,
              obs_id: str | None = None, names: Names = PARAMETERS) -> list[ObsRequest]:
@@ -138,7 +144,8 @@ class PinResult:
                 "observation_ids": dict(self.observation_ids()),
                 "observations": len(m.observations), "constituents": len(m.files),
                 "bytes": self.bytes, "sas_version": m.sas_version,
-                "sas_version_source": self.sas_version_source}
+                "sas_version_source": self.sas_version_source,
+                "extras": [extra_json(x) for x in m.extras]}
 
 
 def pin(
@@ -157,6 +164,8 @@ def pin(
     catalog: PathLike | None = None,
     recurse: bool = False,
     fileglob: str = DEFAULT_GLOB,
+    esas_caldb: PathLike | None = None,
+    extras: Sequence[str] = (),
     sign: PathLike | None = None,
     argv: Sequence[str] | None = None,
     progress: Progress | None = None,
@@ -165,6 +174,12 @@ def pin(
     """Pin a calibration state: resolve the observations against the
     repository, hash every selected file, write the manifest ``output`` and its provenance
     record (``<output>.prov.json``, giving ``argv`` as the command; default: this call).
+
+    ``esas_caldb`` (a directory, a tarball, or a tarball's URL) and ``extras`` (each
+    ``[LABEL=]DIR|FILE``) are pinned too, as extra calibration sets (in the state id): each is
+    checked whole first (a tarball member by member: no ``..``, absolute, linked or duplicate
+    members), then kept in the repository, ``extras/<label>/`` of the first ``ccf_path``
+    directory that has it (else of the first), where every other command finds it.
 
     A state with a newer eligible issue known but missing is refused
     (:class:`~reprocal.errors.IncompleteStateError`) unless ``allow_incomplete``. ``sign``: a
@@ -182,11 +197,22 @@ def pin(
     sas, sas_source = _sas_version(sas_version, names)
     wanted = _requests(obs_date=obs_date, odf=odf, obs_list=obs_list, analysis_date=analysis_date,
                       obs_id=obs_id, names=names)
+    scanned = []
+    if esas_caldb is not None or extras:
+        from reprocal.api._extras import scan_sources
+
+        scanned = scan_sources(esas_caldb, extras, directories(ccf_path, names), names, jobs=jobs)
     with open_repository(ccf_path, names, catalog=catalog, recurse=recurse, fileglob=fileglob,
                          progress=progress) as repo:
         manifest, resolutions = pin_state(
             repo, wanted, category=category, allow_incomplete=allow_incomplete,
             sas_version=sas, jobs=jobs, progress=progress, names=names)
+        dirs = repo.dirs
+    if scanned:
+        from reprocal.api._extras import install_sets
+        from reprocal.state._manifest import with_extras
+
+        manifest = with_extras(manifest, install_sets(scanned, list(dirs)))
     for res in resolutions:
         warn_gaps(res)
     save_manifest(manifest, output)
@@ -207,11 +233,14 @@ class RebuildResult:
     """The repository whose bytes were checked."""
     cifs: tuple[RebuiltCif, ...]
     """One per observation: ``OUT/<label>/ccf.cif``."""
+    extras: tuple[tuple[str, Path], ...] = ()
+    """Each extra set, copied to ``OUT/extras/<label>/``."""
 
     def to_json(self) -> dict[str, Any]:
         return {"calibration_id": self.manifest.calibration_id,
                 "cifs": [{"label": c.label, "observation_id": c.observation_id,
-                          "path": str(c.path.resolve()), "rows": c.rows} for c in self.cifs]}
+                          "path": str(c.path.resolve()), "rows": c.rows} for c in self.cifs],
+                "extras": {label: str(p.resolve()) for label, p in self.extras}}
 
 
 def rebuild(
@@ -225,14 +254,17 @@ def rebuild(
     names: Names = PARAMETERS,
 ) -> RebuildResult:
     """Rewrite each observation's CIF from ``manifest`` alone (offline, no clock), once every
-    pinned file of ``ccf_path`` is checked (size, FITS checksums, sha256): ``output/<label>/ccf.cif``."""
+    pinned file of ``ccf_path`` is checked (size, FITS checksums, sha256): ``output/<label>/ccf.cif``;
+    the manifest's extra sets, checked too, are copied to ``output/extras/<label>/``."""
     from reprocal.state._rebuild import rebuild as rebuild_cifs
+    from reprocal.state._rebuild import rebuild_extras
 
     m = manifest_of(manifest)
     dirs = directories(ccf_path, names)
     or_null(progress).start(len(m.files))
     cifs = rebuild_cifs(m, dirs, output, fullpath=fullpath, jobs=jobs, progress=progress)
-    return RebuildResult(m, dirs, tuple(cifs))
+    extras = rebuild_extras(m, dirs, output, jobs=jobs)
+    return RebuildResult(m, dirs, tuple(cifs), tuple(extras.items()))
 
 
 # --- manifest upgrade -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from reprocal.core._drift import NewerIssue
 from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names, ReprocalError
 from reprocal.progress import Progress, or_null
 from reprocal.repo._ccfpath import CcfPath
+from reprocal.repo._extras import ExpectedExtra, ExtrasReport, verify_extras
 from reprocal.repo._repocheck import RepositoryReport
 from reprocal.repo._verify import LEVELS, VerifyReport
 from reprocal.state._manifest import Manifest
@@ -33,10 +34,12 @@ class VerifyResult:
     """Newer eligible issues the repository holds now (``None``: it could not be told)."""
     failure: CheckFailed | None = attrs.field(default=None, eq=False)
     """Raised by :meth:`raise_if_failed` when a pinned file is not as pinned."""
+    extras: ExtrasReport | None = None
+    """One result per file of the manifest's extra calibration sets (``None``: it pins none)."""
 
     @property
     def ok(self) -> bool:
-        return self.report.ok
+        return self.report.ok and (self.extras is None or self.extras.ok)
 
     def raise_if_failed(self) -> None:
         if self.failure is not None:
@@ -45,8 +48,16 @@ class VerifyResult:
     def to_json(self) -> dict[str, Any]:
         doc = self.report.to_json()
         doc.update(manifest=self.source, calibration_id=self.manifest.calibration_id,
-                   newer=[n.to_json() for n in self.newer] if self.newer is not None else None)
+                   newer=[n.to_json() for n in self.newer] if self.newer is not None else None,
+                   ok=self.ok, extras=self.extras.to_json() if self.extras else None)
         return doc
+
+
+def expected_extras(manifest: Manifest) -> list[ExpectedExtra]:
+    """Every file of the manifest's extra sets, as :func:`reprocal.repo._extras.verify_extras`
+    checks it."""
+    return [ExpectedExtra(x.label, f.path, f.size, f.sha256)
+            for x in manifest.extras for f in x.files]
 
 
 def _newer(manifest: Manifest, dirs: tuple[Path, ...], catalog: PathLike | None,
@@ -83,7 +94,9 @@ def verify(
     """Verify the constituents ``manifest`` pins in the repository ``ccf_path`` (``None``:
     ``$SAS_CCFPATH``) at ``level``: ``stat`` (pinned size, unchanged since verified), ``fits``
     (and every HDU's FITS checksums) or ``full`` (and sha256); then say which newer eligible
-    issues the repository now holds (by today's date).
+    issues the repository now holds (by today's date). The files of the manifest's extra
+    calibration sets are checked in their homes (``extras/<label>/``) at the same level
+    (``fits`` and ``full`` hash them: they have no constituent header).
 
     Only ``stat`` rests on the verify cache (``cache``, default: ``$REPROCAL_VERIFY_CACHE`` or
     the user cache directory); ``fits`` and ``full`` read every pinned file every time, and
@@ -101,18 +114,25 @@ def verify(
     m = manifest_of(manifest)
     expected = [Expected.from_pinned(f) for f in m.files]
     dirs = directories(ccf_path, names)
+    extra_files = expected_extras(m)
     with VerifyCache(cache, warn=warn) as vc:
-        or_null(progress).start(len(expected))
+        or_null(progress).start(len(expected) + len(extra_files))
         report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc,
-                              progress=progress)
+                              progress=progress, names=names)
+        extras = (verify_extras(extra_files, dirs, level=level, cache=vc, jobs=jobs,
+                                progress=progress) if m.extras else None)
     newer = _newer(m, dirs, catalog, progress)
+    bad = [f"{len(report.problems())} of {len(report.results)} pinned constituents"] \
+        if not report.ok else []
+    if extras is not None and not extras.ok:
+        bad.append(f"{len(extras.problems())} of {len(extras.results)} files of extra "
+                   "calibration sets")
     failure = None
-    if not report.ok:
-        failure = CheckFailed(f"{len(report.problems())} of {len(report.results)} pinned "
-                              "constituents are not as pinned",
+    if bad:
+        failure = CheckFailed(f"{' and '.join(bad)} are not as pinned",
                               hint="`reprocal fetch` can restore them")
     source = None if isinstance(manifest, Manifest) else str(manifest)
-    return VerifyResult(m, source, report, newer, failure)
+    return VerifyResult(m, source, report, newer, failure, extras)
 
 
 # --- the whole repository -------------------------------------------------------------------

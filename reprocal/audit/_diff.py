@@ -27,6 +27,7 @@ from reprocal.core._constituent import Constituent, differences
 from reprocal.core._dates import CalDate
 from reprocal.core._names import INSTRUMENT_OF_SCOPE
 from reprocal.errors import InputError
+from reprocal.state._manifest import ExtraFile, ExtraSet
 
 APPROXIMATE_NOTE = (
     "affected SAS tasks come from an approximate table (reprocal/data/type_tasks.csv): "
@@ -44,11 +45,49 @@ class TaskTable:
     """``typeid`` -> tasks, for a ``*`` scope row."""
 
     def tasks(self, scope: str, typeid: str) -> tuple[str, ...]:
-        """Tasks for a type: the exact row, else the ``*`` row, else ``()`` (unknown)."""
+        """Tasks for a type: the exact row, else the ``*`` row's tasks that belong to the
+        scope's instrument (:func:`task_fits_scope`), else ``()`` (unknown).
+
+        >>> t = parse_type_tasks("scope,typeid,tasks,what\n*,REDIST,rmfgen rgsrmfgen,x")
+        >>> t.tasks("EPN", "REDIST"), t.tasks("RGS1", "REDIST")
+        (('rmfgen',), ('rgsrmfgen',))
+        """
         found = self.exact.get((scope, typeid))
         if found is not None:
             return found
-        return self.any_scope.get(typeid, ())
+        return tuple(t for t in self.any_scope.get(typeid, ()) if task_fits_scope(t, scope))
+
+
+_TASK_FAMILIES: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("rgs",), frozenset({"RGS1", "RGS2"})),
+    (("em", "mos-"), frozenset({"EMOS1", "EMOS2"})),
+    (("ep", "pn-"), frozenset({"EPN"})),
+    (("om",), frozenset({"OM"})),
+    (("arfgen", "rmfgen", "badpix"), frozenset({"EMOS1", "EMOS2", "EPN"})),
+)
+"""Task-name prefixes that belong to one instrument's chain (EPIC's responses and bad pixels:
+arfgen, rmfgen, badpix; RGS's response is rgsrmfgen)."""
+
+_SHARED_SCOPES = frozenset({"XMM", "XRT1", "XRT2", "XRT3"})
+"""Scopes whose constituents serve several instruments (the spacecraft, the mirrors)."""
+
+
+def task_fits_scope(task: str, scope: str) -> bool:
+    """Whether a ``*`` row's ``task`` can read a constituent of ``scope``: an instrument's own
+    task (``rgsrmfgen``, ``epchain``, ``omichain`` ...) only for that instrument's scopes;
+    other tasks, and every task for the shared scopes, always.
+
+    >>> task_fits_scope("rgsrmfgen", "EPN"), task_fits_scope("rmfgen", "EPN")
+    (False, True)
+    >>> task_fits_scope("esky2det", "OM"), task_fits_scope("rgsproc", "XMM")
+    (True, True)
+    """
+    if scope in _SHARED_SCOPES:
+        return True
+    for prefixes, scopes in _TASK_FAMILIES:
+        if task.startswith(prefixes):
+            return scope in scopes
+    return True
 
 
 def parse_type_tasks(text: str, *, source: str = "type_tasks.csv") -> TaskTable:
@@ -89,6 +128,52 @@ class State:
     """One per calibration type."""
     obs_date: CalDate | None = None
     analysis_date: CalDate | None = None
+    extras: tuple[ExtraSet, ...] | None = None
+    """The extra calibration sets (a manifest's; ``None``: the state cannot say, a CIF)."""
+
+
+@attrs.frozen
+class ExtraChange:
+    """One file of an extra calibration set that differs between A and B."""
+
+    set: str
+    """The set's label."""
+    path: str
+    a: ExtraFile | None
+    """A's file (``None``: added in B)."""
+    b: ExtraFile | None
+    """B's file (``None``: removed in B)."""
+
+    @property
+    def kind(self) -> str:
+        return "added" if self.a is None else "removed" if self.b is None else "changed"
+
+    def describe(self) -> str:
+        if self.a is None or self.b is None:
+            f = self.b or self.a
+            assert f is not None
+            return f"{self.kind} {self.path} ({f.size} bytes, sha256 {f.sha256[:12]}...)"
+        return (f"changed {self.path}: {self.a.size} -> {self.b.size} bytes, sha256 "
+                f"{self.a.sha256[:12]}... -> {self.b.sha256[:12]}...")
+
+    def to_json(self) -> dict[str, Any]:
+        def side(f: ExtraFile | None) -> dict[str, Any] | None:
+            return None if f is None else {"size": f.size, "sha256": f.sha256}
+
+        return {"set": self.set, "path": self.path, "kind": self.kind, "a": side(self.a),
+                "b": side(self.b)}
+
+
+def diff_extras(a: Sequence[ExtraSet], b: Sequence[ExtraSet]) -> tuple[ExtraChange, ...]:
+    """The files of the sets (matched by label) that differ, set by set, path by path."""
+    sa, sb = {x.label: x for x in a}, {x.label: x for x in b}
+    out = []
+    for label in sorted(set(sa) | set(sb)):
+        fa = {f.path: f for f in (sa[label].files if label in sa else ())}
+        fb = {f.path: f for f in (sb[label].files if label in sb else ())}
+        out += [ExtraChange(label, p, fa.get(p), fb.get(p)) for p in sorted(set(fa) | set(fb))
+                if fa.get(p) != fb.get(p)]
+    return tuple(out)
 
 
 @attrs.frozen
@@ -190,6 +275,14 @@ class StateDiff:
     """Sorted by (SCOPE, TYPEID)."""
     unchanged: int
     """Types with the same constituent on both sides."""
+    extras: tuple[ExtraChange, ...] = ()
+    """Files of extra calibration sets that differ (when both states say what they pin)."""
+
+    def extras_by_set(self) -> dict[str, list[ExtraChange]]:
+        out: dict[str, list[ExtraChange]] = {}
+        for c in self.extras:
+            out.setdefault(c.set, []).append(c)
+        return out
 
     def of_kind(self, kind: str) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.kind == kind)
@@ -256,6 +349,7 @@ class StateDiff:
             "counts": {k: len(self.of_kind(k)) for k in ("changed", "added", "removed")},
             "by_instrument": {i: [c.to_json() for c in cs] for i, cs in self.by_instrument().items()},
             "affected_tasks": self.affected_tasks(), "tasks_note": APPROXIMATE_NOTE,
+            "extras": {k: [c.to_json() for c in cs] for k, cs in self.extras_by_set().items()},
         }
 
 
@@ -284,18 +378,34 @@ def diff_states(a: State, b: State, *, table: TaskTable | None = None,
             continue
         change = Change(key, ca, cb, table.tasks(*key))
         changes.append(attrs.evolve(change, note=_note(change, a, b, names)))
-    return StateDiff(a, b, tuple(changes), unchanged)
+    extras = (diff_extras(a.extras, b.extras) if a.extras is not None and b.extras is not None
+              else ())
+    return StateDiff(a, b, tuple(changes), unchanged, extras)
+
+
+def _dates(s: State) -> str:
+    """`` (observation date X, analysis date Y)``: both dates a side carries (OBSVDATE and
+    ANALDATE of a table), so two states that differ by either can be told apart.
+
+    >>> _dates(State("a", (), CalDate.parse("2004-06-17"), CalDate.parse("2018-07-27")))
+    ' (observation date 2004-06-17T00:00:00, analysis date 2018-07-27T00:00:00)'
+    """
+    said = [f"{what} {d}" for what, d in (("observation date", s.obs_date),
+                                           ("analysis date", s.analysis_date)) if d]
+    return f" ({', '.join(said)})" if said else ""
 
 
 def render(d: StateDiff) -> Sequence[str]:
     """Human-readable lines."""
-    lines = [f"A: {d.a.label}" + (f" (analysis date {d.a.analysis_date})" if d.a.analysis_date else ""),
-             f"B: {d.b.label}" + (f" (analysis date {d.b.analysis_date})" if d.b.analysis_date else "")]
+    lines = [f"A: {d.a.label}{_dates(d.a)}", f"B: {d.b.label}{_dates(d.b)}"]
     counts = ", ".join(f"{len(d.of_kind(k))} {k}" for k in ("changed", "added", "removed"))
     lines.append(f"{len(d.changes)} calibration type(s) differ ({counts}); {d.unchanged} identical")
     for instrument, changes in d.by_instrument().items():
         lines.append(f"{instrument}:")
         lines.extend(f"  {c.describe()}" for c in changes)
+    for label, extras in d.extras_by_set().items():
+        lines.append(f"extra set {label}: {len(extras)} file(s) differ")
+        lines.extend(f"  {c.describe()}" for c in extras)
     tasks = d.affected_tasks()
     if tasks:
         lines.append("SAS steps probably affected (approximate table):")
@@ -305,5 +415,6 @@ def render(d: StateDiff) -> Sequence[str]:
     return lines
 
 
-__all__ = ["APPROXIMATE_NOTE", "SAME_NAME", "Change", "State", "StateDiff", "TaskTable", "diff_states",
-           "parse_type_tasks", "render", "type_tasks"]
+__all__ = ["APPROXIMATE_NOTE", "SAME_NAME", "Change", "ExtraChange", "State", "StateDiff",
+           "TaskTable", "diff_extras", "diff_states", "parse_type_tasks", "render",
+           "task_fits_scope", "type_tasks"]

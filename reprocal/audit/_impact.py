@@ -50,7 +50,7 @@ class Target:
         return base if self.issue is None else f"{base}_{self.issue:04d}.CCF"
 
 
-def parse_target(text: str) -> Target:
+def parse_target(text: str, *, field: str = "name") -> Target:
     """``EPN_CTI_0045.CCF``, ``epn_cti_0045``, or the type ``EPN_CTI``."""
     t = text.strip().upper()
     if _TYPE_RE.match(t) and not re.search(r"_\d{4}$", t):
@@ -63,7 +63,7 @@ def parse_target(text: str) -> Target:
     try:
         n = ConstituentName.parse(t)
     except ConstituentNameError as exc:
-        raise InputError(f"--uses {text!r}: {exc.message}",
+        raise InputError(f"{field} {text!r}: {exc.message}",
                          hint="give EPN_CTI_0045.CCF (one issue) or EPN_CTI (every issue)") from None
     return Target(n.key, n.issue)
 
@@ -79,6 +79,14 @@ class Use:
     """The file name it used."""
     detail: str = ""
     """Dates, observation or command, for the reader."""
+    relevance: str = "listed"
+    """``could have used``: the product's instrument (``INSTRUME``) is the constituent's
+    scope, or one the scope serves (the spacecraft, its mirror); ``only lists``: another
+    instrument's product, which carries the whole CIF in its CALINDEX but whose processing
+    cannot read this constituent; ``listed``: a CIF, manifest or record, a calibration set
+    for any instrument."""
+    instrument: str | None = None
+    """The product's ``INSTRUME`` (``None``: none recorded)."""
 
 
 @attrs.frozen
@@ -88,6 +96,10 @@ class UsesReport:
     scanned: int
     problems: tuple[tuple[str, str], ...]
     """(path, what was wrong) for candidates that could not be read."""
+
+    def could_have_used(self) -> tuple[Use, ...]:
+        """The uses by a product whose processing could read the constituent."""
+        return tuple(u for u in self.uses if u.relevance == "could have used")
 
     def to_json(self) -> dict[str, Any]:
         return {"target": str(self.target), "scanned": self.scanned,
@@ -112,6 +124,36 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
+SERVES: dict[str, frozenset[str]] = {
+    "XRT1": frozenset({"EMOS1", "RGS1"}), "XRT2": frozenset({"EMOS2", "RGS2"}),
+    "XRT3": frozenset({"EPN"}),
+}
+"""The instruments behind each mirror module (a mirror's scope serves those); ``XMM`` serves
+every instrument."""
+
+
+def relevance(scope: str, instrument: str | None) -> str:
+    """How a product of ``instrument`` relates to a constituent of ``scope`` it lists.
+
+    >>> relevance("EPN", "EMOS1"), relevance("EMOS1", "EMOS1"), relevance("XRT1", "RGS1")
+    ('only lists', 'could have used', 'could have used')
+    >>> relevance("XMM", "OM"), relevance("EPN", None)
+    ('could have used', 'listed')
+    """
+    if not instrument:
+        return "listed"
+    inst = instrument.strip().upper()
+    if scope == "XMM" or scope == inst or inst in SERVES.get(scope, frozenset()):
+        return "could have used"
+    return "only lists"
+
+
+def _instrument(path: Path) -> str | None:
+    from reprocal.fits._walk import primary_keywords
+
+    return primary_keywords(path).get("INSTRUME", "").strip().upper() or None
+
+
 def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
 
     if kind == "fits":
@@ -122,8 +164,10 @@ def _uses_in(path: Path, kind: str, target: Target) -> list[Use]:
                 return []  # a FITS file without calibration, or a .gz that is not FITS
             raise
         dates = f"OBSVDATE {table.obs_date or '-'}, ANALDATE {table.analysis_date or '-'}"
-        return [Use(str(path), "CALINDEX", c.filename, dates)
-                for c in table.rows if target.matches(c.filename)]
+        hits = [c for c in table.rows if target.matches(c.filename)]
+        inst = _instrument(path) if hits else None
+        return [Use(str(path), "CALINDEX", c.filename, dates, relevance(c.scope, inst), inst)
+                for c in hits]
     if is_record(path):
         rec = load_record(path)
         return [Use(str(path), "record", d.name, " ".join(rec.command)[:120])
@@ -195,4 +239,4 @@ def find_uses(target: Target, roots: Sequence[str | os.PathLike[str]], *,
     return UsesReport(target, tuple(uses), scanned, tuple(problems))
 
 
-__all__ = ["Target", "Use", "UsesReport", "find_uses", "parse_target"]
+__all__ = ["SERVES", "Target", "Use", "UsesReport", "find_uses", "parse_target", "relevance"]

@@ -174,7 +174,7 @@ def _manifest_products(m: Manifest, path: str, *, kind: str = "manifest",
             continue
         name = path if len(m.observations) == 1 else f"{path}#{label}"
         out.append(Product(path, kind, State(name, tuple(m.constituents_for(o)), o.obs_date,
-                                             o.analysis_date),
+                                             o.analysis_date, m.extras),
                            o.category, pinned, str(obs_id), label=o.label,
                            upgraded_from=m.upgraded_from, **extra))  # type: ignore[arg-type]
     if not out:

@@ -115,6 +115,7 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
         "`report.html` shows the same in a browser (offline): the dates, the calibration id, "
         "every constituent with its release note, the timelines of what differs between the "
         "observations and the commands below.", "",
+        *_extras_lines(manifest),
         "## Check what you received", "", "```sh", "sha256sum -c SHA256SUMS",
         "reprocal bundle verify .", "```", "",
         "## Reproduce the calibration state", "",
@@ -139,6 +140,36 @@ def readme(manifest: Manifest, files: Sequence[str], image: str | None,
         if citation.bibtex:
             lines += ["```bibtex", citation.bibtex, "```", ""]
     return "\n".join(lines)
+
+
+def _extras_lines(manifest: Manifest) -> list[str]:
+    """The README's account of the calibration outside the CCF the manifest pins."""
+    if not manifest.extras:
+        return []
+    lines = ["## Calibration beyond the CCF", "",
+             "Pinned in the manifest by every file's size and sha256, and counted in its "
+             "calibration id; `reprocal fetch` puts each set in `ccf/extras/<set>/`"
+             + (" (an ESAS caldb from its tarball, checked and unpacked safely)"
+                if any(x.tarball for x in manifest.extras) else "")
+             + (" and `reprocal run` exports `ESAS_CALDB` for the pinned caldb"
+                if manifest.caldb else "") + ".", "",
+             "| set | kind | files | bytes | from | id |", "|---|---|---|---|---|---|"]
+    for x in manifest.extras:
+        origin = x.tarball.path if x.tarball else (x.url or "a local directory")
+        lines.append(f"| {x.label} | {x.kind} | {len(x.files)} | {x.bytes} | {origin} | "
+                     f"`{x.id}` |")
+    lines.append("")
+    for x in manifest.extras:
+        for c in x.choices:
+            lines.append(f"- `{x.label}/{c.path}` was chosen for {', '.join(c.observations)}: "
+                         f"{c.camera} {c.mode} {c.patterns} {c.position}, epoch {c.epoch} "
+                         f"(from {c.epoch_start.date}" + (f" to {c.epoch_end.date}" if
+                                                         c.epoch_end else "")
+                         + f"; {c.epoch_source}).")
+    if any(x.choices for x in manifest.extras):
+        lines += ["", "ESA advises against canned response matrices for analysis (they are "
+                  "meant for proposal preparation); rmfgen makes the matrix of an analysis.", ""]
+    return lines
 
 
 def _report(manifest: Manifest, credits: Credits, cite: Citation, sums: Mapping[str, str],

@@ -29,9 +29,11 @@ from reprocal.errors import (
 COMMANDS = {
     "index": "reprocal.cli.core:index_cmd",
     "cif": "reprocal.cli.core:cif_cmd",
+    "cifbuild": "reprocal.cli.cifbuild:cifbuild_cmd",
     "show": "reprocal.cli.core:show_cmd",
     "pin": "reprocal.cli.manifest:pin_cmd",
     "rebuild": "reprocal.cli.manifest:rebuild_cmd",
+    "response": "reprocal.cli.manifest:response_cmd",
     "manifest": "reprocal.cli.manifest:manifest_group",
     "verify": "reprocal.cli.verify:verify_cmd",
     "fetch": "reprocal.cli.fetch:fetch_cmd",
@@ -50,6 +52,7 @@ COMMANDS = {
     "view": "reprocal.cli.report:view_cmd",
     "notes": "reprocal.cli.report:notes_cmd",
     "cite": "reprocal.cli.report:cite_cmd",
+    "doctor": "reprocal.cli.doctor:doctor_cmd",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

@@ -19,7 +19,7 @@ from reprocal.cli._common import (
     warn,
 )
 from reprocal.cli._progress import Bar
-from reprocal.errors import InputError
+from reprocal.errors import InputError, Names
 
 
 def html_options(f: Any) -> Any:
@@ -53,7 +53,8 @@ def catalogue_options(f: Any) -> Any:
 @json_option
 def diff_cmd(as_json: bool, **options: Any) -> None:
     """Compare two calibration states: CIFs, products, manifests (M.json[#OBS]) or dates
-    (obs=DATE,an=DATE|now, selected over the catalogue)."""
+    (obs=DATE,an=DATE|now, selected over the catalogue). Exits 0 when they are identical, 1
+    when they differ (as diff does)."""
     with Bar("indexing") as progress:
         r = api.diff(**options, progress=progress, names=option_names())
     if as_json:
@@ -63,6 +64,8 @@ def diff_cmd(as_json: bool, **options: Any) -> None:
             info(line)
         if r.html is not None:
             info(f"Wrote {r.html}")
+    if not r.ok:  # as diff(1): 0 identical, 1 different, 2 and up trouble
+        raise click.exceptions.Exit(1)
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -97,6 +100,8 @@ def _print_entry(e: api.AuditEntry) -> None:
              f"catalogue: {', '.join(p.unresolved[:5])}")
     for line in lines[first:]:
         info(line)
+    for use in e.matrices:
+        info(f"  {use.line()}")
 
 
 def _print_pinned(r: api.AuditPinResult) -> None:
@@ -115,14 +120,22 @@ def _print_pinned(r: api.AuditPinResult) -> None:
 
 def _uses(name: str, roots: tuple[str, ...], as_json: bool) -> None:
     with Bar("scanning") as progress:
-        r = api.audit_uses(name, roots, progress=progress)
+        r = api.audit_uses(name, roots, progress=progress, names=Names({"name": "--uses"}))
     report = r.report
     if as_json:
         echo_json(r.to_json())
         return
-    info(f"{len(report.uses)} use(s) of {report.target} in {report.scanned} candidate file(s):")
+    info(f"{len(report.uses)} use(s) of {report.target} in {report.scanned} candidate file(s); "
+         f"{len(report.could_have_used())} by a product of an instrument that reads it:")
     for u in report.uses:
-        info(f"  {u.path}: {u.kind} uses {u.constituent} ({u.detail})")
+        if u.relevance == "listed":
+            info(f"  {u.path}: {u.kind} lists {u.constituent} ({u.detail})")
+        elif u.relevance == "only lists":
+            info(f"  {u.path}: {u.kind} of {u.instrument} only lists {u.constituent}: it embeds "
+                 f"the whole CIF, and the constituent is not {u.instrument}'s ({u.detail})")
+        else:
+            info(f"  {u.path}: {u.kind} of {u.instrument} could have used {u.constituent} "
+                 f"({u.detail})")
     for path, problem in report.problems:
         warn(f"{path}: {problem}")
 
@@ -150,14 +163,13 @@ def audit_cmd(products: tuple[str, ...], pin: bool, output: str | None, pin_loca
               **options: Any) -> None:
     """Which calibration produced PRODUCT..., judged against the catalogue and explained.
 
-    PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest.
+    PRODUCT: an event list, spectrum, CIF, PPS CALIND product, stamped file, record or manifest
+    (none: $SAS_CCF).
     Exit status 1 when a product disagrees with the selection rule or a constituent is missing.
     """
     if uses is not None:
         _uses(uses, products or (".",), as_json)
         return
-    if not products:
-        raise InputError("give at least one PRODUCT (or --uses NAME [DIR...])")
     if pin and not output:
         raise InputError("--pin needs -o MANIFEST")
     if pin and len(products) != 1:

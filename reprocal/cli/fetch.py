@@ -48,7 +48,7 @@ def _plan(r: api.FetchPlanResult) -> None:
     for p in r.planned:
         resume = f", resuming at byte {p.entry.partial}" if p.entry.partial else ""
         size = "?" if p.entry.item.size is None else p.entry.item.size
-        info(f"{p.entry.item.filename:<32} {p.entry.state:<10} {size:>10} bytes{resume}  "
+        info(f"{p.entry.item.name:<32} {p.entry.state:<10} {size:>10} bytes{resume}  "
              f"<- {p.url}")
     info(f"{len(r.planned)} of {r.files} files to fetch into {r.dest} ({mb(r.bytes)}); "
          f"{len(r.mirrors)} mirror(s), first {r.mirrors[0]}; nothing written (dry run)")

@@ -13,6 +13,7 @@ from reprocal.cli._common import (
     echo_json,
     info,
     json_option,
+    mb,
     option_names,
     sign_option,
 )
@@ -40,6 +41,13 @@ OBS_SHOWN = 5
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Hashing threads.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Manifest to write.")
+@click.option("--esas-caldb", "esas_caldb", metavar="DIR|TARBALL|URL", default=None,
+              help="Also pin an ESAS calibration (caldb): a directory, or the tarball HEASARC "
+                   "ships (a file or its URL), checked member by member and kept in "
+                   "extras/esas-caldb/ of the repository.")
+@click.option("--extra", "extras", multiple=True, metavar="[LABEL=]DIR|FILE",
+              help="Also pin other calibration that is not in the CCF (repeatable); kept in "
+                   "extras/LABEL/ of the repository.")
 @scan_options
 @sign_option
 @json_option
@@ -61,6 +69,8 @@ def pin_cmd(as_json: bool, **options: Any) -> None:
         info(f"  observation {label}: {obs_id}")
     if len(ids) > OBS_SHOWN:
         info(f"  ... and {len(ids) - OBS_SHOWN} more (--json lists all)")
+    for x in m.extras:
+        info(f"  extra set {x.label} ({x.kind}): {len(x.files)} files ({mb(x.bytes)}), {x.id}")
 
 
 @click.command("rebuild")
@@ -81,8 +91,22 @@ def rebuild_cmd(as_json: bool, **options: Any) -> None:
     info(f"All {len(r.manifest.files)} pinned constituents present with their pinned sha256.")
     for c in r.cifs:
         info(f"Wrote {c.path} ({c.rows} constituents; observation id {c.observation_id})")
+    for label, where in r.extras:
+        info(f"Copied extra set {label} to {where}")
     if r.cifs:
-        info(f"Use it: export SAS_CCFPATH={':'.join(map(str, r.dirs))} SAS_CCF={r.cifs[0].path}")
+        _print_exports(r)
+
+
+def _print_exports(r: api.RebuildResult) -> None:
+    """One ``export`` line per observation, absolute and quoted, to paste into the shell that
+    runs SAS for it."""
+    import os
+    import shlex
+
+    dirs = shlex.quote(":".join(os.path.abspath(d) for d in r.dirs))
+    info("Use it (in the shell that runs SAS for each observation):")
+    for c in r.cifs:
+        info(f"  {c.label}: export SAS_CCFPATH={dirs} SAS_CCF={shlex.quote(os.path.abspath(c.path))}")
 
 
 @click.group("manifest")
@@ -103,3 +127,49 @@ def upgrade_cmd(manifest: str, output: str | None, as_json: bool) -> None:
         return
     was = f" (was {r.old.upgraded_from})" if r.old.upgraded_from else ""
     info(f"Wrote {r.path}: version 2, state id {r.new.calibration_id}{was}")
+
+
+@click.command("response")
+@click.argument("manifest", metavar="MANIFEST", type=click.Path(dir_okay=False))
+@click.option("--source", required=True, metavar="DIR|URL",
+              help="The canned-response area: a directory, or a mirror's extras/responses/ "
+                   "(http(s) index pages are read).")
+@click.option("--camera", required=True, metavar="pn|m1|m2", help="EPIC camera.")
+@click.option("--mode", required=True, metavar="MODE",
+              help="ff, ef, lw, sw, ti, bu (pn) or im, tu (MOS); with the ADU threshold to "
+                   "choose between them (ff20).")
+@click.option("--patterns", required=True, metavar="P",
+              help="s, d, sd (pn); pall, p0, pA-B (MOS).")
+@click.option("--position", required=True, metavar="POS",
+              help="pn rows Y<n> (Y9 on-axis, Y5 centre of the CCD, Y0 edge of the field); "
+                   "MOS c, w, o (centre, wings, off the patch).")
+@click.option("--obs", multiple=True, metavar="LABEL",
+              help="Observations of the manifest to choose for (repeatable; default: all).")
+@click.option("--version", "version", default=None, metavar="V",
+              help="Only matrices of this version token.")
+@click.option("--epochs", default=None, metavar="TABLE.csv",
+              help="Epochs camera,epoch,start,end[,source] replacing the package's for the "
+                   "cameras they give (reprocal ships pn's three, from ESA's slides).")
+@click.option("--label", default="responses", show_default=True,
+              help="The set's label (kept in extras/LABEL/ of the repository).")
+@ccf_path_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Manifest to write (may be MANIFEST itself).")
+@json_option
+def response_cmd(as_json: bool, **options: Any) -> None:
+    """Choose the canned response matrix of each observation's epoch, say why, and pin it.
+
+    ESA advises against canned matrices for analysis (they are for proposal preparation):
+    rmfgen makes the matrix of an analysis. Pinning the one used makes a result that used one
+    reproducible.
+    """
+    r = api.response(**options, names=option_names())
+    if as_json:
+        echo_json(r.to_json())
+        return
+    for c in r.chosen:
+        info(f"{', '.join(c.observations)}: {c.path}")
+        info(f"  because {c.choice.reason}")
+    info(f"Pinned set {r.set.label} ({len(r.set.files)} files"
+         + (", with Version.txt" if r.version_file else "") + f") to {r.output}")
+    info(f"state id {r.manifest.calibration_id}")

@@ -49,7 +49,34 @@ def _print_report(r: api.VerifyResult, verbose: bool) -> None:
     if report.hashed or report.fits_checked or report.reused:
         info(f"  read now: {report.fits_checked} FITS-checked, {report.hashed} hashed; "
              f"{report.reused} vouched for by the verify cache")
+    if r.extras is not None:
+        _print_extras(r, verbose)
     _print_newer(r, verbose)
+
+
+def _print_extras(r: api.VerifyResult, verbose: bool) -> None:
+    """Each extra calibration set: its problems (every file with -v), then one count line."""
+    extras = r.extras
+    assert extras is not None
+    for label, results in extras.by_set().items():
+        x = r.manifest.extra(label)
+        rows = results if verbose else [e for e in results if not e.ok]
+        for e in rows:
+            detail = e.detail or (f"({e.basis})" if e.basis else "")
+            info(f"  {e.status.value:<10} {e.name}  {detail}")
+        counts = "  ".join(f"{k} {n}" for k, n in _counts(results).items())
+        info(f"Extra set {label} ({x.kind}): {len(results)} pinned files: {counts}")
+    if extras.unpinned:
+        info(f"  {len(extras.unpinned)} file(s) in the sets' directories are not pinned (not "
+             f"judged): {', '.join(extras.unpinned[:3])}"
+             + (" ..." if len(extras.unpinned) > 3 else ""))
+
+
+def _counts(results: list) -> dict[str, int]:  # type: ignore[type-arg]
+    out: dict[str, int] = {}
+    for e in results:
+        out[e.status.value] = out.get(e.status.value, 0) + 1
+    return out
 
 
 def _print_repository(r: api.RepositoryVerifyResult, verbose: bool) -> None:

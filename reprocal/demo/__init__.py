@@ -221,13 +221,19 @@ def _image(d: Demo, summary: Path) -> None:
     d.run("image", "verify", "ccf-image.tar")
 
 
+def _extras(d: Demo, summary: Path) -> None:
+    from reprocal.demo._extras import steps
+
+    steps(d, summary)
+
+
 def _provenance(d: Demo, summary: Path) -> None:
     from reprocal.demo._provenance import steps
 
     steps(d, summary)
 
 
-_EXTRA_STEPS = [_pin_rebuild, _verify, _fetch_gaps, _image, _provenance]
+_EXTRA_STEPS = [_pin_rebuild, _verify, _fetch_gaps, _image, _extras, _provenance]
 
 if __name__ == "__main__":
     raise SystemExit(main())

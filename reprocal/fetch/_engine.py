@@ -43,13 +43,16 @@ from typing import Any, Literal
 import attrs
 
 from reprocal.errors import (
+    PARAMETERS,
     CheckFailed,
     InputError,
+    Names,
     NetworkError,
     RepositoryError,
     ReprocalError,
 )
 from reprocal.fetch._health import MirrorHealth
+from reprocal.fetch._item import Wanted
 from reprocal.fetch._mirrors import Mirror
 from reprocal.fetch._partfile import PartFile, part_path  # noqa: F401 - part_path: part of the API
 from reprocal.fetch._plan import (
@@ -185,7 +188,7 @@ class FetchReport:
                 "files": [r.to_json() for r in self.results]}
 
 
-Check = Callable[[Path, "FetchItem"], None]
+Check = Callable[[Path, "Wanted"], None]
 
 
 def _attempts(part: PartFile) -> tuple[Attempt, ...]:
@@ -203,7 +206,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
     try:
         part = PartFile(part_path(dest, item.filename), item, progress=progress, cancel=cancel)
     except OSError as exc:  # UnsafeFileError included: a planted link, FIFO or directory
-        return FetchResult(item.filename, "failed", seconds=time.monotonic() - started,
+        return FetchResult(item.name, "failed", seconds=time.monotonic() - started,
                            attempts=(Attempt("", "local-error",
                                              f"{exc.filename}: {exc.strerror}"),))
     try:
@@ -215,7 +218,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                 part.restart()
             else:
                 part.install(target)
-                return FetchResult(item.filename, "fetched", mirror=RESUMED,
+                return FetchResult(item.name, "fetched", mirror=RESUMED,
                                    seconds=time.monotonic() - started, sha256=part.digest,
                                    size=part.offset)
         for mirror in mirrors:
@@ -228,7 +231,7 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
             while True:
                 resumed = part.offset > 0
                 try:
-                    transport(mirror, item.filename, part)
+                    transport(mirror, item.remote, part)
                     part.verify(check)
                 except TransferError as exc:
                     part.note(exc.kind, exc.message)
@@ -243,16 +246,16 @@ def _fetch_one(entry: PlanEntry, mirrors: Sequence[Mirror], transport: Transport
                             continue
                     break
                 part.install(target)
-                return FetchResult(item.filename, "fetched", mirror=str(mirror),
+                return FetchResult(item.name, "fetched", mirror=str(mirror),
                                    bytes=part.received, seconds=time.monotonic() - started,
                                    attempts=_attempts(part), sha256=part.digest,
                                    size=part.offset)
-        return FetchResult(item.filename, "failed", bytes=part.received,
+        return FetchResult(item.name, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=_attempts(part))
     except (OSError, LocalWriteError) as exc:  # our side (disk full): the target is untouched
         error = exc.error if isinstance(exc, LocalWriteError) else exc
         part.note("local-error", f"{error.filename or part.path}: {error.strerror or error}")
-        return FetchResult(item.filename, "failed", bytes=part.received,
+        return FetchResult(item.name, "failed", bytes=part.received,
                            seconds=time.monotonic() - started, attempts=_attempts(part))
     finally:
         part.discard()
@@ -319,14 +322,16 @@ def _misnamed(entry: PlanEntry) -> str:
             f"match; rename it to {entry.item.filename} and fetch again")
 
 
-def _others(also: Sequence[Path | str], dest: Path | str) -> list[Path]:
+def _others(also: Sequence[Path | str], dest: Path | str, names: Names = PARAMETERS
+            ) -> list[Path]:
     """The other repository directories, each once, without the destination however spelt."""
     seen = {Path(dest).resolve()}
     out = []
     for d in also:
         p = Path(d)
         if not p.is_dir():
-            raise RepositoryError(f"{p} is not a directory", hint="check --ccf-path / SAS_CCFPATH")
+            raise RepositoryError(f"{p} is not a directory",
+                                  hint=f"check {names('ccf_path')} / SAS_CCFPATH")
         if p.resolve() not in seen:
             seen.add(p.resolve())
             out.append(p)
@@ -351,7 +356,8 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
           policy: RetryPolicy | None = None, level: Level = "sha256",
           on_wait: Callable[[], None] | None = None,
           check: Check | None = None, also: Sequence[Path | str] = (),
-          on_done: Callable[[FetchResult], None] | None = None) -> FetchReport:
+          on_done: Callable[[FetchResult], None] | None = None,
+          names: Names = PARAMETERS) -> FetchReport:
     """Bring every pinned file that is missing or wrong into ``dest_dir``; report each file.
 
     ``transport`` defaults to the real ones (HTTP, file copy, rsync); ``sleep`` is the backoff
@@ -370,10 +376,10 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
     if not mirrors:
         raise InputError("no mirror to fetch from", hint=NO_MIRROR_HINT)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
-        raise InputError(f"--jobs {jobs!r} is not an integer in 1..64")
+        raise InputError(f"{names('jobs')} {jobs!r} is not an integer in 1..64")
     policy = policy or RetryPolicy.of()
     transport = transport or Transports.default(mirrors, policy=policy, sleep=sleep)
-    others = _others(also, dest_dir)
+    others = _others(also, dest_dir, names)
     dest = _repository(dest_dir)
     with repository_lock(dest, on_wait=on_wait), contextlib.ExitStack() as stack:
         # planned under the lock, so that what a peer installed meanwhile is seen as present
@@ -395,30 +401,46 @@ def fetch(items: Iterable[FetchItem], dest_dir: Path | str, mirrors: Sequence[Mi
             Attempt("", "local-error", why),)) for name, why in blocked.items()})
         for name in blocked:
             bar.finished(name)
-        cancel = threading.Event()
         health = MirrorHealth()
-        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
-        futures: list[concurrent.futures.Future[FetchResult]] = []
-        try:
-            # each task runs in a copy of this context, so the limits in force apply there too
-            task = carry_context(_fetch_one)
-            futures = [pool.submit(task, e, mirrors, transport, bar, cancel, check, health)
-                       for e in the_plan.needed if e.item.filename not in blocked]
-            for future in as_completed(futures):
-                result = future.result()
-                results[result.filename] = result
-                bar.finished(result.filename)
-                if on_done is not None:
-                    on_done(result)
-        except BaseException:
-            # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
-            # moment, never waited for until its timeout (an interrupt must not hang)
-            cancel.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
-            raise
-        pool.shutdown(wait=True)
+        results.update(run_entries([(e, mirrors) for e in the_plan.needed
+                                    if e.item.filename not in blocked],
+                                   jobs=jobs, transport=transport, progress=bar, check=check,
+                                   health=health, on_done=on_done))
     return FetchReport(dest, tuple(results[name] for name in sorted(results)), health.reasons())
+
+
+def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int,
+                transport: Transport, progress: Progress, check: Check | None = None,
+                health: MirrorHealth | None = None,
+                on_done: Callable[[FetchResult], None] | None = None) -> dict[str, FetchResult]:
+    """Fetch each planned entry from its own mirrors, ``jobs`` at a time, under a lock the
+    caller holds; the result of each, by name (``progress.finished(name)``, then ``on_done``,
+    as each ends)."""
+    cancel = threading.Event()
+    health = health or MirrorHealth()
+    results: dict[str, FetchResult] = {}
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
+    futures: list[concurrent.futures.Future[FetchResult]] = []
+    try:
+        # each task runs in a copy of this context, so the limits in force apply there too
+        task = carry_context(_fetch_one)
+        futures = [pool.submit(task, e, ms, transport, progress, cancel, check, health)
+                   for e, ms in work]
+        for future in as_completed(futures):
+            result = future.result()
+            results[result.filename] = result
+            progress.finished(result.filename)
+            if on_done is not None:
+                on_done(result)
+    except BaseException:
+        # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
+        # moment, never waited for until its timeout (an interrupt must not hang)
+        cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
+        raise
+    pool.shutdown(wait=True)
+    return results
 
 
 # --- dry run ----------------------------------------------------------------------------------
@@ -435,10 +457,10 @@ class Planned:
 
     @property
     def url(self) -> str:
-        return self.mirror.url(self.entry.item.filename)
+        return self.mirror.url(self.entry.item.remote)
 
     def to_json(self) -> dict[str, Any]:
-        return {"filename": self.entry.item.filename, "state": self.entry.state,
+        return {"filename": self.entry.item.name, "state": self.entry.state,
                 "size": self.entry.item.size, "partial": self.entry.partial,
                 "directory": str(self.entry.directory),
                 "mirror": str(self.mirror), "url": self.url}

@@ -24,6 +24,7 @@ from reprocal.core._constituent import Constituent, from_header
 from reprocal.core._select import Rule
 from reprocal.errors import ReprocalError
 from reprocal.fetch._engine import Check, FetchItem
+from reprocal.fetch._item import Wanted
 from reprocal.fetch._transports import TransferError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fits._checksum import judge, scan_file
@@ -63,7 +64,7 @@ def constituent_check(expected: Mapping[str, Constituent], *, any_name: bool = F
     hold a CALINDEX table.
     """
 
-    def check(path: Path, item: FetchItem) -> None:
+    def check(path: Path, item: Wanted) -> None:
         want = expected.get(item.filename)
         if item.pinned or (want is None and not any_name):
             return
@@ -91,7 +92,7 @@ def constituent_check(expected: Mapping[str, Constituent], *, any_name: bool = F
     return check
 
 
-def _fits_checks(path: Path, item: FetchItem, named: Sequence[str], *,
+def _fits_checks(path: Path, item: Wanted, named: Sequence[str], *,
                  header: bool = True) -> None:
     """Well-formed FITS, every CHECKSUM/DATASUM right, the primary header naming the file
     (``header``), as many extensions as EXTSEQID names."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from reprocal.core._names import ConstituentName
+from reprocal.core._names import ConstituentName, check_relative_path
 from reprocal.errors import InputError
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -52,10 +52,52 @@ class FetchItem:
     def pinned(self) -> bool:
         return self.sha256 is not None
 
+    @property
+    def name(self) -> str:
+        """How reports name it: the constituent's name."""
+        return self.filename
+
+    @property
+    def remote(self) -> str:
+        """Its path on a mirror, relative to the mirror's base: the constituent's name."""
+        return self.filename
+
     @classmethod
     def of(cls, pinned: Any) -> FetchItem:
         """From anything with ``.filename``, ``.size`` and ``.sha256`` (a manifest's PinnedFile)."""
         return cls(pinned.filename, pinned.size, pinned.sha256)
+
+
+def _relative(value: str) -> str:
+    return check_relative_path(value, field="extra file path")
+
+
+@attrs.frozen
+class ExtraItem:
+    """One file of an extra calibration set (or the tarball it comes as) to bring into the
+    repository: read from ``remote`` below a mirror's base, installed as ``filename`` in the
+    directory its plan entry names. The same interface as :class:`FetchItem`, so the engine
+    fetches both alike (mirrors with fallback, resume, verified rename)."""
+
+    name: str
+    """How reports name it: ``label/path`` (a tarball: ``label: NAME``)."""
+    remote: str = attrs.field(converter=_relative)
+    """Its path below a mirror's base (validated: relative, no ``..``)."""
+    size: int | None = attrs.field(validator=_size)
+    sha256: str | None = attrs.field(converter=_sha256)
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
+
+    @property
+    def filename(self) -> str:
+        """The file's own name (its ``.NAME.part`` sits beside it)."""
+        return self.remote.rsplit("/", 1)[-1]
+
+
+Wanted = FetchItem | ExtraItem
+"""Anything the engine fetches: a constituent, or a file of an extra set."""
 
 
 def _unique(items: Iterable[FetchItem]) -> tuple[FetchItem, ...]:

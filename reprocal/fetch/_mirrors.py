@@ -73,6 +73,16 @@ class Mirror:
             return self.base + urllib.parse.quote(filename)
         return self.base + filename
 
+    def under(self, rel: str) -> Mirror:
+        """The mirror of the directory ``rel`` (already validated, ``/``-separated) below this
+        one: where a mirror keeps an extra set (``extras/responses/``)."""
+        rel = rel.strip("/")
+        if self.kind == "file":
+            return Mirror("file", str(Path(self.base) / rel))
+        if self.kind == "http":
+            return Mirror("http", self.base + urllib.parse.quote(rel) + "/")
+        return Mirror("rsync", self.base + rel + "/")
+
     def __str__(self) -> str:
         return self.base
 
@@ -200,9 +210,15 @@ def configured_mirrors(options: Iterable[str] = (), *, env: Mapping[str, str] | 
         values = [v for v in re.split(r"[\s,]+", env[ENV_VAR]) if v]
         return tuple(parse_mirror(v, where=f"${ENV_VAR}") for v in values)
     path = config_file(env) if config is None else config
-    if path.is_file():
+    if path.exists():  # a FIFO or a huge file there is refused, never read for ever
+        from reprocal.fs._inputs import read_input
+        from reprocal.fs._limits import current_limits
+
+        text = read_input(path, limit=current_limits().document_size, what="mirror list",
+                          error=InvalidMirrorError, name="document-size").decode("utf-8",
+                                                                                 "replace")
         mirrors = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             value = line.split("#", 1)[0].strip()
             if value:
                 mirrors.append(parse_mirror(value, where=f"{path}:{number}"))

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reprocal.fetch._item import FetchItem
+from reprocal.fetch._item import Wanted
 from reprocal.fetch._transports import LocalWriteError, TransferError
 from reprocal.fs._inputs import open_private
 from reprocal.fs._limits import current_limits
@@ -40,7 +40,7 @@ class Cancelled(Exception):
 class PartFile:
     """``.NAME.part``: appends, hashes while streaming, refuses bytes past the pinned size."""
 
-    def __init__(self, path: Path, item: FetchItem, *, progress: Progress | None,
+    def __init__(self, path: Path, item: Wanted, *, progress: Progress | None,
                  cancel: threading.Event, max_size: int | None = None):
         self.path = path
         self.item = item
@@ -117,7 +117,7 @@ class PartFile:
     def note(self, kind: str, message: str) -> None:
         self.attempts.append((self.mirror, kind, message))
 
-    def verify(self, check: Callable[[Path, FetchItem], None] | None = None) -> None:
+    def verify(self, check: Callable[[Path, Wanted], None] | None = None) -> None:
         if self.item.size is not None and self._offset != self.item.size:
             raise TransferError("size-mismatch", f"got {self._offset} bytes, pinned "
                                 f"{self.item.size}")

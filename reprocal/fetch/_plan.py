@@ -21,7 +21,7 @@ from typing import Literal
 import attrs
 
 from reprocal.errors import InputError
-from reprocal.fetch._item import FetchItem, _unique
+from reprocal.fetch._item import FetchItem, Wanted, _unique
 from reprocal.fetch._partfile import part_path
 from reprocal.fs._hashing import sha256_file
 from reprocal.repo._walk import Kind, ListedFile, by_name, list_files
@@ -38,7 +38,7 @@ State = Literal["present", "missing", "wrong-size", "wrong-hash", "unreadable", 
 class PlanEntry:
     """What one pinned file looks like in the repository now."""
 
-    item: FetchItem
+    item: Wanted
     """The pinned file."""
     state: State
     """``present`` (verified at the plan's level), ``missing``, ``wrong-size``, ``wrong-hash``,

@@ -204,6 +204,17 @@ def find_table(path: str | os.PathLike[str], extname: str | int) -> Table:
                          names)
 
 
+def primary_keywords(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The primary header's keywords (values as written, strings unquoted) of a (possibly
+    gzip-compressed) FITS file; nothing past that header is read."""
+    f, _size = _open(path)
+    with f:
+        for hdu in _hdus(path, f, None):
+            hdu.taken = True  # nothing after it is read
+            return keywords(hdu.header)
+    return {}  # pragma: no cover - _hdus raises on a file without a primary header
+
+
 def list_hdus(path: str | os.PathLike[str]) -> list[Hdu]:
     """Every HDU of a (possibly gzip-compressed) FITS file, from its headers alone."""
     f, size = _open(path)
@@ -231,6 +242,41 @@ def list_hdus(path: str | os.PathLike[str]) -> list[Hdu]:
             out.append(Hdu(hdu.index, hdu.name, kind,
                            dims[1] if table and len(dims) > 1 else 0,
                            () if table else dims, tuple(columns), hdu.nbytes))
+    return out
+
+
+def header_keywords(path: str | os.PathLike[str], *, hdus: int = 16) -> list[dict[str, str]]:
+    """The keywords (:func:`reprocal.fits._cards.keywords`) of the first ``hdus`` HDUs'
+    headers, in order, reading nothing but headers (data is skipped by seeking).
+
+    Raises :class:`FitsFormatError`: not FITS, a header cut short, bad size keywords; a file
+    ending after a complete HDU simply ends the list.
+    """
+    from reprocal.fits._cards import keywords
+
+    f, size = _open(path)
+    out: list[dict[str, str]] = []
+    with f:
+        while len(out) < hdus:
+            block = _read(f, BLOCK, path)
+            if not out and not block.startswith(b"SIMPLE  ="):
+                raise FitsFormatError("not a FITS file (it does not start with SIMPLE =)",
+                                      path=path)
+            if out and not block.startswith(b"XTENSION="):
+                break
+            try:
+                if len(block) < BLOCK:
+                    raise HeaderError("truncated")
+                header = read_header(block, lambda: _read(f, BLOCK, path))
+                nbytes = data_size(structure(header))
+            except HeaderError as exc:
+                raise FitsFormatError(f"the header of HDU #{len(out)} has {exc}"
+                                      if str(exc) != "truncated" else
+                                      f"truncated: the file ends inside the header of HDU "
+                                      f"#{len(out)}", path=path) from None
+            out.append(keywords(header))
+            if _skip(f, padded(nbytes), size, path) < nbytes:
+                break
     return out
 
 

@@ -17,10 +17,12 @@ from reprocal.fs._inputs import (
     require_regular,
 )
 from reprocal.fs._limits import DEFAULT_LIMITS, Limits, current_limits, set_limits, use_limits
+from reprocal.fs._mounts import filesystem_of, on_network
 
 __all__ = [
     "DEFAULT_LIMITS", "CorruptGzipError", "GunzipReader", "InflateLimitError", "Limits",
     "NotRegularError", "UnsafeFileError", "atomic_file", "atomic_write", "current_limits",
-    "default_jobs", "gunzip_chunks", "hash_files", "open_input", "open_private", "read_input",
+    "default_jobs", "filesystem_of", "gunzip_chunks", "hash_files", "on_network",
+    "open_input", "open_private", "read_input",
     "require_regular", "set_limits", "sha256_file", "use_limits", "write_failure",
 ]

@@ -41,7 +41,6 @@ from reprocal.image._layers import (
     sha256sums,
 )
 from reprocal.image._layout import (
-    ENV,
     LABEL_ANALYSIS_DATES,
     LABEL_BASE_CONFIG,
     LABEL_BASE_DIGEST,
@@ -52,6 +51,8 @@ from reprocal.image._layout import (
     RECORD_PATH,
     RECORD_SCHEMA,
     SUMS_PATH,
+    extra_path,
+    image_env,
 )
 from reprocal.image._oci import (
     MEDIA_LAYER,
@@ -69,6 +70,7 @@ from reprocal.image._oci import (
 )
 from reprocal.image._rootfs import MergedView
 from reprocal.progress import Progress, or_null
+from reprocal.repo._extras import extras_home
 from reprocal.repo._walk import ListedFile, constituent_files
 from reprocal.state._manifest import Manifest
 
@@ -149,6 +151,35 @@ def _locate(manifest: Manifest, repo_paths: Mapping[str, Path] | Sequence[Path])
             hint="run `reprocal verify` for the full report, `reprocal fetch` to repair",
         )
     return found
+
+
+def _extra_layers(manifest: Manifest, repo_paths: Mapping[str, Path] | Sequence[Path]
+                  ) -> list[tuple[str, list[LayerFile]]]:
+    """The files of each extra set, from its home in the calibration directories (each
+    checked for its pinned size here, for its sha256 while it is streamed into its layer)."""
+    if not manifest.extras:
+        return []
+    if isinstance(repo_paths, Mapping):
+        raise InputError("the manifest pins extra calibration sets; give the calibration "
+                         "directories that hold them (extras/<label>/), not a file map")
+    problems, out = [], []
+    for x in manifest.extras:
+        home = extras_home(list(repo_paths), x.label)
+        files = []
+        for f in x.files:
+            hit = _listed(home / f.path)
+            if hit is None or hit.stat.size != f.size:
+                problems.append(f"{x.label}/{f.path}: " + ("missing" if hit is None else
+                                f"size {hit.stat.size}, pinned {f.size}"))
+            else:
+                files.append(LayerFile(extra_path(x.label, f.path), hit.path, f.size, f.sha256))
+        out.append((x.label, files))
+    if problems:
+        raise CheckFailed(
+            f"{len(problems)} file(s) of extra calibration sets not as pinned: "
+            + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""),
+            hint="run `reprocal verify` for the full report, `reprocal fetch` to repair")
+    return out
 
 
 def _listed(path: Path) -> ListedFile | None:
@@ -236,7 +267,7 @@ def _record(manifest: Manifest, base: ImageTar | None, epoch: int, k: int, gzip:
         "sas_version": manifest.sas_version,
         "layer_groups": k,
         "compression": "gzip" if gzip else "none",
-        "env": dict(ENV),
+        "env": image_env(manifest),
         "base": None if base is None else {
             "manifest_digest": base.manifest_digest, "config_digest": base.config_digest,
             "layers": [d.digest for d in base.layers], "name": base.name,
@@ -260,8 +291,9 @@ def _config(base: ImageTar | None, manifest: Manifest, epoch: int, diff_ids: Seq
     else:
         os_, _, arch = platform.partition("/")
         inner, old_history, old_diffs, head = {}, [], [], {"architecture": arch, "os": os_}
-    env = [e for e in inner.get("Env") or [] if e.split("=", 1)[0] not in ENV]
-    env += [f"{k}={v}" for k, v in ENV.items()]
+    ours = image_env(manifest)
+    env = [e for e in inner.get("Env") or [] if e.split("=", 1)[0] not in ours]
+    env += [f"{k}={v}" for k, v in ours.items()]
     labels = dict(inner.get("Labels") or {})
     labels.update({
         LABEL_CALIBRATION_ID: manifest.calibration_id,
@@ -309,6 +341,7 @@ def build_image(
         raise InputError("the manifest pins no observation; nothing to build")
     check_output(out)
     found = _locate(manifest, repo_paths)
+    extras = _extra_layers(manifest, repo_paths)
     epoch = default_epoch(manifest) if epoch is None else epoch
     labels = manifest.labels()
     cif = _cif_bytes(manifest, cifs)
@@ -335,12 +368,14 @@ def build_image(
         top.append(_blob_of(cif[labels[0]], f"{CCF_DIR}/ccf.cif"))
         top.append(_blob_of(manifest.dumps(), MANIFEST_PATH))
         base_layers = 0 if base_img is None else len(base_img.layers)
-        draft = plan_layers(calibration, top, k=k, base_layers=base_layers + 1)
+        draft = plan_layers(calibration, top, k=k, base_layers=base_layers + 1, extras=extras)
         top.append(_blob_of(_record(manifest, base_img, epoch, k, gzip, draft, labels),
                             RECORD_PATH))
-        sums = [(f.file.path, f.file.sha256) for f in calibration] + [(f.path, f.sha256) for f in top]
+        sums = [(f.file.path, f.file.sha256) for f in calibration] + [
+            (f.path, f.sha256) for _, files in extras for f in files] + [
+            (f.path, f.sha256) for f in top]
         top.append(_blob_of(sha256sums([(p[len(CCF_DIR) + 1:], h) for p, h in sums]), SUMS_PATH))
-        plan = plan_layers(calibration, top, k=k, base_layers=base_layers)
+        plan = plan_layers(calibration, top, k=k, base_layers=base_layers, extras=extras)
 
         built = []
         bar = or_null(progress)

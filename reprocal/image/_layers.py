@@ -118,8 +118,12 @@ def plan_layers(
     *,
     k: int = DEFAULT_GROUPS,
     base_layers: int = 0,
+    extras: Sequence[tuple[str, Sequence[LayerFile]]] = (),
 ) -> tuple[PlannedLayer, ...]:
-    """Plan the calibration layers (non-empty groups, by group number) and the top layer.
+    """Plan the calibration layers (non-empty groups, by group number), one layer per extra
+    calibration set (``(label, files)``: a caldb changes apart from the CCF, so an image of the
+    next state shares it or the constituents' layers, whichever did not change), and the top
+    layer.
 
     ``base_layers`` counts the layers of the base image, so the whole image stays within
     :data:`MAX_LAYERS`.
@@ -136,6 +140,9 @@ def plan_layers(
         )
         for g, items in sorted(groups.items())
     ]
+    layers += [PlannedLayer(name=f"extra set {label}", group=None,
+                            files=_sorted(files, f"extra set {label}"))
+               for label, files in extras if files]
     top_files = _sorted(top, "top layer")
     if top_files:
         layers.append(PlannedLayer(name="calibration top", group=None, files=top_files))

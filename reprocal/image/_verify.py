@@ -19,12 +19,13 @@ from reprocal.errors import ReprocalError
 from reprocal.image._archive import GZIP_LAYERS, ImageTar, read_image_tar
 from reprocal.image._layers import CCF_DIR, parse_sha256sums
 from reprocal.image._layout import (
-    ENV,
     LABEL_CALIBRATION_ID,
     MANIFEST_PATH,
     RECORD_PATH,
     RECORD_SCHEMA_FILE,
     SUMS_PATH,
+    extra_path,
+    image_env,
 )
 from reprocal.image._oci import sha256_digest
 from reprocal.image._rootfs import MergedView
@@ -207,6 +208,23 @@ def _build_record(data: bytes | None, calibration_id: str) -> Check:
     return Check("build record", True, doc["schema"])
 
 
+def _extras_check(extras: dict[str, tuple[Any, Any]], files: dict[str, tuple[int, str]]
+                  ) -> Check:
+    """Every file of the manifest's extra sets under ``/ccf/extras/<label>/`` with its pinned
+    size and sha256."""
+    problems = []
+    for path, (x, f) in sorted(extras.items()):
+        got = files.get(path)
+        if got is None:
+            problems.append(f"{x.label}/{f.path}: missing")
+        elif got != (f.size, f.sha256):
+            problems.append(f"{x.label}/{f.path}: {got[0]} bytes sha256 {got[1][:12]}..., "
+                            f"pinned {f.size} bytes {f.sha256[:12]}...")
+    sets = len({x.label for x, _ in extras.values()})
+    return Check("extra calibration sets", not problems, "; ".join(problems[:5]) if problems
+                 else f"{len(extras)} files of {sets} set(s) present as pinned")
+
+
 def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
 
     files, small, strange = _ccf_files(img)
@@ -236,8 +254,11 @@ def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
     problems += [f"{p[len(CCF_DIR) + 1:]}: not pinned by the manifest" for p in extra]
     checks.append(Check("constituents", not problems, "; ".join(problems[:5]) if problems else
                         f"{len(manifest.files)} pinned files present"))
+    extras = {extra_path(x.label, f.path): (x, f) for x in manifest.extras for f in x.files}
+    if extras:
+        checks.append(_extras_check(extras, files))
     cifs = [f"{CCF_DIR}/ccf.cif"] + [f"{CCF_DIR}/cif/{x}.cif" for x in manifest.labels()]
-    expected = pinned | set(cifs) | {MANIFEST_PATH, SUMS_PATH, RECORD_PATH}
+    expected = pinned | set(extras) | set(cifs) | {MANIFEST_PATH, SUMS_PATH, RECORD_PATH}
     unexpected = [f"/{p}: not put there by reprocal" for p in sorted(set(files) - expected)]
     odd = strange + unexpected
     checks.append(Check(f"/{CCF_DIR} contents", not odd, "; ".join(odd[:5]) + (
@@ -261,9 +282,10 @@ def _calibration(img: ImageTar) -> tuple[list[Check], str | None]:
             checks.append(Check("SHA256SUMS", False, exc.one_line()))
     checks.append(_build_record(small.get(RECORD_PATH), manifest.calibration_id))
     env = dict(e.split("=", 1) for e in inner.get("Env") or [] if "=" in e)
-    wrong = [f"{k}={env.get(k)!r}" for k, v in ENV.items() if env.get(k) != v]
-    checks.append(Check("env", not wrong, f"expected {ENV}, got {', '.join(wrong)}" if wrong
-                        else " ".join(f"{k}={v}" for k, v in ENV.items())))
+    want = image_env(manifest)
+    wrong = [f"{k}={env.get(k)!r}" for k, v in want.items() if env.get(k) != v]
+    checks.append(Check("env", not wrong, f"expected {want}, got {', '.join(wrong)}" if wrong
+                        else " ".join(f"{k}={v}" for k, v in want.items())))
     return checks, manifest.calibration_id
 
 

@@ -12,7 +12,10 @@
   order of the directories; into a private directory that is removed after the run, or to
   ``cif`` when given (kept);
 * exported to the command: ``SAS_CCF`` (that CIF), ``SAS_CCFPATH`` (the repository's
-  directories) and ``REPROCAL_CALIBRATION_ID`` (the observation id it is stamped with).
+  directories) and ``REPROCAL_CALIBRATION_ID`` (the observation id it is stamped with);
+* the files of its extra calibration sets checked in their homes (``extras/<label>/``) as the
+  constituents are, and, when it pins an ESAS caldb, ``ESAS_CALDB`` exported pointing at it
+  (whatever the shell's ``ESAS_CALDB`` said: the manifest's caldb is the one recorded).
 
 A ``SAS_CCF`` the shell already holds (a SAS user nearly always has one from earlier work) is
 compared first: if its CALINDEX rows differ from the observation's, the run is refused
@@ -41,15 +44,18 @@ from reprocal.provenance._record import Artifact
 from reprocal.provenance._recorder import (
     artifact_name,
     constituent_artifacts,
+    extra_artifacts,
     file_artifact,
     in_workdir,
 )
 from reprocal.repo._walk import constituent_files
 from reprocal.state._manifest import Manifest, PinnedObservation
-from reprocal.state._rebuild import check_pinned_bytes
+from reprocal.state._rebuild import check_pinned_bytes, check_pinned_extras, esas_caldb_of
 
 CALIBRATION_ID_VARIABLE = "REPROCAL_CALIBRATION_ID"
 """Set for the command: the calibration id its outputs are stamped with."""
+ESAS_CALDB_VARIABLE = "ESAS_CALDB"
+"""Set for the command when the manifest pins an ESAS caldb: where ESAS tasks find it."""
 
 
 @attrs.frozen
@@ -168,6 +174,7 @@ def manifest_calibration(manifest: Manifest, manifest_file: Path, index: int,
     obs_id = str(manifest.observation_id(index))
     files = [manifest.file(n) for n in obs.files]
     found = check_pinned_bytes(manifest, dirs, files=files, jobs=jobs)
+    homes = check_pinned_extras(manifest, dirs, jobs=jobs)
     rows = manifest.constituents_for(obs)
     if cif is None:
         assert private is not None
@@ -178,6 +185,8 @@ def manifest_calibration(manifest: Manifest, manifest_file: Path, index: int,
     # described as pin and image build describe them (the CIF says where they were read)
     wanted = set(obs.files)
     deps = [d for d in constituent_artifacts(manifest) if d.name in wanted]
+    deps += extra_artifacts(manifest, {f"extras/{x.label}/{f.path}": homes[x.label] / f.path
+                                       for x in manifest.extras for f in x.files})
     deps.append(file_artifact(manifest_file, "manifest", workdir=workdir,
                               calibrationId=manifest.calibration_id))
     kept = private is None
@@ -193,6 +202,9 @@ def manifest_calibration(manifest: Manifest, manifest_file: Path, index: int,
                                         "rows"})}))
     env = {"SAS_CCF": str(cif.resolve()), "SAS_CCFPATH": ":".join(str(d) for d in dirs),
            CALIBRATION_ID_VARIABLE: obs_id}
+    caldb = esas_caldb_of(manifest, homes)
+    if caldb is not None:  # the pinned caldb, whatever the shell's ESAS_CALDB said
+        env[ESAS_CALDB_VARIABLE] = str(caldb.resolve())
     return TaskCalibration(env, tuple(deps), obs_id, digest, cif if kept else None, label,
                            private)
 

@@ -1,8 +1,9 @@
 """What a provenance record says about the machine a command ran on.
 
-The environment variables that matter to SAS and reprocal (``SAS_*``, ``REPROCAL_*``), never a
-secret; the SAS version when it can be read; the host. Each piece takes what it reads as a
-parameter (the environment mapping, a runner for ``sasversion``), so it is testable without SAS.
+The environment variables that matter to SAS, ESAS and reprocal (``SAS_*``, ``ESAS_*``,
+``REPROCAL_*``), never a secret; the SAS version when it can be read; the host. Each piece
+takes what it reads as a parameter (the environment mapping, a runner for ``sasversion``), so it
+is testable without SAS.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from reprocal.provenance._gitstate import strip_credentials
 
-RECORDED_PREFIXES: tuple[str, ...] = ("SAS_", "REPROCAL_")
+RECORDED_PREFIXES: tuple[str, ...] = ("SAS_", "REPROCAL_", "ESAS_")
 """Environment variables with these prefixes are recorded."""
 
 SECRET_WORDS: tuple[str, ...] = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")

@@ -28,7 +28,8 @@ parse a record strictly (unknown fields rejected); reprocal's own facts sit wher
 for them: free-form ``externalParameters``/``internalParameters``, resource descriptors'
 ``annotations``, and the command's exit status as a ``byproducts`` entry (records written before
 0.2 had it as ``runDetails.metadata.exitStatus``, a field SLSA does not define; they still load).
-Dependency roles: ``constituent``, ``cif``, ``manifest``, ``image``, ``input``. Records are
+Dependency roles: ``constituent``, ``cif``, ``manifest``, ``image``, ``input``, ``extra`` (a
+file of an extra calibration set: its ``set`` label and ``kind``). Records are
 written canonically (sorted keys) and atomically, as the bare Statement or, signed, inside a DSSE
 envelope (:mod:`reprocal.provenance._signature`).
 

@@ -79,11 +79,28 @@ def constituent_artifacts(manifest: Manifest) -> list[Artifact]:
     ]
 
 
+def extra_artifacts(manifest: Manifest, files: Mapping[str, Path] | None = None
+                    ) -> list[Artifact]:
+    """One dependency per file of the manifest's extra calibration sets, named
+    ``extras/<label>/<path>``, with its set and kind (and a ``file://`` uri where ``files``,
+    ``{name: local path}``, says it was read)."""
+    out = []
+    for x in manifest.extras:
+        for f in x.files:
+            name = f"extras/{x.label}/{f.path}"
+            local = (files or {}).get(name)
+            out.append(Artifact(name, f.sha256, local.resolve().as_uri() if local else None,
+                                {"role": "extra", "set": x.label, "kind": x.kind}))
+    return out
+
+
 def manifest_artifacts(manifest: Manifest | None, path: PathLike | None, *, workdir: Path,
                        constituents: bool = True) -> list[Artifact]:
-    """What a manifest contributes: its constituents (unless ``constituents`` is false: an
-    image supplied them), then the manifest file itself (when ``path`` is given)."""
-    deps = constituent_artifacts(manifest) if manifest is not None and constituents else []
+    """What a manifest contributes: its constituents and extra sets' files (unless
+    ``constituents`` is false: an image supplied them), then the manifest file itself (when
+    ``path`` is given)."""
+    deps = (constituent_artifacts(manifest) + extra_artifacts(manifest)
+            if manifest is not None and constituents else [])
     if path is not None:
         deps.append(file_artifact(path, "manifest", workdir=workdir, calibrationId=(
             manifest.calibration_id if manifest is not None else None)))
@@ -221,6 +238,7 @@ def record_image_build(manifest: Manifest, manifest_path: PathLike | None, outpu
 
 __all__ = [
     "artifact_name", "build_record", "constituent_artifacts", "default_record_path",
+    "extra_artifacts",
     "file_artifact", "image_subjects", "in_workdir", "manifest_artifacts", "record_command",
     "record_image_build",
 ]

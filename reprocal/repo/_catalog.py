@@ -78,6 +78,16 @@ _INSERT_EXPECTED = (
 )
 
 
+def journal_mode(db: Path) -> str:
+    """``WAL`` (readers never wait for the writer), except on a network file system: the WAL's
+    index is memory shared between the processes of one machine, so two cluster nodes using
+    one catalogue in a home directory on NFS would corrupt it. There the rollback journal
+    (``DELETE``), whose safety rests on the server's file locks, as SQLite documents."""
+    from reprocal.fs._mounts import on_network
+
+    return "DELETE" if on_network(db.parent) else "WAL"
+
+
 def default_catalog_path() -> Path:
     """``$REPROCAL_CATALOG``, else ``$XDG_CACHE_HOME/reprocal/catalog.sqlite``."""
     if os.environ.get("REPROCAL_CATALOG"):
@@ -255,7 +265,7 @@ class Catalog:
                 "SELECT name FROM sqlite_master WHERE type='table'")}
             if tables and "meta" not in tables:
                 raise _not_a_catalogue(self.path, "an SQLite database of something else")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA journal_mode={journal_mode(self.path)}")
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._schema_version()
             if version not in (None, SCHEMA_VERSION):

@@ -167,7 +167,8 @@ def verify_repository(
                 fresh.append(CacheEntry(loc.real, loc.stat, started, None, fc.ok, fc.problem,
                                         fc.kind or None))
         if ok:
-            entries.append(RepoEntry(Finding.OK, name, (loc.path,)))
+            if len(found[name]) == 1:  # the copies of a duplicate are its one entry, not "ok"
+                entries.append(RepoEntry(Finding.OK, name, (loc.path,)))
         else:
             finding = Finding.HEADER if kind == "header" else Finding.CORRUPT
             entries.append(RepoEntry(finding, name, (loc.path,), problem or ""))

@@ -44,7 +44,9 @@ class Resolution:
 
     rule: Rule
     selection: Selection
-    """What cifbuild would select from the present files."""
+    """What reprocal's rule selects from the present files: cifbuild's, with a constituent
+    withdrawn by the analysis date skipped (cifbuild's own choice on this repository, which
+    kept the file, is :meth:`as_kept`)."""
     paths: dict[str, Path]
     """Where each selected constituent is, by file name."""
     gaps: tuple[Gap, ...]
@@ -52,6 +54,15 @@ class Resolution:
     withdrawals: tuple[WithdrawalEffect, ...] = ()
     """Types whose selection a withdrawal changes: the withdrawn file skipped (withdrawn on or
     before the analysis date) or kept although a mirror following ``--delete`` lacks it now."""
+    kept: Resolution | None = None
+    """The resolution cifbuild itself makes from these files (a repository that kept every
+    file: no withdrawal applies), when it differs; see :meth:`as_kept`."""
+
+    def as_kept(self) -> Resolution:
+        """This resolution as cifbuild makes it on this repository, which kept every file: a
+        withdrawn constituent selected like any other (:attr:`withdrawals` still says which).
+        A gap stays a gap only where that choice is older than the missing issue."""
+        return self.kept if self.kept is not None else self
 
     @property
     def complete(self) -> bool:
@@ -125,15 +136,13 @@ class Resolver:
         seen = self._seen.get(key)
         if seen is None:
             seen = self._seen[key] = self._resolve(rule)
-        # each caller gets its own rule and its own paths dict
-        return attrs.evolve(seen, rule=rule, selection=attrs.evolve(seen.selection, rule=rule),
-                            paths=dict(seen.paths))
+        return _as(seen, rule)
 
     def _resolve(self, rule: Rule) -> Resolution:
         by_name = self._by_name
         outcomes = self._mirrors.outcomes(rule)
         local = outcomes.selection
-        for c in local.chosen:
+        for c in {*local.chosen, *outcomes.kept.chosen}:
             copies = by_name[c.filename]
             if len(copies) > 1:
                 raise DuplicateConstituentError(
@@ -148,4 +157,23 @@ class Resolver:
             if best.filename not in by_name
         )
         paths = {c.filename: by_name[c.filename][0] for c in local.chosen}
-        return Resolution(rule, local, paths, gaps, outcomes.effects)
+        kept = None
+        if outcomes.kept.chosen != local.chosen:
+            theirs = outcomes.kept.by_key()
+            kept = Resolution(rule, outcomes.kept,
+                              {c.filename: by_name[c.filename][0] for c in outcomes.kept.chosen},
+                              tuple(Gap(g.missing, theirs.get(g.missing.key)) for g in gaps
+                                    if _older(theirs.get(g.missing.key), g.missing)),
+                              outcomes.effects)
+        return Resolution(rule, local, paths, gaps, outcomes.effects, kept)
+
+
+def _as(seen: Resolution, rule: Rule) -> Resolution:
+    """A shared resolution given to one caller: its own rule and its own paths dict."""
+    kept = _as(seen.kept, rule) if seen.kept is not None else None
+    return attrs.evolve(seen, rule=rule, selection=attrs.evolve(seen.selection, rule=rule),
+                        paths=dict(seen.paths), kept=kept)
+
+
+def _older(chosen: Constituent | None, missing: Constituent) -> bool:
+    return chosen is None or chosen.issue < missing.issue

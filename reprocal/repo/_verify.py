@@ -43,7 +43,7 @@ from typing import Any
 import attrs
 
 from reprocal.core._names import ConstituentName
-from reprocal.errors import InputError
+from reprocal.errors import PARAMETERS, InputError, Names
 from reprocal.fits._checksum import FitsCheck, check_files
 from reprocal.fs._hashing import Hasher, hash_files
 from reprocal.progress import NullProgress, Progress
@@ -181,6 +181,7 @@ def verify_files(
     reuse: bool = False,
     progress: Progress | None = None,
     hasher: Hasher | None = None,
+    names: Names = PARAMETERS,
 ) -> VerifyReport:
     """Verify every expected constituent in ``dirs`` (colon-separated string, a sequence, or
     ``None`` for ``$SAS_CCFPATH``) at ``level``.
@@ -193,7 +194,7 @@ def verify_files(
     :func:`reprocal.fs._hashing.sha256_file` (tests count calls through it).
     """
     if level not in LEVELS:
-        raise InputError(f"--level {level!r} is not one of {', '.join(LEVELS)}")
+        raise InputError(f"{names('level')} {level!r} is not one of {', '.join(LEVELS)}")
     items = _each_once(expected)
     dirs_t = ccf_dirs(dirs, option="dirs")
     bar: Progress = progress if progress is not None else NullProgress()

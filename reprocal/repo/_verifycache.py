@@ -158,7 +158,10 @@ class VerifyCache:
     def _open(path: Path | str) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            if path != ":memory:":
+                from reprocal.repo._catalog import journal_mode
+
+                db.execute(f"PRAGMA journal_mode={journal_mode(Path(path))}")
             db.execute("PRAGMA synchronous=NORMAL")
             row = None
             try:

@@ -18,11 +18,11 @@ from reprocal.state._manifest import (
     save_manifest,
     upgrade,
 )
-from reprocal.state._pin import ObsRequest, pin
+from reprocal.state._pin import ObsRequest, pin, pin_resolved
 from reprocal.state._rebuild import RebuiltCif, rebuild
 
 __all__ = [
     "ExtraFile", "ExtraSet", "Generator", "Manifest", "ObsRequest", "PinnedFile",
     "PinnedObservation", "RebuiltCif", "RecordedGap", "V1ManifestNotice", "load_manifest", "loads",
-    "pin", "rebuild", "save_manifest", "upgrade",
+    "pin", "pin_resolved", "rebuild", "save_manifest", "upgrade",
 ]

@@ -125,8 +125,48 @@ class ExtraFile:
 
 
 @attrs.frozen
+class ResponseChoice:
+    """Why a canned response matrix was pinned (provenance: in no id). The matrix's bytes are
+    the set's content; which observations it was chosen for and the epoch that decided it are
+    how it was chosen, which the manifest keeps so that anyone can check the choice."""
+
+    path: str
+    """The matrix: a path of the set's files."""
+    observations: tuple[str, ...]
+    """The labels (:meth:`Manifest.labels`) of the observations it was chosen for."""
+    camera: str
+    """``pn``, ``m1`` or ``m2``."""
+    mode: str
+    """The mode asked for (``ff``; with the ADU threshold when asked, ``ff20``)."""
+    patterns: str
+    position: str
+    epoch: str
+    """``e1``: the epoch containing the observations' dates."""
+    epoch_start: CalDate
+    """The epoch's start (included)."""
+    epoch_end: CalDate | None
+    """Its end (excluded; ``None``: open-ended)."""
+    epoch_source: str
+    """Where the epoch's dates come from (ESA's slides, a table, the matrices' headers)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "observations": list(self.observations),
+                "camera": self.camera, "mode": self.mode, "patterns": self.patterns,
+                "position": self.position, "epoch": self.epoch,
+                "epoch_start": self.epoch_start.text,
+                "epoch_end": self.epoch_end.text if self.epoch_end else None,
+                "epoch_source": self.epoch_source}
+
+
+@attrs.frozen
 class ExtraSet:
-    """Calibration that is not in the CCF (an ESAS caldb, canned responses), pinned by bytes."""
+    """Calibration that is not in the CCF (an ESAS caldb, canned responses), pinned by bytes.
+
+    Its id (``rpcal:2:extra:<hex>``) is over its ``kind`` and its files' paths, sizes and
+    sha256 only; its label, where it came from (``url``, ``tarball``) and why its matrices were
+    chosen (``choices``) are provenance, in no id. On disk it lives in ``extras/<label>/`` of a
+    repository directory, a rebuilt state (``OUT/extras/<label>/``) or an image
+    (``/ccf/extras/<label>/``), laid out as its paths say (a caldb as its tarball unpacks)."""
 
     label: str
     """The set's name in this manifest (``esas-caldb``); in no id."""
@@ -135,13 +175,37 @@ class ExtraSet:
     files: tuple[ExtraFile, ...]
     """Its files, sorted by path."""
     url: str | None = None
-    """Where it came from, when known (provenance; in no id)."""
+    """Where it came from, when known (provenance; in no id): the tarball's URL, or the base
+    URL of the files (a mirror's ``extras/responses/``)."""
     tarball: ExtraFile | None = None
-    """The tarball it was unpacked from, when it came as one (provenance; in no id)."""
+    """The tarball it was unpacked from, when it came as one (``path`` is its file name;
+    provenance; in no id). Fetching the set fetches this tarball, checks it and unpacks it."""
+    choices: tuple[ResponseChoice, ...] = ()
+    """Why each canned matrix was pinned (canned-response sets only; provenance; in no id)."""
 
     @property
     def id(self) -> CalibrationId:
         return extra_id(self.kind, ((f.path, f.size, f.sha256) for f in self.files))
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def root(self) -> str:
+        """Where the set's files are, relative to its directory: ``""``, or the one top
+        directory every file is in (a caldb tarball that unpacks into ``esas_caldb/``): what
+        ``ESAS_CALDB`` points at."""
+        tops = {f.path.split("/", 1)[0] for f in self.files}
+        if len(tops) == 1 and all("/" in f.path for f in self.files):
+            return tops.pop()
+        return ""
+
+    def file(self, path: str) -> ExtraFile:
+        for f in self.files:
+            if f.path == path:
+                return f
+        raise KeyError(path)
 
 
 @attrs.frozen
@@ -195,6 +259,18 @@ class Manifest:
     def labels(self) -> list[str]:
         """Unique output names per observation (its label, else ``obs<N>``)."""
         return [o.label or f"obs{i + 1}" for i, o in enumerate(self.observations)]
+
+    def extra(self, label: str) -> ExtraSet:
+        """The extra calibration set labelled ``label``."""
+        for x in self.extras:
+            if x.label == label:
+                return x
+        raise KeyError(label)
+
+    @property
+    def caldb(self) -> ExtraSet | None:
+        """The ESAS caldb set, when the state pins one (``ESAS_CALDB`` points at it)."""
+        return next((x for x in self.extras if x.kind == "esas-caldb"), None)
 
     @property
     def observation_ids(self) -> tuple[CalibrationId, ...]:
@@ -302,11 +378,92 @@ def _compute_ids(m: Manifest) -> _Ids:
 
 
 def _extra_dict(x: ExtraSet) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "label": x.label, "kind": x.kind, "url": x.url,
-        "tarball": attrs.asdict(x.tarball) if x.tarball else None,
+        "tarball": ({"name": x.tarball.path, "size": x.tarball.size,
+                     "sha256": x.tarball.sha256} if x.tarball else None),
         "files": [attrs.asdict(f) for f in x.files],
     }
+    if x.choices:  # written only when there are any: older sets keep their bytes
+        doc["choices"] = [c.to_dict() for c in x.choices]
+    return doc
+
+
+def check_extras(extras: Sequence[ExtraSet], labels: Sequence[str], *, where: str = "$.extras"
+                 ) -> None:
+    """What a manifest's extra sets must be, whoever made them (pin, ``response``, a load):
+    unique labels; paths relative, without ``..``, hidden or empty parts, unique and never both
+    a file and a directory; a tarball named by a plain file name that is no set's label; at most
+    one ESAS caldb (``ESAS_CALDB`` names one); choices only in canned-response sets, each about
+    a file of the set and observations of the manifest. :class:`ManifestError` naming the
+    field."""
+    seen: set[str] = set()
+    known = set(labels)
+    set_labels = {x.label for x in extras}
+    for i, x in enumerate(extras):
+        at = f"{where}[{i}]"
+        try:
+            check_label(x.label, field=f"{at}.label")
+        except InputError as exc:
+            raise ManifestError(exc.message) from None
+        if x.label in seen:
+            raise ManifestError(f"{at}.label: {x.label!r} is the label of two sets")
+        seen.add(x.label)
+        if x.kind not in EXTRA_KINDS:
+            raise ManifestError(f"{at}.kind: {x.kind!r} is not one of {', '.join(EXTRA_KINDS)}")
+        _check_paths(x, at)
+        if x.tarball is not None:
+            try:
+                check_label(x.tarball.path, field=f"{at}.tarball.name")
+            except InputError as exc:
+                raise ManifestError(exc.message) from None
+            if x.tarball.path in set_labels:
+                raise ManifestError(f"{at}.tarball.name: {x.tarball.path!r} is also the label of "
+                                    "a set (both live in extras/)")
+        paths = {f.path for f in x.files}
+        for j, c in enumerate(x.choices):
+            if x.kind != "canned-response":
+                raise ManifestError(f"{at}.choices: only canned-response sets record choices")
+            if c.path not in paths:
+                raise ManifestError(f"{at}.choices[{j}].path: {c.path!r} is not a file of the set")
+            strange = [o for o in c.observations if o not in known]
+            if strange:
+                raise ManifestError(f"{at}.choices[{j}].observations: {strange[0]!r} is not an "
+                                    "observation of the manifest")
+    caldbs = [x.label for x in extras if x.kind == "esas-caldb"]
+    if len(caldbs) > 1:
+        raise ManifestError(f"{where}: {len(caldbs)} ESAS caldb sets ({', '.join(caldbs)}); "
+                            "ESAS_CALDB names one")
+
+
+def _check_paths(x: ExtraSet, at: str) -> None:
+    paths = []
+    for j, f in enumerate(x.files):
+        try:
+            check_relative_path(f.path, field=f"{at}.files[{j}].path")
+        except InputError as exc:
+            raise ManifestError(exc.message) from None
+        if any(part.startswith(".") for part in f.path.split("/")):
+            raise ManifestError(f"{at}.files[{j}].path: {f.path!r} has a hidden part ('.NAME'); "
+                                "a set's temporary files are hidden, its files never")
+        paths.append(f.path)
+    if paths != sorted(set(paths)):
+        raise ManifestError(f"{at}.files: paths must be unique and sorted")
+    dirs = {p.rsplit("/", 1)[0] for p in paths if "/" in p}
+    dirs |= {d.rsplit("/", i)[0] for d in list(dirs) for i in range(1, d.count("/") + 1)}
+    both = sorted(set(paths) & dirs)
+    if both:
+        raise ManifestError(f"{at}.files: {both[0]!r} is both a file and a directory")
+
+
+def with_extras(manifest: Manifest, extras: Iterable[ExtraSet]) -> Manifest:
+    """``manifest`` with ``extras`` added, each replacing the set of its label (checked by
+    :func:`check_extras`); the state id changes with their content."""
+    by_label = {x.label: x for x in manifest.extras}
+    by_label.update({x.label: x for x in extras})
+    sets = tuple(by_label[k] for k in sorted(by_label))
+    check_extras(sets, manifest.labels())
+    return attrs.evolve(manifest, extras=sets)
 
 
 def dumps(doc: Mapping[str, Any]) -> bytes:
@@ -366,11 +523,13 @@ def build(
     if len(labels) != len(set(labels)):
         dupe = next(x for x in labels if labels.count(x) > 1)
         raise InputError(f"observation label {dupe!r} is given twice; labels must be unique")
-    return Manifest(
+    m = Manifest(
         tuple(obs), tuple(files[k] for k in sorted(files)),
         tuple(sorted(extras, key=lambda x: x.label)), sas_version,
         generator or Generator("reprocal", __version__, "pin"),
     )
+    check_extras(m.extras, m.labels(), where="extras")
+    return m
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -492,16 +651,25 @@ def _unique_labels(obs: Sequence[PinnedObservation]) -> None:
 def _extra(x: Mapping[str, Any], where: str) -> ExtraSet:
     try:
         check_label(x["label"], field=f"{where}.label")
-        paths = [check_relative_path(f["path"], field=f"{where}.files[{j}].path")
-                 for j, f in enumerate(x["files"])]
+        choices = tuple(_choice(c, f"{where}.choices[{j}]")
+                        for j, c in enumerate(x.get("choices") or ()))
     except InputError as exc:
         raise ManifestError(exc.message) from None
-    if paths != sorted(set(paths)):
-        raise ManifestError(f"{where}.files: paths must be unique and sorted")
     tb = x.get("tarball")
     return ExtraSet(x["label"], x["kind"],
                     tuple(ExtraFile(f["path"], f["size"], f["sha256"]) for f in x["files"]),
-                    x.get("url"), ExtraFile(tb["name"], tb["size"], tb["sha256"]) if tb else None)
+                    x.get("url"), ExtraFile(tb["name"], tb["size"], tb["sha256"]) if tb else None,
+                    choices)
+
+
+def _choice(c: Mapping[str, Any], where: str) -> ResponseChoice:
+    start = CalDate.parse(c["epoch_start"], field=f"{where}.epoch_start")
+    end = parse_optional(c["epoch_end"], field=f"{where}.epoch_end")
+    if end is not None and not start < end:
+        raise ManifestError(f"{where}: the epoch ends ({end}) before it starts ({start})")
+    return ResponseChoice(c["path"], tuple(c["observations"]), c["camera"], c["mode"],
+                          c["patterns"], c["position"], c["epoch"], start, end,
+                          c["epoch_source"])
 
 
 def _from_v2(doc: Mapping[str, Any]) -> Manifest:
@@ -543,6 +711,7 @@ def _from_v2(doc: Mapping[str, Any]) -> Manifest:
     extras = tuple(_extra(x, f"$.extras[{i}]") for i, x in enumerate(doc["extras"]))
     if [x.label for x in extras] != sorted({x.label for x in extras}):
         raise ManifestError("$.extras: labels must be unique and sorted")
+    check_extras(extras, [o.label or f"obs{i + 1}" for i, o in enumerate(obs)])
     gen = doc.get("generator") or {}
     return Manifest(tuple(obs), tuple(files), extras, doc.get("sas_version"),
                     Generator(gen.get("tool", ""), gen.get("version", ""), gen.get("method", "")),
@@ -613,7 +782,7 @@ def upgrade(manifest: Manifest) -> Manifest:
 
 __all__ = [
     "DEFAULT_CATEGORY", "EXTRA_KINDS", "ExtraFile", "ExtraSet", "Generator", "KNOWN_SCHEMAS",
-    "Manifest", "PinnedFile", "PinnedObservation", "RecordedGap", "SCHEMA_ID", "SCHEMA_V1",
-    "SCHEMA_V2", "V1ManifestNotice", "build", "dumps", "from_dict", "load_manifest", "loads",
-    "save_manifest", "schema", "upgrade",
+    "Manifest", "PinnedFile", "PinnedObservation", "RecordedGap", "ResponseChoice", "SCHEMA_ID",
+    "SCHEMA_V1", "SCHEMA_V2", "V1ManifestNotice", "build", "check_extras", "dumps", "from_dict",
+    "load_manifest", "loads", "save_manifest", "schema", "upgrade", "with_extras",
 ]

@@ -43,17 +43,40 @@ def pin(
     requests: Sequence[ObsRequest],
     *,
     category: str = DEFAULT_CATEGORY,
+    ignore_category: bool = False,
     allow_incomplete: bool = False,
     sas_version: str | None = None,
     jobs: int | None = None,
+    method: str = "pin: cifbuild selection over a local repository",
     progress: Progress | None = None,
     names: Names = PARAMETERS,
 ) -> tuple[Manifest, list[Resolution]]:
     """Resolve every request, hash the union of selected files once, build the manifest.
 
     ``progress`` is told ``start(files to hash)``, then one ``update`` per file hashed;
-    ``names`` spells ``allow_incomplete`` in the refusal."""
-    resolutions = [repo.resolve(r.obs_date, r.analysis_date, category=category) for r in requests]
+    ``names`` spells ``allow_incomplete`` in the refusal; ``method`` is the generator's (what
+    made the selection)."""
+    resolutions = [repo.resolve(r.obs_date, r.analysis_date, category=category,
+                                ignore_category=ignore_category) for r in requests]
+    return pin_resolved(requests, resolutions, category=category,
+                        allow_incomplete=allow_incomplete, sas_version=sas_version, jobs=jobs,
+                        method=method, progress=progress, names=names), resolutions
+
+
+def pin_resolved(
+    requests: Sequence[ObsRequest],
+    resolutions: Sequence[Resolution],
+    *,
+    category: str = DEFAULT_CATEGORY,
+    allow_incomplete: bool = False,
+    sas_version: str | None = None,
+    jobs: int | None = None,
+    method: str = "pin: cifbuild selection over a local repository",
+    progress: Progress | None = None,
+    names: Names = PARAMETERS,
+) -> Manifest:
+    """The manifest of requests already resolved (one resolution per request, in order):
+    refused when incomplete unless ``allow_incomplete``, every selected file hashed once."""
     gaps = [
         f"{r.label or r.obs_date}: {g.describe()}"
         for r, res in zip(requests, resolutions, strict=True) for g in res.gaps
@@ -81,14 +104,12 @@ def pin(
         if isinstance(digest, Exception):
             raise FitsFormatError(f"cannot read while hashing: {digest}", path=path)
         hashes[name] = (path.stat().st_size, digest)
-    method = "pin: cifbuild selection over a local repository"
     if allow_incomplete and gaps:
         method += " (pinned although incomplete)"
-    manifest = build(
+    return build(
         ((r.label, r.obs_date, r.analysis_date, category, res.chosen)
          for r, res in zip(requests, resolutions, strict=True)),
         hashes, sas_version=sas_version, generator=Generator("reprocal", __version__, method),
         gaps=[[RecordedGap(g.missing.filename, g.selected.filename if g.selected else None)
                for g in res.gaps] for res in resolutions],
     )
-    return manifest, resolutions

@@ -63,7 +63,14 @@ def blackhole():  # type: ignore[no-untyped-def]
 def _before_python(done: subprocess.CompletedProcess[str]) -> bool:
     """Interrupted while the interpreter itself was starting (its ``site`` import), before any
     line of reprocal ran: Python's own report, which no program can intercept."""
-    return "Fatal Python error: init_import_site" in done.stderr
+    if "Fatal Python error: init_import_site" in done.stderr:
+        return True
+    # the installer's generated script, interrupted on its own import line, before the module
+    # holding the handler was loaded: the same window, one frame later
+    lines = done.stderr.splitlines()
+    return (len(lines) == 4 and lines[0].startswith("Traceback")
+            and lines[2].strip() == "from _reprocal_cli import main"
+            and lines[3] == "KeyboardInterrupt")
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.15, 0.4, 0.9])

@@ -19,7 +19,8 @@ API_INIT = Path(api.__file__)
 
 # command -> the API function(s) it calls
 CALLS = {
-    "index": ["index"], "cif": ["cif"], "show": ["show"], "pin": ["pin"], "rebuild": ["rebuild"],
+    "index": ["index"], "cif": ["cif"], "cifbuild": ["cifbuild"], "show": ["show"], "pin": ["pin"],
+    "rebuild": ["rebuild"], "response": ["response"],
     "manifest upgrade": ["upgrade_manifest"], "verify": ["verify", "verify_repository"],
     "fetch": ["fetch", "fetch_plan", "fetch_script"], "unused": ["unused"],
     "image build": ["image_build"], "image verify": ["image_verify"],
@@ -28,11 +29,14 @@ CALLS = {
     "bundle verify": ["bundle_verify"], "key generate": ["key_generate"],
     "record verify": ["record_verify"], "sync": ["sync"], "history": ["history"],
     "fingerprint": ["fingerprint"], "timeline": ["timeline"], "view": ["view"],
-    "notes": ["notes"], "cite": ["cite"],
+    "notes": ["notes"], "cite": ["cite"], "doctor": ["doctor"],
 }
 # options that choose which function runs or how the result is shown, not parameters
 CLI_ONLY = {"as_json", "verbose", "repository", "dry_run", "script", "pin", "uses", "no_stamp",
-            "command"}
+            "command",
+            # cifbuild's SAS-style arguments (name=value, generic options), parsed into the
+            # API's cifbuild parameters; `cif` takes the same style with a hint
+            "args", "sas_params"}
 
 
 def _commands() -> dict[str, click.Command]:

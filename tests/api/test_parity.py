@@ -74,6 +74,15 @@ class World:
         return str(copy)
 
     @cached_property
+    def responses(self) -> str:
+        """A synthetic canned-response area (pn's three epochs, one MOS epoch)."""
+        from reprocal.testing import write_responses
+
+        write_responses(self.tmp / "responses", mos_epochs=1)
+        (self.tmp / "resp-repo").mkdir()  # where the chosen matrices are kept
+        return "responses"
+
+    @cached_property
     def synced(self) -> str:
         """A repository synced from the synthetic one (a directory mirror)."""
         with warnings.catch_warnings():
@@ -116,6 +125,12 @@ CASES = [
          lambda w: ["cif", "--obs-date", AN, "--analysis-date", OBS, "--ccf-path", w.ccf,
                     "-o", "c.cif"],
          lambda w, _: api.cif(obs_date=AN, analysis_date=OBS, ccf_path=w.ccf, output="c.cif")),
+    Case("cifbuild", "cifbuild",
+         lambda w: ["cifbuild", "withobservationdate=yes", f"observationdate={OBS}",
+                    f"analysisdate={AN}", f"ccfpath={w.ccf}", "calindexset=cb.cif"],
+         lambda w, _: api.cifbuild(withobservationdate=True, observationdate=OBS,
+                                   analysisdate=AN, withccfpath=True, ccfpath=w.ccf,
+                                   calindexset="cb.cif")),
     Case("show", "show", lambda w: ["show", w.cif], lambda w, _: api.show(w.cif)),
     Case("pin", "pin", lambda w: ["pin", "--obs-date", OBS, "--analysis-date", AN, "--obs-id", "x1",
                            "--ccf-path", w.ccf, "-o", "p.json"],
@@ -125,6 +140,12 @@ CASES = [
          lambda w, _: api.rebuild(w.manifest, ccf_path=w.ccf, output="r")),
     Case("manifest upgrade", "manifest upgrade", lambda w: ["manifest", "upgrade", w.v1, "-o", "new.json"],
          lambda w, _: api.upgrade_manifest(w.v1, output="new.json")),
+    Case("response", "response", lambda w: [
+        "response", w.manifest, "--source", w.responses, "--camera", "pn", "--mode", "ff20",
+        "--patterns", "s", "--position", "Y9", "--ccf-path", "resp-repo", "-o", "r.json"],
+         lambda w, _: api.response(w.manifest, source=w.responses, camera="pn", mode="ff20",
+                                   patterns="s", position="Y9", ccf_path="resp-repo",
+                                   output="r.json")),
     Case("verify", "verify", lambda w: ["verify", w.manifest, "--ccf-path", w.ccf, "--level", "full"],
          lambda w, _: api.verify(w.manifest, ccf_path=w.ccf, level="full"), twice=True),
     Case("verify", "verify tampered", lambda w: ["verify", w.manifest, "--ccf-path", w.tampered,
@@ -154,6 +175,8 @@ CASES = [
                            "out.txt"],  # a kept CIF: a private one has a new path each time
          lambda w, _: api.run([sys.executable, "-c", WRITE, "out.txt"], manifest=w.manifest,
                               ccf_path=w.ccf, cif="run.cif")),
+    Case("doctor", "doctor", lambda w: ["doctor", "--ccf-path", w.ccf],
+         lambda w, _: api.doctor(ccf_path=w.ccf)),
     Case("diff", "diff", lambda w: ["diff", f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",
                             "--ccf-path", w.ccf],
          lambda w, _: api.diff(f"obs={OBS},an={AN}", f"obs={OBS},an=2020-01-01",

@@ -216,3 +216,14 @@ def test_a_repository_of_bare_headers_is_indexed_and_selected(cli, tmp_path: Pat
     (row,) = read_calindex(tmp_path / "c.cif").rows
     assert (row.filename, row.subdate.text, row.md5, row.category) == (
         "EPN_CTI_0003.CCF", "2000-01-01T00:00:00", "", "XMMCCF")
+
+
+def test_index_of_an_empty_directory_is_the_error_alone(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`index` on an empty directory prints the error, not an "Indexed ... 0 constituents"
+    line before it."""
+    (tmp_path / "empty").mkdir()
+    r = cli("index", "--ccf-path", str(tmp_path / "empty"),
+            env={"REPROCAL_CATALOG": str(tmp_path / "c.sqlite")})
+    assert (r.returncode, r.stdout) == (3, "")
+    assert r.stderr.startswith(f"reprocal: error: no calibration constituents in {tmp_path / 'empty'}")
+    assert len(r.stderr.splitlines()) == 1

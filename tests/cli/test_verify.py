@@ -85,7 +85,10 @@ def test_verify_repository(cli, setup: tuple[Path, Path], tmp_path: Path) -> Non
     r = cli("verify", "--repository", "--ccf-path", f"{repo}:{other}", "--json")
     assert r.returncode == 1
     doc = json.loads(r.stdout)
-    assert doc["counts"]["duplicate"] == 1 and doc["counts"]["ok"] == 4
+    # C's two copies are its one "duplicate" entry; "ok" counts the two other constituents
+    assert doc["counts"]["duplicate"] == 1 and doc["counts"]["ok"] == 2
+    text = cli("verify", "--repository", "--ccf-path", f"{repo}:{other}")
+    assert text.stdout.splitlines()[-2] == (f"Repository {repo}:{other}: ok 2  duplicate 1")
     assert r.stderr == ("reprocal: error: 1 problem(s) in the repository; see the report "
                         "above\n")
     r = cli("verify", "--repository", "--ccf-path", str(repo), "--verbose")

@@ -522,7 +522,7 @@ def test_script_text_is_plain_sh():
     text = script_text([item], [parse_mirror("https://example.org/a&b/")])
     assert text.startswith("#!/bin/sh\n")
     assert ("fetch_one EPN_QUANTUMEF_0017.CCF '[Ee][Pp][Nn]_[Qq][Uu][Aa][Nn][Tt][Uu][Mm][Ee][Ff]_0017' "
-            + "a" * 64 + " 'https://example.org/a&b/EPN_QUANTUMEF_0017.CCF' || failed=1\n") in text
+            + "a" * 64 + " - 'https://example.org/a&b/EPN_QUANTUMEF_0017.CCF' || failed=1\n") in text
     assert text.endswith('exit "$failed"\n')
 
 
@@ -557,7 +557,7 @@ def test_item_normalises_name_and_hash():
     (lambda d: fetch([], d, []),
      "no mirror to fetch from; give --mirror URL or set REPROCAL_MIRRORS"),
     (lambda d: fetch([], d, [parse_mirror("http://h/")], jobs=0),
-     "--jobs 0 is not an integer in 1..64"),
+     "jobs 0 is not an integer in 1..64"),
     (lambda d: fetch([FetchItem("EPN_X_0001.CCF", 1, "a" * 64),
                       FetchItem("epn_x_0001.ccf", 2, "a" * 64)], d, [parse_mirror("http://h/")]),
      "EPN_X_0001.CCF is pinned twice with different size or sha256"),

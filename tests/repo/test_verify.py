@@ -387,7 +387,7 @@ def test_expected_normalises_name_and_digest() -> None:
     ("call", "error", "message"),
     [
         (lambda d, p: verify_files(p, d, level="fast"), InputError,
-         "--level 'fast' is not one of stat, fits, full"),
+         "level 'fast' is not one of stat, fits, full"),
         (lambda d, p: verify_files(p + p[:1], d), InputError,
          "EPN_CTI_0001.CCF is expected twice; each constituent is listed once"),
         (lambda d, p: verify_files(p, f"{d}/nope"), RepositoryError,
@@ -451,8 +451,7 @@ def test_repository_finds_every_kind_of_problem(repo: Path, tmp_path: Path,
         ("corrupt", "EPN_CTI_0007.CCF", ("EPN_CTI_0007.CCF",)),
         ("duplicate", C, (C, C)),
         ("header-mismatch", C, (C,)),
-        ("ok", C, (C,)),
-        ("ok", B, (B,)),
+        ("ok", B, (B,)),  # the intact copy of duplicated C is in its duplicate entry, not "ok"
         ("not-ccf", "JUNK.CCF", ("JUNK.CCF",)),
         ("other", "README.txt", ("README.txt",)),
         ("gone", "XMM_MISCDATA_0022.CCF", ()),

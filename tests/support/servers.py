@@ -90,11 +90,16 @@ class _QuietServer(ThreadingHTTPServer):
 
 @dataclass
 class MirrorServer:
-    """``with MirrorServer(dir) as srv: srv.url`` serves ``dir`` at ``http://127.0.0.1:PORT/ccf/``."""
+    """``with MirrorServer(dir) as srv: srv.url`` serves ``dir`` at ``http://127.0.0.1:PORT/ccf/``.
+
+    ``nested``: files below subdirectories are served too (a CCF server's ``extras/``), and a
+    directory (``.../``) answers an index page linking its entries, as Apache or Python's
+    ``http.server`` do; a ``..`` or hidden part is a 404."""
 
     root: Path
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    nested: bool = False
     index: str | None = None
     """``apache``, ``apache-table`` or ``nginx``: serve a directory index page at ``/ccf/``."""
     listing_sizes: dict[str, int] = field(default_factory=dict)
@@ -152,6 +157,37 @@ class MirrorServer:
             fault.seen += 1
             return fault
 
+    def _directory(self, h: BaseHTTPRequestHandler, name: str) -> bool:
+        """Answer a directory's index page when there is one to give (see the class)."""
+        if name == "" and self.index is not None:
+            self._index_page(h)
+            return True
+        if self.nested and (name == "" or name.endswith("/")):
+            self._index(h, name)
+            return True
+        return False
+
+    def _servable(self, name: str) -> bool:
+        if "/" not in name:
+            return True
+        parts = name.split("/")
+        return self.nested and not any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+
+    def _index(self, h: BaseHTTPRequestHandler, name: str) -> None:
+        path = self.root / name
+        if (name and not self._servable(name.rstrip("/"))) or not path.is_dir():
+            return self._status(h, name, 404)
+        links = "".join(f'<a href="{p.name}{"/" if p.is_dir() else ""}">{p.name}</a>\n'
+                        for p in sorted(path.iterdir()) if not p.name.startswith("."))
+        body = f'<html><body><a href="../">..</a>\n{links}</body></html>'.encode()
+        self._record(Request(name, None, 200))
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+        return None
+
     def _record(self, req: Request) -> Request:
         with self._lock:
             self.requests.append(req)
@@ -161,8 +197,8 @@ class MirrorServer:
         if not h.path.startswith("/ccf/"):
             return self._status(h, "", 404)
         name = unquote(h.path[len("/ccf/"):])
-        if name == "" and self.index is not None:
-            return self._index_page(h)
+        if self._directory(h, name):
+            return None
         path = self.root / name
         fault = self._fault(name)
         kind = fault.kind if fault else None
@@ -170,7 +206,7 @@ class MirrorServer:
                  "endless": self._endless}.get(kind or "")
         if whole is not None:  # faults that answer for the whole request
             return whole(h, name, fault)  # type: ignore[arg-type]
-        if kind == "404" or "/" in name or not path.is_file():
+        if kind == "404" or not self._servable(name) or not path.is_file():
             return self._status(h, name, 404)
         if kind == "500":
             return self._status(h, name, 500)
