@@ -10,6 +10,11 @@ import sys  # already imported by the interpreter: nothing else runs before main
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        if sys.argv[1:] == ["--version"]:  # what click's version option prints, without click
+            from reprocal._version import version_text
+
+            sys.stdout.write(version_text() + "\n")
+            return 0
         from reprocal.cli import main as cli_main
 
         code = cli_main(argv)

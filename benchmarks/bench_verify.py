@@ -1,4 +1,4 @@
-"""verify: full (FITS sums + sha256, parallel) vs one sha256sum; stat with cold and warm cache.
+"""verify: full (FITS sums + sha256, parallel) vs openssl on every core; stat, cold and warm cache.
 
 Rows follow benchmarks/run.py (``name``, ``reprocal_s``, ``baseline``, ``baseline_s``, ``note``).
 Both sides read the same files in the same run. "page cache warm" rows follow a first full read;
@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "benchmarks"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from _measure import command, openssl_sha256, paired, row  # noqa: E402
 
 
 def _evict(paths: list[Path]) -> None:
@@ -39,15 +42,6 @@ def _timed(fn: Any) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
-
-
-def _sha256sum(paths: list[Path]) -> float:
-    exe = shutil.which("sha256sum")
-    if exe is None:
-        raise RuntimeError("sha256sum not found")
-    t = time.perf_counter()
-    subprocess.run([exe, "--", *map(str, paths)], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
 
 
 def _stat_walk(dirs: list[Path]) -> float:
@@ -83,44 +77,36 @@ def run_on(workdir: str | os.PathLike[str], repo_dir: str | os.PathLike[str],
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return VerifyCache(path)
 
-    # full, page cache warm: best of two, alternating with sha256sum
-    base, ours, hash_only = [], [], []
-    for i in range(2):
-        base.append(_sha256sum(paths))
-        with cache(f"full{i}") as c:
-            t, report = _timed(lambda c=c: verify_files(expected, [repo], level="full",
-                                                         cache=c, jobs=jobs))
+    # full, page cache warm: paired with openssl on every core, interleaved, medians
+    openssl = openssl_sha256(paths, jobs)
+    base_name = f"xargs -P{jobs} openssl dgst -sha256"
+    rounds = iter(range(100))
+
+    def full() -> None:
+        with cache(f"full{next(rounds)}") as c:
+            report = verify_files(expected, [repo], level="full", cache=c, jobs=jobs)
         assert report.ok, report.counts()
-        ours.append(t)
-        hash_only.append(_timed(lambda: hash_files(paths, jobs=jobs))[0])
-    rows.append({"name": f"verify --level full, cold verify cache ({scope}, page cache warm)",
-                 "reprocal_s": min(ours), "baseline": "sha256sum (one process)",
-                 "baseline_s": min(base),
-                 "note": f"FITS CHECKSUM/DATASUM of every HDU + sha256, {jobs} hashing threads"})
-    rows.append({"name": f"sha256 only, hash_files ({scope}, page cache warm)",
-                 "reprocal_s": min(hash_only), "baseline": "sha256sum (one process)",
-                 "baseline_s": min(base), "note": f"{jobs} threads, streaming 4 MiB reads"})
-    # full, these files evicted from the page cache first
-    _evict(paths)
-    base_cold = _sha256sum(paths)
-    _evict(paths)
-    with cache("fullcold") as c:
-        t_cold, report = _timed(lambda: verify_files(expected, [repo], level="full", cache=c,
-                                                     jobs=jobs))
-    assert report.ok
-    rows.append({"name": f"verify --level full, cold verify cache ({scope}, evicted)",
-                 "reprocal_s": t_cold, "baseline": "sha256sum (one process)",
-                 "baseline_s": base_cold, "note": "both read from disk"})
-    # full again with a warm verify cache: --level full promises to read the bytes, so the
-    # cache spares nothing (--level stat is what reuses it, below)
-    with VerifyCache(work / "full1.sqlite") as c:
-        t_again, report = _timed(lambda: verify_files(expected, [repo], level="full", cache=c,
-                                                      jobs=jobs))
-    assert report.ok and report.hashed == n, report.counts()
-    rows.append({"name": f"verify --level full, warm verify cache ({scope})",
-                 "reprocal_s": t_again, "baseline": "sha256sum (one process)",
-                 "baseline_s": min(base), "note": "every file read again: full always reads "
-                                                  "the bytes; stat reuses the cache"})
+
+    openssl()  # the page cache holds every file for both
+    ours, base = paired(full, openssl, n=3)
+    rows.append(row(f"verify --level full, cold verify cache ({scope}, page cache warm)", ours,
+                    base_name, base,
+                    f"FITS CHECKSUM/DATASUM of every HDU + sha256, {jobs} hashing threads"))
+    hashed, base = paired(lambda: hash_files(paths, jobs=jobs), openssl, n=3)
+    rows.append(row(f"sha256 only, hash_files ({scope}, page cache warm)", hashed, base_name,
+                    base, f"{jobs} threads (hashlib releases the GIL)"))
+    # full, these files evicted from the page cache first (one pair: the disk is slow)
+    def cold_full() -> None:
+        _evict(paths)
+        full()
+
+    def cold_openssl() -> None:
+        _evict(paths)
+        openssl()
+
+    ours_cold, base_cold = paired(cold_full, cold_openssl, n=1)
+    rows.append(row(f"verify --level full, cold verify cache ({scope}, evicted)", ours_cold,
+                    base_name, base_cold, "both read from disk (eviction included on both sides)"))
     # stat: cold (empty cache: sizes only) and warm (after a full verify), fresh connections
     walk = min(_stat_walk([repo]) for _ in range(3))
     colds = []
@@ -168,17 +154,8 @@ def _cli_row(work: Path, repo: Path, paths: list[Path], expected: list[Any],
                REPROCAL_CATALOG=str(work / "catalog.sqlite"))
     cmd = [sys.executable, "-m", "reprocal", "verify", str(m), "--ccf-path", str(repo), "--json"]
     subprocess.run(cmd, env=env, capture_output=True, check=True)  # warms the catalogue
-    ours = []
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run(cmd, env=env, capture_output=True, check=True)
-        ours.append(time.perf_counter() - t)
-    base = []
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "reprocal", "--version"], env=env, check=True,
-                       capture_output=True)
-        base.append(time.perf_counter() - t)
+    version = [sys.executable, "-m", "reprocal", "--version"]
+    ours, base = paired(command(cmd, env), command(version, env), n=5)
     import json
 
     from reprocal.state._manifest import load_manifest
@@ -186,10 +163,9 @@ def _cli_row(work: Path, repo: Path, paths: list[Path], expected: list[Any],
     load = min(_timed(lambda: load_manifest(m))[0] for _ in range(3))
     parse = min(_timed(lambda: json.loads(m.read_bytes()))[0] for _ in range(3))
     return [
-        {"name": f"reprocal verify MANIFEST --level stat, warm ({n} files, CLI)",
-         "reprocal_s": min(ours), "baseline": "python -m reprocal --version",
-         "baseline_s": min(base),
-         "note": "whole command: start-up, manifest load, verify, newer-issue check"},
+        row(f"reprocal verify MANIFEST --level stat, warm ({n} files, CLI)", ours,
+            "python -m reprocal --version", base,
+            "whole command: start-up, manifest load, verify, newer-issue check"),
         {"name": f"load_manifest ({n} constituents: schema + model + calibration id)",
          "reprocal_s": load, "baseline": "json.loads", "baseline_s": parse,
          "note": "part of the CLI row above"},

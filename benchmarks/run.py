@@ -1,5 +1,4 @@
-"""``make bench``: run every benchmark and write benchmarks/RESULTS.md (machine, load and date);
-``REPROCAL_BENCH_ONLY=bench_sync,...`` re-runs those alone and replaces their sections.
+"""``make bench``: run every benchmark and write benchmarks/RESULTS.md (machine and date).
 
 Each ``bench_*.py`` module exposes ``run(ctx) -> list[dict]`` rows with ``name``, ``reprocal_s``,
 ``baseline``, ``baseline_s`` and ``note``; the ratio is computed here. ``ctx`` gives a work
@@ -11,7 +10,6 @@ from __future__ import annotations
 import compileall
 import importlib.util
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -22,6 +20,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from _measure import machine  # noqa: E402
 
 
 class Context:
@@ -45,20 +46,6 @@ class Context:
         return self._repo
 
 
-def machine() -> str:
-    cpu = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-
-
 def main() -> int:
     scale = float(os.environ.get("REPROCAL_BENCH_SCALE", "1.0"))
     work = Path(os.environ.get("REPROCAL_BENCH_DIR", HERE / "work"))
@@ -69,12 +56,13 @@ def main() -> int:
     # with PYTHONDONTWRITEBYTECODE would compile every module in every process it times
     compileall.compile_dir(str(ROOT / "reprocal"), quiet=1)
     compileall.compile_file(str(ROOT / "_reprocal_cli.py"), quiet=1)
-    load = os.getloadavg()[0]
     only = [x for x in os.environ.get("REPROCAL_BENCH_ONLY", "").split(",") if x]
+    began = time.perf_counter()
     sections = []
     for path in sorted(HERE.glob("bench_*.py")):
         if only and path.stem not in only:
             continue
+        t0 = time.perf_counter()
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec and spec.loader
         mod = importlib.util.module_from_spec(spec)
@@ -86,70 +74,55 @@ def main() -> int:
             rows = [{"name": path.stem, "note": f"FAILED: {type(exc).__name__}: {exc}"}]
         for r in rows:
             print("  ", r, flush=True)
-        sections.append((path.stem, (mod.__doc__ or "").strip().splitlines()[0:1], rows))
-    if only:
-        rerun_results(sections, scale, (load, os.getloadavg()[0]))
-    else:
-        write_results(sections, scale, (load, os.getloadavg()[0]))
+        took = time.perf_counter() - t0
+        print(f"  ({took:.0f} s)", flush=True)
+        sections.append((path.stem, (mod.__doc__ or "").strip().splitlines()[0:1], rows, took))
+    write_results(sections, scale, time.perf_counter() - began)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def _fmt(x: object) -> str:
+def _fmt(x: object, spread: object = None) -> str:
     if isinstance(x, float):
-        return f"{x:.3f}"
+        text = f"{x:.3f}"
+        if isinstance(spread, tuple) and spread[0] != spread[1]:
+            text += f" ({spread[0]:.3f}–{spread[1]:.3f})"
+        return text
     return "" if x is None else str(x)
 
 
-def section_lines(name: str, doc: list[str], rows: list[dict]) -> list[str]:
-    """One benchmark's heading, summary and table (ending with a blank line)."""
-    lines = [f"## {name}", ""]
-    if doc:
-        lines += [doc[0], ""]
-    lines += ["| benchmark | reprocal (s) | baseline | baseline (s) | ratio | note |",
-              "|---|---|---|---|---|---|"]
-    for r in rows:
-        ratio = (r["reprocal_s"] / r["baseline_s"]
-                 if r.get("reprocal_s") and r.get("baseline_s") else None)
-        lines.append(
-            f"| {r.get('name', '')} | {_fmt(r.get('reprocal_s'))} | {r.get('baseline', '')} | "
-            f"{_fmt(r.get('baseline_s'))} | {_fmt(ratio)} | {r.get('note', '')} |")
-    lines.append("")
-    return lines
-
-
-def write_results(sections, scale: float, load: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+def write_results(sections, scale: float, took: float) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    m = machine()
     lines = [
         "# Benchmark results", "",
-        f"Written by `make bench` on {now}.", "",
-        f"Machine: {machine()}; load average {load[0]:.1f} at the start, {load[1]:.1f} at the "
-        "end (other work on the machine slows both sides of a ratio, not always alike)", "",
+        f"Written by `make bench` on {now} in {took / 60:.1f} min.", "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, SHA-NI {m['sha_ni']}, {m['ram']} RAM, "
+        f"{m['kernel']}, Python {m['python']}, {m['openssl']}; load average at the end "
+        f"{m['load']} (the machine is shared: compare the two sides of a row, not rows).", "",
         f"Repository: synthetic, seed 7, scale {scale} (full scale = ~1550 files, ~4 GB).", "",
-        "Ratios are reprocal time / baseline time in the same run (below 1 means reprocal is faster).",
+        "Each row is paired: reprocal and its baseline run in the same process, interleaved; "
+        "times are medians (min–max) unless the note says otherwise. The ratio is reprocal / "
+        "baseline (below 1: reprocal is faster).",
         "",
     ]
-    for name, doc, rows in sections:
-        lines += section_lines(name, doc, rows)
-    (HERE / "RESULTS.md").write_text("\n".join(lines))
-    print(f"wrote {HERE / 'RESULTS.md'}")
-
-
-def rerun_results(sections, scale: float, load: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
-    """``REPROCAL_BENCH_ONLY=bench_a,bench_b``: replace those sections of RESULTS.md, each
-    saying when it was re-run and at what load; the others stay as their run wrote them."""
-    path = HERE / "RESULTS.md"
-    head, *old = path.read_text().split("\n## ")
-    body = {part.split("\n", 1)[0]: part for part in old}
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    for name, doc, rows in sections:
-        lines = section_lines(name, doc, rows)
-        lines.insert(2, f"Re-run alone (`REPROCAL_BENCH_ONLY={name}`) on {now}, scale {scale}, "
-                        f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end.")
-        lines.insert(3, "")
-        body[name] = "\n".join(lines)[len("## "):]
-    path.write_text("\n## ".join([head, *(body[k] for k in sorted(body))]).rstrip("\n") + "\n")
-    print(f"updated {path}")
+    for name, doc, rows, secs in sections:
+        lines += [f"## {name}", ""]
+        if doc:
+            lines += [f"{doc[0]} ({secs:.0f} s)", ""]
+        lines += ["| benchmark | reprocal (s) | baseline | baseline (s) | ratio | note |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            ratio = (r["reprocal_s"] / r["baseline_s"]
+                     if r.get("reprocal_s") and r.get("baseline_s") else None)
+            lines.append(
+                f"| {r.get('name', '')} | {_fmt(r.get('reprocal_s'), r.get('reprocal_range'))} | "
+                f"{r.get('baseline', '')} | {_fmt(r.get('baseline_s'), r.get('baseline_range'))} "
+                f"| {_fmt(ratio)} | {r.get('note', '')} |")
+        lines.append("")
+    out = Path(os.environ.get("REPROCAL_BENCH_RESULTS", HERE / "RESULTS.md"))
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
 
 
 def timed(cmd: list[str], **kw) -> float:  # type: ignore[no-untyped-def]

@@ -156,3 +156,18 @@ def test_a_library_warning_logged_reaches_stderr(command) -> None:  # type: igno
     logging's last resort), as in a process; pytest's capture handlers do not swallow it."""
     command(lambda rest: logging.getLogger("reprocal.repo._verifycache").warning("rebuilt it"))
     assert in_process("zz-invocation").stderr == "rebuilt it\n"
+
+
+def test_version_loads_neither_click_nor_the_package(tmp_path: Path) -> None:
+    """``reprocal --version`` in a new process imports only the version module: no click, no
+    ``importlib.abc`` (which pulls in ``importlib.resources``), no stage."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "reprocal", "--version"],
+                         capture_output=True, text=True, cwd=tmp_path, check=True)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()
+              if line.startswith("import time:")}
+    from reprocal._version import version_text
+
+    assert out.stdout == version_text() + "\n"
+    assert not {"click", "importlib.abc", "reprocal.cli", "reprocal.core"} & loaded

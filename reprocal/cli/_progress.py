@@ -21,15 +21,15 @@ class Bar:
     def __init__(self, desc: str, *, total: int | None = None, unit: str = "file",
                  unit_scale: bool = False, enabled: bool | None = None,
                  file: TextIO | None = None):
-        from tqdm import tqdm
-
         self._lock = threading.Lock()
         self._items: int | None = None
         self._done = 0
-        self._tqdm: Any = tqdm(
-            total=total, desc=desc, unit=unit, unit_scale=unit_scale, leave=False,
-            file=file or sys.stderr, dynamic_ncols=True,
-            disable=not (stderr_is_tty() if enabled is None else enabled))
+        self._tqdm: Any = _Off()
+        if stderr_is_tty() if enabled is None else enabled:  # tqdm is imported only to draw
+            from tqdm import tqdm
+
+            self._tqdm = tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale,
+                              leave=False, file=file or sys.stderr, dynamic_ncols=True)
 
     def start(self, total: int | None, *, items: int | None = None) -> None:
         with self._lock:
@@ -58,6 +58,24 @@ class Bar:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Off:
+    """A bar that draws nothing (stderr is no terminal), without importing tqdm."""
+
+    total: int | None = None
+
+    def reset(self, total: int | None = None) -> None:
+        self.total = total
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 __all__ = ["Bar"]

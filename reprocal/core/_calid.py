@@ -46,6 +46,7 @@ implementation check itself.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -115,7 +116,33 @@ class CalibrationId:
 
 def canonical(obj: Any) -> bytes:
     """RFC 8785 (JCS) bytes of a JSON value."""
+    if _plain(obj):
+        # ASCII strings, small integers, booleans and null serialise the same under the json
+        # module as under JCS (keys sorted, no spaces, the same escapes) and ~20x faster.
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     return rfc8785.dumps(obj)
+
+
+_SAFE_INT = 2**53
+
+
+def _plain(obj: Any, depth: int = 0) -> bool:
+    """Whether ``obj`` holds only what JCS and ``json.dumps`` write identically."""
+    if obj is None or obj is True or obj is False:
+        return True
+    t = type(obj)
+    if t is str:
+        return obj.isascii()  # type: ignore[no-any-return]
+    if t is int:
+        return -_SAFE_INT < obj < _SAFE_INT  # type: ignore[no-any-return]
+    if depth > 8:
+        return False
+    if t is dict:
+        return all(type(k) is str and k.isascii() and _plain(v, depth + 1)
+                   for k, v in obj.items())
+    if t is list or t is tuple:
+        return all(_plain(v, depth + 1) for v in obj)
+    return False
 
 
 def digest(level: str, obj: Mapping[str, Any]) -> str:

@@ -52,20 +52,38 @@ def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable
     pinned state stays reproducible, but the user should know). Pure: no file, no clock.
     """
     selector = Selector(constituents)
+    names: dict[str, ConstituentName] = {}
+    # observations whose rules the selector cannot tell apart, pinned to the same files, have
+    # the same findings: 10,000 observations are a few hundred selections
+    seen: dict[tuple[Any, ...], list[tuple[str, str, bool]]] = {}
     out: list[NewerIssue] = []
     for label, obs in observations:
-        at_pin = selector.apply(Rule(obs.obs_date, obs.analysis_date, obs.category)).by_key()
-        now = selector.apply(Rule(obs.obs_date, max(today, obs.analysis_date),
-                                  obs.category)).by_key()
-        for filename in obs.files:
-            pinned = ConstituentName.parse(filename)
-            best = now.get(pinned.key)
-            if best is None or best.issue <= pinned.issue:
-                continue
-            then = at_pin.get(pinned.key)
-            out.append(NewerIssue(label, pinned.filename, best.filename,
-                                  then is not None and then.issue > pinned.issue))
+        rule_then = Rule(obs.obs_date, obs.analysis_date, obs.category)
+        rule_now = Rule(obs.obs_date, max(today, obs.analysis_date), obs.category)
+        key = (selector.rule_class(rule_then), selector.rule_class(rule_now), obs.files)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = _findings(selector, rule_then, rule_now, obs.files, names)
+        out.extend(NewerIssue(label, pinned, newer, at_pin) for pinned, newer, at_pin in found)
     return out
+
+
+def _findings(selector: Selector, rule_then: Rule, rule_now: Rule, files: Iterable[str],
+              names: dict[str, ConstituentName]) -> list[tuple[str, str, bool]]:
+    """``(pinned, newer, at the pinned dates)`` for one observation's files."""
+    at_pin, now = selector.apply(rule_then).by_key(), selector.apply(rule_now).by_key()
+    found = []
+    for filename in files:
+        pinned = names.get(filename)
+        if pinned is None:
+            pinned = names[filename] = ConstituentName.parse(filename)
+        best = now.get(pinned.key)
+        if best is None or best.issue <= pinned.issue:
+            continue
+        then = at_pin.get(pinned.key)
+        found.append((pinned.filename, best.filename,
+                      then is not None and then.issue > pinned.issue))
+    return found
 
 
 __all__ = ["NewerIssue", "newer_issues"]

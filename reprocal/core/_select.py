@@ -32,8 +32,10 @@ withdrawal dates come from the caller (the catalogue, or the mirror history of
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -142,6 +144,7 @@ class Selector:
             (key, sorted(group, key=lambda c: c.issue, reverse=True))
             for key, group in sorted(groups.items())
         ]
+        self._edges: tuple[list[str], list[str]] | None = None
         # The hot loop compares canonical date strings (fixed width, so string order is time
         # order) instead of CalDate objects: the same rule as Rule.why_not, ~10x cheaper.
         self.withdrawals = withdrawals
@@ -189,6 +192,20 @@ class Selector:
                 assert w is not None
                 skipped.append((first_skipped, w))
         return Selection(rule, tuple(chosen), tuple(skipped))
+
+    def rule_class(self, rule: Rule) -> tuple[Any, ...]:
+        """A key equal for any two rules this selector cannot tell apart: the observation date
+        enters the rule only as ``valdate <= obs`` and ``evaldate >= obs``, so two dates with as
+        many valdates at or before them and as many evaldates before them make every
+        constituent equally eligible (thousands of observations fall in a few hundred classes).
+        """
+        if self._edges is None:
+            rows = [r for group in self._rows for r in group]
+            self._edges = (sorted({r[1] for r in rows}), sorted({r[2] for r in rows if r[2]}))
+        valdates, evaldates = self._edges
+        obs = rule.obs_date.text
+        return (bisect_right(valdates, obs), bisect_left(evaldates, obs), rule.analysis_date.text,
+                rule.category, rule.ignore_category, rule.master_index)
 
     def history(self, key: tuple[str, str]) -> Sequence[Constituent]:
         """All known issues of one type, highest first."""
@@ -248,24 +265,45 @@ def mirror_outcomes(constituents: Iterable[Constituent], rule: Rule, withdrawals
     (reprocal skips it) or by ``pruned_on`` (default: any withdrawal known, i.e. the mirror as
     pruned today): then a pruned mirror gives another issue, or none.
     """
-    pool = list(constituents)
-    kept = Selector(pool).apply(rule)
-    selection = Selector(pool, withdrawals=withdrawals).apply(rule)
-    day = pruned_on
-    pruned_names = (withdrawals.names_as_of(day) if day is not None
-                    else frozenset(w.name for w in withdrawals if w.until is None))
-    pruned = Selector(c for c in pool if c.filename not in pruned_names).apply(rule)
-    mine, theirs = selection.by_key(), pruned.by_key()
-    effects = []
-    for c in kept.chosen:
-        now = withdrawals.as_of(c.filename, rule.analysis_date)
-        later = None
-        if c.filename in pruned_names:
-            later = next((w for w in withdrawals.periods(c.filename)
-                          if day is None or w.covers(day)), None)
-        w = now or later
-        if w is None:
-            continue
-        effects.append(WithdrawalEffect(c.key, c, w, mine.get(c.key), c, theirs.get(c.key),
-                                        now is not None))
-    return MirrorOutcomes(selection, kept, pruned, pruned_on, tuple(effects))
+    return MirrorSelectors(constituents, withdrawals, pruned_on=pruned_on).outcomes(rule)
+
+
+class MirrorSelectors:
+    """The three selectors of :func:`mirror_outcomes`, built once for many rules (``pin
+    --obs-list`` resolves thousands of observations against one repository)."""
+
+    def __init__(self, constituents: Iterable[Constituent], withdrawals: Withdrawals,
+                 *, pruned_on: CalDate | None = None):
+        pool = list(constituents)
+        self.withdrawals = withdrawals
+        self.pruned_on = pruned_on
+        self._kept = Selector(pool)
+        self._mine = Selector(pool, withdrawals=withdrawals) if withdrawals else self._kept
+        day = pruned_on
+        self._pruned_names = (withdrawals.names_as_of(day) if day is not None
+                              else frozenset(w.name for w in withdrawals if w.until is None))
+        self._pruned = (Selector(c for c in pool if c.filename not in self._pruned_names)
+                        if self._pruned_names else self._kept)
+
+    def outcomes(self, rule: Rule) -> MirrorOutcomes:
+        """:func:`mirror_outcomes` for one rule."""
+        withdrawals, day, pruned_names = self.withdrawals, self.pruned_on, self._pruned_names
+        kept = self._kept.apply(rule)
+        selection = self._mine.apply(rule) if self._mine is not self._kept else kept
+        pruned = self._pruned.apply(rule) if self._pruned is not self._kept else kept
+        if not withdrawals:
+            return MirrorOutcomes(selection, kept, pruned, day, ())
+        mine, theirs = selection.by_key(), pruned.by_key()
+        effects = []
+        for c in kept.chosen:
+            now = withdrawals.as_of(c.filename, rule.analysis_date)
+            later = None
+            if c.filename in pruned_names:
+                later = next((w for w in withdrawals.periods(c.filename)
+                              if day is None or w.covers(day)), None)
+            w = now or later
+            if w is None:
+                continue
+            effects.append(WithdrawalEffect(c.key, c, w, mine.get(c.key), c, theirs.get(c.key),
+                                            now is not None))
+        return MirrorOutcomes(selection, kept, pruned, day, tuple(effects))

@@ -25,7 +25,7 @@ from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
 from reprocal.repo._catalog import Catalog, LocalFile, ScanReport
 from reprocal.repo._ccfpath import CcfPath, ccf_dirs
-from reprocal.repo._resolve import Resolution, resolve
+from reprocal.repo._resolve import Resolution, Resolver
 from reprocal.repo._walk import DEFAULT_GLOB
 
 
@@ -54,6 +54,7 @@ class Repository:
         self.fileglob = fileglob
         self.last_scan: ScanReport | None = None
         self._snapshot: tuple[list[LocalFile], list[Constituent], Withdrawals] | None = None
+        self._resolver: Resolver | None = None
         if refresh:
             try:
                 self.refresh(progress=progress)
@@ -74,7 +75,7 @@ class Repository:
 
     def refresh(self, *, progress: Progress | None = None) -> ScanReport:
         """Re-scan the directories (only new or changed files are read)."""
-        self._snapshot = None
+        self._snapshot = self._resolver = None
         self.last_scan = self.catalog.refresh(
             self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress)
         return self.last_scan
@@ -82,7 +83,7 @@ class Repository:
     def import_index(self, path: str | os.PathLike[str]) -> int:
         """Import a master index / CALINDEX table as expected content (see
         :meth:`Catalog.import_calindex`); later resolutions see it."""
-        self._snapshot = None
+        self._snapshot = self._resolver = None
         return self.catalog.import_calindex(path)
 
     def present(self) -> list[LocalFile]:
@@ -117,7 +118,11 @@ class Repository:
                 f"no calibration constituents found in {':'.join(map(str, self.dirs))}",
                 hint="cifbuild would write an empty CIF here; check --ccf-path / SAS_CCFPATH",
             )
-        return resolve(present, known, rule, withdrawals)
+        if held_on is not None:
+            return Resolver(present, known, withdrawals).resolve(rule)
+        if self._resolver is None:
+            self._resolver = Resolver(present, known, withdrawals)
+        return self._resolver.resolve(rule)
 
     def held_on(self, date: CalDate) -> set[str]:
         """The constituent names the directories' mirror histories say were held at ``date``;

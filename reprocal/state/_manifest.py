@@ -55,7 +55,7 @@ from reprocal.core._dates import CalDate, parse_optional
 from reprocal.core._names import ConstituentName, check_label, check_relative_path
 from reprocal.errors import InputError, ManifestError, ReprocalNotice
 from reprocal.fs._atomic import atomic_write
-from reprocal.state._schemas import json_path, load_schema, parse_json, read_json
+from reprocal.state._schemas import inline_refs, json_path, load_schema, parse_json, read_json
 
 SCHEMA_V1 = "reprocal.manifest/v1"
 SCHEMA_V2 = "reprocal.manifest/v2"
@@ -547,9 +547,20 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(schema(), format_checker=None)
 
 
+@cache
+def _fast_validator() -> Any:
+    """The same schema with its references inlined: the verdict for valid documents; the
+    messages of invalid ones still come from :func:`_validator`."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(inline_refs(schema()), format_checker=None)
+
+
 def _schema_errors(doc: Any, source: str) -> None:
     import jsonschema
 
+    if _fast_validator().is_valid(doc):
+        return
     errors = sorted(_validator().iter_errors(doc), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         err = jsonschema.exceptions.best_match(errors)

@@ -5,6 +5,13 @@ history, :mod:`reprocal.repo._history`) reads JSON with the same bounds; this mo
 names the manifest, record, image and bundle modules import.
 """
 
-from reprocal.fs._json import MAX_INT_DIGITS, json_path, load_schema, parse_json, read_json
+from reprocal.fs._json import (
+    MAX_INT_DIGITS,
+    inline_refs,
+    json_path,
+    load_schema,
+    parse_json,
+    read_json,
+)
 
-__all__ = ["MAX_INT_DIGITS", "json_path", "load_schema", "parse_json", "read_json"]
+__all__ = ["MAX_INT_DIGITS", "inline_refs", "json_path", "load_schema", "parse_json", "read_json"]

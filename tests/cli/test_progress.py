@@ -55,3 +55,16 @@ def test_unknown_total_counts_up() -> None:
         bar.start(None)
         bar.update(7)
         assert bar._tqdm.total is None and bar._tqdm.n == 7
+
+
+def test_a_bar_off_imports_no_tqdm() -> None:
+    """With stderr no terminal the bar draws nothing and tqdm is not even imported (it is a
+    tenth of a command's start-up)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom reprocal.cli._progress import Bar\n"
+            "with Bar('x', enabled=False) as b:\n    b.start(3, items=2); b.update(); b.finished('a')\n"
+            "print('tqdm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -128,3 +128,39 @@ def test_text_round_trip(level: str, hexdigits: str) -> None:
 def test_v1_id_described_as_such() -> None:
     """A v1 id says in words what it is."""
     assert "a version-1 id, from reprocal 0.1" in CalibrationId.parse("sha256:" + "c" * 64).describe()
+
+
+_plain_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(st.characters(max_codepoint=127)),
+    lambda kids: st.lists(kids, max_size=4)
+    | st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=6), kids, max_size=4),
+    max_leaves=12)
+
+
+@given(_plain_json)
+def test_canonical_fast_path_is_jcs(value: object) -> None:
+    """The json-module shortcut for ASCII text, integers, booleans and null writes the RFC 8785
+    bytes exactly (control characters, big integers and nesting included)."""
+    import rfc8785
+
+    assert canonical(value) == rfc8785.dumps(value)
+    for big in (2**53, -(2**53)):  # outside JCS's integers: refused, as before
+        with pytest.raises(rfc8785.IntegerDomainError):
+            canonical({"n": big})
+
+
+@given(st.dictionaries(st.text(max_size=4), st.text(max_size=4) | st.floats(allow_nan=False,
+                                                                            allow_infinity=False),
+                       max_size=3))
+def test_canonical_of_other_values_is_jcs(value: dict) -> None:
+    """Non-ASCII text and floats still go through the RFC 8785 encoder."""
+    import rfc8785
+
+    try:
+        want = rfc8785.dumps(value)
+    except Exception:  # lone surrogates: refused either way
+        with pytest.raises(Exception):  # noqa: B017
+            canonical(value)
+        return
+    assert canonical(value) == want

@@ -43,3 +43,28 @@ def test_not_yet_valid_or_other_category_is_not_newer(tmp_path: Path) -> None:
     obs = PinnedObservation(None, CalDate.parse("2003-01-01"), CalDate.parse("2002-01-01"),
                             "XMMCCF", (A,))
     assert newer_issues([("obs1", obs)], present, today=CalDate.parse("2026-01-01")) == []
+
+
+def test_many_observations_find_what_each_finds_alone() -> None:
+    """Observations that share a class of dates share their findings; each list is the one
+    the observation gets alone (a planned repository, every pinned set one issue behind)."""
+    import random
+
+    from reprocal.testing._synthetic import plan
+
+    known = list(plan(seed=4, files=300))
+    older: dict[tuple[str, str], str] = {}
+    for c in sorted(known, key=lambda c: (c.key, c.issue)):
+        older.setdefault(c.key, c.filename)  # the first issue of each type
+    rng = random.Random(4)
+    today = CalDate.parse("2026-01-01")
+    labelled = []
+    for i in range(120):
+        obs = CalDate.parse(f"{rng.randint(2000, 2025)}-{rng.randint(1, 12):02d}-01")
+        an = CalDate.parse(rng.choice(["2010-01-01", "2020-06-01"]))
+        files = tuple(sorted(rng.sample(sorted(older.values()), 20)))
+        labelled.append((f"o{i}", PinnedObservation(f"o{i}", obs, an, "XMMCCF", files)))
+    labelled += labelled[:10]  # the same observations twice
+    together = newer_issues(labelled, known, today=today)
+    alone = [n for pair in labelled for n in newer_issues([pair], known, today=today)]
+    assert together == alone and together

@@ -362,3 +362,47 @@ def test_ten_thousand_observations_fit_in_two_megabytes() -> None:
     data = m.dumps()
     assert len(data) <= 2_000_000, len(data)
     assert loads(data) == m
+
+
+# --- the compiled validator -----------------------------------------------------------------
+
+def _paths(x, at=()):  # type: ignore[no-untyped-def]
+    """Every (container, key) inside a JSON value."""
+    items = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, list) else ()
+    for k, v in items:
+        yield x, k
+        yield from _paths(v, (*at, k))
+
+
+_JUNK = [None, True, -1, 2**41, 1.5, "", "now", "../x", "a" * 300, [], {}, [1, 1], {"z": 1}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(_JUNK), st.booleans())
+def test_inlined_schema_judges_as_the_reference(pick: int, junk: object, drop: bool) -> None:
+    """The references-inlined validator (the fast path) accepts exactly what jsonschema with the
+    schema as written accepts: one member of a v1 or v2 manifest replaced or removed."""
+    from reprocal.state._manifest import _fast_validator, _validator
+
+    doc = json.loads(V1.read_text()) if pick % 3 == 0 else json.loads(_manifest(
+        extras=[ExtraSet("caldb", "esas-caldb", (ExtraFile("a/b", 1, SHA),), None,
+                         ExtraFile("t.tar", 2, SHA))]).dumps())
+    places = list(_paths(doc))
+    parent, key = places[pick % len(places)]
+    if drop and isinstance(parent, dict):
+        del parent[key]
+    else:
+        parent[key] = copy.deepcopy(junk)
+    assert _fast_validator().is_valid(doc) == _validator().is_valid(doc)
+
+
+def test_valid_manifests_skip_the_reference_validator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A valid manifest is judged by the fast validator alone; the reference one only words the
+    errors of an invalid one (its messages are those of the table above)."""
+    import reprocal.state._manifest as mod
+
+    def refuse() -> None:
+        raise AssertionError("reference validator used for a valid manifest")
+
+    monkeypatch.setattr(mod, "_validator", refuse)
+    assert loads(_manifest().dumps()).calibration_id == _manifest().calibration_id
