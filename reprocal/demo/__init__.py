@@ -234,6 +234,13 @@ def _provenance(d: Demo, summary: Path) -> None:
 
 
 def _campaign(d: Demo, summary: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        d.step("Campaigns (skipped)",
+               "Campaigns run on Dask distributed, an extra this installation lacks: "
+               "pip install 'reprocal[campaign]' (make demo installs it) to see them here.")
+        return
     from reprocal.demo._campaign import steps
 
     steps(d, summary)

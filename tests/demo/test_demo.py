@@ -68,3 +68,16 @@ def test_the_demo_finds_the_samples_where_it_says() -> None:
     env = dict(os.environ, REPROCAL_SAMPLES="/somewhere/samples")
     got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert got.stdout.strip() == "/somewhere/samples"
+
+
+def test_the_demo_without_the_campaign_extra_says_how_to_get_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain ``pip install reprocal`` has no Dask: the demo's campaign step says so and how
+    to add it, instead of failing the demo."""
+    from reprocal.demo import Demo, _campaign
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    _campaign(Demo(tmp_path), tmp_path / "summary.md")
+    out = capsys.readouterr().out
+    assert "Campaigns (skipped)" in out and "'reprocal[campaign]'" in out
+    assert not (tmp_path / "campaign").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.archive import Archive, C, clock, served, sha256
-from support.components import program
+from support.components import needs, program
 
 from reprocal import api
 from reprocal.errors import CheckFailed
@@ -260,15 +260,16 @@ def _writers(dest: Path) -> list[str]:
     return out
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("setpriv")
-                    or not shutil.which("rsync"), reason="needs Linux, setpriv and rsync")
+@needs("rsync")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("setpriv"),
+                    reason="needs Linux and setpriv (util-linux)")
 def test_kill_9_mid_rsync_sync_leaves_no_rsync_writing(tmp_path: Path, archive: Archive) -> None:
     """``reprocal sync`` from an rsync module killed with SIGKILL while its rsync transfers
     run: no rsync outlives it to write into a .part file that the next run would resume and
     install; the re-run completes with the mirror's bytes and nothing else."""
     from support.servers import RsyncDaemon
 
-    real = shutil.which("rsync")
+    real = program("rsync")
     slow = tmp_path / "bin"
     slow.mkdir()
     (slow / "rsync").write_text(  # transfers wait (a slow mirror); listings do not

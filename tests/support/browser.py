@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from support.components import missing_reason
+from support.components import locate, missing_reason
 
 ARTEFACTS = "REPROCAL_TEST_ARTEFACTS"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,7 +59,7 @@ def _absent(reason: str) -> None:
 @contextmanager
 def open_browser(tmp_path: Path) -> Iterator[Any]:
     """A fresh headless Chromium (own empty profile) for one test; skips when unavailable."""
-    found = shutil.which("chromium")
+    found = locate("chromium")
     if found is None:
         _absent(missing_reason("chromium"))
     chromium = Path(str(found))

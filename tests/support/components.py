@@ -42,6 +42,13 @@ def missing_reason(name: str) -> str:
             "`make test` as root installs it)")
 
 
+def locate(name: str) -> Path | None:
+    """The path of ``name`` on ``PATH``, or ``None`` (for a caller that decides itself what a
+    missing program means, with :func:`missing_reason` as its reason)."""
+    found = shutil.which(name)
+    return None if found is None else Path(found)
+
+
 def program(name: str) -> Path:
     """The path of ``name`` on ``PATH``; the calling test skips when there is none."""
     found = shutil.which(name)
@@ -57,4 +64,4 @@ def needs(*names: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(bool(absent), reason="; ".join(map(missing_reason, absent)))
 
 
-__all__ = ["missing_reason", "needs", "packages", "program"]
+__all__ = ["locate", "missing_reason", "needs", "packages", "program"]
