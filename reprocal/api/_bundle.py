@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from reprocal.api._checked import Checked
 from reprocal.api._inputs import DateLike, PathLike, public_keys
 from reprocal.bundle._verify import BundleCheck
 from reprocal.bundle._write import Bundle
@@ -75,7 +76,7 @@ def bundle(
 
 
 @attrs.frozen
-class BundleVerifyResult:
+class BundleVerifyResult(Checked):
     """What :func:`bundle_verify` found."""
 
     check: BundleCheck
@@ -89,10 +90,6 @@ class BundleVerifyResult:
     def published_under(self) -> CalibrationId | None:
         """The version-1 id a reprocal 0.1 bundle was published under."""
         return CalibrationId.parse(self.check.v1_id) if self.check.v1_id else None
-
-    def raise_if_failed(self) -> None:
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         return self.check.to_json()

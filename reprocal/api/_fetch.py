@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from reprocal.api._checked import Checked
 from reprocal.api._inputs import (
     DateLike,
     PathLike,
@@ -113,7 +114,7 @@ def _destination(wanted: _Wanted, ccf_path: CcfPath, names: Names) -> tuple[Path
 
 
 @attrs.frozen
-class FetchRunResult:
+class FetchRunResult(Checked):
     """What :func:`fetch` did."""
 
     report: FetchReport
@@ -130,10 +131,6 @@ class FetchRunResult:
     @property
     def ok(self) -> bool:
         return self.report.ok
-
-    def raise_if_failed(self) -> None:
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         return self.report.to_json()

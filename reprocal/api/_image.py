@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from reprocal.api._checked import Checked
 from reprocal.api._inputs import PathLike, directories, manifest_of, signer_of
 from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names
 from reprocal.image._build import ImageResult
@@ -83,7 +84,7 @@ def image_build(
 
 
 @attrs.frozen
-class ImageVerifyResult:
+class ImageVerifyResult(Checked):
     """What :func:`image_verify` found."""
 
     path: Path
@@ -94,10 +95,6 @@ class ImageVerifyResult:
     @property
     def ok(self) -> bool:
         return self.report.ok
-
-    def raise_if_failed(self) -> None:
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         return self.report.to_json()

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from reprocal.api._checked import Checked
 from reprocal.api._inputs import PathLike, open_repository, warn
 from reprocal.errors import PARAMETERS, Names, RepositoryError
 from reprocal.progress import Progress
@@ -17,7 +18,7 @@ from reprocal.repo._walk import DEFAULT_GLOB
 
 
 @attrs.frozen
-class IndexResult:
+class IndexResult(Checked):
     """What :func:`index` did."""
 
     report: ScanReport
@@ -40,15 +41,6 @@ class IndexResult:
     @property
     def dirs(self) -> tuple[Path, ...]:
         return self.report.dirs
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    def raise_if_failed(self) -> None:
-        """Raise :attr:`failure`, if any."""
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = self.report.to_json()

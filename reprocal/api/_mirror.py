@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from reprocal.api._checked import Checked
 from reprocal.api._inputs import DateLike, PathLike, directories, warn
 from reprocal.audit._newer import DriftReport
 from reprocal.core._constituent import Constituent
@@ -68,7 +69,7 @@ def _mirror_set(mirror: Mirror, given: str | None, names: Names) -> MirrorSet:
 
 
 @attrs.frozen
-class SyncResult:
+class SyncResult(Checked):
     """What :func:`sync` found and did."""
 
     report: SyncReport
@@ -80,14 +81,6 @@ class SyncResult:
     failure: ReprocalError | None = attrs.field(default=None, eq=False)
     """Raised by :meth:`raise_if_failed`: a file could not be fetched (exit 1, or 5 when no
     mirror could be reached), or a new conflict was found (exit 1)."""
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    def raise_if_failed(self) -> None:
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         doc = self.report.to_json()

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from reprocal.api._checked import Checked
 from reprocal.api._inputs import PathLike, directories, manifest_of, warn
 from reprocal.core._drift import NewerIssue
 from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names, ReprocalError
@@ -22,7 +23,7 @@ from reprocal.state._manifest import Manifest
 
 
 @attrs.frozen
-class VerifyResult:
+class VerifyResult(Checked):
     """What :func:`verify` found."""
 
     manifest: Manifest
@@ -40,10 +41,6 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return self.report.ok and (self.extras is None or self.extras.ok)
-
-    def raise_if_failed(self) -> None:
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         doc = self.report.to_json()
@@ -139,7 +136,7 @@ def verify(
 
 
 @attrs.frozen
-class RepositoryVerifyResult:
+class RepositoryVerifyResult(Checked):
     """What :func:`verify_repository` found."""
 
     report: RepositoryReport
@@ -149,10 +146,6 @@ class RepositoryVerifyResult:
     @property
     def ok(self) -> bool:
         return self.report.ok
-
-    def raise_if_failed(self) -> None:
-        if self.failure is not None:
-            raise self.failure
 
     def to_json(self) -> dict[str, Any]:
         return self.report.to_json()

@@ -15,9 +15,9 @@ from reprocal.cli._common import catalog_option, ccf_path_option, echo_json, inf
 @catalog_option
 @json_option
 def doctor_cmd(as_json: bool, **options: Any) -> None:
-    """What is in effect (SAS_* variables, repository, catalogue, caches, mirrors, SAS version,
-    which cifbuild runs) and whether each is usable. Writes nothing, contacts no mirror; exit
-    status 1 when something is not usable."""
+    """What is in effect (SAS's environment variables, the repository, catalogue, caches,
+    mirrors, SAS version, which cifbuild runs) and whether each is usable. Writes nothing,
+    contacts no mirror; exit status 1 when something is not usable."""
     r = api.doctor(**options, names=option_names())
     if as_json:
         echo_json(r.to_json())
