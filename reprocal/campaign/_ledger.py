@@ -32,7 +32,6 @@ import fcntl
 import json
 import os
 import sqlite3
-import stat
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,7 +42,9 @@ from typing import Any
 import attrs
 
 from reprocal.errors import InputError, LocalIOError, ReprocalError, ReprocalWarning
-from reprocal.fs._inputs import UnsafeFileError, kind_of, open_private, open_regular
+from reprocal.fs._inputs import UnsafeFileError, open_private
+from reprocal.fs._mounts import NETWORK, filesystem_of
+from reprocal.fs._sqlite import not_a_database
 
 LEDGER = "campaign.sqlite"
 LOCK = "campaign.lock"
@@ -52,12 +53,7 @@ SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 30.0
 """Seconds a statement waits for a lock another process holds (``campaign status`` reading
 while the client writes, on a rollback journal) before it is reported."""
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
-NETWORK_FILE_SYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "ceph", "glusterfs",
-    "fuse.glusterfs", "fuse.sshfs", "fuse.ceph", "afs", "9p", "panfs", "orangefs", "fuse.beegfs",
-})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -130,38 +126,6 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def mount_type(path: str, mountinfo: str) -> str | None:
-    """The file system type of the mount holding ``path`` (absolute, resolved), read from
-    ``/proc/self/mountinfo`` text (pure).
-
-    >>> info = ("22 1 0:21 / / rw - ext4 /dev/vda rw\\n"
-    ...         "40 22 0:35 / /scratch rw,relatime - nfs4 srv:/s rw\\n")
-    >>> mount_type("/scratch/run/out", info), mount_type("/home/me", info)
-    ('nfs4', 'ext4')
-    """
-    best, kind = -1, None
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        if " - " not in line or len(fields) < 5:
-            continue
-        point = fields[4].replace("\\040", " ")
-        after = line.split(" - ", 1)[1].split(" ")
-        inside = path == point or path.startswith(point.rstrip("/") + "/")
-        if inside and len(point) > best:
-            best, kind = len(point), after[0]
-    return kind
-
-
-def file_system_of(directory: Path) -> str | None:
-    """The file system type of ``directory`` (``None`` where the system does not say)."""
-    try:
-        with open_regular("/proc/self/mountinfo") as f:
-            text = f.read(4 << 20).decode("utf-8", "replace")
-    except OSError:
-        return None
-    return mount_type(str(directory.resolve()), text)
-
-
 def _not_a_ledger(path: Path, what: str) -> InputError:
     return InputError(f"{path} is {what}, not a campaign ledger", path=None,
                       hint="give the directory of a campaign (or a new one) as the output")
@@ -171,17 +135,11 @@ def _check_path(path: Path) -> None:
     """Refuse what is at ``path`` unless it is absent or an SQLite file: a FIFO, a directory,
     a link to something else, a text file are never opened as a database."""
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
+        why = not_a_database(path, follow_links=False)
     except OSError as exc:
         raise LocalIOError.of(exc, path, doing="cannot use the ledger") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _not_a_ledger(path, kind_of(st.st_mode))
-    if st.st_size:
-        with open_regular(path) as f:
-            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise _not_a_ledger(path, "a file that is not an SQLite database")
+    if why:
+        raise _not_a_ledger(path, why)
 
 
 def _database_error(path: Path, exc: sqlite3.DatabaseError) -> ReprocalError:
@@ -211,8 +169,8 @@ class Ledger:
         if readonly and not self.path.exists():
             raise InputError(f"{self.directory} holds no campaign ledger ({LEDGER})",
                              hint="give the output directory of `reprocal campaign run`")
-        self.file_system = file_system_of(self.directory)
-        self.network = self.file_system in NETWORK_FILE_SYSTEMS
+        self.file_system = filesystem_of(self.directory)
+        self.network = self.file_system in NETWORK
         uri = f"file:{self.path}?mode={'ro' if readonly else 'rwc'}"
         try:
             self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT,
@@ -376,5 +334,4 @@ def client_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-__all__ = ["BUSY_TIMEOUT", "Entry", "LEDGER", "LOCK", "Ledger", "NETWORK_FILE_SYSTEMS",
-           "Output", "client_lock", "file_system_of", "mount_type", "now"]
+__all__ = ["BUSY_TIMEOUT", "Entry", "LEDGER", "LOCK", "Ledger", "Output", "client_lock", "now"]

@@ -25,7 +25,8 @@ MOUNTS_LIMIT = 4 << 20
 
 NETWORK = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs",
                      "fuse.sshfs", "ceph", "fuse.ceph", "glusterfs", "fuse.glusterfs", "9p",
-                     "afs", "ncpfs", "fuse.gcsfuse", "fuse.s3fs"})
+                     "afs", "ncpfs", "fuse.gcsfuse", "fuse.s3fs", "panfs", "orangefs",
+                     "fuse.beegfs"})
 """File systems shared over a network, where SQLite's shared-memory WAL is not safe."""
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,8 +34,8 @@ from reprocal.core._withdrawal import Withdrawal, Withdrawals
 from reprocal.errors import InputError, LocalIOError, RepositoryError, ReprocalError
 from reprocal.fits._calindex import read_calindex
 from reprocal.fits._headers import read_constituent
-from reprocal.fs._inputs import kind_of, open_regular
 from reprocal.fs._limits import current_limits
+from reprocal.fs._sqlite import not_a_database
 from reprocal.progress import NullProgress, Progress
 from reprocal.repo._verifycache import FileStat
 from reprocal.repo._walk import DEFAULT_GLOB, list_files
@@ -177,7 +176,6 @@ def _constituent(row: sqlite3.Row) -> Constituent:
     )
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 REBUILD_HINT = ("rebuild it with `reprocal index --rebuild` (it keeps the damaged file aside), "
                 "then import any master index again")
 
@@ -193,17 +191,13 @@ def _check_catalog_path(path: Path) -> None:
     """Refuse, before SQLite touches it, a path that is not a catalogue: a directory (the
     repository itself), a FIFO, a device, a file that is not an SQLite database."""
     try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):  # mkdir of its directory will tell
+        why = not_a_database(path)
+    except NotADirectoryError:  # mkdir of its directory will tell
         return
     except OSError as exc:
         raise LocalIOError.of(exc, path, doing="cannot use the catalogue") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _not_a_catalogue(path, kind_of(st.st_mode))
-    if st.st_size:
-        with open_regular(path) as f:
-            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise _not_a_catalogue(path, "a file that is not an SQLite database")
+    if why:
+        raise _not_a_catalogue(path, why)
 
 
 def _database_error(path: Path, exc: sqlite3.DatabaseError, wait: float) -> ReprocalError:
