@@ -18,23 +18,9 @@ import pytest
 from support.hostile import check
 
 from reprocal.testing._extras import caldb_file, write_caldb
-from reprocal.testing._synthetic import generate
 
 PIN = ["pin", "--obs-date", "2004-05-09T13:00:16", "--analysis-date", "2018-01-01",
        "--allow-incomplete"]
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("hostile-extras") / "ccf"
-    generate(root, seed=5, scale=1e-4, files=12)
-    return root
-
-
-@pytest.fixture
-def repo(box: Path, pristine: Path) -> Path:
-    shutil.copytree(pristine, box / "ccf")
-    return box / "ccf"
 
 
 def _member(tar: tarfile.TarFile, name: str, data: bytes = b"", **kw: object) -> None:

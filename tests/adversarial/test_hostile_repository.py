@@ -11,27 +11,11 @@ the advice to delete what is not a catalogue.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from support.hostile import check
-
-from reprocal.testing._synthetic import generate
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("hostile-repo") / "ccf"
-    generate(root, seed=5, scale=1e-4, files=12)
-    return root
-
-
-@pytest.fixture
-def repo(box: Path, pristine: Path) -> Path:
-    shutil.copytree(pristine, box / "ccf")
-    return box / "ccf"
 
 
 def _plant(repo: Path, how: str, victim: Path) -> None:
