@@ -29,6 +29,7 @@ import attrs
 
 from reprocal.errors import CheckFailed, InputError, RecordError
 from reprocal.fs._atomic import atomic_write
+from reprocal.fs._inputs import read_input
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
@@ -82,15 +83,22 @@ def generate_key(stem: str | os.PathLike[str]) -> KeyPair:
     return KeyPair(private, public, signer.public_key.keyid)
 
 
+KEY_LIMIT = 64 << 10
+"""Bytes a PEM key file may have (an RSA-16384 private key is ~13 KB)."""
+
+
+def _key_bytes(path: str | os.PathLike[str], option: str) -> bytes:
+    """A key file's bytes, read as every user-given input is: a regular file, bounded (a FIFO
+    or a device given as a key is refused, never waited on)."""
+    return read_input(path, limit=KEY_LIMIT, what=f"{option} key file", error=InputError)
+
+
 def load_signer(path: str | os.PathLike[str], *, option: str = "--sign") -> Any:
     """The signer of a private key file (PKCS#8 PEM, unencrypted)."""
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     CryptoSigner, _ = _crypto()
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{option} {path}: cannot read the key ({exc.strerror})") from None
+    data = _key_bytes(path, option)
     try:
         return CryptoSigner(load_pem_private_key(data, password=None))
     except (ValueError, TypeError) as exc:
@@ -103,10 +111,7 @@ def load_public_key(path: str | os.PathLike[str], *, option: str = "--key") -> A
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     _, SSlibKey = _crypto()
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{option} {path}: cannot read the key ({exc.strerror})") from None
+    data = _key_bytes(path, option)
     try:
         return SSlibKey.from_crypto(load_pem_public_key(data))
     except (ValueError, TypeError) as exc:

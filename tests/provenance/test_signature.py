@@ -183,3 +183,20 @@ def test_signature_is_plain_dsse_ed25519(tmp_path: Path, keys) -> None:  # type:
     pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
     key = load_pem_public_key(alice.public.read_bytes())
     key.verify(base64.b64decode(env["signatures"][0]["sig"]), pae)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "missing", "huge"])
+def test_a_key_file_that_is_not_one_is_refused_in_one_line(tmp_path: Path, kind: str) -> None:
+    """A FIFO given as --sign is refused, not waited on; a huge file is not read whole."""
+
+    p = tmp_path / "k.key"
+    if kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "directory":
+        p.mkdir()
+    elif kind == "huge":
+        p.write_bytes(b"x" * (1 << 20))
+    for load in (load_signer, load_public_key):
+        with pytest.raises(InputError) as got:
+            load(p)
+        assert str(p) in str(got.value) and "\n" not in str(got.value)
