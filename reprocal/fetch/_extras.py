@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -105,7 +106,7 @@ def _state(path: Path, f: ExtraFile | tuple[int, str], level: Level) -> str:
         st = path.stat()
     except OSError:
         return "missing"
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         return "missing"
     if st.st_size != size:
         return "wrong-size"

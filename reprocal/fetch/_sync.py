@@ -314,10 +314,10 @@ class _Sync:
         withdrawn, superseded = _departures(plan, self.mirror_set, self.known,
                                             self.log.history, self.log.clock(),
                                             [self.dest, *self.also])
+        last = _text(self._last()) if withdrawn or superseded else None  # replays the history
         self.log.extend(
-            [("withdrawn", {"name": n, "mirror": name, "last_listed": _text(self._last())})
-             for n in withdrawn]
-            + [("superseded", {"name": n, "mirror": name, "last_listed": _text(self._last())})
+            [("withdrawn", {"name": n, "mirror": name, "last_listed": last}) for n in withdrawn]
+            + [("superseded", {"name": n, "mirror": name, "last_listed": last})
                for n in superseded])
         checked = 0
         if self.deep:

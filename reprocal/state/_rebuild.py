@@ -107,9 +107,11 @@ def rebuild_extras(manifest: Manifest, dirs: Sequence[Path], out_dir: str | os.P
     root.mkdir(parents=True, exist_ok=True)
     out = {}
     for x in manifest.extras:
+        home = safe_dir(root, f"{EXTRAS_DIR}/{x.label}") if x.files else None
         for f in x.files:
-            install(safe_dir(root, f"{EXTRAS_DIR}/{x.label}"), f.path,
-                    file_chunks(homes[x.label] / f.path), size=f.size, sha256=f.sha256)
+            assert home is not None
+            install(home, f.path, file_chunks(homes[x.label] / f.path), size=f.size,
+                    sha256=f.sha256)
         out[x.label] = root / EXTRAS_DIR / x.label
     return out
 
