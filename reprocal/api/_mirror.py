@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from reprocal.api._checked import Checked
+from reprocal.api._extras import is_url
 from reprocal.api._inputs import DateLike, PathLike, directories, warn
 from reprocal.audit._newer import DriftReport
 from reprocal.core._constituent import Constituent
@@ -305,7 +306,7 @@ def _other(against: str, jobs: int | None, rehash: bool, names: Names) -> Finger
     from reprocal.repo._fingerprint import load, of_listing, of_repository
 
     p = Path(against)
-    if "://" not in against and "::" not in against:
+    if not is_url(against):
         if p.is_dir():
             return of_repository(ccf_dirs(str(p), option=names("against")), jobs=jobs,
                                  rehash=rehash)

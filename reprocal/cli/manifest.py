@@ -60,7 +60,7 @@ def pin_cmd(as_json: bool, **options: Any) -> None:
         return
     m = r.manifest
     info(f"Pinned {len(m.observations)} observation(s), {len(m.files)} constituents "
-         f"({r.bytes / 1e6:.1f} MB) to {r.path}")
+         f"({mb(r.bytes)}) to {r.path}")
     info(f"state id {m.calibration_id}")
     if m.sas_version:
         info(f"SAS version {m.sas_version} (from {r.sas_version_source})")

@@ -252,8 +252,6 @@ def header_keywords(path: str | os.PathLike[str], *, hdus: int = 16) -> list[dic
     Raises :class:`FitsFormatError`: not FITS, a header cut short, bad size keywords; a file
     ending after a complete HDU simply ends the list.
     """
-    from reprocal.fits._cards import keywords
-
     f, size = _open(path)
     out: list[dict[str, str]] = []
     with f:
