@@ -29,7 +29,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from reprocal.campaign._ledger import Entry, Output
+from reprocal.campaign._ledger import Entry
 from reprocal.errors import InputError, LocalIOError, ReprocalError
 from reprocal.fs._atomic import atomic_write
 from reprocal.fs._hashing import sha256_file
@@ -107,22 +107,6 @@ def read_task_file(directory: Path) -> dict[str, object] | None:
 
 def write_task_file(work: Path, doc: dict[str, object]) -> None:
     atomic_write(work / TASK_FILE, json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n")
-
-
-def listing(work: Path, skip: Iterable[str] = ()) -> tuple[Output, ...]:
-    """Every regular file under ``work`` with its size and sha256, sorted (``skip``: relative
-    paths left out)."""
-    left_out = set(skip)
-    out = []
-    for dirpath, dirnames, filenames in os.walk(work):
-        dirnames.sort()
-        for name in sorted(filenames):
-            p = Path(dirpath) / name
-            rel = p.relative_to(work).as_posix()
-            if rel in left_out or not p.is_file() or p.is_symlink():
-                continue
-            out.append(Output(rel, p.stat().st_size, sha256_file(p)))
-    return tuple(out)
 
 
 def check_product(directory: Path, entry: Entry, level: str = "stat") -> str | None:
@@ -208,5 +192,5 @@ def log_tail(path: Path, lines: int = 20, limit: int = 8192) -> list[str]:
 
 
 __all__ = ["LEVELS", "Layout", "STATE", "TASK_FILE", "TASK_LOG", "check_product",
-           "in_the_way", "keep_failed", "listing", "log_tail", "place", "read_task_file",
+           "in_the_way", "keep_failed", "log_tail", "place", "read_task_file",
            "write_task_file"]

@@ -53,6 +53,7 @@ import attrs
 from reprocal.errors import RecordError
 from reprocal.fs._atomic import atomic_write
 from reprocal.fs._inputs import open_regular
+from reprocal.provenance._signature import PAYLOAD_TYPE
 from reprocal.state._schemas import json_path, load_schema, parse_json, read_json
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -336,7 +337,7 @@ def is_record(path: str | os.PathLike[str]) -> bool:
         return False
     return head.lstrip().startswith(b"{") and (
         STATEMENT_TYPE.encode() in head
-        or (b'"payloadType"' in head and b"application/vnd.in-toto+json" in head))
+        or (b'"payloadType"' in head and PAYLOAD_TYPE.encode() in head))
 
 
 __all__ = [
