@@ -29,6 +29,7 @@ to when every one of them is found (else no id: the stamp then carries the rows 
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,7 +40,7 @@ from reprocal.core._calid import observation_id_of
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent, differences
 from reprocal.errors import PARAMETERS, InputError, Names, ReprocalError, ReprocalWarning
 from reprocal.fits._calindex import CalIndex, read_calindex, rows_digest, write_cif
-from reprocal.fs._hashing import sha256_file
+from reprocal.fs._hashing import hash_files, sha256_file
 from reprocal.provenance._record import Artifact
 from reprocal.provenance._recorder import (
     artifact_name,
@@ -233,14 +234,20 @@ def _described(cif: Path, *, with_constituents: bool, workdir: Path, ccf_dirs: S
     if not with_constituents:
         return deps, digest, None
     listed = constituent_files(ccf_dirs)  # any case, first in path order
+    found = {c.filename: next((f.path for f in listed.get(c.filename, ())), None)
+             for c in table.rows}
+    hashed = hash_files(p for p in found.values() if p is not None)  # in parallel
     sha: dict[str, str] = {}
     sized = []
     for c, fname in zip(table.rows, table.fnames, strict=True):
         ann = {"role": "constituent", "scope": c.scope, "typeid": c.typeid,
                "issue": c.issue, "subdate": c.subdate.text}
-        local = next((f.path for f in listed.get(c.filename, ())), None)
+        local = found[c.filename]
         if local is not None:
-            sha[c.filename] = sha256_file(local)
+            digest_or_error = hashed[os.fspath(local)]
+            if isinstance(digest_or_error, OSError):
+                raise digest_or_error
+            sha[c.filename] = digest_or_error
             sized.append(attrs.evolve(c, fsize=local.stat().st_size))
             deps.append(Artifact(c.filename, sha[c.filename], local.resolve().as_uri(), ann))
         else:
