@@ -28,6 +28,14 @@ except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli", reason="tomli needed on Python 3.10")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _unmeasured(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """The environment without coverage's variables. Under `coverage run` (patch = subprocess)
+    every child Python is measured; a build, or a copy of the package unpacked in a temporary
+    tree, is not the reprocal under test, and its files, gone by report time, made `coverage
+    report` fail with "No source for code" (CI did, once)."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_")}
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SKIP = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "build", "dist",
                               "demo-out", "work", ".pytest_cache", ".mypy_cache", ".ruff_cache",
@@ -56,9 +64,10 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pytest.importorskip("build", reason="build not installed (the test extra)")
     work = tmp_path_factory.mktemp("dists")
     src = Path(shutil.copytree(ROOT, work / "src", ignore=SKIP))
+    env = _unmeasured(os.environ)
     done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir",
                            str(work / "dist"), str(src)], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (sdist,) = (work / "dist").glob("*.tar.gz")
     (wheel,) = (work / "dist").glob("*.whl")
@@ -180,7 +189,8 @@ def test_the_wheel_alone_pins_and_verifies(dists: dict[str, Path], synthetic_rep
         z.extractall(site)
     run_in = dists["work"] / "elsewhere"
     run_in.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(run_in / "cache")}
+    env = {**_unmeasured(os.environ), "PYTHONPATH": str(site),
+           "XDG_CACHE_HOME": str(run_in / "cache")}
 
     def reprocal_(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "reprocal", *args], cwd=run_in, env=env,
