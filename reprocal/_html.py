@@ -34,7 +34,7 @@ def esc(value: object) -> Markup:
     return Markup(html.escape("" if value is None else str(value), quote=True))
 
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]*\Z")
 
 
 def element(tag: str, *children: object, **attributes: object) -> Markup:

@@ -23,7 +23,7 @@ from reprocal.state._manifest import Manifest
 
 _TAG_RE = re.compile(
     r"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-    r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 
 @attrs.frozen

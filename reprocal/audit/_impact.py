@@ -26,7 +26,7 @@ from reprocal.provenance._record import is_record, load_record
 from reprocal.state._manifest import loads
 from reprocal.state._schemas import parse_json
 
-_TYPE_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})$")
+_TYPE_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})\Z")
 _SKIP = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
 
 
@@ -53,7 +53,7 @@ class Target:
 def parse_target(text: str, *, field: str = "name") -> Target:
     """``EPN_CTI_0045.CCF``, ``epn_cti_0045``, or the type ``EPN_CTI``."""
     t = text.strip().upper()
-    if _TYPE_RE.match(t) and not re.search(r"_\d{4}$", t):
+    if _TYPE_RE.match(t) and not re.search(r"_\d{4}\Z", t):
         m = _TYPE_RE.match(t)
         assert m is not None
         ConstituentName(m["scope"], m["typeid"], 0)  # validates scope and type

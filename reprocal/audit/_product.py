@@ -40,7 +40,7 @@ from reprocal.provenance._signature import SignatureError
 from reprocal.state._manifest import Manifest, V1ManifestNotice, load_manifest
 
 Lookup = Callable[[str], Constituent | None]
-_CALIND_RE = re.compile(r"^P\d{10}OBX000CALIND\d{4}\.(FTZ|FIT|FITS)(\.GZ)?$", re.IGNORECASE)
+_CALIND_RE = re.compile(r"^P\d{10}OBX000CALIND\d{4}\.(FTZ|FIT|FITS)(\.GZ)?\Z", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -361,7 +361,7 @@ def _calindex_product(p: Path, name: str, table: CalIndex, stamp: Stamp | None,
 
 
 
-_DATES_RE = re.compile(r"^\s*obs\s*=\s*(?P<obs>[^,]+?)\s*,\s*an\s*=\s*(?P<an>[^,]+?)\s*$", re.I)
+_DATES_RE = re.compile(r"^\s*obs\s*=\s*(?P<obs>[^,]+?)\s*,\s*an\s*=\s*(?P<an>[^,]+?)\s*\Z", re.I)
 
 
 def parse_dates_spec(spec: str) -> tuple[CalDate, str] | None:

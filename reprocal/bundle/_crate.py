@@ -44,7 +44,7 @@ TERMS = frozenset({
 })
 """Terms of the 1.1 context that a reprocal crate may use; any other key must be defined by
 the crate's own context extension, or the crate is not valid compacted JSON-LD for reprocal."""
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?\Z")
 
 
 def _one_or_many(ids: Sequence[str]) -> Any:

@@ -47,7 +47,7 @@ from reprocal.state._manifest import SCHEMA_V1, Manifest, V1ManifestNotice
 from reprocal.state._manifest import loads as loads_manifest
 from reprocal.state._schemas import load_schema, parse_json
 
-_SUM_LINE = re.compile(r"^(?P<hex>[0-9a-f]{64}) [ *](?P<path>\S.*)$")
+_SUM_LINE = re.compile(r"^(?P<hex>[0-9a-f]{64}) [ *](?P<path>\S.*)\Z")
 
 
 @attrs.frozen

@@ -38,7 +38,7 @@ FLAGS = {"version": "v", "help": "h", "param": "p", "dialog": "d", "manpage": "m
          "noclobber": "c", "trace": "t"}
 """Generic options that are switches."""
 _BY_LETTER = {letter: name for name, letter in {**VALUED, **FLAGS}.items()}
-_PARAM = re.compile(r"^-{0,2}(?P<name>[A-Za-z][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
+_PARAM = re.compile(r"^-{0,2}(?P<name>[A-Za-z][A-Za-z0-9_]*)=(?P<value>.*)\Z", re.DOTALL)
 _TRUE = {"yes", "y", "true", "t"}
 _FALSE = {"no", "n", "false", "f"}
 

@@ -60,7 +60,7 @@ from reprocal.errors import InputError
 SCHEME = "rpcal"
 VERSION = 2
 LEVELS = ("constituent", "set", "obs", "extra", "state")
-_ID_RE = re.compile(r"^(?:rpcal:(?P<v>[0-9]+):(?P<level>[a-z]+)|sha256):(?P<hex>[0-9a-f]{64})$")
+_ID_RE = re.compile(r"^(?:rpcal:(?P<v>[0-9]+):(?P<level>[a-z]+)|sha256):(?P<hex>[0-9a-f]{64})\Z")
 
 
 @attrs.frozen

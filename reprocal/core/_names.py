@@ -36,8 +36,8 @@ MAX_ISSUE = 9999
 
 # SCOPE and TYPEID are separated by the first '_' after a known scope: TYPEIDs may hold '_'?
 # None of the real ones do, so the grammar is the strict three-part one.
-_NAME_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})_(?P<issue>\d{4})\.CCF$")
-_TYPEID_RE = re.compile(r"^[A-Z0-9]{1,17}$")
+_NAME_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})_(?P<issue>\d{4})\.CCF\Z")
+_TYPEID_RE = re.compile(r"^[A-Z0-9]{1,17}\Z")
 
 
 def _scope(value: str) -> str:
@@ -115,7 +115,7 @@ def is_constituent_name(name: str) -> bool:
     return True
 
 
-_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 def check_label(value: object, *, field: str = "label") -> str:

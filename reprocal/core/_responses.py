@@ -59,13 +59,13 @@ PN_POSITIONS = {"Y9": "on-axis", "Y5": "centre of the CCD", "Y0": "edge of the f
 """What ESA's slides say the rows codes of their examples mean (other rows: ``rows Y<n>``)."""
 MOS_POSITIONS = {"c": "centre of the patch", "w": "wings of the patch", "o": "off the patch"}
 
-_PN_MODE_RE = re.compile(r"^(ff|ef|lw|sw|ti|bu)(\d{1,4})?$")
-_PN_PATTERN_RE = re.compile(r"^(sd|s|d)(y\d{1,2})?$")
-_ROWS_RE = re.compile(r"^y\d{1,2}$")
-_MOS_MODE_RE = re.compile(r"^(im|tu)(\d{1,4})?$")
-_MOS_PATTERN_RE = re.compile(r"^(pall|p\d{1,2}(?:-\d{1,2})?)$")
-_VERSION_RE = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?$")
-_EPOCH_RE = re.compile(r"^e(\d{1,3})$")
+_PN_MODE_RE = re.compile(r"^(ff|ef|lw|sw|ti|bu)(\d{1,4})?\Z")
+_PN_PATTERN_RE = re.compile(r"^(sd|s|d)(y\d{1,2})?\Z")
+_ROWS_RE = re.compile(r"^y\d{1,2}\Z")
+_MOS_MODE_RE = re.compile(r"^(im|tu)(\d{1,4})?\Z")
+_MOS_PATTERN_RE = re.compile(r"^(pall|p\d{1,2}(?:-\d{1,2})?)\Z")
+_VERSION_RE = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?\Z")
+_EPOCH_RE = re.compile(r"^e(\d{1,3})\Z")
 _SUFFIX = ".rmf"
 
 

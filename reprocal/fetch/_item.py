@@ -11,7 +11,7 @@ import attrs
 from reprocal.core._names import ConstituentName, check_relative_path
 from reprocal.errors import InputError
 
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def _filename(value: str) -> str:

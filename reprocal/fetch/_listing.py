@@ -120,7 +120,7 @@ def _collect(mirror: Mirror, kind: ListingKind, source: str,
 # --- rsync --list-only ------------------------------------------------------------------------
 
 _RSYNC_LINE = re.compile(r"^(?P<mode>[-dlpscb][-rwxsStT]{9})\s+(?P<size>[\d,.]+)\s+"
-                         r"(?P<date>\d{4}/\d{2}/\d{2})\s+(?P<time>\d{2}:\d{2}:\d{2})\s(?P<name>.+)$")
+                         r"(?P<date>\d{4}/\d{2}/\d{2})\s+(?P<time>\d{2}:\d{2}:\d{2})\s(?P<name>.+)\Z")
 
 
 def parse_rsync(text: str) -> list[tuple[str, int | None, str | None, str | None]]:
@@ -204,8 +204,8 @@ def _bounded_run(cmd: Sequence[str], env: dict[str, str], *, limit: int, deadlin
 
 _DATE = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?|"
                    r"\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}(?::\d{2})?)\s+(?P<size>\S+)")
-_SIZE_EXACT = re.compile(r"^\d{1,19}$")
-_SIZE_SHOWN = re.compile(r"^\d+(?:\.\d+)?[KMGTP]i?B?$|^-$", re.IGNORECASE)
+_SIZE_EXACT = re.compile(r"^\d{1,19}\Z")
+_SIZE_SHOWN = re.compile(r"^\d+(?:\.\d+)?[KMGTP]i?B?\Z|^-\Z", re.IGNORECASE)
 
 
 class _Anchors(html.parser.HTMLParser):

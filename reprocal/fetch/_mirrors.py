@@ -51,9 +51,9 @@ class InvalidMirrorError(InputError):
 
 # --- mirror specs ------------------------------------------------------------------------------
 
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?\Z|^\[[0-9A-Fa-f:.]+\]\Z")
 _SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._+-]+"  # a plain path segment, never . or ..
-_MODULE_PATH_RE = re.compile(rf"^{_SEGMENT}(/{_SEGMENT})*/?$")
+_MODULE_PATH_RE = re.compile(rf"^{_SEGMENT}(/{_SEGMENT})*/?\Z")
 
 
 @attrs.frozen

@@ -21,7 +21,7 @@ from reprocal.errors import InputError
 from reprocal.image._oci import Descriptor
 from reprocal.state._schemas import parse_json
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 MAX_SIZE = 1 << 50
 """Largest blob size believed (1 PiB): a size past it is a malformed descriptor."""
 

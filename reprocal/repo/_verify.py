@@ -52,7 +52,7 @@ from reprocal.repo._verifycache import CacheEntry, FileStat, VerifyCache, now_ns
 from reprocal.repo._walk import ListedFile, constituent_files
 
 LEVELS = ("stat", "fits", "full")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 class Status(enum.Enum):

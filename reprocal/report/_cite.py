@@ -15,7 +15,7 @@ import attrs
 from reprocal.errors import InputError
 from reprocal.state._manifest import Manifest
 
-_DOI = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
+_DOI = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+\Z")
 
 
 def parse_doi(text: str, *, field: str = "doi") -> str:

@@ -40,8 +40,8 @@ from reprocal.fs._limits import current_limits
 ENV_LIST = "REPROCAL_RELEASE_NOTES"
 ENV_INDEX = "REPROCAL_RELEASE_NOTES_INDEX"
 ENV_NOTE = "REPROCAL_RELEASE_NOTE_URL"
-_REL = re.compile(r"^(?:XMM-CCF-REL-)?(\d{1,5})$", re.IGNORECASE)
-_VERSION = re.compile(r"^\d{1,3}(?:-\d{1,3}){0,3}$")
+_REL = re.compile(r"^(?:XMM-CCF-REL-)?(\d{1,5})\Z", re.IGNORECASE)
+_VERSION = re.compile(r"^\d{1,3}(?:-\d{1,3}){0,3}\Z")
 
 
 @attrs.frozen
