@@ -62,12 +62,19 @@ def _newer(manifest: Manifest, dirs: tuple[Path, ...], catalog: PathLike | None,
     """Newer eligible issues present in the repository now (``None`` if it cannot be told)."""
     from reprocal.core._dates import resolve
     from reprocal.core._drift import newer_issues
+    from reprocal.core._names import ConstituentName
     from reprocal.repo._repository import Repository
 
+    # only a higher issue than the lowest pinned one of its type can be newer: the other rows
+    # of the catalogue are never turned into constituents
+    floor: dict[tuple[str, str], int] = {}
+    for filename in set().union(*{obs.files for obs in manifest.observations}):
+        name = ConstituentName.parse(filename)
+        floor[name.key] = min(name.issue, floor.get(name.key, name.issue))
     try:
         or_null(progress).start(None)
         with Repository(dirs, catalog=catalog, progress=progress) as repo:
-            present = [lf.constituent for lf in repo.present()]
+            present = [lf.constituent for lf in repo.present(above=floor)]
             withdrawals = repo.withdrawals()
     except ReprocalError as exc:
         warn(f"cannot tell whether newer issues exist: {exc.one_line()}")

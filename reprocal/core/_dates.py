@@ -29,7 +29,8 @@ from reprocal.errors import DateError
 
 _DATE_RE = re.compile(
     r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
-    r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.\d+)?)?Z?$"
+    r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.\d+)?)?Z?\Z",
+    re.ASCII,  # "２００４-…" is not a date, though \d and int() would take its digits
 )
 
 

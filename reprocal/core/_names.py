@@ -36,7 +36,7 @@ MAX_ISSUE = 9999
 
 # SCOPE and TYPEID are separated by the first '_' after a known scope: TYPEIDs may hold '_'?
 # None of the real ones do, so the grammar is the strict three-part one.
-_NAME_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})_(?P<issue>\d{4})\.CCF\Z")
+_NAME_RE = re.compile(r"^(?P<scope>[A-Z0-9]{1,5})_(?P<typeid>[A-Z0-9]{1,17})_(?P<issue>[0-9]{4})\.CCF\Z")
 _TYPEID_RE = re.compile(r"^[A-Z0-9]{1,17}\Z")
 
 
@@ -84,7 +84,8 @@ class ConstituentName:
             raise ConstituentNameError(
                 f"{name!r} is not a bare constituent file name (it holds a path)"
             )
-        m = _NAME_RE.match(name.upper())
+        # ASCII only: "ı".upper() is "I" and "٠٠٠١" is four digits to \d and int()
+        m = _NAME_RE.match(name.upper()) if name.isascii() else None
         if not m:
             raise ConstituentNameError(
                 f"{name!r} is not a constituent name; expected SCOPE_TYPEID_NNNN.CCF "
@@ -104,6 +105,20 @@ class ConstituentName:
 
     def __str__(self) -> str:
         return self.filename
+
+
+def canonical_filename(name: str) -> str | None:
+    """The canonical form of a bare file name, or ``None`` when it is not a constituent name:
+    :meth:`ConstituentName.parse` without building the name (a repository walk asks this of
+    every file it lists).
+
+    >>> canonical_filename("epn_quantumef_0017.ccf")
+    'EPN_QUANTUMEF_0017.CCF'
+    >>> canonical_filename("EPN/../X_0001.CCF") is None
+    True
+    """
+    m = _NAME_RE.match(name.upper()) if isinstance(name, str) and name.isascii() else None
+    return m[0] if m is not None and m["scope"] in SCOPES else None
 
 
 def is_constituent_name(name: str) -> bool:

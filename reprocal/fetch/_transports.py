@@ -335,7 +335,7 @@ def _stream(raw, sink: Sink, policy: RetryPolicy, url: str) -> None:  # noqa: AN
 
 
 def _content_range_start(value: str) -> int | None:
-    m = re.match(r"^\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*$", value)
+    m = re.match(r"^\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*\Z", value)
     return int(m.group(1)) if m else None
 
 

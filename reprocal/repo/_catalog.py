@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate, parse_optional
-from reprocal.core._names import ConstituentName
+from reprocal.core._names import MAX_ISSUE, ConstituentName
 from reprocal.core._withdrawal import Withdrawal, Withdrawals
 from reprocal.errors import InputError, LocalIOError, RepositoryError, ReprocalError
 from reprocal.fits._calindex import read_calindex
@@ -450,31 +450,37 @@ class Catalog:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def _rows(self, dirs: Sequence[Path], status: str | None = "ok", recurse: bool = False
-              ) -> list[sqlite3.Row]:
+    def _rows(self, dirs: Sequence[Path], status: str | None = "ok", recurse: bool = False,
+              columns: str = "*") -> list[sqlite3.Row]:
         out: list[sqlite3.Row] = []
         for d in dirs:
             where, args = _dir_filter(d, recurse)
-            q = f"SELECT * FROM files WHERE {where}"
+            q = f"SELECT {columns} FROM files WHERE {where}"
             if status is not None:
                 q += " AND status = ?"
                 args.append(status)
             out.extend(self._db.execute(q + " ORDER BY path", args))
         return out
 
-    def present(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[LocalFile]:
+    def present(self, dirs: Sequence[Path], *, recurse: bool = False,
+                above: Mapping[tuple[str, str], int] | None = None) -> list[LocalFile]:
         """Valid constituent files in ``dirs``, in directory then path order (duplicates
-        included)."""
-        return [LocalFile(Path(r["path"]), _constituent(r)) for r in self._rows(dirs, "ok", recurse)]
+        included). ``above``: only those of the types it names, with an issue higher than the
+        one it gives (what could be newer than a pinned state; the rows of the others are not
+        turned into constituents)."""
+        rows = self._rows(dirs, "ok", recurse)
+        if above is not None:
+            rows = [r for r in rows if r["issue"] > above.get((r["scope"], r["typeid"]), MAX_ISSUE)]
+        return [LocalFile(Path(r["path"]), _constituent(r)) for r in rows]
 
     def problems(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[Problem]:
         """Invalid files and duplicate constituents in ``dirs``."""
         problems = [
             Problem("invalid", r["problem"], (r["path"],))
-            for r in self._rows(dirs, "invalid", recurse)
+            for r in self._rows(dirs, "invalid", recurse, "path, problem")
         ]
         by_name: dict[str, list[str]] = {}
-        for r in self._rows(dirs, "ok", recurse):
+        for r in self._rows(dirs, "ok", recurse, "path, filename"):
             by_name.setdefault(r["filename"], []).append(r["path"])
         for name, paths in sorted(by_name.items()):
             if len(paths) > 1:

@@ -14,6 +14,7 @@ A repository that opened its catalogue closes it (``close()``, or the end of the
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
@@ -86,8 +87,10 @@ class Repository:
         self._snapshot = self._resolver = None
         return self.catalog.import_calindex(path)
 
-    def present(self) -> list[LocalFile]:
-        return self.catalog.present(self.dirs, recurse=self.recurse)
+    def present(self, *, above: Mapping[tuple[str, str], int] | None = None) -> list[LocalFile]:
+        """The valid constituent files (see :meth:`Catalog.present`; ``above``: only those
+        with a higher issue than it gives for their type)."""
+        return self.catalog.present(self.dirs, recurse=self.recurse, above=above)
 
     def resolve(
         self,

@@ -36,15 +36,17 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 import os
+import re
 import stat as stat_mod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import attrs
 
-from reprocal.core._names import ConstituentName
-from reprocal.errors import ConstituentNameError, RepositoryError
+from reprocal.core._names import canonical_filename
+from reprocal.errors import RepositoryError
 from reprocal.repo._verifycache import FileStat
 
 DEFAULT_GLOB = "*.ccf|*.CCF"
@@ -77,10 +79,7 @@ def canonical_name(filename: str) -> str | None:
     >>> canonical_name("README.txt") is None
     True
     """
-    try:
-        return ConstituentName.parse(filename).filename
-    except ConstituentNameError:
-        return None
+    return canonical_filename(filename)
 
 
 def classify(filename: str, globs: Sequence[str]) -> tuple[Kind, str | None]:
@@ -93,15 +92,24 @@ def classify(filename: str, globs: Sequence[str]) -> tuple[Kind, str | None]:
     >>> classify("JUNK.CCF", patterns(DEFAULT_GLOB))
     (<Kind.NOT_CCF: 'not-ccf'>, None)
     """
-    name = canonical_name(filename)
-    globbed = any(fnmatch.fnmatchcase(filename, p) for p in globs)
+    name = canonical_filename(filename)
+    matches = _matcher(tuple(globs))
+    globbed = matches(filename) is not None
     if name is None:
         return (Kind.NOT_CCF if globbed else Kind.OTHER), None
     if globbed:
         return Kind.CONSTITUENT, name
-    if any(fnmatch.fnmatchcase(name, p) for p in globs):
+    if matches(name) is not None:
         return Kind.MISNAMED, name
     return Kind.OTHER, name
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(globs: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    """One compiled pattern for all of ``globs`` (``fnmatchcase`` of each, in one match)."""
+    if not globs:
+        return lambda _name: None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
 
 
 @attrs.frozen

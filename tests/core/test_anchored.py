@@ -8,12 +8,13 @@ patterns end in ``\\Z``; these are the cases that were let through.
 
 from __future__ import annotations
 
-import re
+import ast
 from pathlib import Path
 
 import pytest
 
-from reprocal.core._names import ConstituentName, check_label
+from reprocal.core._dates import CalDate
+from reprocal.core._names import ConstituentName, canonical_filename, check_label
 from reprocal.errors import ReprocalError
 from reprocal.image._registry import Reference
 from reprocal.repo._verify import Expected
@@ -37,12 +38,31 @@ def test_a_trailing_newline_is_refused(what: str, check, good: str) -> None:  # 
 
 
 def test_no_validating_pattern_ends_in_a_dollar() -> None:
-    """The house rule, checked over the source: a ``re.compile`` pattern anchored with ``^``
-    ends in ``\\Z``, never ``$``."""
+    """The house rule, checked over the source: a pattern given to ``re`` that is anchored
+    with ``^`` ends in ``\\Z``, never ``$`` (each ``re.compile``/``match``/``search`` call whose
+    pattern is a literal, implicit concatenations joined)."""
     found = []
     for path in sorted((ROOT / "reprocal").rglob("*.py")):
-        text = path.read_text()
-        for m in re.finditer(r're\.(?:compile|match|search|fullmatch)\(\s*r?f?"\^[^)]*?\$"',
-                             text, re.DOTALL):
-            found.append(f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(pattern := node.args[0].value, str)
+                    and pattern.startswith("^") and pattern.endswith("$")):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []
+
+
+@pytest.mark.parametrize("name", ["EPN_QE_\u0660\u0660\u0660\u0661.CCF", "EPN_QE_0001.CCF\u0131",
+                                  "EPN_QE\u0131_0001.CCF"])
+def test_a_constituent_name_is_ascii(name: str) -> None:
+    """``\\d`` and ``int()`` take Arabic-Indic digits and ``"ı".upper()`` is ``I``: such a name
+    would have canonicalised to another file's name."""
+    assert canonical_filename(name) is None
+    with pytest.raises(ReprocalError):
+        ConstituentName.parse(name)
+
+
+def test_a_date_is_ascii() -> None:
+    with pytest.raises(ReprocalError):
+        CalDate.parse("\uff12\uff10\uff10\uff14-05-09")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import fnmatch
 import hashlib
 import os
 import shutil
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import reprocal.repo._walk as walk_module
 from reprocal.core._dates import CalDate
-from reprocal.errors import CheckFailed, RepositoryError
+from reprocal.core._names import ConstituentName
+from reprocal.errors import CheckFailed, RepositoryError, ReprocalError
 from reprocal.fetch._item import FetchItem
 from reprocal.fetch._plan import plan
 from reprocal.fetch._unused import unused_files
@@ -244,3 +248,33 @@ def test_every_caller_sees_the_same_constituents(
     assert want == {n for n, p in mixed.pins
                     if p != mixed.misnamed and (recurse or p != mixed.sub)}
     assert caller(mixed, recurse, tmp_path) == want
+
+
+_NAME_CHARS = st.sampled_from("abcEPNQ_01.cCfF*?[]|-ı٠")
+
+
+@settings(max_examples=400, deadline=None)
+@example(name="epn_q_0001.ccf", globs=["*.ccf", "*.CCF"])
+@example(name="EPN_Q_0001.Ccf", globs=["*.ccf", "*.CCF"])
+@example(name="EPN_Q_0001.CCF", globs=["EPN_[QP]_*"])
+@example(name="EPN_Q_0001.CCF", globs=[])
+@given(name=st.text(_NAME_CHARS, max_size=20),
+       globs=st.lists(st.text(_NAME_CHARS.filter(lambda c: c != "|"), min_size=1, max_size=8),
+                      max_size=3))
+def test_classify_agrees_with_fnmatch_and_the_name_grammar(name: str, globs: list[str]) -> None:
+    """The walk's one compiled glob and its name fast path say what ``fnmatchcase`` of each
+    pattern and :meth:`ConstituentName.parse` say."""
+    try:
+        canonical: str | None = ConstituentName.parse(name).filename
+    except ReprocalError:
+        canonical = None
+    globbed = any(fnmatch.fnmatchcase(name, p) for p in globs)
+    kind, got = classify(name, globs)
+    assert got == canonical
+    if canonical is None:
+        assert kind is (Kind.NOT_CCF if globbed else Kind.OTHER)
+    elif globbed:
+        assert kind is Kind.CONSTITUENT
+    else:
+        misnamed = any(fnmatch.fnmatchcase(canonical, p) for p in globs)
+        assert kind is (Kind.MISNAMED if misnamed else Kind.OTHER)
