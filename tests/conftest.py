@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_CACHE = default_cache(os.environ)
 """Where downloaded samples are kept across runs (read before the tests redirect the cache)."""
 ISOLATED = ("SAS_CCFPATH", "SAS_CCF", "SAS_ODF", "REPROCAL_CATALOG", "REPROCAL_MIRRORS",
-            "REPROCAL_REGISTRY_USER", "REPROCAL_REGISTRY_PASSWORD", "REPROCAL_LIMITS")
+            "REPROCAL_REGISTRY_USER", "REPROCAL_REGISTRY_PASSWORD", "REPROCAL_LIMITS",
+            "REPROCAL_VALIDATED_CACHE")
 
 
 def _isolate(mp: pytest.MonkeyPatch, cache: Path, docker_config: Path) -> None:

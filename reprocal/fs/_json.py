@@ -71,9 +71,14 @@ def read_json(path: str | os.PathLike[str], *, error: type[InputError] = InputEr
     """Parse a JSON document file; unreadable or malformed input raises ``error`` naming the
     file (and the line and column of a syntax error). Only a regular file is read, and at most
     the ``document-size`` limit (:mod:`reprocal.fs._limits`)."""
-    data = read_input(path, limit=current_limits().document_size, what="JSON document",
+    return parse_json(read_document(path, error=error), source=os.fspath(path), error=error)
+
+
+def read_document(path: str | os.PathLike[str], *, error: type[InputError] = InputError
+                  ) -> bytes:
+    """The bytes of a JSON document file, read as :func:`read_json` reads them."""
+    return read_input(path, limit=current_limits().document_size, what="JSON document",
                       error=error, name="document-size")
-    return parse_json(data, source=os.fspath(path), error=error)
 
 
 def _int(text: str, source: str, error: type[InputError]) -> int:

@@ -55,7 +55,8 @@ from reprocal.core._dates import CalDate, parse_optional
 from reprocal.core._names import ConstituentName, check_label, check_relative_path
 from reprocal.errors import InputError, ManifestError, ReprocalNotice
 from reprocal.fs._atomic import atomic_write
-from reprocal.state._schemas import inline_refs, json_path, load_schema, parse_json, read_json
+from reprocal.state._schemas import inline_refs, json_path, load_schema, parse_json, read_document
+from reprocal.state._validated import remember, seen
 
 SCHEMA_V1 = "reprocal.manifest/v1"
 SCHEMA_V2 = "reprocal.manifest/v2"
@@ -534,10 +535,12 @@ def build(
 
 # --- loading --------------------------------------------------------------------------------
 
+SCHEMA_FILE = "manifest.schema.json"
+
 
 def schema() -> dict[str, Any]:
     """The manifest JSON Schema (``schemas/manifest.schema.json``, both versions)."""
-    return load_schema("manifest.schema.json")
+    return load_schema(SCHEMA_FILE)
 
 
 @cache
@@ -569,6 +572,12 @@ def _schema_errors(doc: Any, source: str) -> None:
 
 def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
     """Validate a parsed manifest document (version 1 or 2) and build the model."""
+    return _build(doc, source, schema_passed=False)
+
+
+def _build(doc: Any, source: str, *, schema_passed: bool) -> Manifest:
+    """:func:`from_dict`; ``schema_passed``: these bytes passed the schema before
+    (:mod:`reprocal.state._validated`), so only the model's own checks run."""
     if not isinstance(doc, dict):
         raise ManifestError("top level must be a JSON object", path=source)
     version = doc.get("schema")
@@ -578,7 +587,8 @@ def from_dict(doc: Any, *, source: str = "manifest") -> Manifest:
             f"{', '.join(KNOWN_SCHEMAS)}", path=source,
             hint="upgrade reprocal, or check the file is a reprocal manifest",
         )
-    _schema_errors(doc, source)
+    if not schema_passed:
+        _schema_errors(doc, source)
     try:
         m = _from_v1(doc) if version == SCHEMA_V1 else _from_v2(doc)
     except ManifestError as exc:
@@ -760,13 +770,20 @@ def _from_v1(doc: Mapping[str, Any]) -> Manifest:
 
 
 def loads(data: bytes | str, *, source: str = "manifest") -> Manifest:
-    """Parse and validate manifest text."""
-    return from_dict(parse_json(data, source=source, error=ManifestError), source=source)
+    """Parse and validate manifest text (bytes that passed before skip the schema pass: see
+    :mod:`reprocal.state._validated`)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    passed = seen(SCHEMA_FILE, raw)
+    m = _build(parse_json(data, source=source, error=ManifestError), source,
+               schema_passed=passed)
+    if not passed:
+        remember(SCHEMA_FILE, raw)
+    return m
 
 
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Read and validate a manifest file (version 1 or 2)."""
-    return from_dict(read_json(path, error=ManifestError), source=str(path))
+    return loads(read_document(path, error=ManifestError), source=str(path))
 
 
 def save_manifest(manifest: Manifest, path: str | os.PathLike[str]) -> Path:

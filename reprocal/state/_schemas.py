@@ -11,7 +11,9 @@ from reprocal.fs._json import (
     json_path,
     load_schema,
     parse_json,
+    read_document,
     read_json,
 )
 
-__all__ = ["MAX_INT_DIGITS", "inline_refs", "json_path", "load_schema", "parse_json", "read_json"]
+__all__ = ["MAX_INT_DIGITS", "inline_refs", "json_path", "load_schema", "parse_json", "read_document",
+           "read_json"]
