@@ -41,6 +41,25 @@ def test_newer_issues_are_found(synthetic_repo, tmp_path: Path) -> None:  # type
     assert r.to_json()["manifest"] == str(tmp_path / "m.json")
 
 
+@pytest.mark.parametrize(("obs", "an"), [("2004-01-01", "2008-01-01"), ("2012-06-01", "2014-01-01"),
+                                       ("2001-01-01", "2026-01-01")])
+def test_newer_issues_read_only_what_could_be_newer(synthetic_repo, tmp_path: Path, obs: str,  # type: ignore[no-untyped-def]
+                                                    an: str) -> None:
+    """``verify`` builds constituents only above each pinned issue: its findings are those of
+    the drift rule over every constituent present (the first implementation)."""
+    from reprocal.core._dates import resolve
+    from reprocal.core._drift import newer_issues
+    from reprocal.repo._repository import Repository
+
+    m = api.pin(obs_date=obs, analysis_date=an, ccf_path=synthetic_repo.root,
+                output=tmp_path / "m.json").manifest
+    with Repository(synthetic_repo.root) as repo:
+        every = newer_issues(list(zip(m.labels(), m.observations, strict=True)),
+                             [lf.constituent for lf in repo.present()], today=resolve("now"),
+                             withdrawals=repo.withdrawals())
+    assert api.verify(m, ccf_path=synthetic_repo.root).newer == tuple(every)
+
+
 def test_the_repository_check_is_a_result(synthetic_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A file that is no constituent fails the repository check, reported."""
     copy = Path(shutil.copytree(synthetic_repo.root, tmp_path / "ccf"))
