@@ -311,7 +311,6 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
     ``sha256``, hash them. Thread-safe; never raises for a bad file (``problem`` says why).
     Raises :class:`OSError` only when the file cannot be opened or read."""
     h = hashlib.sha256() if sha256 else None
-    buf = memoryview(bytearray(max(BLOCK, chunk - chunk % BLOCK)))
     failed: list[str] = []
     unchecked: list[str] = []
     extnames: list[str] = []
@@ -323,7 +322,11 @@ def scan_file(path: str | os.PathLike[str], *, sha256: bool = False,
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         except (AttributeError, OSError):
             pass
-        s = _Stream(f, os.fstat(f.fileno()).st_size, buf, h)
+        size = os.fstat(f.fileno()).st_size
+        # a buffer no larger than the file: a fresh 4 MiB one for each of 1,563 files zeroed
+        # 6 GB of memory for a 4 GB repository
+        buf = memoryview(bytearray(max(BLOCK, min(chunk - chunk % BLOCK, padded(size)))))
+        s = _Stream(f, size, buf, h)
         hdu = 0
         while s.pos < s.size:
             got = _next_header(s, hdu)

@@ -44,12 +44,14 @@ def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
     Raises :class:`OSError` when the file cannot be read.
     """
     h = hashlib.sha256()
-    buf = memoryview(bytearray(chunk))
     with open(path, "rb", buffering=0) as f:
         try:
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         except (AttributeError, OSError):  # not on every platform / file system
             pass
+        # no larger than the file (+1: its end is seen in the first read): a fresh 4 MiB buffer
+        # per small file is mostly zeroing memory
+        buf = memoryview(bytearray(max(1, min(chunk, os.fstat(f.fileno()).st_size + 1))))
         while n := f.readinto(buf):
             h.update(buf[:n])
     return h.hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reprocal.core._dates import CalDate, parse_optional, resolve
@@ -92,3 +92,20 @@ def test_ordering_matches_time(a: datetime, b: datetime) -> None:
     assert (da < db) == (a < b)
     assert (da == db) == (a == b)
     assert CalDate.parse(da.text) == da
+
+
+@settings(max_examples=500, deadline=None)
+@given(y=st.integers(0, 9999), mo=st.integers(0, 13), d=st.integers(0, 32),
+       h=st.integers(0, 25), mi=st.integers(0, 61), s=st.integers(0, 61))
+def test_the_canonical_fast_path_agrees_with_the_full_check(y: int, mo: int, d: int, h: int,
+                                                            mi: int, s: int) -> None:
+    """What the fast path accepts is what the full parse accepts and leaves unchanged; what it
+    refuses, the full parse refuses (with its message) or rewrites."""
+    from reprocal.core._dates import _canonical
+
+    text = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+    try:
+        full: str | None = CalDate.parse(text.replace("T", " ") + ".5").text
+    except DateError:
+        full = None
+    assert _canonical(text) == (full == text)
