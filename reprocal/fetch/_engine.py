@@ -421,25 +421,29 @@ def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int
     results: dict[str, FetchResult] = {}
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
     futures: list[concurrent.futures.Future[FetchResult]] = []
-    try:
-        # each task runs in a copy of this context, so the limits in force apply there too
-        task = carry_context(_fetch_one)
-        futures = [pool.submit(task, e, ms, transport, progress, cancel, check, health)
-                   for e, ms in work]
-        for future in as_completed(futures):
-            result = future.result()
-            results[result.filename] = result
-            progress.finished(result.filename)
-            if on_done is not None:
-                on_done(result)
-    except BaseException:
-        # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
-        # moment, never waited for until its timeout (an interrupt must not hang)
-        cancel.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
-        raise
-    pool.shutdown(wait=True)
+    with contextlib.ExitStack() as stack:
+        if isinstance(transport, Transports) and work:  # rsync mirrors: one process for all
+            stack.enter_context(transport.staged([(e.item.remote, ms) for e, ms in work],
+                                                 work[0][0].directory))
+        try:
+            # each task runs in a copy of this context, so the limits in force apply there too
+            task = carry_context(_fetch_one)
+            futures = [pool.submit(task, e, ms, transport, progress, cancel, check, health)
+                       for e, ms in work]
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.filename] = result
+                progress.finished(result.filename)
+                if on_done is not None:
+                    on_done(result)
+        except BaseException:
+            # Ctrl-C: workers stop at their next chunk; one blocked in a read is given a
+            # moment, never waited for until its timeout (an interrupt must not hang)
+            cancel.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            concurrent.futures.wait(futures, timeout=INTERRUPT_GRACE)
+            raise
+        pool.shutdown(wait=True)
     return results
 
 

@@ -28,7 +28,7 @@ from reprocal.fetch._engine import (
 )
 from reprocal.fetch._mirrors import parse_mirror
 from reprocal.fetch._script import script_text, write_script
-from reprocal.fetch._transports import RetryPolicy, RsyncTransport, Transports
+from reprocal.fetch._transports import RetryPolicy, RsyncTransport, Transports, copy_file
 
 pytestmark = pytest.mark.network
 ROOT = Path(__file__).resolve().parent.parent
@@ -394,6 +394,56 @@ def test_rsync_daemon_mirror(tmp_path, mirror_dir, rsyncd):
     assert [a.kind for a in by_name[items[1].filename].attempts] == ["not-found"]
     assert by_name[items[0].filename].mirror == rsyncd.url
     assert names_in(tmp_path / "repo") == {i.filename for i in items[:3]} | {LOCK_NAME}
+
+
+def _logging_rsync(tmp_path: Path) -> tuple[Path, Path]:
+    """A real rsync behind a wrapper that logs each command line (one line per process)."""
+    real, log = program("rsync"), tmp_path / "rsync.log"
+    wrapper = tmp_path / "bin" / "rsync"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def test_rsync_brings_many_files_in_one_process(tmp_path, mirror_dir, rsyncd):
+    """A fetch of several files from an rsync mirror starts one rsync (``--files-from``), not
+    one per file; each file is still checked and installed as any transfer, and the staging
+    directory is gone afterwards."""
+    root, items = mirror_dir
+    wrapper, log = _logging_rsync(tmp_path)
+    transport = Transports(http=None, file=copy_file,  # type: ignore[arg-type]
+                           rsync=RsyncTransport(binary=str(wrapper)))
+    report = fetch(items, tmp_path / "repo", [parse_mirror(rsyncd.url)], transport=transport)
+    calls = log.read_text().splitlines()
+    assert len(items) > 2 and len(calls) == 1 and "--files-from=-" in calls[0]
+    assert report.ok and {r.mirror for r in report.results} == {rsyncd.url}
+    assert verified(tmp_path / "repo", items)
+    assert names_in(tmp_path / "repo") == {i.filename for i in items} | {LOCK_NAME}
+
+
+def test_a_file_the_batch_got_wrong_is_refused_like_any(tmp_path, mirror_dir, rsyncd):
+    """The mirror's copy of one file is damaged: the batch brings it, the sink refuses it
+    (hash-mismatch) and the next mirror serves it; a file the mirror lacks is fetched on its
+    own and reported not-found there."""
+    root, items = mirror_dir
+    good = tmp_path / "fallback"
+    shutil.copytree(root, good)
+    damaged = root / items[0].filename
+    damaged.write_bytes(b"\0" * damaged.stat().st_size)
+    (root / items[1].filename).unlink()
+    wrapper, log = _logging_rsync(tmp_path)
+    transport = Transports(http=None, file=copy_file,  # type: ignore[arg-type]
+                           rsync=RsyncTransport(binary=str(wrapper), policy=RetryPolicy(retries=0)))
+    report = fetch(items, tmp_path / "repo", [parse_mirror(rsyncd.url), parse_mirror(str(good))],
+                   transport=transport)
+    by_name = {r.filename: r for r in report.results}
+    assert report.ok and verified(tmp_path / "repo", items)
+    assert [a.kind for a in by_name[items[0].filename].attempts] == ["hash-mismatch"]
+    assert [a.kind for a in by_name[items[1].filename].attempts] == ["not-found"]
+    assert by_name[items[2].filename].mirror == rsyncd.url
+    assert sum("--files-from" in c for c in log.read_text().splitlines()) == 1
+    assert names_in(tmp_path / "repo") == {i.filename for i in items} | {LOCK_NAME}
 
 
 def test_rsync_daemon_resumes_a_part_file(tmp_path, mirror_dir, rsyncd):

@@ -285,7 +285,8 @@ def test_kill_9_mid_rsync_sync_leaves_no_rsync_writing(tmp_path: Path, archive: 
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60
-            while not [c for c in _writers(dest) if "--inplace" in c]:
+            # a transfer: one file (--inplace into its .part) or the batch (--files-from)
+            while not [c for c in _writers(dest) if "--inplace" in c or "--files-from" in c]:
                 assert time.monotonic() < deadline and proc.poll() is None
                 time.sleep(0.01)
         finally:
