@@ -419,6 +419,9 @@ def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int
     cancel = threading.Event()
     health = health or MirrorHealth()
     results: dict[str, FetchResult] = {}
+    # largest first: the big files start at once, the small ones fill the gaps (no long tail of
+    # one large file on one connection at the end)
+    work = sorted(work, key=lambda w: -(w[0].item.size or 0))
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="reprocal-fetch")
     futures: list[concurrent.futures.Future[FetchResult]] = []
     with contextlib.ExitStack() as stack:

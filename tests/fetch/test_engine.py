@@ -352,6 +352,17 @@ def test_two_fetches_at_once_download_each_file_once(tmp_path, mirror_dir, serve
     assert verified(dest, items)
 
 
+def test_largest_files_are_fetched_first(tmp_path):
+    """One connection: the requests come largest first, whatever the names' order."""
+    sizes = [2880, 2880 * 9, 2880 * 3, 2880 * 27, 2880 * 2]
+    items = make_files(tmp_path / "mirror", len(sizes), size=sizes)
+    with MirrorServer(tmp_path / "mirror") as srv:
+        report = fetch(items, tmp_path / "repo", [m(srv)], jobs=1, sleep=NO_SLEEP)
+        order = [r.name for r in srv.gets()]
+    assert report.ok
+    assert order == [i.filename for i in sorted(items, key=lambda i: -i.size)]
+
+
 # --- other transports -------------------------------------------------------------------------
 
 
