@@ -39,8 +39,12 @@ def _interrupt(argv: list[str], delay: float, env: dict[str, str] | None = None,
                ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` and send it SIGINT after ``delay`` seconds, or, with ``when``, as soon as
     ``when()`` holds (waiting up to 60 s: a loaded machine starts the download late)."""
+    # never measured by coverage: its .pth runs `import coverage` under a bare `except:`, so a
+    # SIGINT landing there (a loaded CI machine, 0.15 s in) was swallowed and the command went
+    # on to wait for the black-hole mirror; that is the harness's window, not reprocal's
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})}, cwd=cwd)
+                            env={**plain, **(env or {})}, cwd=cwd)
     time.sleep(delay)
     deadline = time.monotonic() + 60
     while when is not None and not when() and proc.poll() is None and time.monotonic() < deadline:
