@@ -4,7 +4,7 @@ A manifest is untrusted input and every load validates it against its JSON Schem
 costs more than the rest of a ``verify`` of a real manifest (importing it ~60 ms; validating a
 manifest of 10,000 observations ~2.5 s), and the same file is loaded again and again (``verify``
 after ``verify``, every task of a campaign). So a document that passed, model and state id
-included, is remembered as an empty file named by the sha256 of (the schema's bytes, this
+included, is remembered as an empty file named by the sha256 of (the schema, this
 reprocal's version, the document's bytes) in ``$REPROCAL_VALIDATED_CACHE`` (default
 ``$XDG_CACHE_HOME/reprocal/validated``). A load of the very same bytes skips the schema pass
 only: the model is built and checked (names, digests, labels, dates, the state id recomputed)
@@ -19,14 +19,15 @@ validating every time; it never fails a load and never writes through a link.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from reprocal._version import __version__
 from reprocal.fs._inputs import open_private
+from reprocal.fs._json import load_schema
 
 
 def memo_dir() -> Path:
@@ -40,8 +41,8 @@ def memo_dir() -> Path:
 
 @cache
 def _schema_digest(schema: str) -> bytes:
-    data = (resources.files("reprocal.schemas") / schema).read_bytes()
-    return hashlib.sha256(data + b"\0" + __version__.encode()).digest()
+    rules = json.dumps(load_schema(schema), sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(rules + b"\0" + __version__.encode()).digest()
 
 
 def _key(schema: str, data: bytes) -> str:
