@@ -3,8 +3,9 @@ every file of the repository."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -18,6 +19,9 @@ from reprocal.repo._extras import ExpectedExtra, ExtrasReport, verify_extras
 from reprocal.repo._repocheck import RepositoryReport
 from reprocal.repo._verify import LEVELS, VerifyReport
 from reprocal.state._manifest import Manifest
+
+if TYPE_CHECKING:
+    from reprocal.repo._walk import ListedFile
 
 # --- a manifest -----------------------------------------------------------------------------
 
@@ -58,23 +62,25 @@ def expected_extras(manifest: Manifest) -> list[ExpectedExtra]:
 
 
 def _newer(manifest: Manifest, dirs: tuple[Path, ...], catalog: PathLike | None,
-           progress: Progress | None) -> tuple[NewerIssue, ...] | None:
+           progress: Progress | None, listed: Mapping[Path, Sequence[ListedFile]] | None = None
+           ) -> tuple[NewerIssue, ...] | None:
     """Newer eligible issues present in the repository now (``None`` if it cannot be told)."""
     from reprocal.core._dates import resolve
     from reprocal.core._drift import newer_issues
     from reprocal.core._names import ConstituentName
     from reprocal.repo._repository import Repository
 
-    # only a higher issue than the lowest pinned one of its type can be newer: the other rows
-    # of the catalogue are never turned into constituents
+    # only a higher issue than the lowest pinned one of its type, valid by the latest
+    # observation date, can be newer: the other rows of the catalogue are never read
     floor: dict[tuple[str, str], int] = {}
     for filename in set().union(*{obs.files for obs in manifest.observations}):
         name = ConstituentName.parse(filename)
         floor[name.key] = min(name.issue, floor.get(name.key, name.issue))
     try:
         or_null(progress).start(None)
-        with Repository(dirs, catalog=catalog, progress=progress) as repo:
-            present = [lf.constituent for lf in repo.present(above=floor)]
+        with Repository(dirs, catalog=catalog, progress=progress, listed=listed) as repo:
+            latest = max((o.obs_date for o in manifest.observations), default=None)
+            present = [lf.constituent for lf in repo.present(above=floor, valid_by=latest)]
             withdrawals = repo.withdrawals()
     except ReprocalError as exc:
         warn(f"cannot tell whether newer issues exist: {exc.one_line()}")
@@ -110,6 +116,7 @@ def verify(
     """
     from reprocal.repo._verify import Expected, verify_files
     from reprocal.repo._verifycache import VerifyCache
+    from reprocal.repo._walk import list_files
 
     if level not in LEVELS:
         raise InputError(f"{names('level')} {level!r} is not one of {', '.join(LEVELS)}")
@@ -119,13 +126,15 @@ def verify(
     expected = [Expected.from_pinned(f) for f in m.files]
     dirs = directories(ccf_path, names)
     extra_files = expected_extras(m)
+    # one walk for the pinned files and the catalogue's refresh (the newer-issue check)
+    listed = {d: list_files([d]) for d in dirs}
     with VerifyCache(cache, warn=warn) as vc:
         or_null(progress).start(len(expected) + len(extra_files))
         report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc,
-                              progress=progress, names=names)
+                              progress=progress, names=names, listed=listed)
         extras = (verify_extras(extra_files, dirs, level=level, cache=vc, jobs=jobs,
                                 progress=progress) if m.extras else None)
-    newer = _newer(m, dirs, catalog, progress)
+    newer = _newer(m, dirs, catalog, progress, listed)
     bad = [f"{len(report.problems())} of {len(report.results)} pinned constituents"] \
         if not report.ok else []
     if extras is not None and not extras.ok:

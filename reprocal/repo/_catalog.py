@@ -29,7 +29,7 @@ import attrs
 
 from reprocal.core._constituent import Constituent
 from reprocal.core._dates import CalDate, parse_optional
-from reprocal.core._names import MAX_ISSUE, ConstituentName
+from reprocal.core._names import ConstituentName
 from reprocal.core._withdrawal import Withdrawal, Withdrawals
 from reprocal.errors import InputError, LocalIOError, RepositoryError, ReprocalError
 from reprocal.fits._calindex import read_calindex
@@ -38,7 +38,7 @@ from reprocal.fs._limits import current_limits
 from reprocal.fs._sqlite import not_a_database
 from reprocal.progress import NullProgress, Progress
 from reprocal.repo._verifycache import FileStat
-from reprocal.repo._walk import DEFAULT_GLOB, list_files
+from reprocal.repo._walk import DEFAULT_GLOB, ListedFile, list_files
 
 MASTER_INDEX_PREFIX = "XMM_CALINDEX_"
 """Master index files (``XMM_CALINDEX_nnnn.CCF``) found in a repository are imported as
@@ -306,9 +306,12 @@ class Catalog:
         recurse: bool = False,
         fileglob: str = DEFAULT_GLOB,
         progress: Progress | None = None,
+        listed: Mapping[Path, Sequence[ListedFile]] | None = None,
     ) -> ScanReport:
         """Bring the catalogue up to date with ``dirs``: read headers of new or changed files
-        only; forget files that are gone (remembering them as expected)."""
+        only; forget files that are gone (remembering them as expected). ``listed``: each
+        directory's files as :func:`list_files` listed them just now with the same
+        ``recurse`` and ``fileglob`` (not walked again)."""
         bar = progress if progress is not None else NullProgress()
         scanned = read = unchanged = 0
         removed: list[str] = []
@@ -326,7 +329,9 @@ class Catalog:
                                         args)
                 }
                 seen: set[str] = set()
-                for f in list_files([directory], recurse=recurse, fileglob=fileglob):
+                files = (listed[directory] if listed is not None
+                         else list_files([directory], recurse=recurse, fileglob=fileglob))
+                for f in files:
                     if not f.globbed:  # cifbuild would not read it
                         continue
                     scanned += 1
@@ -463,14 +468,31 @@ class Catalog:
         return out
 
     def present(self, dirs: Sequence[Path], *, recurse: bool = False,
-                above: Mapping[tuple[str, str], int] | None = None) -> list[LocalFile]:
+                above: Mapping[tuple[str, str], int] | None = None,
+                valid_by: CalDate | None = None) -> list[LocalFile]:
         """Valid constituent files in ``dirs``, in directory then path order (duplicates
         included). ``above``: only those of the types it names, with an issue higher than the
-        one it gives (what could be newer than a pinned state; the rows of the others are not
-        turned into constituents)."""
-        rows = self._rows(dirs, "ok", recurse)
-        if above is not None:
-            rows = [r for r in rows if r["issue"] > above.get((r["scope"], r["typeid"]), MAX_ISSUE)]
+        one it gives; ``valid_by``: only those valid from that date or before (together: what
+        could be newer than a pinned state whose latest observation date is ``valid_by``; the
+        other rows are not even read)."""
+        if above is None:
+            rows = self._rows(dirs, "ok", recurse)
+        else:  # the filter in SQL: the other rows are never even fetched
+            db = self._db
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS above (scope TEXT, typeid TEXT, "
+                       "issue INTEGER, PRIMARY KEY (scope, typeid))")
+            db.execute("DELETE FROM temp.above")
+            db.executemany("INSERT INTO temp.above VALUES (?, ?, ?)",
+                           [(scope, typeid, issue) for (scope, typeid), issue in above.items()])
+            rows = []
+            for d in dirs:
+                where, args = _dir_filter(d, recurse)
+                if valid_by is not None:
+                    where, args = f"{where} AND valdate <= ?", [*args, valid_by.text]
+                rows.extend(db.execute(
+                    "SELECT files.* FROM files JOIN temp.above AS a ON files.scope = a.scope "
+                    f"AND files.typeid = a.typeid AND files.issue > a.issue WHERE {where} "
+                    "AND status = 'ok' ORDER BY path", args))
         return [LocalFile(Path(r["path"]), _constituent(r)) for r in rows]
 
     def problems(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[Problem]:

@@ -14,7 +14,7 @@ A repository that opened its catalogue closes it (``close()``, or the end of the
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from reprocal.core._constituent import DEFAULT_CATEGORY, Constituent
@@ -27,7 +27,7 @@ from reprocal.progress import Progress
 from reprocal.repo._catalog import Catalog, LocalFile, ScanReport
 from reprocal.repo._ccfpath import CcfPath, ccf_dirs
 from reprocal.repo._resolve import Resolution, Resolver
-from reprocal.repo._walk import DEFAULT_GLOB
+from reprocal.repo._walk import DEFAULT_GLOB, ListedFile
 
 
 class Repository:
@@ -47,6 +47,7 @@ class Repository:
         fileglob: str = DEFAULT_GLOB,
         refresh: bool = True,
         progress: Progress | None = None,
+        listed: Mapping[Path, Sequence[ListedFile]] | None = None,
     ):
         self.dirs = ccf_dirs(ccf_path)
         self._owns_catalog = not isinstance(catalog, Catalog)
@@ -58,7 +59,7 @@ class Repository:
         self._resolver: Resolver | None = None
         if refresh:
             try:
-                self.refresh(progress=progress)
+                self.refresh(progress=progress, listed=listed)
             except BaseException:  # nobody holds this repository yet to close it
                 self.close()
                 raise
@@ -74,11 +75,14 @@ class Repository:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def refresh(self, *, progress: Progress | None = None) -> ScanReport:
-        """Re-scan the directories (only new or changed files are read)."""
+    def refresh(self, *, progress: Progress | None = None,
+                listed: Mapping[Path, Sequence[ListedFile]] | None = None) -> ScanReport:
+        """Re-scan the directories (only new or changed files are read; ``listed``: their
+        files as just listed, see :meth:`Catalog.refresh`)."""
         self._snapshot = self._resolver = None
         self.last_scan = self.catalog.refresh(
-            self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress)
+            self.dirs, recurse=self.recurse, fileglob=self.fileglob, progress=progress,
+            listed=listed)
         return self.last_scan
 
     def import_index(self, path: str | os.PathLike[str]) -> int:
@@ -87,10 +91,12 @@ class Repository:
         self._snapshot = self._resolver = None
         return self.catalog.import_calindex(path)
 
-    def present(self, *, above: Mapping[tuple[str, str], int] | None = None) -> list[LocalFile]:
-        """The valid constituent files (see :meth:`Catalog.present`; ``above``: only those
-        with a higher issue than it gives for their type)."""
-        return self.catalog.present(self.dirs, recurse=self.recurse, above=above)
+    def present(self, *, above: Mapping[tuple[str, str], int] | None = None,
+                valid_by: CalDate | None = None) -> list[LocalFile]:
+        """The valid constituent files (see :meth:`Catalog.present`: ``above``, only those
+        with a higher issue than it gives for their type, ``valid_by``, valid by then)."""
+        return self.catalog.present(self.dirs, recurse=self.recurse, above=above,
+                                    valid_by=valid_by)
 
     def resolve(
         self,

@@ -38,20 +38,24 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from reprocal.core._names import ConstituentName
 from reprocal.errors import PARAMETERS, InputError, Names
-from reprocal.fits._checksum import FitsCheck, check_files
 from reprocal.fs._hashing import Hasher, hash_files
 from reprocal.progress import NullProgress, Progress
 from reprocal.repo._ccfpath import ccf_dirs
 from reprocal.repo._verifycache import CacheEntry, FileStat, VerifyCache, now_ns
-from reprocal.repo._walk import ListedFile, constituent_files
+from reprocal.repo._walk import ListedFile, by_name, constituent_files
 
 LEVELS = ("stat", "fits", "full")
+if TYPE_CHECKING:  # the FITS engine is imported when a level reads files: never for stat
+    from reprocal.fits._checksum import FitsCheck
+
+    Reads = Callable[[ListedFile], tuple[FitsCheck | OSError | None, str | OSError | None]]
+
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
@@ -182,9 +186,12 @@ def verify_files(
     progress: Progress | None = None,
     hasher: Hasher | None = None,
     names: Names = PARAMETERS,
+    listed: Mapping[Path, Sequence[ListedFile]] | None = None,
 ) -> VerifyReport:
     """Verify every expected constituent in ``dirs`` (colon-separated string, a sequence, or
-    ``None`` for ``$SAS_CCFPATH``) at ``level``.
+    ``None`` for ``$SAS_CCFPATH``) at ``level``. ``listed``: each directory's files as
+    :func:`reprocal.repo._walk.list_files` listed them just now (a caller that also refreshes
+    the catalogue walks once for both).
 
     The files are those :func:`reprocal.repo._walk.constituent_files` finds (any case, matched
     by cifbuild's default glob; the directories themselves, not their subdirectories).
@@ -199,7 +206,9 @@ def verify_files(
     dirs_t = ccf_dirs(dirs, option="dirs")
     bar: Progress = progress if progress is not None else NullProgress()
     started = now_ns()
-    results, todo = _by_listing(items, constituent_files(dirs_t), dirs_t)
+    found = (constituent_files(dirs_t) if listed is None
+             else by_name(f for d in dirs_t for f in listed[d]))
+    results, todo = _by_listing(items, found, dirs_t)
     bar.update(len(items) - len(todo))  # decided by the listing alone
     vouch = _Vouch.of(cache, todo)
     if level == "stat":
@@ -291,13 +300,12 @@ class _Vouch:
                 for e, loc in todo}
 
 
-Reads = Callable[[ListedFile], tuple[FitsCheck | OSError | None, str | OSError | None]]
-
-
 def _read(need: Listed, level: str, *, jobs: int | None, progress: Progress,
           hasher: Hasher | None) -> Reads:
     """Read the files in ``need``: the FITS check of each, and at ``full`` its sha256 (in the
     same pass unless ``hasher`` is given). Answers, for any listed file, what was read of it."""
+    from reprocal.fits._checksum import FitsCheck, check_files
+
     fused = level == "full" and hasher is None
     checks = check_files([(loc.real, e.filename) for e, loc in need], sha256=fused, jobs=jobs,
                          progress=progress)
@@ -322,6 +330,8 @@ def _read_verdict(e: Expected, loc: ListedFile, level: str, fc: FitsCheck | OSEr
     if failure is not None:
         return FileResult(e.filename, Status.CORRUPT, loc.path,
                           detail=f"cannot read: {failure.strerror}"), None
+    from reprocal.fits._checksum import FitsCheck
+
     check = fc if isinstance(fc, FitsCheck) else None
     fits_ok, fits_problem, fits_kind = _fits_facts(check, prior)
     sha = digest if isinstance(digest, str) else prior.sha256 if prior else None
@@ -362,6 +372,8 @@ def hash_and_remember(
             located[key] = ListedFile.at(key)
         except OSError as exc:
             out[key] = exc
+    from reprocal.fits._checksum import check_files
+
     checks = check_files([(loc.real, loc.name or loc.path.name) for loc in located.values()],
                          sha256=True, jobs=jobs, progress=progress)
     fresh = []

@@ -67,3 +67,23 @@ def test_the_repository_check_is_a_result(synthetic_repo, tmp_path: Path) -> Non
     r = api.verify_repository(ccf_path=copy, catalog=tmp_path / "c.sqlite")
     assert not r.ok and r.failure is not None and r.failure.exit_code == 1
     assert [e.name for e in r.report.problems()] == ["EPN_JUNK_0001.CCF"]
+
+
+def test_verify_lists_the_repository_once(synthetic_repo, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pinned files and the catalogue's refresh (for the newer-issue check) come from one
+    listing of each directory."""
+    import os
+
+    api.pin(obs_date=OBS, analysis_date=AN, ccf_path=synthetic_repo.root,
+            output=tmp_path / "m.json")
+    real, listed = os.scandir, []
+
+    def counting(path=".", *args, **kw):  # type: ignore[no-untyped-def]
+        listed.append(os.fspath(path))
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    r = api.verify(tmp_path / "m.json", ccf_path=synthetic_repo.root)
+    assert r.ok and r.newer is not None
+    assert listed.count(str(synthetic_repo.root.resolve())) == 1
