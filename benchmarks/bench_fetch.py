@@ -107,6 +107,37 @@ def _case(work: Path, label: str, items, url: str, jobs: int) -> list[dict]:  # 
     ]
 
 
+def _rsync_case(work: Path, items, mirror: Path) -> list[dict]:  # type: ignore[no-untyped-def]
+    """``reprocal fetch`` from an rsync daemon against rsync itself fetching the same files
+    (``--files-from``, one process), both into an empty directory."""
+    from support.servers import RsyncDaemon, write_manifest
+
+    if shutil.which("rsync") is None:
+        return [{"name": "rsync: fetch from an rsync daemon", "note": "skipped: no rsync"}]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    manifest = write_manifest(work / "rsync.json", items)
+    names = work / "names.txt"
+    names.write_text("".join(f"{i.filename}\n" for i in items))
+    total = sum(i.size for i in items) / 1e6
+    (work / "rsyncd").mkdir(exist_ok=True)
+    with RsyncDaemon(mirror, work / "rsyncd") as daemon:
+        ours, theirs = [], []
+        for _ in range(3):
+            ours.append(_timed([sys.executable, "-m", "reprocal", "fetch", str(manifest),
+                                "--ccf-path", str(_fresh(work / "dest")), "--mirror",
+                                daemon.url], env=env))
+            theirs.append(_timed(["rsync", "-q", "--no-motd", f"--files-from={names}",
+                                  daemon.url, f"{_fresh(work / 'dest')}/"]))
+    ours.sort()
+    theirs.sort()
+    return [{"name": f"rsync: {len(items)} files, {total:.0f} MB from an rsync daemon",
+             "reprocal_s": ours[1], "reprocal_range": (ours[0], ours[-1]),
+             "baseline": "rsync --files-from (one process, no check)", "baseline_s": theirs[1],
+             "baseline_range": (theirs[0], theirs[-1]),
+             "note": "reprocal: one rsync for the batch, then size+sha256, fsync and rename of "
+                     "each file; Python start-up included; medians of 3"}]
+
+
 def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
     """Rows for benchmarks/run.py; ``ctx`` is its context (``.work``) or a directory."""
     from support.servers import MirrorServer
@@ -121,6 +152,7 @@ def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
     with MirrorServer(mirror) as server:
         rows += _case(work, "small", small, server.url, 4)
         rows += _case(work, "large", large, server.url, 4)
+    rows += _rsync_case(work, small[:118], mirror)
     shutil.rmtree(work, ignore_errors=True)
     return rows
 
