@@ -32,7 +32,7 @@ def _date(value: CalDate | str) -> CalDate:
     return CalDate.parse(value)
 
 
-@attrs.frozen(order=False)
+@attrs.frozen(order=False, cache_hash=True)
 class Constituent:
     """One calibration file's indexing attributes (a CALINDEX row, in parsed types)."""
 

@@ -14,6 +14,7 @@ ConstituentName(scope='EPN', typeid='QUANTUMEF', issue=17)
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
@@ -64,7 +65,7 @@ def _issue(value: int) -> int:
     return value
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class ConstituentName:
     """The identity of a constituent file: scope, calibration type and issue."""
 
@@ -93,7 +94,7 @@ class ConstituentName:
             )
         return cls(m["scope"], m["typeid"], int(m["issue"]))
 
-    @property
+    @functools.cached_property  # asked for hundreds of thousands of times by pin --obs-list
     def filename(self) -> str:
         """Canonical file name, e.g. ``EPN_QUANTUMEF_0017.CCF``."""
         return f"{self.scope}_{self.typeid}_{self.issue:04d}.CCF"

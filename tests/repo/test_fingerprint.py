@@ -65,10 +65,10 @@ def test_of_repository_reuses_the_verify_cache(synthetic_repo, monkeypatch) -> N
     """The second fingerprint of an untouched repository reads no file."""
     import time
 
-    from reprocal.repo import _verify
+    from reprocal.fits import _checksum
 
     time.sleep(0.05)  # files written within a clock tick of the read are racily clean
     first = of_repository([synthetic_repo.root])
     assert first.content is not None and len(first.files) == len(synthetic_repo.paths)
-    monkeypatch.setattr(_verify, "check_files", lambda *a, **k: pytest.fail("read again"))
+    monkeypatch.setattr(_checksum, "check_files", lambda *a, **k: pytest.fail("read again"))
     assert of_repository([synthetic_repo.root]).content == first.content

@@ -274,7 +274,7 @@ def test_stat_warm_cache_reads_no_file(repo: Path, pinned: list[Expected], cache
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A warm stat verify rests on the cache, opening no constituent."""
     verify_files(pinned, repo, level="full", cache=cache)
-    monkeypatch.setattr("reprocal.repo._verify.check_files", lambda *a, **k: pytest.fail("read"))
+    monkeypatch.setattr("reprocal.fits._checksum.check_files", lambda *a, **k: pytest.fail("read"))
     report = verify_files(pinned, repo, level="stat", cache=cache,
                           hasher=lambda p: pytest.fail("hashed"))
     assert report.ok and report.reused == 3
