@@ -14,6 +14,33 @@ def _stat_walk(root: str) -> float:
     return time.perf_counter() - t
 
 
+def _scaling(work) -> list[dict]:  # type: ignore[no-untyped-def]
+    """index cold and warm at 1x, 2x and 4x the files of the archive (small files: the cost is
+    per file, its header and its stat)."""
+    from reprocal.repo._catalog import Catalog
+    from reprocal.testing._synthetic import generate
+
+    rows = []
+    for k in (1, 2, 4):
+        repo = generate(work / f"index{k}x" / "ccf", seed=k, scale=0.002, files=1563 * k)
+        root, n = str(repo.root), len(repo.paths)
+        walk = min(_stat_walk(root) for _ in range(3))
+        with Catalog(work / f"index{k}x" / "catalog.sqlite") as cat:
+            t = time.perf_counter()
+            cat.refresh([repo.root])
+            cold = time.perf_counter() - t
+            warm = []
+            for _ in range(3):
+                t = time.perf_counter()
+                cat.refresh([repo.root])
+                warm.append(time.perf_counter() - t)
+        rows += [{"name": f"index cold, {k}x ({n} files)", "reprocal_s": cold,
+                  "baseline": "os.scandir+stat walk", "baseline_s": walk},
+                 {"name": f"index warm, {k}x ({n} files)", "reprocal_s": min(warm),
+                  "baseline": "os.scandir+stat walk", "baseline_s": walk}]
+    return rows
+
+
 def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
     from reprocal.core._dates import CalDate
     from reprocal.core._select import Rule, Selector
@@ -40,6 +67,7 @@ def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
         {"name": f"index warm ({n} files, nothing changed)", "reprocal_s": min(warm),
          "baseline": "os.scandir+stat walk", "baseline_s": walk},
     ]
+    rows += _scaling(ctx.work)
     present = [lf.constituent for lf in cat.present([repo.root])]
     rng = random.Random(1)
     dates = [(CalDate.parse(f"{rng.randint(2000, 2025)}-{rng.randint(1, 12):02d}-"

@@ -153,6 +153,11 @@ def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
         rows += _case(work, "small", small, server.url, 4)
         rows += _case(work, "large", large, server.url, 4)
     rows += _rsync_case(work, small[:118], mirror)
+    # a real mirror's shape: 50 ms to answer, 20 MB/s per connection (parallelism matters)
+    with MirrorServer(mirror, latency=0.05, rate=20e6) as server:
+        rows += [dict(r, name=f"shaped (50 ms, 20 MB/s a connection) {r['name']}")
+                 for r in _case(work, "mixed", small[:100] + large, server.url, 4)
+                 if "--jobs 4" in r["name"]]
     shutil.rmtree(work, ignore_errors=True)
     return rows
 

@@ -506,7 +506,11 @@ class Transports:
         if self.rsync is None or not isinstance(self.rsync, RsyncTransport) or not by_mirror:
             yield
             return
-        stage = Path(tempfile.mkdtemp(prefix=".reprocal-stage-", dir=where))
+        try:
+            stage = Path(tempfile.mkdtemp(prefix=".reprocal-stage-", dir=where))
+        except OSError:  # nowhere to stage (not made yet, read-only): file by file, as before
+            yield
+            return
         try:
             for mirror, remotes in by_mirror.values():
                 self.rsync.stage(mirror, remotes, stage)

@@ -457,6 +457,18 @@ def test_a_file_the_batch_got_wrong_is_refused_like_any(tmp_path, mirror_dir, rs
     assert names_in(tmp_path / "repo") == {i.filename for i in items} | {LOCK_NAME}
 
 
+def test_nowhere_to_stage_means_file_by_file(tmp_path, mirror_dir, rsyncd):
+    """A staging directory that cannot be made is no error: each file comes on its own."""
+    root, items = mirror_dir
+    wrapper, log = _logging_rsync(tmp_path)
+    transport = Transports(http=None, file=copy_file,  # type: ignore[arg-type]
+                           rsync=RsyncTransport(binary=str(wrapper)))
+    mirror = parse_mirror(rsyncd.url)
+    with transport.staged([(i.filename, [mirror]) for i in items], tmp_path / "not-made"):
+        pass
+    assert not log.exists() and not (tmp_path / "not-made").exists()
+
+
 def test_rsync_daemon_resumes_a_part_file(tmp_path, mirror_dir, rsyncd):
     """A ``.part`` prefix is the basis of rsync's ``--inplace`` transfer; the result verifies."""
     root, items = mirror_dir

@@ -106,6 +106,11 @@ class MirrorServer:
     """Sizes the index page shows instead of the real ones (a listing that lies)."""
     listing_extra: list[str] = field(default_factory=list)
     """Raw lines added to the index page."""
+    latency: float = 0.0
+    """Seconds every request waits before its answer (a distant mirror's round trip)."""
+    rate: float | None = None
+    """Bytes a second each connection sends at most (a real mirror's per-connection share),
+    paced in 64 KiB steps; ``None``: as fast as loopback goes."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -119,6 +124,8 @@ class MirrorServer:
                 return None
 
             def do_GET(self) -> None:
+                if server.latency:
+                    time.sleep(server.latency)
                 server._serve(self)
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
@@ -265,6 +272,14 @@ class MirrorServer:
                 h.wfile.write(body[i: i + fault.chunk])  # type: ignore[union-attr]
                 h.wfile.flush()
                 time.sleep(fault.delay)  # type: ignore[union-attr]
+            return True
+        if self.rate:
+            step, began = 1 << 16, time.monotonic()
+            for i in range(0, len(body), step):
+                h.wfile.write(body[i: i + step])
+                ahead = began + (i + step) / self.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
             return True
         h.wfile.write(body)
         return True
