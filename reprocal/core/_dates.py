@@ -18,7 +18,6 @@ True
 from __future__ import annotations
 
 import calendar
-import functools
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -51,11 +50,9 @@ def _canonical(text: str) -> bool:
     return 1 <= d <= last
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def _check(text: str, field: str) -> str:
-    """The canonical form of ``text`` (pure; remembered: a catalogue of 1,563 constituents
-    holds far fewer distinct dates than it has date fields, and each is checked twice, by
-    :meth:`CalDate.parse` and by the validator)."""
+    """The canonical form of ``text`` (pure; canonical text, what manifests, catalogues and
+    headers hold, takes the fast path)."""
     if _canonical(text):
         return text
     m = _DATE_RE.match(text.strip())

@@ -85,8 +85,7 @@ class ConstituentName:
             raise ConstituentNameError(
                 f"{name!r} is not a bare constituent file name (it holds a path)"
             )
-        # ASCII only: "ı".upper() is "I" and "٠٠٠١" is four digits to \d and int()
-        m = _NAME_RE.match(name.upper()) if name.isascii() else None
+        m = _match(name)
         if not m:
             raise ConstituentNameError(
                 f"{name!r} is not a constituent name; expected SCOPE_TYPEID_NNNN.CCF "
@@ -118,8 +117,14 @@ def canonical_filename(name: str) -> str | None:
     >>> canonical_filename("EPN/../X_0001.CCF") is None
     True
     """
-    m = _NAME_RE.match(name.upper()) if isinstance(name, str) and name.isascii() else None
+    m = _match(name) if isinstance(name, str) else None
     return m[0] if m is not None and m["scope"] in SCOPES else None
+
+
+def _match(name: str) -> re.Match[str] | None:
+    """The grammar's match of ``name`` in upper case; ASCII only: ``"ı".upper()`` is ``I`` and
+    ``"٠٠٠١"`` is four digits to ``int()``, so such a name would stand for another file's."""
+    return _NAME_RE.match(name.upper()) if name.isascii() else None
 
 
 def is_constituent_name(name: str) -> bool:

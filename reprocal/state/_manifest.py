@@ -56,7 +56,7 @@ from reprocal.core._names import ConstituentName, check_label, check_relative_pa
 from reprocal.errors import InputError, ManifestError, ReprocalNotice
 from reprocal.fs._atomic import atomic_write
 from reprocal.state._schemas import inline_refs, json_path, load_schema, parse_json, read_document
-from reprocal.state._validated import remember, seen
+from reprocal.state._validated import memo_key, remember, seen
 
 SCHEMA_V1 = "reprocal.manifest/v1"
 SCHEMA_V2 = "reprocal.manifest/v2"
@@ -773,11 +773,12 @@ def loads(data: bytes | str, *, source: str = "manifest") -> Manifest:
     """Parse and validate manifest text (bytes that passed before skip the schema pass: see
     :mod:`reprocal.state._validated`)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    passed = seen(SCHEMA_FILE, raw)
+    key = memo_key(SCHEMA_FILE, raw)
+    passed = seen(key)
     m = _build(parse_json(data, source=source, error=ManifestError), source,
                schema_passed=passed)
     if not passed:
-        remember(SCHEMA_FILE, raw)
+        remember(key)
     return m
 
 

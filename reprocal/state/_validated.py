@@ -45,28 +45,30 @@ def _schema_digest(schema: str) -> bytes:
     return hashlib.sha256(rules + b"\0" + __version__.encode()).digest()
 
 
-def _key(schema: str, data: bytes) -> str:
+def memo_key(schema: str, data: bytes) -> str:
+    """The memo's name for ``data`` under ``schema`` (this reprocal's version included)."""
     return hashlib.sha256(_schema_digest(schema) + data).hexdigest()
 
 
-def seen(schema: str, data: bytes) -> bool:
-    """``data`` passed ``schema`` before (a regular file of its name is in the memo)."""
+def seen(key: str) -> bool:
+    """The document of ``key`` (:func:`memo_key`) passed before: a regular file of that name
+    is in the memo."""
     try:
-        return stat.S_ISREG(os.lstat(memo_dir() / _key(schema, data)).st_mode)
+        return stat.S_ISREG(os.lstat(memo_dir() / key).st_mode)
     except (OSError, ValueError):
         return False
 
 
-def remember(schema: str, data: bytes) -> None:
-    """Remember that ``data`` passed ``schema`` (best effort, see the module docstring)."""
+def remember(key: str) -> None:
+    """Remember that the document of ``key`` passed (best effort, see the module docstring)."""
     where = memo_dir()
     try:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not stat.S_ISDIR(os.lstat(where).st_mode):  # a link in its place: not ours
             return
-        os.close(open_private(where / _key(schema, data), mode=0o600))
+        os.close(open_private(where / key, mode=0o600))
     except (OSError, ValueError):
         return
 
 
-__all__ = ["memo_dir", "remember", "seen"]
+__all__ = ["memo_dir", "memo_key", "remember", "seen"]

@@ -72,9 +72,9 @@ def test_remembered_bytes_still_have_their_model_checked(pinned: Path) -> None:
     edited = json.dumps(doc).encode()
     pinned.write_bytes(edited)
     memo_dir().mkdir(parents=True)
-    from reprocal.state._validated import _key
+    from reprocal.state._validated import memo_key
 
-    (memo_dir() / _key(manifest_module.SCHEMA_FILE, edited)).touch()
+    (memo_dir() / memo_key(manifest_module.SCHEMA_FILE, edited)).touch()
     with pytest.raises(ManifestError, match=r"state_id .* the content hashes to"):
         load_manifest(pinned)
 
