@@ -236,7 +236,7 @@ def list_hdus(path: str | os.PathLike[str]) -> list[Hdu]:
                                   keys.get(f"TFORM{n}", "").strip(),
                                   keys.get(f"TUNIT{n}", "").strip(),
                                   keys.get(f"TDIM{n}", "").strip())
-                           for n in range(1, min(fields, 999) + 1)]
+                           for n in range(1, min(fields, MAX_FIELDS) + 1)]
             naxis = int(hdu.found.get("NAXIS", "0") or 0)
             dims = tuple(int(hdu.found.get(f"NAXIS{n}", "0") or 0) for n in range(1, naxis + 1))
             out.append(Hdu(hdu.index, hdu.name, kind,
@@ -300,6 +300,10 @@ def _not_found(path: str | os.PathLike[str], extname: str, names: list[str]) -> 
         hint="expected a CIF (ccf.cif), an event list, a master index or a *CALIND* product")
 
 
+MAX_FIELDS = 999
+"""The most columns a FITS table may have (``TFIELDS``)."""
+
+
 def _table(path: str | os.PathLike[str], header: bytes, data: bytes, nbytes: int, index: int,
            found: Mapping[str, str]) -> Table:
     from astropy.io import fits
@@ -313,6 +317,12 @@ def _table(path: str | os.PathLike[str], header: bytes, data: bytes, nbytes: int
         raise FitsFormatError(
             f"HDU #{index} is not a binary table (XTENSION = {found.get('XTENSION')!r})",
             path=path)
+    # astropy sizes its column list by TFIELDS before reading a column: a damaged TFIELDS of
+    # 10^19 made it allocate until the kernel killed the process. The standard allows 999.
+    fields = keywords(header).get("TFIELDS", "").strip()
+    if not (fields.isascii() and fields.isdigit() and int(fields) <= MAX_FIELDS):
+        raise FitsFormatError(f"HDU #{index}: TFIELDS = {fields!r} is not a number of columns "
+                              f"(0..{MAX_FIELDS})", path=path)
     padding = b"\0" * (-len(data) % BLOCK)
     with warnings.catch_warnings():
         # cifbuild's date unit 'yyyy:dd:mmZhh:mm:ss' is not a unit astropy knows.

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support.imagekit import make_state
@@ -227,3 +230,33 @@ def test_calindex_reading_of_mutated_tables(data: st.DataObject) -> None:
             read_calindex(path)
         except ReprocalError:
             pass
+
+
+@pytest.mark.parametrize("tfields", ["5547013194825595298", "11499000501868135756", "1000",
+                                     "-3", "'many'"])
+def test_a_table_claiming_absurdly_many_columns_is_refused_before_astropy(
+        tmp_path: Path, tfields: str) -> None:
+    """Found by the test above in a fresh clone: a damaged TFIELDS (10^19) made astropy size
+    its column list by it, and the test process grew to 24 GB until the kernel killed it. It
+    is refused by name, in a process capped at 1.5 GB so that a regression fails, not kills."""
+    raw = bytearray(_cif())
+    at = raw.index(b"TFIELDS =", raw.index(b"XTENSION= 'BINTABLE'"))
+    raw[at:at + CARD] = f"TFIELDS = {tfields}".ljust(CARD).encode()
+    path = tmp_path / "ccf.cif"
+    path.write_bytes(bytes(raw))
+    code = ("import sys\nfrom reprocal.errors import ReprocalError\n"
+            "from reprocal.fits._calindex import read_calindex\n"
+            "try:\n    read_calindex(sys.argv[1])\nexcept ReprocalError as e:\n"
+            "    print(e.one_line())\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=_cap_memory)
+    assert done.returncode == 0, done.stderr[-500:]
+    value = tfields.strip("'")  # a string card's value is read unquoted
+    assert done.stdout == (f"{path}: HDU #1: TFIELDS = {value!r} is not a number of columns "
+                           "(0..999)\n")
+
+
+def _cap_memory() -> None:  # pragma: no cover - runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
