@@ -72,12 +72,26 @@ def _check(text: str, field: str) -> str:
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
 
 
-@attrs.frozen(order=True, repr=False)
+@attrs.frozen(order=False, repr=False)
 class CalDate:
     """A calibration date, canonical ``YYYY-MM-DDThh:mm:ss`` (whole seconds, naive UTC)."""
 
     text: str = attrs.field()
     """The canonical text; ordering and equality are on it."""
+
+    # ordering on the text, written out: attrs' generated comparisons build a tuple of each
+    # side, and verify of 10,000 observations compares 20,000 pairs of dates
+    def __lt__(self, other: object) -> bool:
+        return self.text < other.text if isinstance(other, CalDate) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.text <= other.text if isinstance(other, CalDate) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.text > other.text if isinstance(other, CalDate) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.text >= other.text if isinstance(other, CalDate) else NotImplemented
 
     @text.validator
     def _validate(self, _attr: attrs.Attribute, value: str) -> None:

@@ -7,7 +7,7 @@ in, findings out; no file, no clock (``today`` is resolved at the edge).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -51,10 +51,20 @@ def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable
     analysis date and under ``today`` (the calibration may have moved on since the pin: the
     pinned state stays reproducible, but the user should know). Pure: no file, no clock.
     """
-    selector = Selector(constituents)
+    selector = Selector(constituents, withdrawals=withdrawals)
     names: dict[str, ConstituentName] = {}
     # observations whose rules the selector cannot tell apart, pinned to the same files, have
-    # the same findings: 10,000 observations are a few hundred selections
+    # the same findings: 10,000 observations are a few hundred selections, and each rule class
+    # is applied once (the "now" rules of a manifest share today's analysis date)
+    chosen: dict[tuple[Any, ...], dict[tuple[str, str], Constituent]] = {}
+
+    def best(rule: Rule) -> dict[tuple[str, str], Constituent]:
+        cls = selector.rule_class(rule)
+        got = chosen.get(cls)
+        if got is None:
+            got = chosen[cls] = selector.apply(rule).by_key()
+        return got
+
     seen: dict[tuple[Any, ...], list[tuple[str, str, bool]]] = {}
     out: list[NewerIssue] = []
     for label, obs in observations:
@@ -63,15 +73,17 @@ def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable
         key = (selector.rule_class(rule_then), selector.rule_class(rule_now), obs.files)
         found = seen.get(key)
         if found is None:
-            found = seen[key] = _findings(selector, rule_then, rule_now, obs.files, names)
+            found = seen[key] = _findings(best(rule_now), lambda r=rule_then: best(r),
+                                          obs.files, names)
         out.extend(NewerIssue(label, pinned, newer, at_pin) for pinned, newer, at_pin in found)
     return out
 
 
-def _findings(selector: Selector, rule_then: Rule, rule_now: Rule, files: Iterable[str],
+def _findings(now: Mapping[tuple[str, str], Constituent],
+              then: Callable[[], Mapping[tuple[str, str], Constituent]], files: Iterable[str],
               names: dict[str, ConstituentName]) -> list[tuple[str, str, bool]]:
-    """``(pinned, newer, at the pinned dates)`` for one observation's files."""
-    at_pin, now = selector.apply(rule_then).by_key(), selector.apply(rule_now).by_key()
+    """``(pinned, newer, at the pinned dates)`` for one observation's files: ``now`` and
+    ``then()`` are the selections by type under today's and the pinned analysis date."""
     found = []
     for filename in files:
         pinned = names.get(filename)
@@ -80,9 +92,9 @@ def _findings(selector: Selector, rule_then: Rule, rule_now: Rule, files: Iterab
         best = now.get(pinned.key)
         if best is None or best.issue <= pinned.issue:
             continue
-        then = at_pin.get(pinned.key)
+        was = then().get(pinned.key)
         found.append((pinned.filename, best.filename,
-                      then is not None and then.issue > pinned.issue))
+                      was is not None and was.issue > pinned.issue))
     return found
 
 

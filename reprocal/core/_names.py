@@ -98,7 +98,7 @@ class ConstituentName:
         """Canonical file name, e.g. ``EPN_QUANTUMEF_0017.CCF``."""
         return f"{self.scope}_{self.typeid}_{self.issue:04d}.CCF"
 
-    @property
+    @functools.cached_property  # a dictionary key of every selection and newer-issue check
     def key(self) -> tuple[str, str]:
         """``(scope, typeid)``: the selection rule picks one issue per key."""
         return (self.scope, self.typeid)

@@ -35,6 +35,26 @@ def test_newer_issue_reported_under_today_and_pinned_dates(tmp_path: Path) -> No
     assert newer_issues([("obs1", obs)], present[:1] + present[2:], today=today) == []
 
 
+def test_a_withdrawn_issue_is_not_newer(tmp_path: Path) -> None:
+    """A newer issue withdrawn by today is not eligible today (cifbuild's step 0), so verify
+    must not tell the user to re-pin to it; withdrawn only after the pinned analysis date,
+    it stays newer at the pinned dates. (``newer_issues`` took the withdrawals and ignored
+    them.)"""
+    from reprocal.core._withdrawal import Withdrawal, Withdrawals
+
+    write_constituent(tmp_path, A)
+    write_constituent(tmp_path, B, subdate="2005-01-01T00:00:00")
+    present = [read_constituent(tmp_path / n) for n in (A, B)]
+    obs = PinnedObservation(None, CalDate.parse("2003-01-01"), CalDate.parse("2006-01-01"),
+                            "XMMCCF", (A,))
+    today = CalDate.parse("2026-01-01")
+    gone = Withdrawals([Withdrawal(B, CalDate.parse("2010-01-01"))])
+    assert newer_issues([("obs1", obs)], present, today=today, withdrawals=gone) == []
+    back = Withdrawals([Withdrawal(B, CalDate.parse("2010-01-01"), CalDate.parse("2011-01-01"))])
+    assert newer_issues([("obs1", obs)], present, today=today, withdrawals=back) == [
+        NewerIssue("obs1", A, B, True)]
+
+
 def test_not_yet_valid_or_other_category_is_not_newer(tmp_path: Path) -> None:
     """A newer issue whose validity starts after the observation is not eligible."""
     write_constituent(tmp_path, A)

@@ -197,3 +197,47 @@ def test_seal_needs_a_placeholder() -> None:
     header = b"SIMPLE  =                    T".ljust(80) + b"END".ljust(80)
     with pytest.raises(ValueError, match="CHECKSUM = '0000000000000000'"):
         seal(header.ljust(2880), 0)
+
+
+@pytest.mark.parametrize("chunk", [2880, 4 << 20])
+def test_a_file_that_grows_while_read_is_hashed_to_its_end(ccf: Path, chunk: int) -> None:
+    """The size is taken once (fstat); a file that then grows is hashed to its real end, in
+    the whole-file read (read again as a stream) and in the streaming one."""
+    import io
+
+    from reprocal.fits._checksum import _Stream
+
+    data = ccf.read_bytes()
+    for content in (data, data + b"\0" * 2880):
+        buf = memoryview(bytearray(len(data) + 1 if len(data) < chunk else chunk))
+        h = hashlib.sha256()
+        s = _Stream(io.BytesIO(content), len(data), buf, h)
+        assert bytes(s.read(2880)) == content[:2880]
+        s.drain()
+        assert h.hexdigest() == hashlib.sha256(content).hexdigest()
+
+
+def test_a_file_that_shrinks_while_read_is_truncated(ccf: Path, monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    """A size taken before the file lost its last blocks: the data unit comes short, the scan
+    says so (it looped forever on an empty read before)."""
+    import os
+
+    from reprocal.fits import _checksum as engine
+
+    size = ccf.stat().st_size
+    real = os.fstat
+
+    def fstat(fd: int) -> os.stat_result:
+        st = list(real(fd))
+        if st[6] == size - 2880:
+            st[6] = size
+        return os.stat_result(st)
+
+    with ccf.open("r+b") as f:
+        f.truncate(size - 2880)
+    for chunk in (2880, 4 << 20):
+        monkeypatch.setattr(engine.os, "fstat", fstat)
+        scan = scan_file(ccf, sha256=True, chunk=chunk)
+        monkeypatch.undo()
+        assert scan.broken is not None and "truncated while being read" in scan.broken, scan
