@@ -7,6 +7,7 @@ in, findings out; no file, no clock (``today`` is resolved at the edge).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -73,7 +74,7 @@ def newer_issues(observations: Iterable[tuple[str, Any]], constituents: Iterable
         key = (selector.rule_class(rule_then), selector.rule_class(rule_now), obs.files)
         found = seen.get(key)
         if found is None:
-            found = seen[key] = _findings(best(rule_now), lambda r=rule_then: best(r),
+            found = seen[key] = _findings(best(rule_now), functools.partial(best, rule_then),
                                           obs.files, names)
         out.extend(NewerIssue(label, pinned, newer, at_pin) for pinned, newer, at_pin in found)
     return out
