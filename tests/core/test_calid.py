@@ -150,6 +150,17 @@ def test_canonical_fast_path_is_jcs(value: object) -> None:
             canonical({"n": big})
 
 
+@given(st.dictionaries(st.text(st.characters(max_codepoint=130), max_size=6),
+                       st.text(st.characters(max_codepoint=130), max_size=8), max_size=6))
+def test_canonical_of_flat_text_is_jcs(value: dict[str, str]) -> None:
+    """The shortcut for a dictionary of printable ASCII text (an observation id's object)
+    writes the RFC 8785 bytes; quotes, backslashes, control and non-ASCII characters leave it
+    for the general path, which writes them too."""
+    import rfc8785
+
+    assert canonical(value) == rfc8785.dumps(value)
+
+
 @given(st.dictionaries(st.text(max_size=4), st.text(max_size=4) | st.floats(allow_nan=False,
                                                                             allow_infinity=False),
                        max_size=3))
