@@ -300,11 +300,14 @@ class Manifest:
         sets: list[list[int]] = []
         set_of: dict[tuple[int, ...], int] = {}
         observations = []
+        set_of_rows: dict[tuple[str, ...], int] = {}  # 10,000 observations, a few hundred sets
         for o in self.observations:
-            key = tuple(sorted(index[n] for n in o.files))
-            k = set_of.setdefault(key, len(sets))
-            if k == len(sets):
-                sets.append(list(key))
+            k = set_of_rows.get(o.files, -1)
+            if k < 0:
+                key = tuple(sorted(index[n] for n in o.files))
+                k = set_of_rows[o.files] = set_of.setdefault(key, len(sets))
+                if k == len(sets):
+                    sets.append(list(key))
             entry: dict[str, Any] = {"label": o.label, "obs_date": o.obs_date.text,
                                      "analysis_date": o.analysis_date.text,
                                      "category": o.category, "set": k}

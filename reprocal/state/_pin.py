@@ -9,6 +9,7 @@ downgrade.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 
@@ -89,9 +90,12 @@ def pin_resolved(
             hint=f"fetch them (`reprocal fetch`) or pass {names.given('allow_incomplete')} to pin "
                  "the downgrade",
         )
-    paths = {}
+    paths: dict[str, Path] = {}
+    shared: set[int] = set()  # observations of one class share their paths' mapping
     for res in resolutions:
-        paths.update(res.paths)
+        if id(res.paths) not in shared:
+            shared.add(id(res.paths))
+            paths.update(res.paths)
     # Hash and FITS-check in one pass, remembered so the first `verify` after a pin is a stat walk.
     if progress is not None:
         progress.start(len(paths))
