@@ -119,16 +119,28 @@ _BARE = re.compile(r'[ !#-\[\]-~]*\Z')
 
 
 def _flat(obj: dict[Any, Any]) -> bytes | None:
-    """The JCS bytes of a dictionary of bare strings (:data:`_BARE`, keys too), else ``None``:
-    the shape of an observation id's object, 10,000 of them in a manifest (3x faster than the
-    json module)."""
-    match = _BARE.match
+    """The JCS bytes of a dictionary of bare strings (:data:`_BARE`, keys too), null and
+    integers JCS can hold, else ``None``: the shape of an observation's id object and of its
+    manifest entry, 10,000 of each in a manifest (3x faster than the json module)."""
     parts = []
+    texts = []  # every key and string value, checked in one match
     for k in sorted(obj):  # ASCII keys: code-point order is JCS's UTF-16 order
         v = obj[k]
-        if type(k) is not str or type(v) is not str or not (match(k) and match(v)):
+        if type(k) is not str:
             return None
-        parts.append(f'"{k}":"{v}"')
+        texts.append(k)
+        t = type(v)
+        if t is str:
+            texts.append(v)
+            parts.append(f'"{k}":"{v}"')
+        elif v is None:
+            parts.append(f'"{k}":null')
+        elif t is int and -_SAFE_INT < v < _SAFE_INT:
+            parts.append(f'"{k}":{v}')
+        else:
+            return None
+    if not _BARE.match("".join(texts)):
+        return None
     return ("{" + ",".join(parts) + "}").encode()
 
 
