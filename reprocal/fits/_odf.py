@@ -231,6 +231,10 @@ class ObsSpec:
 
 
 def _split(path: Path, number: int, text: str) -> list[str]:
+    if text and '"' not in text and "\r" not in text and "\n" not in text:
+        # no quoting: the csv module splits at each comma (a reader for each of 10,000
+        # lines was a third of reading the list)
+        return [field.strip() for field in text.split(",")]
     try:
         return [field.strip() for field in next(csv.reader([text], strict=True))]
     except csv.Error as exc:

@@ -510,9 +510,13 @@ class Catalog:
                     "duplicate", f"{name} is present {len(paths)} times", tuple(paths)))
         return problems
 
-    def known(self, dirs: Sequence[Path], *, recurse: bool = False) -> list[Constituent]:
-        """Present and expected constituents together, one per name (present wins)."""
-        out = {lf.filename: lf.constituent for lf in self.present(dirs, recurse=recurse)}
+    def known(self, dirs: Sequence[Path], *, recurse: bool = False,
+              present: Sequence[LocalFile] | None = None) -> list[Constituent]:
+        """Present and expected constituents together, one per name (present wins; ``present``:
+        what :meth:`present` returned for the same directories, not read again)."""
+        if present is None:
+            present = self.present(dirs, recurse=recurse)
+        out = {lf.filename: lf.constituent for lf in present}
         for c in self.expected():
             out.setdefault(c.filename, c)
         return list(out.values())

@@ -116,7 +116,9 @@ class Repository:
                     category, ignore_category)
         # Read the catalogue once per refresh, not once per observation (pin --obs-list).
         if self._snapshot is None:
-            self._snapshot = (self.present(), self.catalog.known(self.dirs, recurse=self.recurse),
+            here = self.present()
+            self._snapshot = (here, self.catalog.known(self.dirs, recurse=self.recurse,
+                                                       present=here),
                               self.catalog.withdrawals(self.dirs))
         present, known, withdrawals = self._snapshot
         if held_on is not None:

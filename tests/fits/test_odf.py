@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reprocal.core._dates import CalDate
 from reprocal.errors import OdfError
@@ -432,3 +434,15 @@ def test_obs_list_missing_file(tmp_path: Path):
         read_obs_list(tmp_path / "nope.csv")
     assert str(info.value) == (f"{tmp_path / 'nope.csv'}: no such file; give a CSV file with "
                                "columns obs_id,obs_date (or odf),analysis_date")
+
+
+@given(st.lists(st.text(st.characters(blacklist_characters='",\r\n'), max_size=12),
+                min_size=1, max_size=6))
+def test_an_unquoted_line_splits_as_the_csv_module_splits_it(fields: list[str]) -> None:
+    """The shortcut for lines without quotes gives the csv module's fields (stripped)."""
+    import csv
+
+    from reprocal.fits._odf import _split
+
+    text = ",".join(fields)
+    assert _split(Path("obs.csv"), 1, text) == [f.strip() for f in next(csv.reader([text]))]
