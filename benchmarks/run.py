@@ -48,7 +48,9 @@ class Context:
 
 def main() -> int:
     scale = float(os.environ.get("REPROCAL_BENCH_SCALE", "1.0"))
-    work = Path(os.environ.get("REPROCAL_BENCH_DIR", HERE / "work"))
+    # the benchmarks' own directory inside the one given: only it is ever removed, never a
+    # directory $REPROCAL_BENCH_DIR happened to name
+    work = Path(os.environ.get("REPROCAL_BENCH_DIR", HERE / "work")) / "reprocal-bench"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     ctx = Context(work, scale)

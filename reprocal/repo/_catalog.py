@@ -330,6 +330,9 @@ class Catalog:
                         f"SELECT path, size, mtime_ns, ino FROM files WHERE {where}", args)
                 }
                 seen: set[str] = set()
+                # a directory given absolute and normal lists absolute, normal paths
+                top = (os.fspath(directory) + os.sep
+                       if os.path.abspath(directory) == os.fspath(directory) else "\0")
                 files = (listed[directory] if listed is not None
                          else list_files([directory], recurse=recurse, fileglob=fileglob))
                 for f in files:
@@ -337,13 +340,14 @@ class Catalog:
                         continue
                     scanned += 1
                     st = f.stat
-                    path = os.path.abspath(f.path)
+                    path = f.where if f.where.startswith(top) else os.path.abspath(f.where)
                     seen.add(path)
                     if known.get(path) == (st.size, st.mtime_ns, st.ino):
                         unchanged += 1
                     else:
                         read += 1
-                        self._index_file(path, str(Path(path).parent), f.path.name, st)
+                        self._index_file(path, os.path.dirname(path), os.path.basename(path),
+                                         st)
                     bar.update(1)
                 for path in sorted(set(known) - seen):
                     removed.append(path)
