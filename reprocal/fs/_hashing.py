@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from reprocal.progress import Progress, or_null
 
@@ -105,6 +104,8 @@ def hash_files(
             out[p] = one(p)
             bar.update(1)
     else:
+        from concurrent.futures import ThreadPoolExecutor  # 10 ms of imports a stat verify skips
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sha256") as pool:
             for p, digest in zip(order, pool.map(one, order), strict=True):
                 out[p] = digest

@@ -32,7 +32,6 @@ from reprocal.core._dates import CalDate, parse_optional
 from reprocal.core._names import ConstituentName
 from reprocal.core._withdrawal import Withdrawal, Withdrawals
 from reprocal.errors import InputError, LocalIOError, RepositoryError, ReprocalError
-from reprocal.fits._calindex import read_calindex
 from reprocal.fits._headers import read_constituent
 from reprocal.fs._limits import current_limits
 from reprocal.fs._sqlite import not_a_database
@@ -415,6 +414,8 @@ class Catalog:
     def _import_master(self, path: str) -> bool:
         """A master index file found in the repository: import its rows as expected content."""
 
+        from reprocal.fits._calindex import read_calindex  # master indexes only
+
         table = read_calindex(path)
         if not table.is_master_index:
             return False
@@ -447,6 +448,8 @@ class Catalog:
 
     def import_calindex(self, path: str | os.PathLike[str]) -> int:
         """Import every row of a master index file or any CALINDEX table as expected content."""
+
+        from reprocal.fits._calindex import read_calindex  # master indexes only
 
         table = read_calindex(path)
         return self.add_expected(table.rows, f"calindex:{os.path.abspath(path)}")

@@ -22,7 +22,6 @@ from reprocal.core._dates import CalDate
 from reprocal.core._select import Rule
 from reprocal.core._withdrawal import Withdrawals
 from reprocal.errors import RepositoryError
-from reprocal.fits._calindex import write_cif
 from reprocal.progress import Progress
 from reprocal.repo._catalog import Catalog, LocalFile, ScanReport
 from reprocal.repo._ccfpath import CcfPath, ccf_dirs
@@ -164,6 +163,7 @@ class Repository:
     def write_cif(self, resolution: Resolution, out: str | os.PathLike[str], *,
                   fullpath: bool = False) -> Path:
         """Write the CIF of a resolution (base names, or absolute paths with ``fullpath``)."""
+        from reprocal.fits._calindex import write_cif  # the CIF writer and table reader: 18 ms
 
         rule = resolution.rule
         write_cif(
