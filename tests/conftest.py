@@ -5,12 +5,19 @@ cache, SAS set-up or registry credentials."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.invocation import as_process, in_process
 from support.samples import SamplesUnavailable, default_cache, locate
+
+# A suite started in the background by a non-interactive shell (`make test &`, nohup) inherits
+# SIGINT ignored, and so would every command it starts: the Ctrl-C tests would then time out.
+# A handler here (reset to the default on exec) gives each child Python's own Ctrl-C again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_CACHE = default_cache(os.environ)
