@@ -231,7 +231,7 @@ class ObsSpec:
 
 
 def _split(path: Path, number: int, text: str) -> list[str]:
-    if text and '"' not in text and "\r" not in text and "\n" not in text:
+    if text and not any(c in text for c in ('"', "\r", "\n", "\0")):
         # no quoting: the csv module splits at each comma (a reader for each of 10,000
         # lines was a third of reading the list)
         return [field.strip() for field in text.split(",")]

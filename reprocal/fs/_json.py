@@ -134,36 +134,40 @@ def parse_json(data: bytes | str, *, source: str, error: type[InputError] = Inpu
     if len(data) > limits.document_size:
         raise error(f"JSON document is larger than the limit of {limits.document_size} bytes",
                     path=source, hint="raise it with --limit document-size=SIZE if genuine")
-    # Where Python's own guard keeps conversions short, integers are checked after parsing
-    # (a manifest holds 78,000 of them; a call for each doubled the parse); else each literal
-    # is checked before it is converted.
-    guarded = _guarded()
+    # JSON exchanged between systems is UTF-8 (RFC 8259, 8.1): no guessing UTF-16/32
     try:
-        # JSON exchanged between systems is UTF-8 (RFC 8259, 8.1): no guessing UTF-16/32
         text = data.decode("utf-8").removeprefix("\ufeff") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise error("not a UTF-8 text file", path=source) from None
+    if _guarded():
+        # Python's own guard keeps conversions short: parse without a call per integer (a
+        # manifest holds 78,000; the calls doubled the parse) and check them after. Anything
+        # amiss is read again the exact way below, so every message is the one it gives.
         try:
-            doc = _loads(text, source, error, each_int=not guarded)
-        except json.JSONDecodeError:
-            raise
-        except ValueError:  # past Python's guard: say which literal, as the check does
-            if not guarded:
-                raise
-            doc = _loads(text, source, error, each_int=True)
+            doc = _loads(text, source, error, each_int=False)
+            depth, big = _shape(doc, limits.json_depth)
+            if big is None and depth <= limits.json_depth:
+                return doc
+        except (ValueError, RecursionError, InputError):
+            pass
+    return _exact(text, source, error, limits.json_depth)
+
+
+def _exact(text: str, source: str, error: type[InputError], limit: int) -> Any:
+    """:func:`parse_json`'s checks in document order: each integer literal before it is
+    converted, constants as they are met, then the nesting."""
+    try:
+        doc = _loads(text, source, error, each_int=True)
     except json.JSONDecodeError as exc:
         raise error(f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
                     path=source) from None
-    except UnicodeDecodeError:
-        raise error("not a UTF-8 text file", path=source) from None
     except RecursionError:
-        raise error(f"JSON nested deeper than the limit of {limits.json_depth} levels",
+        raise error(f"JSON nested deeper than the limit of {limit} levels",
                     path=source) from None
     except ValueError as exc:  # a float literal Python cannot convert, and the like
         raise error(f"not valid JSON ({exc})", path=source) from None
-    depth, big = _shape(doc, limits.json_depth)
-    if big is not None:
-        _int(str(big), source, error)
-    if depth > limits.json_depth:
-        raise error(f"JSON nested deeper than the limit of {limits.json_depth} levels",
+    if _shape(doc, limit)[0] > limit:
+        raise error(f"JSON nested deeper than the limit of {limit} levels",
                     path=source, hint="raise it with --limit json-depth=N if genuine")
     return doc
 

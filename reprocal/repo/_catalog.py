@@ -511,10 +511,12 @@ class Catalog:
         ]
         # the duplicates, found in SQL (a refresh reports them every time): the names held
         # more than once in all of dirs, then their paths, directory by directory
+        # (counted per directory, as listed: a directory given twice holds each file twice)
         filters = [_dir_filter(d, recurse) for d in dirs]
-        scope = " OR ".join(f"({where})" for where, _ in filters) or "0"
-        twice = (f"SELECT filename FROM files WHERE ({scope}) AND status = 'ok' "
-                 "GROUP BY filename HAVING COUNT(*) > 1")
+        listed = " UNION ALL ".join(f"SELECT filename FROM files WHERE ({where}) AND "
+                                    "status = 'ok'" for where, _ in filters) or \
+            "SELECT filename FROM files WHERE 0"
+        twice = f"SELECT filename FROM ({listed}) GROUP BY filename HAVING COUNT(*) > 1"
         scope_args = [a for _, args in filters for a in args]
         by_name: dict[str, list[str]] = {}
         for where, args in filters:

@@ -176,3 +176,10 @@ def test_canonical_of_other_values_is_jcs(value: dict) -> None:
             canonical(value)
         return
     assert canonical(value) == want
+
+
+def test_mixed_key_types_are_refused_as_rfc8785_refuses_them() -> None:
+    import rfc8785
+
+    with pytest.raises(rfc8785.CanonicalizationError):
+        canonical({1: "a", "b": "c"})

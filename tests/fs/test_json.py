@@ -56,3 +56,17 @@ def test_documents_within_the_limits_read_as_json_reads_them(doc: object) -> Non
     import json
 
     assert parse_json(json.dumps(doc), source="doc.json") == doc
+
+
+_B = "7" * 25
+
+
+@pytest.mark.parametrize("text", [
+    f"[{_B}, NaN]", f"[{_B}, ]", f"[[{_B}], {'8' * 30}]", f"[{_B}, " + "[" * 5000 + "]" * 5000 + "]",
+])
+def test_the_first_problem_in_the_document_is_the_one_named(guard: object, text: str) -> None:
+    """Whichever path reads it, the message is the one the document order gives: the first
+    long integer, before a later constant, syntax error, longer integer or deep nesting (the
+    shortcut once named the later problem)."""
+    with pytest.raises(InputError, match="an integer of 25 digits"):
+        parse_json(text, source="doc.json")

@@ -106,6 +106,21 @@ def test_duplicates_across_directories(repo_dir: Path, tmp_path: Path) -> None:
         both.resolve("2010-01-01", "2026-01-01")
 
 
+def test_duplicates_are_counted_per_directory_as_listed(repo_dir: Path, tmp_path: Path) -> None:
+    """The duplicates found in SQL are those the per-directory listing gives: across two
+    directories, and a directory given twice (each of its files listed twice)."""
+    from reprocal.repo._catalog import Catalog
+
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.refresh([repo_dir])
+        once = [p for p in cat.problems([repo_dir]) if p.kind == "duplicate"]
+        twice = [p for p in cat.problems([repo_dir, repo_dir]) if p.kind == "duplicate"]
+    n = len([f for f in repo_dir.iterdir() if f.suffix == ".CCF"])
+    assert once == [] and len(twice) == n
+    assert all(p.message.endswith("is present 2 times") and len(set(p.paths)) == 1
+               for p in twice)
+
+
 def test_recursion_and_glob(tmp_path: Path) -> None:
     """Subdirectories are scanned only with recurse; the glob filters names as cifbuild's does."""
     repo = generate(tmp_path / "top", seed=3, scale=0.0001, files=40)
