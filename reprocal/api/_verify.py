@@ -15,12 +15,12 @@ from reprocal.core._drift import NewerIssue
 from reprocal.errors import PARAMETERS, CheckFailed, InputError, Names, ReprocalError
 from reprocal.progress import Progress, or_null
 from reprocal.repo._ccfpath import CcfPath
+from reprocal.repo._extras import ExpectedExtra, ExtrasReport, verify_extras
+from reprocal.repo._repocheck import RepositoryReport
 from reprocal.repo._verify import LEVELS, VerifyReport
 from reprocal.state._manifest import Manifest
 
-if TYPE_CHECKING:  # imported where used: verify of a manifest without extras needs neither
-    from reprocal.repo._extras import ExpectedExtra, ExtrasReport
-    from reprocal.repo._repocheck import RepositoryReport
+if TYPE_CHECKING:
     from reprocal.repo._walk import ListedFile
 
 # --- a manifest -----------------------------------------------------------------------------
@@ -57,10 +57,6 @@ class VerifyResult(Checked):
 def expected_extras(manifest: Manifest) -> list[ExpectedExtra]:
     """Every file of the manifest's extra sets, as :func:`reprocal.repo._extras.verify_extras`
     checks it."""
-    if not manifest.extras:
-        return []
-    from reprocal.repo._extras import ExpectedExtra
-
     return [ExpectedExtra(x.label, f.path, f.size, f.sha256)
             for x in manifest.extras for f in x.files]
 
@@ -136,8 +132,6 @@ def verify(
         or_null(progress).start(len(expected) + len(extra_files))
         report = verify_files(expected, dirs, level=level, jobs=jobs, cache=vc,
                               progress=progress, names=names, listed=listed)
-        from reprocal.repo._extras import verify_extras
-
         extras = (verify_extras(extra_files, dirs, level=level, cache=vc, jobs=jobs,
                                 progress=progress) if m.extras else None)
     newer = _newer(m, dirs, catalog, progress, listed)

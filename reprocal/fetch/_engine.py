@@ -188,7 +188,7 @@ class FetchReport:
                 "files": [r.to_json() for r in self.results]}
 
 
-Check = Callable[[Path, "Wanted"], None]
+Check = Callable[[Path, Wanted], None]
 
 
 def _attempts(part: PartFile) -> tuple[Attempt, ...]:
