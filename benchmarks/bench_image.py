@@ -19,7 +19,7 @@ ANALYSIS = "2024-01-01T00:00:00"
 OBS = "2014-05-01T00:00:00"
 
 
-def _state(ctx):  # type: ignore[no-untyped-def]
+def _state(ctx, analysis: str = ANALYSIS):  # type: ignore[no-untyped-def]
     """One observation's pinned state over the benchmark repository (a manifest)."""
     from reprocal.core._dates import CalDate
     from reprocal.core._select import Selector
@@ -31,13 +31,27 @@ def _state(ctx):  # type: ignore[no-untyped-def]
     paths = {Path(p).name: Path(p) for p in repo.paths.values()}
     constituents = list(getattr(repo, "constituents", None) or
                         [read_constituent(p) for p in paths.values()])
-    chosen = Selector(constituents).select(CalDate.parse(OBS), CalDate.parse(ANALYSIS)).chosen
+    chosen = Selector(constituents).select(CalDate.parse(OBS), CalDate.parse(analysis)).chosen
     digests = hash_files([str(paths[c.filename]) for c in chosen])
     hashes = {c.filename: (paths[c.filename].stat().st_size, digests[str(paths[c.filename])])
               for c in chosen}
-    manifest = build([("0201901401", CalDate.parse(OBS), CalDate.parse(ANALYSIS), "XMMCCF",
+    manifest = build([("0201901401", CalDate.parse(OBS), CalDate.parse(analysis), "XMMCCF",
                        chosen)], hashes)
     return manifest, paths
+
+
+def _previous(ctx, manifest, most: int = 6):  # type: ignore[no-untyped-def]
+    """An earlier state of the same observation a few files away (the analysis date stepped
+    back month by month until at most ``most`` pinned files differ): (manifest, files differing)."""
+    now = {f.filename for f in manifest.files}
+    year, month = 2023, 12
+    for _ in range(120):
+        older, _paths = _state(ctx, f"{year:04d}-{month:02d}-01T00:00:00")
+        differ = len(now ^ {f.filename for f in older.files}) // 2
+        if 0 < differ <= most:
+            return older, differ
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return None, 0
 
 
 def _cifs(manifest):  # type: ignore[no-untyped-def]
@@ -46,6 +60,57 @@ def _cifs(manifest):  # type: ignore[no-untyped-def]
     except ImportError:  # CIF writer not there yet: a stand-in of similar size
         return {x: b"\0" * 46080 for x in manifest.labels()}
     return None
+
+
+def _checked(path: Path) -> None:
+    from reprocal.image._verify import verify_image
+
+    report = verify_image(path)
+    if not report.ok:
+        raise RuntimeError(f"image verify failed: {report.failures}")
+
+
+def _next_state(ctx, manifest, paths, work: Path) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The image of a state after one built before: with the earlier state's layers in a layer
+    cache (a fresh cache for each run, holding only them), and without a cache."""
+    from reprocal.image._build import build_image
+
+    older, differ = _previous(ctx, manifest)
+    if older is None:
+        return [{"name": "image of the next state", "note": "skipped: no nearby state"}]
+    dirs = [Path(next(iter(paths.values()))).parent]
+    n = 0
+
+    def fresh_cache() -> Path:
+        nonlocal n
+        n += 1
+        cache = work / f"cache{n}"
+        build_image(older, dirs, work / "older.tar", cifs=_cifs(older), layer_cache=cache)
+        (work / "older.tar").unlink()
+        return cache
+
+    caches = [fresh_cache() for _ in range(3)]
+    built = []
+
+    def cached() -> None:
+        built.append(build_image(manifest, dirs, work / "next.tar", cifs=_cifs(manifest),
+                                 layer_cache=caches[len(built)]))
+
+    def plain() -> None:
+        build_image(manifest, dirs, work / "plain-next.tar", cifs=_cifs(manifest))
+
+    ours, base = paired(cached, plain, n=3)
+    same = (built[-1].tar_sha256 == build_image(manifest, dirs, work / "check.tar",
+                                                  cifs=_cifs(manifest)).tar_sha256)
+    total = len([x for x in built[-1].layers if x.name != "base"])
+    for c in caches:
+        shutil.rmtree(c)
+    for name in ("next.tar", "plain-next.tar", "check.tar"):
+        (work / name).unlink()
+    return [row(f"image of the next state ({differ} of {len(manifest.files)} files differ), "
+                "from a layer cache", ours, "the same build without a cache", base,
+                f"{built[-1].layers_cached} of {total} layers from the cache; the same tar "
+                f"sha256 as without: {same}")]
 
 
 def _min_time(fn, n: int = 2) -> float:  # type: ignore[no-untyped-def]
@@ -142,9 +207,16 @@ def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
             row(f"image build, one state ({what})", build2,
                 f"openssl -P{os.cpu_count()} of the files, tar -cf, openssl of the tar", hashed,
                 "the same checks as reprocal, with the fastest hashing here")]
+    image = results[0].path
+    verify_s, tar_s = paired(lambda: _checked(image), openssl_sha256([image], jobs=1), n=3)
+    rows.append(row(f"image verify ({what}, {len(results[0].layers)} layers)", verify_s,
+                    "openssl dgst -sha256 of the tar", tar_s,
+                    "reprocal checks every blob digest, the DiffIDs, each file under /ccf "
+                    "against the manifest inside, SHA256SUMS and the build record"))
     for r in results:
         r.path.unlink()
     (work / "plain.tar").unlink()
+    rows += _next_state(ctx, manifest, paths, work)
 
     root = Path(tempfile.mkdtemp(prefix="rpb", dir="/tmp"))
     proc, url = _dockerd(root)

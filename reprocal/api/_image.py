@@ -48,6 +48,7 @@ def image_build(
     ccf_path: CcfPath = None,
     gzip: bool = False,
     layer_groups: int = DEFAULT_GROUPS,
+    layer_cache: PathLike | None = None,
     sign: PathLike | None = None,
     argv: Sequence[str] | None = None,
     progress: Progress | None = None,
@@ -60,7 +61,10 @@ def image_build(
     ``base``: a ``docker save``/OCI tar, or an image name exported from the Docker daemon.
     ``tag``: the ``NAME:TAG`` it loads as. ``gzip`` layers are smaller but not reproducible
     across zlib builds; keep ``layer_groups`` fixed so images of successive states share
-    layers. ``sign``: a private key (``reprocal key generate``) to sign the record with.
+    layers. ``layer_cache``: a directory where built layers are kept; a layer found there
+    (the same files, pinned alike) is copied, not read and hashed from its files again; the
+    image is the same, byte for byte. ``sign``: a private key (``reprocal key generate``) to
+    sign the record with.
     """
     from reprocal.image._build import build_image
     from reprocal.provenance._recorder import record_image_build
@@ -74,7 +78,7 @@ def image_build(
     dirs = directories(ccf_path, names)
     or_null(progress).start(sum(f.size for f in m.files))
     built = build_image(m, dirs, output, base=base, tag=tag, gzip=gzip, progress=progress,
-                        k=layer_groups)
+                        k=layer_groups, layer_cache=layer_cache)
     record = record_image_build(m, None if isinstance(manifest, Manifest) else manifest, output,
                                 name=built.name, manifest_digest=built.manifest_digest,
                                 config_digest=built.config_digest, base=base, started=started,

@@ -36,6 +36,10 @@ def image() -> None:
 @click.option("--layer-groups", type=click.IntRange(1, 99), default=api.DEFAULT_GROUPS,
               show_default=True, help="Type groups the constituents are spread over; keep it "
               "fixed so images of successive states share layers.")
+@click.option("--layer-cache", metavar="DIR", type=click.Path(file_okay=False),
+              envvar="REPROCAL_LAYER_CACHE", show_envvar=True,
+              help="Keep built layers in DIR (created if missing) and copy those already there "
+              "instead of reading their files again; the image is the same, byte for byte.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The image tar to write.")
 @sign_option
@@ -54,6 +58,9 @@ def build_cmd(as_json: bool, **options: Any) -> None:
     info(f"  manifest digest {i.manifest_digest}")
     info(f"  config digest   {i.config_digest}")
     info(f"  tar sha256      {i.tar_sha256}")
+    if options.get("layer_cache") is not None:
+        ours = sum(1 for x in i.layers if x.name != "base")
+        info(f"  layer cache     {i.layers_cached} of {ours} calibration layers reused")
     info(f"load it with: docker load -i {i.path}")
     if options.get("base") is None:
         info("  data only (no base: no shell, no programs, just /ccf); check it in Docker with "

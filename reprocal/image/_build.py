@@ -31,6 +31,7 @@ from reprocal.fits._calindex import write_cif
 from reprocal.fs._inputs import require_regular
 from reprocal.image._archive import GZIP_LAYERS, PLAIN_LAYERS, ImageTar, read_image_tar
 from reprocal.image._daemon import export_image
+from reprocal.image._layercache import LayerCache
 from reprocal.image._layers import (
     CCF_DIR,
     DEFAULT_GROUPS,
@@ -109,12 +110,15 @@ class ImageResult:
     """Base layers first, then the calibration layers."""
     calibration_id: str
     """The manifest's calibration id."""
+    layers_cached: int = 0
+    """Calibration layers copied from the layer cache (not read from their files again)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": str(self.path), "name": self.name, "manifest_digest": self.manifest_digest,
             "config_digest": self.config_digest, "tar_sha256": self.tar_sha256,
             "calibration_id": self.calibration_id, "layers": [attrs.asdict(x) for x in self.layers],
+            "layers_cached": self.layers_cached,
         }
 
 
@@ -330,16 +334,20 @@ def build_image(
     cifs: Mapping[str, bytes | Path] | None = None,
     epoch: int | None = None,
     platform: str = "linux/amd64",
+    layer_cache: str | os.PathLike[str] | None = None,
 ) -> ImageResult:
     """Build the image tar at ``out`` (atomically); see the module docstring.
 
     ``repo_paths`` is a list of calibration directories (first wins, as ``SAS_CCFPATH``) or a
     ``{filename: path}`` map. ``cifs`` gives ready CIF bytes per observation label (default:
-    written from the manifest). ``platform`` applies only without a base.
+    written from the manifest). ``platform`` applies only without a base. ``layer_cache``: a
+    directory of layers built before (:mod:`reprocal.image._layercache`): a layer found there
+    is copied, not read from its files and hashed again; the layers built here are added.
     """
     if not manifest.observations:
         raise InputError("the manifest pins no observation; nothing to build")
     check_output(out)
+    cache = None if layer_cache is None else LayerCache(layer_cache)
     found = _locate(manifest, repo_paths)
     extras = _extra_layers(manifest, repo_paths)
     epoch = default_epoch(manifest) if epoch is None else epoch
@@ -380,7 +388,12 @@ def build_image(
         built = []
         bar = or_null(progress)
         for layer in plan:
-            built.append(measure_layer(layer.files, LAYER_MTIME, gzip=gzip))
+            made = None if cache is None else cache.get(layer.files, LAYER_MTIME, gzip=gzip)
+            if made is None:
+                made = measure_layer(layer.files, LAYER_MTIME, gzip=gzip)
+                if cache is not None:
+                    made = cache.storing(layer.files, LAYER_MTIME, made, gzip=gzip)
+            built.append(made)
             bar.update(layer.size)
         when = rfc3339(epoch)
         history = [{"created": when, "created_by": f"reprocal {__version__} image build: "
@@ -396,7 +409,14 @@ def build_image(
         blobs = ([] if base_img is None else
                  [base_img.layer_blob(i) for i in range(len(base_img.layers))])
         blobs += [b.blob for b in built]
-        tar_sha = write_image_tar(out, blobs, docs, mtime=epoch)
+        try:
+            tar_sha = write_image_tar(out, blobs, docs, mtime=epoch)
+        except BaseException:
+            if cache is not None:
+                cache.discard()
+            raise
+        if cache is not None:
+            cache.commit()
         base_diffs = (list((base_img.config.get("rootfs") or {}).get("diff_ids") or [])
                       if base_img is not None else [])
     infos = [LayerInfo("base", d.digest, diff, d.size, 0)
@@ -404,4 +424,5 @@ def build_image(
     infos += [LayerInfo(layer.name, b.descriptor.digest, b.diff_id, b.descriptor.size,
                         len(layer.files)) for layer, b in zip(plan, built, strict=True)]
     return ImageResult(Path(out), name, docs.manifest_digest, sha256_digest(config), tar_sha,
-                       tuple(infos), manifest.calibration_id)
+                       tuple(infos), manifest.calibration_id,
+                       0 if cache is None else cache.hits)

@@ -239,3 +239,29 @@ def test_docker_load_finds_the_shared_layers_present(successive, dockerd: Daemon
         assert first_change >= 1 and not second & {short(b[n][1]) for n in order[:first_change]}
     finally:
         client.close()
+
+
+def test_build_with_a_layer_cache(cli, state, tmp_path, monkeypatch):
+    """--layer-cache (or $REPROCAL_LAYER_CACHE): the second build says every layer was reused,
+    --json counts them, and the image is the same; a cache path that is a file is bad input."""
+    m, repo = state
+    cache = tmp_path / "layers"
+    first = cli("image", "build", str(m), "--ccf-path", str(repo), "-o", str(tmp_path / "a.tar"),
+                "--layer-cache", str(cache), "--json")
+    assert first.returncode == 0, first.stderr
+    a = json.loads(first.stdout)
+    assert a["layers_cached"] == 0
+    monkeypatch.setenv("REPROCAL_LAYER_CACHE", str(cache))
+    second = cli("image", "build", str(m), "--ccf-path", str(repo), "-o", str(tmp_path / "b.tar"))
+    assert second.returncode == 0, second.stderr
+    ours = len(a["layers"])
+    assert f"layer cache     {ours} of {ours} calibration layers reused" in second.stdout
+    b = json.loads(cli("image", "build", str(m), "--ccf-path", str(repo), "-o",
+                       str(tmp_path / "c.tar"), "--json").stdout)
+    assert b["tar_sha256"] == a["tar_sha256"] and b["layers_cached"] == ours
+    (tmp_path / "f").write_text("x")
+    bad = cli("image", "build", str(m), "--ccf-path", str(repo), "-o", str(tmp_path / "d.tar"),
+              "--layer-cache", str(tmp_path / "f"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--layer-cache" in bad.stderr and f"{tmp_path / 'f'}' is a file" in bad.stderr
+    assert not (tmp_path / "d.tar").exists()
