@@ -40,15 +40,16 @@ def _state(ctx, analysis: str = ANALYSIS):  # type: ignore[no-untyped-def]
     return manifest, paths
 
 
-def _previous(ctx, manifest, most: int = 6):  # type: ignore[no-untyped-def]
+def _previous(ctx, manifest, least: int = 3, most: int = 8):  # type: ignore[no-untyped-def]
     """An earlier state of the same observation a few files away (the analysis date stepped
-    back month by month until at most ``most`` pinned files differ): (manifest, files differing)."""
+    back month by month until ``least`` to ``most`` pinned files differ; the issue's example is
+    4 of 118): (manifest, files differing)."""
     now = {f.filename for f in manifest.files}
     year, month = 2023, 12
     for _ in range(120):
         older, _paths = _state(ctx, f"{year:04d}-{month:02d}-01T00:00:00")
         differ = len(now ^ {f.filename for f in older.files}) // 2
-        if 0 < differ <= most:
+        if least <= differ <= most:
             return older, differ
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return None, 0

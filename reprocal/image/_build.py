@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from reprocal._version import __version__
-from reprocal.errors import CheckFailed, InputError
+from reprocal.errors import CheckFailed, HashMismatchError, InputError
 from reprocal.fits._calindex import write_cif
 from reprocal.fs._inputs import require_regular
 from reprocal.image._archive import GZIP_LAYERS, PLAIN_LAYERS, ImageTar, read_image_tar
@@ -411,6 +411,11 @@ def build_image(
         blobs += [b.blob for b in built]
         try:
             tar_sha = write_image_tar(out, blobs, docs, mtime=epoch)
+        except HashMismatchError as exc:
+            if cache is None:
+                raise
+            cache.discard()
+            raise (cache.damaged(exc) or exc) from None
         except BaseException:
             if cache is not None:
                 cache.discard()

@@ -37,8 +37,8 @@ from typing import BinaryIO
 
 import attrs
 
-from reprocal.errors import InputError
-from reprocal.fs._atomic import atomic_write, write_failure
+from reprocal.errors import CheckFailed, HashMismatchError, InputError
+from reprocal.fs._atomic import atomic_file, write_failure
 from reprocal.fs._inputs import open_private
 from reprocal.image._layers import LayerFile
 from reprocal.image._oci import MEDIA_LAYER, MEDIA_LAYER_GZIP, Blob, BuiltLayer, Descriptor
@@ -116,6 +116,7 @@ class LayerCache:
         except OSError as exc:
             raise write_failure(exc, self.root) from None
         self._pending: list[tuple[str, _Entry, Path]] = []
+        self._used: dict[str, tuple[str, Path]] = {}  # digest -> (key, blob) of each hit
         self.hits = 0
         self.misses = 0
 
@@ -139,6 +140,7 @@ class LayerCache:
             self.misses += 1
             return None
         self.hits += 1
+        self._used[entry.digest] = (key, path)
         blob = LayerFile(key, path, entry.size, entry.digest.split(":", 1)[1])
         seen = {key: entry.identity}  # streamed only while it is the file the cache wrote
 
@@ -188,9 +190,8 @@ class LayerCache:
                             out = None
                     yield chunk
                 if out is not None:
-                    try:
+                    try:  # not fsynced: a hit is hashed on its way into an image anyway
                         out.flush()
-                        os.fsync(out.fileno())
                         out.close()
                     except OSError:
                         _drop(out, tmp)
@@ -217,11 +218,27 @@ class LayerCache:
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, target)
                 ident = _identity(os.lstat(target))
-                atomic_write(self.root / "layers" / f"{key}.json", json.dumps(
-                    attrs.asdict(attrs.evolve(entry, identity=ident))).encode())
+                with atomic_file(self.root / "layers" / f"{key}.json", fsync=False) as f:
+                    f.write(json.dumps(attrs.asdict(attrs.evolve(entry, identity=ident))).encode())
             except Exception:  # noqa: BLE001 - a cache that cannot be written is a miss next time
                 tmp.unlink(missing_ok=True)
         self._pending.clear()
+
+    def damaged(self, exc: HashMismatchError) -> CheckFailed | None:
+        """When ``exc`` (from writing an image) is about a blob this cache gave, remove that
+        entry and return the error to raise instead; ``None`` otherwise."""
+        for digest, (key, path) in self._used.items():
+            if str(exc.path) in (str(path), f"blobs/sha256/{digest.split(':', 1)[1]}"):
+                for p in (self.root / "layers" / f"{key}.json", path):
+                    try:
+                        p.unlink(missing_ok=True)
+                    except OSError:
+                        pass
+                return CheckFailed(f"layer cache: the cached layer {digest} is damaged "
+                                   f"({exc.message}); it is removed from "
+                                   "the cache", path=path, hint="run the build again: the layer "
+                                   "is built from its files")
+        return None
 
     def discard(self) -> None:
         """Drop what a failed build wrote."""

@@ -4,6 +4,7 @@ never a wrong layer; a cache that cannot be written never fails the build."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.imagekit import fake_cifs, make_state
 
-from reprocal.errors import HashMismatchError, InputError
+from reprocal.errors import CheckFailed, HashMismatchError, InputError
 from reprocal.image._build import build_image
 from reprocal.image._layercache import LayerCache, layer_key
 from reprocal.image._layers import LayerFile
@@ -128,10 +129,15 @@ def test_a_blob_changed_without_a_trace_fails_the_build_naming_it(tmp_path):
     del c
     out = tmp_path / "out"
     out.mkdir()
-    with pytest.raises(HashMismatchError) as err:
+    with pytest.raises(CheckFailed) as err:
         build_image(manifest, [repo], out / "x.tar", cifs=fake_cifs(manifest), layer_cache=cache)
-    assert victim.name in str(err.value)
-    assert list(out.iterdir()) == []
+    assert str(err.value).startswith(f"{victim}: layer cache: the cached layer sha256:"
+                                     f"{victim.name} is damaged (blob digest mismatch")
+    assert "run the build again" in str(err.value)
+    assert list(out.iterdir()) == [] and not victim.exists()  # removed: the next build mends it
+    again = build_image(manifest, [repo], out / "x.tar", cifs=fake_cifs(manifest),
+                        layer_cache=cache)
+    assert verify_image(again.path).ok and victim.exists()
 
 
 def test_a_failed_build_enters_nothing(tmp_path):
@@ -156,14 +162,15 @@ def test_a_cache_that_cannot_be_written_never_fails_the_build(tmp_path, monkeypa
     def full_fd(*_a, **_k) -> int:
         return os.open("/dev/full", os.O_WRONLY)
 
-    def full_write(_path, data, **_k) -> None:
+    @contextlib.contextmanager
+    def full_file(_path, **_k):
         with open("/dev/full", "wb") as f:
-            f.write(data)
+            yield f
 
     if where == "blob":
         monkeypatch.setattr(lc, "open_private", full_fd)
     else:
-        monkeypatch.setattr(lc, "atomic_write", full_write)
+        monkeypatch.setattr(lc, "atomic_file", full_file)
     cache = tmp_path / "cache"
     r = _build(tmp_path, "a.tar", layer_cache=cache)
     assert verify_image(r.path).ok and list((cache / "layers").iterdir()) == []
