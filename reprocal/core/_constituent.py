@@ -97,10 +97,15 @@ def from_header(
     scope = header.get("SCOPE", from_name.scope)
     typeid = header.get("TYPEID", from_name.typeid)
     issue = header.get("ISSUE", from_name.issue)
-    try:
-        name = ConstituentName(str(scope), str(typeid), int(issue))  # type: ignore[call-overload]
-    except (InputError, ValueError, TypeError) as exc:
-        raise FitsFormatError(f"bad SCOPE/TYPEID/ISSUE keywords: {exc}", path=where) from None
+    if (scope == from_name.scope and typeid == from_name.typeid
+            and (issue == from_name.issue or isinstance(issue, str) and issue.isascii() and issue.isdigit()
+                 and int(issue) == from_name.issue)):
+        name = from_name  # the header spells the name's own values: nothing to convert
+    else:
+        try:
+            name = ConstituentName(str(scope), str(typeid), int(issue))  # type: ignore[call-overload]
+        except (InputError, ValueError, TypeError) as exc:
+            raise FitsFormatError(f"bad SCOPE/TYPEID/ISSUE keywords: {exc}", path=where) from None
     if name != from_name:
         raise FitsFormatError(
             f"header says {name.filename} but the file is named {filename}",

@@ -107,16 +107,18 @@ def keywords(header: bytes) -> dict[str, str]:
     last = ""
     end = end_card(header)
     for i in range(0, (end if end >= 0 else len(header)) - CARD + 1, CARD):
-        card = header[i:i + CARD]
-        key = card[:8].rstrip().decode("ascii", "replace")
-        if key == "CONTINUE" and last and out[last].endswith("&"):
-            m = _STRING.match(card[8:].lstrip())
+        field = header[i:i + 8]
+        if field == b"CONTINUE" and last and out[last].endswith("&"):
+            m = _STRING.match(header[i + 8:i + CARD].lstrip())
             if m:
                 out[last] = out[last][:-1] + m.group(1).replace(b"''", b"'").decode(
                     "ascii", "replace").rstrip()
             continue
-        if key and key not in out and card[8:10] == b"= ":
-            out[key] = card_value(card)
+        if header[i + 8:i + 10] != b"= ":  # commentary and blank cards: no key decoded
+            continue
+        key = field.rstrip().decode("ascii", "replace")
+        if key and key not in out:
+            out[key] = card_value(header[i:i + CARD])
             last = key
     return out
 

@@ -9,7 +9,6 @@ catalogue, ``verify`` and ``fetch`` read a header the same way. The keywords bec
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from reprocal.core._constituent import Constituent, from_header
 from reprocal.errors import FitsFormatError
@@ -46,8 +45,10 @@ def read_primary_header(path: str | os.PathLike[str]) -> dict[str, object]:
     return dict(found)
 
 
-def read_constituent(path: str | os.PathLike[str]) -> Constituent:
-    """Read one constituent file's indexing attributes (header only)."""
-    p = Path(path)
-    header = read_primary_header(p)
-    return from_header(header, p.name, path=p, fsize=p.stat().st_size)
+def read_constituent(path: str | os.PathLike[str], *, fsize: int | None = None) -> Constituent:
+    """Read one constituent file's indexing attributes (header only); ``fsize``: its size as
+    just listed (default: a stat of it)."""
+    header = read_primary_header(path)
+    text = os.fspath(path)
+    return from_header(header, os.path.basename(text), path=text,
+                       fsize=os.stat(text).st_size if fsize is None else fsize)

@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS withdrawn (
 );
 """
 
+_INSERT_FILE = (
+    f"INSERT OR REPLACE INTO files (path, dir, filename, size, mtime_ns, ino, status, problem, "
+    f"{', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (8 + len(_COLUMNS)))})"
+)
 _INSERT_EXPECTED = (
     f"INSERT OR REPLACE INTO expected (filename, source, {', '.join(_COLUMNS)}) "
     f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
@@ -329,6 +333,7 @@ class Catalog:
                         f"SELECT path, size, mtime_ns, ino FROM files WHERE {where}", args)
                 }
                 seen: set[str] = set()
+                rows: list[tuple[object, ...]] = []  # written in one statement per directory
                 # a directory given absolute and normal lists absolute, normal paths
                 top = (os.fspath(directory) + os.sep
                        if os.path.abspath(directory) == os.fspath(directory) else "\0")
@@ -345,9 +350,11 @@ class Catalog:
                         unchanged += 1
                     else:
                         read += 1
-                        self._index_file(path, os.path.dirname(path), os.path.basename(path),
-                                         st)
+                        rows.append(self._index_file(path, os.path.dirname(path),
+                                                     os.path.basename(path), st))
                     bar.update(1)
+                db.executemany(_INSERT_FILE, rows)
+                rows.clear()
                 for path in sorted(set(known) - seen):
                     removed.append(path)
                     self._forget(path)
@@ -392,24 +399,22 @@ class Catalog:
                                       parse_optional(r["last_listed"])))
         return Withdrawals(out)
 
-    def _index_file(self, path: str, directory: str, filename: str, st: FileStat) -> None:
+    def _index_file(self, path: str, directory: str, filename: str, st: FileStat
+                    ) -> tuple[object, ...]:
+        """Read one new or changed file; its row of ``files`` (:data:`_INSERT_FILE`)."""
         status, problem = "ok", None
         values: tuple[object, ...] = (None,) * len(_COLUMNS)
         try:
             if filename.upper().startswith(MASTER_INDEX_PREFIX) and self._import_master(path):
                 status = "masterindex"
             else:
-                c = read_constituent(path)
+                c = read_constituent(path, fsize=st.size)
                 values = _row_values(c)
                 filename = c.filename
         except ReprocalError as exc:
             status, problem = "invalid", exc.one_line()
-        self._db.execute(
-            f"INSERT OR REPLACE INTO files (path, dir, filename, size, mtime_ns, ino, status, "
-            f"problem, {', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (8 + len(_COLUMNS)))})",
-            (path, directory, filename.upper(), st.size, st.mtime_ns, st.ino, status,
-             problem, *values),
-        )
+        return (path, directory, filename.upper(), st.size, st.mtime_ns, st.ino, status,
+                problem, *values)
 
     def _import_master(self, path: str) -> bool:
         """A master index file found in the repository: import its rows as expected content."""
