@@ -38,8 +38,9 @@ def image() -> None:
               "fixed so images of successive states share layers.")
 @click.option("--layer-cache", metavar="DIR", type=click.Path(file_okay=False),
               envvar="REPROCAL_LAYER_CACHE", show_envvar=True,
-              help="Keep built layers in DIR (created if missing) and copy those already there "
-              "instead of reading their files again; the image is the same, byte for byte.")
+              help="Keep built layers in DIR (created if missing; yours alone) and copy those "
+              "already there instead of reading their files again; the image is the same, byte "
+              "for byte. Not with --gzip.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The image tar to write.")
 @sign_option
@@ -58,7 +59,9 @@ def build_cmd(as_json: bool, **options: Any) -> None:
     info(f"  manifest digest {i.manifest_digest}")
     info(f"  config digest   {i.config_digest}")
     info(f"  tar sha256      {i.tar_sha256}")
-    if options.get("layer_cache") is not None:
+    if options.get("layer_cache") is not None and options.get("gzip"):
+        info("  layer cache     not used: gzip layers are not cached")
+    elif options.get("layer_cache") is not None:
         ours = sum(1 for x in i.layers if x.name != "base")
         info(f"  layer cache     {i.layers_cached} of {ours} calibration layers reused")
     info(f"load it with: docker load -i {i.path}")

@@ -342,12 +342,14 @@ def build_image(
     ``{filename: path}`` map. ``cifs`` gives ready CIF bytes per observation label (default:
     written from the manifest). ``platform`` applies only without a base. ``layer_cache``: a
     directory of layers built before (:mod:`reprocal.image._layercache`): a layer found there
-    is copied, not read from its files and hashed again; the layers built here are added.
+    is copied, not read from its files and hashed again; the layers built here are added
+    (uncompressed layers only: with ``gzip`` the cache is not used).
     """
     if not manifest.observations:
         raise InputError("the manifest pins no observation; nothing to build")
     check_output(out)
-    cache = None if layer_cache is None else LayerCache(layer_cache)
+    # gzip layers are not cached: their DiffID could not be checked on the way in
+    cache = None if layer_cache is None or gzip else LayerCache(layer_cache)
     found = _locate(manifest, repo_paths)
     extras = _extra_layers(manifest, repo_paths)
     epoch = default_epoch(manifest) if epoch is None else epoch
@@ -388,11 +390,11 @@ def build_image(
         built = []
         bar = or_null(progress)
         for layer in plan:
-            made = None if cache is None else cache.get(layer.files, LAYER_MTIME, gzip=gzip)
+            made = None if cache is None else cache.get(layer.files, LAYER_MTIME)
             if made is None:
                 made = measure_layer(layer.files, LAYER_MTIME, gzip=gzip)
                 if cache is not None:
-                    made = cache.storing(layer.files, LAYER_MTIME, made, gzip=gzip)
+                    made = cache.storing(layer.files, LAYER_MTIME, made)
             built.append(made)
             bar.update(layer.size)
         when = rfc3339(epoch)

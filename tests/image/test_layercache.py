@@ -49,12 +49,14 @@ def test_the_next_state_reuses_every_unchanged_layer_and_is_the_same_image(tmp_p
     assert hashlib.sha256(nxt.path.read_bytes()).hexdigest() == nxt.tar_sha256
 
 
-def test_gzip_layers_are_keyed_apart(tmp_path):
+def test_gzip_builds_do_not_use_the_cache(tmp_path):
+    """A gzip layer's DiffID could not be checked on its way in from a cache: not cached."""
     cache = tmp_path / "cache"
     plain = _build(tmp_path, "p.tar", layer_cache=cache)
+    entries = sorted((cache / "layers").iterdir())
     gz = _build(tmp_path, "g.tar", layer_cache=cache, gzip=True)
     assert gz.layers_cached == 0 and gz.tar_sha256 != plain.tar_sha256
-    assert _build(tmp_path, "g2.tar", layer_cache=cache, gzip=True).tar_sha256 == gz.tar_sha256
+    assert sorted((cache / "layers").iterdir()) == entries
     assert verify_image(gz.path).ok
 
 
@@ -64,12 +66,32 @@ def test_the_key_is_what_decides_the_bytes():
                          executable)
 
     one = [lf("ccf/A.CCF", b"a")]
-    assert layer_key(one, 1, gzip=False) == layer_key([lf("ccf/A.CCF", b"a")], 1, gzip=False)
-    others = [layer_key([lf("ccf/B.CCF", b"a")], 1, gzip=False),
-              layer_key([lf("ccf/A.CCF", b"b")], 1, gzip=False),
-              layer_key([lf("ccf/A.CCF", b"a", True)], 1, gzip=False),
-              layer_key(one, 2, gzip=False), layer_key(one, 1, gzip=True)]
-    assert len({layer_key(one, 1, gzip=False), *others}) == 6
+    assert layer_key(one, 1) == layer_key([lf("ccf/A.CCF", b"a")], 1)
+    others = [layer_key([lf("ccf/B.CCF", b"a")], 1), layer_key([lf("ccf/A.CCF", b"b")], 1),
+              layer_key([lf("ccf/A.CCF", b"a", True)], 1), layer_key(one, 2)]
+    assert len({layer_key(one, 1), *others}) == 5
+
+
+def test_the_key_follows_the_writers_format(monkeypatch):
+    """A change to how tar headers are written changes every key: no layer of the old format
+    is ever copied into an image of the new."""
+    import reprocal.image._layercache as lc
+
+    files = [LayerFile("ccf/A.CCF", Path("/nowhere"), 1, "0" * 64)]
+    before = layer_key(files, 1)
+    real = lc.tar_header
+
+    def other(*a, **k):  # as a tarfile that wrote another field would
+        return real(*a, **k).replace(b"ustar", b"ustaR", 1)
+
+    monkeypatch.setattr(lc, "tar_header", other)
+    lc._writer_format.cache_clear()
+    try:
+        assert layer_key(files, 1) != before
+    finally:
+        monkeypatch.undo()
+        lc._writer_format.cache_clear()
+    assert layer_key(files, 1) == before
 
 
 def _damage_each(cache: Path, how: str) -> None:
@@ -86,24 +108,31 @@ def _damage_each(cache: Path, how: str) -> None:
             decoy.write_bytes(blob.read_bytes())
             blob.unlink()
             blob.symlink_to(decoy)
+        elif how == "a FIFO planted in its place":
+            blob.unlink()
+            os.mkfifo(blob)
     for entry in (cache / "layers").iterdir():
         if how == "entry not JSON":
             entry.write_bytes(b"\x00garbage")
         elif how == "entry of another shape":
             entry.write_text(json.dumps({"digest": "sha256:" + "0" * 64}))
-        elif how == "entry too large":
-            entry.write_bytes(b" " * 10_000)
+        elif how == "entry too large":  # the cache's own entry, padded past the limit
+            entry.write_bytes(entry.read_bytes() + b" " * 10_000)
+        elif how == "entry nested deeply":
+            entry.write_bytes(b"[" * 4000)
 
 
 @pytest.mark.parametrize("how", ["rewritten in place", "removed", "a link planted in its place",
-                                 "entry not JSON", "entry of another shape", "entry too large"])
+                                 "a FIFO planted in its place", "entry not JSON",
+                                 "entry of another shape", "entry too large",
+                                 "entry nested deeply"])
 def test_a_damaged_cache_is_a_miss_and_is_mended(tmp_path, how):
     cache = tmp_path / "cache"
     first = _build(tmp_path, "a.tar", layer_cache=cache)
     _damage_each(cache, how)
     again = _build(tmp_path, "b.tar", layer_cache=cache)
     assert again.layers_cached == 0 and again.tar_sha256 == first.tar_sha256
-    assert all(not p.is_symlink() for p in _blobs(cache))
+    assert all(p.is_file() and not p.is_symlink() for p in _blobs(cache))
     assert _build(tmp_path, "c.tar", layer_cache=cache).layers_cached == len(first.layers)
 
 
@@ -195,3 +224,68 @@ def test_a_cache_path_that_is_not_a_directory_is_refused(tmp_path, kind):
         _build(tmp_path, "a.tar", layer_cache=cache)
     assert str(where) in str(err.value) and "not a directory" in str(err.value)
     assert list((tmp_path / "elsewhere").iterdir() if kind != "file" else []) == []
+
+
+def _one_layer(cache: LayerCache) -> tuple[list[LayerFile], bytes]:
+    """A layer of two in-memory files built through the cache and entered; its bytes."""
+    from reprocal.image._oci import measure_layer
+
+    files = [LayerFile(f"ccf/{n}.CCF", d, len(d), hashlib.sha256(d).hexdigest())
+             for n, d in (("A", b"a" * 5000), ("B", b"b" * 3))]
+    layer = cache.storing(files, 1, measure_layer(files, 1))
+    data = b"".join(layer.blob.chunks())
+    cache.commit()
+    return files, data
+
+
+def test_a_blob_gone_before_its_copy_begins_is_built_from_its_files(tmp_path):
+    """Another hand empties the cache between the plan and the copy: the layer comes from its
+    files (checked against their pins as ever), with the same bytes."""
+    cache = LayerCache(tmp_path / "cache")
+    files, data = _one_layer(cache)
+    hit = cache.get(files, 1)
+    assert hit is not None and cache.hits == 1
+    for blob in _blobs(tmp_path / "cache"):
+        blob.unlink()
+    assert b"".join(hit.blob.chunks()) == data and cache.hits == 0
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == hit.descriptor.digest
+
+
+def test_builds_sharing_a_cache_never_replace_a_good_blob(tmp_path):
+    """A second build that missed the same layer (its entry lost) keeps the blob another build
+    may be copying: same inode; the new entry names it."""
+    cache = LayerCache(tmp_path / "cache")
+    files, _ = _one_layer(cache)
+    (blob,) = _blobs(tmp_path / "cache")
+    inode = blob.stat().st_ino
+    for entry in (tmp_path / "cache" / "layers").iterdir():
+        entry.unlink()
+    assert cache.get(files, 1) is None
+    _one_layer(cache)
+    assert blob.stat().st_ino == inode and cache.get(files, 1) is not None
+    assert [p.name for p in (tmp_path / "cache" / "blobs" / "sha256").iterdir()] == [blob.name]
+
+
+@pytest.mark.parametrize(("where", "mode"), [("", 0o777), ("layers", 0o775),
+                                             ("blobs/sha256", 0o757)])
+def test_a_cache_others_can_write_is_refused(tmp_path, where, mode):
+    cache = tmp_path / "cache"
+    LayerCache(cache)
+    os.chmod(cache / where, mode)
+    with pytest.raises(InputError) as err:
+        _build(tmp_path, "a.tar", layer_cache=cache)
+    assert "layer cache: writable by another user than you" in str(err.value)
+    assert str(cache / where).rstrip("/") in str(err.value) and "chmod go-w" in str(err.value)
+    assert not (tmp_path / "a.tar").exists()
+
+
+def test_a_killed_builds_leftovers_are_swept(tmp_path):
+    cache = tmp_path / "cache"
+    LayerCache(cache)
+    old = cache / "blobs" / "sha256" / ".abc.1234.tmp"
+    young = cache / "layers" / ".def.5678.tmp"
+    for p in (old, young):
+        p.write_bytes(b"partial")
+    os.utime(old, (1, 1))
+    LayerCache(cache)
+    assert not old.exists() and young.exists()
