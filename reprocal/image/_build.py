@@ -413,15 +413,14 @@ def build_image(
         blobs += [b.blob for b in built]
         try:
             tar_sha = write_image_tar(out, blobs, docs, mtime=epoch)
-        except HashMismatchError as exc:
+        except BaseException as exc:
             if cache is None:
                 raise
             cache.discard()
-            raise (cache.damaged(exc) or exc) from None
-        except BaseException:
-            if cache is not None:
-                cache.discard()
-            raise
+            damaged = cache.damaged(exc) if isinstance(exc, HashMismatchError) else None
+            if damaged is None:
+                raise
+            raise damaged from None
         if cache is not None:
             cache.commit()
         base_diffs = (list((base_img.config.get("rootfs") or {}).get("diff_ids") or [])

@@ -188,12 +188,16 @@ class LayerCache:
         self._used[entry.digest] = (key, path)
 
         def chunks() -> Iterator[bytes]:
-            fh = _open_unchanged(path, entry.identity)
-            if fh is None:  # removed or replaced since: from the files, checked as ever
+            opened = _open_own(path)
+            if opened is not None and _identity(opened[1]) != entry.identity:
+                opened[0].close()
+                opened = None
+            if opened is None:  # removed or replaced since: from the files, checked as ever
                 self.hits -= 1
                 self._used.pop(entry.digest, None)
                 yield from layer_chunks(files, mtime, {})
                 return
+            fh = opened[0]
             with fh:
                 n = 0
                 while chunk := fh.read(min(CHUNK, entry.size - n + 1)):
@@ -213,19 +217,14 @@ class LayerCache:
                           Blob(entry.digest, entry.size, chunks, verify=True))
 
     def _entry(self, key: str) -> _Entry | None:
-        try:
-            fd = os.open(self._layers / f"{key}.json",
-                         os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
+        opened = _open_own(self._layers / f"{key}.json")
+        if opened is None:
             return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+        with opened[0] as fh:
+            try:
+                return _Entry.parse(fh.read(_ENTRY_MAX + 1))
+            except OSError:
                 return None
-            return _Entry.parse(os.read(fd, _ENTRY_MAX + 1))
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
 
     def storing(self, files: Sequence[LayerFile], mtime: int, layer: BuiltLayer) -> BuiltLayer:
         """``layer`` (uncompressed), whose blob is also written into the cache as it goes into
@@ -319,41 +318,39 @@ class LayerCache:
         self._pending.clear()
 
 
-def _holds(path: Path, entry: _Entry) -> bool:
-    """Whether the regular file at ``path`` has exactly the bytes of ``entry`` (hashed: only
-    when a build's new blob finds one there already)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return False
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode) or st.st_size != entry.size:
-            return False
-        os.set_blocking(fd, True)
-        h = hashlib.sha256()
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest() == entry.digest
-
-
-def _open_unchanged(path: Path, identity: tuple[int, ...]) -> BinaryIO | None:
-    """The blob opened for reading when it is still the regular file the cache wrote (never
-    blocking on a FIFO put in its place); ``None`` otherwise."""
+def _open_own(path: Path) -> tuple[BinaryIO, os.stat_result] | None:
+    """A file of the cache opened for reading, with its status, when it is a regular file
+    (never through a link, never blocking on a FIFO put in its place); ``None`` otherwise."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or _identity(st) != identity:
+        if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             return None
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb"), st
     except BaseException:
         os.close(fd)
         raise
+
+
+def _holds(path: Path, entry: _Entry) -> bool:
+    """Whether the regular file at ``path`` has exactly the bytes of ``entry`` (hashed: only
+    when a build's new blob finds one there already)."""
+    opened = _open_own(path)
+    if opened is None:
+        return False
+    fh, st = opened
+    with fh:
+        if st.st_size != entry.size:
+            return False
+        h = hashlib.sha256()
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest() == entry.digest
 
 
 __all__ = ["LayerCache", "layer_key"]
