@@ -48,11 +48,14 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def paired(ours: Callable[[], Any], base: Callable[[], Any], n: int = 3
+def paired(ours: Callable[[], Any], base: Callable[[], Any], n: int = 3, *,
+           between: Callable[[], Any] | None = None
            ) -> tuple[dict[str, float], dict[str, float]]:
     """Run both ``n`` times, interleaved (the baseline first on odd rounds, so neither always
     runs on a cache the other warmed); wall-time medians with min and max, and the median CPU
-    seconds (``cpu``: on a loaded machine the wall time is mostly waiting for a core)."""
+    seconds (``cpu``: on a loaded machine the wall time is mostly waiting for a core).
+    ``between`` runs after each timed call, untimed: removing the files a side wrote, so that
+    neither side waits for the kernel to write back the other's (or its own earlier) output."""
     a: list[float] = []
     b: list[float] = []
     ca: list[float] = []
@@ -64,6 +67,8 @@ def paired(ours: Callable[[], Any], base: Callable[[], Any], n: int = 3
             fn()
             out.append(time.perf_counter() - t)
             cpu.append(_cpu() - c)
+            if between is not None:
+                between()
     return ({**stats(a), "cpu": statistics.median(ca)}, {**stats(b), "cpu": statistics.median(cb)})
 
 
