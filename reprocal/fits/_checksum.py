@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -419,11 +419,44 @@ def check_fits(path: str | os.PathLike[str], *, filename: str | None = None,
     return judge(scan, filename or p.name, path=p)
 
 
+SMALL_FILE_COST = 512 << 10
+"""What reading a small file costs beyond its bytes, in bytes of hashing (its open, its
+header walk, one check per HDU: ~0.3 ms of Python, held under the GIL, about what hashing
+512 KiB takes); :func:`mixed_order`'s exchange rate."""
+
+
+def mixed_order(paths: Iterable[str], size: Callable[[str], int], *,
+                small_cost: int = SMALL_FILE_COST) -> list[str]:
+    """The order in which the worker threads take ``paths``: largest first, each large file
+    followed by as many of the smallest files as the time it takes covers (their sizes plus
+    ``small_cost`` each, within the large one's size), then the rest largest first.
+
+    A large file is hashed and summed in C with the GIL released; a small one is mostly header
+    walking in Python, under the GIL. Largest first alone leaves every small file to the end,
+    where the threads queue for the GIL and one core idles; mixed, one thread walks headers
+    while the other hashes. Measured over the 1,563 files (4 GB) of a full-scale repository
+    with two threads: 2.43 s largest first, 1.97 s mixed (``xargs -P2 openssl dgst`` 1.72 s).
+    The last files are still large ones, so the pool stays busy to the end.
+    """
+    ranked = sorted(((size(p), p) for p in paths), key=lambda sp: (-sp[0], sp[1]))
+    out: list[str] = []
+    i, j = 0, len(ranked) - 1
+    while i <= j:
+        budget, big = ranked[i]
+        out.append(big)
+        i += 1
+        while i <= j and ranked[j][0] + small_cost <= budget:
+            budget -= ranked[j][0] + small_cost
+            out.append(ranked[j][1])
+            j -= 1
+    return out
+
+
 def check_files(items: Iterable[tuple[str, str]], *, sha256: bool = False,
                 jobs: int | None = None, progress: Progress | None = None
                 ) -> dict[str, FitsCheck | OSError]:
     """:func:`check_fits` over ``(path, filename)`` pairs, ``jobs`` threads at a time (default:
-    one per core), largest file first. A file that cannot be read maps to its OSError."""
+    one per core), in :func:`mixed_order`. A file that cannot be read maps to its OSError."""
     from concurrent.futures import ThreadPoolExecutor
 
 
@@ -441,7 +474,7 @@ def check_files(items: Iterable[tuple[str, str]], *, sha256: bool = False,
         except OSError:
             return 0
 
-    order = sorted(names, key=size, reverse=True)
+    order = mixed_order(names, size)
     out: dict[str, FitsCheck | OSError] = {}
     if not order:
         return out

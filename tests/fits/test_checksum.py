@@ -241,3 +241,52 @@ def test_a_file_that_shrinks_while_read_is_truncated(ccf: Path, monkeypatch: pyt
         scan = scan_file(ccf, sha256=True, chunk=chunk)
         monkeypatch.undo()
         assert scan.broken is not None and "truncated while being read" in scan.broken, scan
+
+
+# --- the order the worker threads read files in ----------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=0, max_value=80_000_000), max_size=60),
+       st.integers(min_value=0, max_value=4 << 20))
+def test_mixed_order_follows_its_rule(sizes: list[int], cost: int) -> None:
+    """Every file once; each one is either the largest left (a head) or the smallest left,
+    taken after a head while the head's size covers the small files (their size plus
+    ``cost`` each), and as many as it covers; whatever order the files came in."""
+    from reprocal.fits._checksum import mixed_order
+
+    size = {f"f{i:03d}": s for i, s in enumerate(sizes)}
+    order = mixed_order(size, size.__getitem__, small_cost=cost)
+    assert sorted(order) == sorted(size)
+    assert order == mixed_order(dict(reversed(list(size.items()))), size.__getitem__,
+                                small_cost=cost)
+    left = sorted(size, key=lambda n: (-size[n], n))  # largest first
+    budget = None
+    for name in order:
+        smallest_fits = budget is not None and size[left[-1]] + cost <= budget
+        if smallest_fits and len(left) > 1:
+            assert name == left.pop()
+            budget -= size[name] + cost
+        else:
+            assert name == left.pop(0)
+            budget = size[name]
+    assert not left
+
+
+def test_mixed_order_spreads_small_files_over_the_large_ones() -> None:
+    """A repository's shape, a few large files and many small ones: the small ones go with
+    the first large ones, not all at the end (where the threads would queue for the GIL), and
+    the last files read are large (the pool stays busy to the end)."""
+    from reprocal.fits._checksum import SMALL_FILE_COST, mixed_order
+
+    size = {f"L{i}": 40_000_000 - i for i in range(10)}
+    size |= {f"s{i:03d}": 100_000 + i for i in range(300)}
+    order = mixed_order(size, size.__getitem__)
+    per = 40_000_000 // (100_000 + 300 + SMALL_FILE_COST)  # small files a large one covers
+    assert order[:3] == ["L0", "s000", "s001"]
+    assert order.index("L1") == per + 1
+    assert [n for n in order if n.startswith("L")] == [f"L{i}" for i in range(10)]
+    assert order[-5:] == ["L5", "L6", "L7", "L8", "L9"]
+    # with no file large enough to pair with, it is largest first, as before
+    small = {f"s{i}": 1000 + i for i in range(20)}
+    assert mixed_order(small, small.__getitem__) == sorted(small, key=small.__getitem__,
+                                                           reverse=True)
