@@ -12,7 +12,7 @@ import hashlib
 import io
 import os
 import tarfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from reprocal.errors import HashMismatchError, InputError
 from reprocal.image._layers import LayerFile
@@ -168,27 +168,60 @@ def gzip_chunks(chunks: Iterable[bytes], level: int = 6) -> Iterator[bytes]:
 
 class BackgroundHash:
     """sha256 computed on another thread (hashlib releases the GIL on large updates), so a
-    stream's two hashes (a file's pin and its layer's digest) use two cores. Bounded queue."""
+    stream's two hashes (a file's pin and its layer's digest) use two cores. Bounded queue.
 
-    def __init__(self) -> None:
+    Given ``write`` (a file's ``write``), ``update(chunk, write=True)`` has the thread write
+    the chunk before hashing it, in the order of the updates: a producer that checks what it
+    reads (an image's cached blobs, hashed against their digests on the way in) then only reads
+    and checks, and the two cores share the work (the next state's image from a layer cache:
+    0.39 s to 0.33 s). :meth:`drain` waits until every queued chunk is written, before the
+    producer writes to the same file itself. A failed write stops the writing and hashing; the
+    error is raised by the next :meth:`update`, :meth:`drain` or :meth:`hexdigest`, never
+    lost."""
+
+    def __init__(self, write: Callable[[bytes], object] | None = None) -> None:
         import queue
         import threading
 
         self._h = hashlib.sha256()
-        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._write = write
+        self._error: BaseException | None = None
+        self._q: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(maxsize=8)
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
 
     def _run(self) -> None:
-        while (chunk := self._q.get()) is not None:
-            self._h.update(chunk)
+        while (item := self._q.get()) is not None:
+            try:
+                if self._error is None:  # else drained, so the producer never blocks
+                    chunk, write = item
+                    if write and self._write is not None:
+                        self._write(chunk)
+                    self._h.update(chunk)
+            except BaseException as exc:  # noqa: BLE001 - handed to the producer's thread
+                self._error = exc
+            finally:
+                self._q.task_done()
+        self._q.task_done()
 
-    def update(self, chunk: bytes) -> None:
-        self._q.put(chunk)
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def update(self, chunk: bytes, *, write: bool = False) -> None:
+        """Hash ``chunk`` (and with ``write``, first write it) on the thread."""
+        self._raise()
+        self._q.put((chunk, write))
+
+    def drain(self) -> None:
+        """Wait until every chunk queued so far is written and hashed."""
+        self._q.join()
+        self._raise()
 
     def hexdigest(self) -> str:
-        """Finish (joins the thread) and return the digest."""
+        """Finish (joins the thread; raises a write's error) and return the digest."""
         self.close()
+        self._raise()
         return self._h.hexdigest()
 
     def close(self) -> None:

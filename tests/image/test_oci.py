@@ -130,6 +130,83 @@ def test_write_failure_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_write_failing_mid_tar_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    """The tar is written on the thread that hashes it: a write failing part-way (a disk
+    filling up) still stops the build with the one line and exit code of a failed write, and
+    leaves no file; the blobs after it are not waited on."""
+    import contextlib
+
+    from reprocal.fs._atomic import atomic_file
+    from reprocal.image import _oci
+
+    @contextlib.contextmanager
+    def filling_up(path, **kw):  # type: ignore[no-untyped-def]
+        with atomic_file(path, **kw) as fh:
+            room = [4096]
+
+            class Full:
+                def write(self, data: bytes) -> int:
+                    room[0] -= len(data)
+                    if room[0] < 0:
+                        raise OSError(28, "No space left on device")
+                    return fh.write(data)
+
+            yield Full()
+
+    monkeypatch.setattr(_oci, "atomic_file", filling_up)
+    out = tmp_path / "img.tar"
+    blobs = [Blob.of_bytes(bytes([i]) * 300_000) for i in range(40)]
+    with pytest.raises(LocalIOError) as err:
+        write_image_tar(out, blobs, image_docs(b"{}", [], name="x:y"), mtime=0)
+    assert err.value.one_line() == (f"{out}: cannot write: No space left on device; free some "
+                                    "space (or point the output elsewhere) and run again")
+    assert err.value.exit_code == 7
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checked_and_unchecked_blobs_interleave_in_order(tmp_path):
+    """Checked blobs are written on the hashing thread, unchecked ones on the caller's: a tar
+    mixing them holds the same bytes, in the same order, as one written either way alone."""
+    import attrs as _attrs
+
+    datas = [bytes([i]) * (70_000 * (i % 3) + 1000) for i in range(12)]
+    mixed = [_attrs.evolve(Blob.of_bytes(d), verify=bool(i % 2)) for i, d in enumerate(datas)]
+    docs = image_docs(b"{}", [], name="x:y")
+    one = write_image_tar(tmp_path / "mixed.tar", mixed, docs, mtime=0)
+    for verify in (True, False):
+        same = [_attrs.evolve(Blob.of_bytes(d), verify=verify) for d in datas]
+        assert write_image_tar(tmp_path / f"{verify}.tar", same, docs, mtime=0) == one
+    assert hashlib.sha256((tmp_path / "mixed.tar").read_bytes()).hexdigest() == one
+    assert (tmp_path / "mixed.tar").read_bytes() == (tmp_path / "False.tar").read_bytes()
+
+
+def test_background_hash_writes_then_hashes_and_hands_back_a_write_error() -> None:
+    from reprocal.image._tarstream import BackgroundHash
+
+    got: list[bytes] = []
+    h = BackgroundHash(write=got.append)
+    for chunk in (b"a" * 5000, b"b", b"c" * 70000):
+        h.update(chunk, write=True)
+    h.drain()  # every queued chunk written: the producer may write the next one itself
+    assert b"".join(got) == b"a" * 5000 + b"b" + b"c" * 70000
+    got.append(b"d")
+    h.update(b"d")  # hashed only
+    h.update(b"e", write=True)
+    assert h.hexdigest() == hashlib.sha256(b"".join(got)).hexdigest()
+    assert got[-2:] == [b"d", b"e"]
+
+    def broken(_data: bytes) -> None:
+        raise OSError(5, "Input/output error")
+
+    h = BackgroundHash(write=broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        for _ in range(1000):  # more than the queue holds: the producer never blocks
+            h.update(b"x" * 1024, write=True)
+        h.hexdigest()
+    h.close()
+    h.close()  # idempotent
+
+
 def test_gzip_layers_have_a_fixed_header_and_the_same_diff_id(tmp_path):
     """gzip: no name, mtime 0; the DiffID is the digest of the uncompressed layer."""
     files = [_lf("ccf/a.txt", b"hello\n" * 100)]
