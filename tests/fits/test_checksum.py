@@ -290,3 +290,29 @@ def test_mixed_order_spreads_small_files_over_the_large_ones() -> None:
     small = {f"s{i}": 1000 + i for i in range(20)}
     assert mixed_order(small, small.__getitem__) == sorted(small, key=small.__getitem__,
                                                            reverse=True)
+
+
+def test_in_page_cache_tells_cached_bytes_from_the_disk(tmp_path: Path) -> None:
+    """check_files mixes small files among large ones only when the bytes are cached (bound
+    by the CPU); from the disk, largest first keeps it streaming."""
+    import os
+
+    from reprocal.fits._checksum import in_page_cache
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(1 << 20))
+    path.read_bytes()
+    assert in_page_cache(str(path))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # clean pages can be dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    evicted = in_page_cache(str(path))
+    if evicted:
+        pytest.skip("this file system keeps every page in memory (tmpfs): nothing to evict")
+    assert not evicted
+    assert not in_page_cache(str(tmp_path / "missing"))
+    os.mkfifo(tmp_path / "fifo")
+    assert not in_page_cache(str(tmp_path / "fifo"))  # answered at once, never blocking
