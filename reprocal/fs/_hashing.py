@@ -64,6 +64,33 @@ def default_jobs() -> int:
         return os.cpu_count() or 2
 
 
+def in_page_cache(path: str, probe: int = 4096) -> bool:
+    """Whether ``path``'s bytes are in the page cache: its first, middle and last ``probe``
+    bytes read without waiting for the disk (``RWF_NOWAIT``). ``False`` where that cannot be
+    told (not Linux, a file system without it, a file that cannot be opened).
+
+    :func:`reprocal.fits._checksum.check_files` mixes small files among large ones only then:
+    from the disk, the reads are bound by it, and largest first keeps it streaming (4 GB
+    evicted from the page cache: 4.0 s largest first, 5.1 s mixed; openssl 5.0 s)."""
+    flag = getattr(os, "RWF_NOWAIT", None)
+    if flag is None or not hasattr(os, "preadv"):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        buf = bytearray(probe)
+        for at in {0, max(0, size // 2 - probe // 2), max(0, size - probe)}:
+            os.preadv(fd, [buf], at, flag)
+        return True
+    except OSError:  # EAGAIN: on the disk; EOPNOTSUPP and the rest: cannot tell
+        return False
+    finally:
+        os.close(fd)
+
+
 def hash_files(
     paths: Iterable[str | os.PathLike[str]],
     *,

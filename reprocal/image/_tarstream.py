@@ -195,8 +195,8 @@ class BackgroundHash:
             try:
                 if self._error is None:  # else drained, so the producer never blocks
                     chunk, write = item
-                    if write and self._write is not None:
-                        self._write(chunk)
+                    if write:
+                        self._write(chunk)  # type: ignore[misc]  # update() checked
                     self._h.update(chunk)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer's thread
                 self._error = exc
@@ -210,6 +210,8 @@ class BackgroundHash:
 
     def update(self, chunk: bytes, *, write: bool = False) -> None:
         """Hash ``chunk`` (and with ``write``, first write it) on the thread."""
+        if write and self._write is None:
+            raise ValueError("this BackgroundHash was made without a write function")
         self._raise()
         self._q.put((chunk, write))
 

@@ -297,7 +297,7 @@ def test_in_page_cache_tells_cached_bytes_from_the_disk(tmp_path: Path) -> None:
     by the CPU); from the disk, largest first keeps it streaming."""
     import os
 
-    from reprocal.fits._checksum import in_page_cache
+    from reprocal.fs._hashing import in_page_cache
 
     path = tmp_path / "big.bin"
     path.write_bytes(os.urandom(1 << 20))
