@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,20 @@ def write_failure(exc: OSError, path: str | os.PathLike[str]) -> ReprocalError:
     return LocalIOError.of(exc, path, doing="cannot write")
 
 
+def _replaceable(target: Path) -> None:
+    """Refuse a target that is a device: the rename would replace it with a regular file
+    (``-o /dev/full`` or ``-o /dev/null`` run as root turned the device into the output). A
+    FIFO or a socket is replaced, as a regular file or a symbolic link is (the link itself,
+    never what it points to): nothing blocks on it, nothing outside is written."""
+    try:
+        st = os.lstat(target)
+    except OSError:
+        return  # not there (or not reachable: the create or the rename says why)
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        raise InputError("is a device, not a file to write", path=target,
+                         hint="give the name of a regular file to write")
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike[str], *, mode: int = 0o644,
                 fsync: bool = True) -> Iterator[BinaryIO]:
@@ -49,6 +64,7 @@ def atomic_file(path: str | os.PathLike[str], *, mode: int = 0o644,
     (:func:`reprocal.fs._inputs.open_private`: exclusive, never through a link).
     """
     target = Path(path)
+    _replaceable(target)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         fd = open_private(tmp, exclusive=True, mode=0o600)
@@ -63,6 +79,7 @@ def atomic_file(path: str | os.PathLike[str], *, mode: int = 0o644,
             if fsync:
                 os.fsync(f.fileno())
         os.chmod(tmp, mode)
+        _replaceable(target)  # again: it may have been put there while we wrote
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -141,3 +141,52 @@ def test_the_readme_table_states_every_limit_and_its_default():
             .__getattribute__(name.replace("-", "_"))
     for name in Limits.names():
         assert value(name) == getattr(DEFAULT_LIMITS, name.replace("-", "_")), name
+
+
+def test_an_output_that_is_a_device_is_refused_and_left_alone(tmp_path, monkeypatch):
+    """The atomic writer renames its temporary file over the target: over a device
+    (``-o /dev/full`` run as root) that would replace the device with a regular file. It is
+    refused before a byte is written, in one line naming it (exit 2), and nothing is left; put
+    there while the file is written, it is refused at the rename. (A device cannot be made
+    without root: the check is shown on what ``lstat`` reports, the FIFO and link cases on
+    real files.)"""
+    import stat
+
+    from reprocal.fs import _atomic
+    from reprocal.fs._atomic import atomic_file, atomic_write
+
+    device = tmp_path / "dev"
+    device.write_bytes(b"")
+    real_lstat = os.lstat
+
+    class Device:
+        st_mode = stat.S_IFCHR | 0o666
+
+    monkeypatch.setattr(_atomic.os, "lstat",
+                        lambda p: Device() if Path(p) == device else real_lstat(p))
+    with pytest.raises(InputError) as err:
+        atomic_write(device, b"data")
+    assert err.value.exit_code == 2
+    assert err.value.one_line() == (f"{device}: is a device, not a file to write; give the "
+                                    "name of a regular file to write")
+    assert device.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev"]
+    late = tmp_path / "late"
+    with pytest.raises(InputError):
+        with atomic_file(late) as f:
+            f.write(b"data")
+            device.rename(late)
+            device = late  # the lstat above now reports the late arrival as a device
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late"]
+    assert late.read_bytes() == b""
+    monkeypatch.undo()
+    # a FIFO, a regular file and a symbolic link are replaced, as ever (the link itself)
+    os.mkfifo(tmp_path / "fifo")
+    atomic_write(tmp_path / "fifo", b"fifo")
+    assert (tmp_path / "fifo").read_bytes() == b"fifo"
+    (tmp_path / "old").write_bytes(b"old")
+    atomic_write(tmp_path / "old", b"new")
+    (tmp_path / "link").symlink_to(tmp_path / "old")
+    atomic_write(tmp_path / "link", b"link")
+    assert (tmp_path / "old").read_bytes() == b"new"
+    assert not (tmp_path / "link").is_symlink()
