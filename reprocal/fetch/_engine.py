@@ -426,8 +426,12 @@ def run_entries(work: Sequence[tuple[PlanEntry, Sequence[Mirror]]], *, jobs: int
     futures: list[concurrent.futures.Future[FetchResult]] = []
     with contextlib.ExitStack() as stack:
         if isinstance(transport, Transports) and work:  # rsync mirrors: one process for all
-            stack.enter_context(transport.staged([(e.item.remote, ms) for e, ms in work],
-                                                 work[0][0].directory))
+            batched = stack.enter_context(transport.staged(
+                [(e.item.remote, ms) for e, ms in work], work[0][0].directory))
+            # what an rsync batch brings is taken in the order it comes (by name), after the
+            # rest, so that each file is checked and installed while the next is on its way
+            work = sorted(work, key=lambda w: (1, w[0].item.remote, 0) if w[0].item.remote
+                          in batched else (0, "", -(w[0].item.size or 0)))
         try:
             # each task runs in a copy of this context, so the limits in force apply there too
             task = carry_context(_fetch_one)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reprocal.fetch._item import Wanted
-from reprocal.fetch._transports import LocalWriteError, TransferError
+from reprocal.fetch._transports import Cancelled, LocalWriteError, TransferError
 from reprocal.fs._inputs import open_private
 from reprocal.fs._limits import current_limits
 from reprocal.progress import Progress, or_null
@@ -31,10 +31,6 @@ from reprocal.progress import Progress, or_null
 def part_path(dest: Path, filename: str) -> Path:
     """The temporary file beside the target: ``.NAME.part`` (never a constituent name)."""
     return dest / f".{filename}.part"
-
-
-class Cancelled(Exception):
-    """The fetch was interrupted (Ctrl-C): stop writing, keep the prefix for the next run."""
 
 
 class PartFile:

@@ -22,7 +22,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,10 @@ whose FITS header or checksums are not those expected); ``local-error`` is our s
 unknown size past the ``download-size`` limit."""
 
 CHUNK = 256 * 1024
+
+
+class Cancelled(Exception):
+    """The fetch was interrupted (Ctrl-C): stop writing, keep the prefix for the next run."""
 
 
 class TransferError(Exception):
@@ -90,6 +96,9 @@ class Sink(Protocol):
     """The size the file must have (None when not pinned)."""
     started: float
     """``time.monotonic()`` when this file's first try began (its deadline counts from here)."""
+    cancel: threading.Event
+    """Set when the fetch is interrupted: a transport waiting for bytes stops
+    (:class:`Cancelled`)."""
 
     @property
     def offset(self) -> int:
@@ -383,6 +392,104 @@ _RSYNC_UNREACHABLE = ("Connection refused", "Name or service not known", "No rou
 """rsync's words for a daemon it could not reach at all."""
 
 
+def _start_rsync(cmd: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """Start rsync in a process group of its own, so that :func:`_kill_rsync` reaches the
+    receiver it forks as well: killed alone, the parent left that child reparented to init,
+    writing on (or sleeping in ``--bwlimit``) until its own timeout. Ctrl-C at the terminal
+    reaches reprocal only, which stops every rsync it started."""
+    return subprocess.Popen(cmd, start_new_session=True, **popen)
+
+
+def _kill_rsync(proc: subprocess.Popen[Any]) -> None:
+    """Kill ``proc``'s process group (rsync and its forked children); nothing left: no error."""
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        proc.kill()
+
+
+class _Batch:
+    """One rsync process bringing many files into a staging directory, in the background.
+
+    A file counts as arrived once its own name is in the directory as a regular file: rsync
+    writes each file under a temporary name and renames it when it is whole and its checksum
+    matched, so a name that exists is a complete file (and the sink checks its size and sha256
+    anyway). rsync's ``--out-format`` lines only wake the waiting threads early; a short poll
+    covers an rsync that prints nothing, and the end of the process settles every file that did
+    not come. The process is killed past ``deadline`` seconds, or when :meth:`close` finds it
+    still running.
+    """
+
+    POLL = 0.02
+    """Seconds between looks for a file when rsync has printed nothing meanwhile."""
+    CLOSE_WAIT = 5.0
+    """Seconds :meth:`close` waits for the killed process's output to end."""
+
+    def __init__(self, cmd: list[str], into: Path, *, deadline: float):
+        self.into = into
+        self._cond = threading.Condition()
+        self._ended = False
+        self._stopped = False
+        self.proc = _start_rsync(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        self._timer = threading.Timer(deadline, self._kill)
+        self._timer.daemon = True
+        self._timer.start()
+        self._reader = threading.Thread(target=self._read, name="reprocal-rsync-batch",
+                                        daemon=True)
+        self._reader.start()
+
+    def _kill(self) -> None:
+        _kill_rsync(self.proc)
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        try:
+            while out is not None and os.read(out.fileno(), 65536):  # whatever has come
+                with self._cond:
+                    self._cond.notify_all()
+        finally:
+            if out is not None:
+                out.close()
+            self.proc.wait()
+            self._timer.cancel()
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _arrived(self, path: Path) -> bool:
+        try:
+            return stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
+
+    def take(self, name: str, cancel: threading.Event) -> Path | None:
+        """The staged file ``name`` once rsync has it; ``None`` when rsync ended without it.
+        Raises :class:`Cancelled` when ``cancel`` is set or the batch is closed (before or
+        during the wait) without it."""
+        path = self.into / name
+        with self._cond:
+            while True:
+                if self._arrived(path):
+                    return path
+                if cancel.is_set() or self._stopped:
+                    raise Cancelled
+                if self._ended:
+                    return None
+                self._cond.wait(self.POLL)
+
+    def close(self) -> None:
+        """Stop the process if it still runs (every file it was for has been taken, or the
+        fetch was interrupted) and wait for it; threads still waiting raise :class:`Cancelled`."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        self._kill()  # the group: a forked receiver may outlive the parent
+        # the reader ends when the last holder of rsync's output (its forked receiver, which
+        # notices the parent gone at once) lets go; bounded all the same
+        self._reader.join(self.CLOSE_WAIT)
+
+
 class RsyncTransport:
     """The system ``rsync`` binary writing into the temporary file (``--inplace`` resumes it)."""
 
@@ -404,49 +511,63 @@ class RsyncTransport:
         death = shutil.which("setpriv") if sys.platform.startswith("linux") else None
         self.prefix = [death, "--pdeathsig", "KILL"] if death else []
 
-        self._staged: dict[tuple[str, str], Path] = {}
-        self._staged_lock = threading.Lock()
+        self._batches: dict[tuple[str, str], _Batch] = {}
+        self._batches_lock = threading.Lock()
 
     def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:
-        with self._staged_lock:
-            staged = self._staged.pop((str(mirror), filename), None)
-        if staged is not None:
-            try:
-                _copy_into(staged, sink)  # brought by the batch: checked by the sink as any
-                return
-            except TransferError:  # gone or not a regular file: fetched on its own below
-                pass
-            finally:
-                staged.unlink(missing_ok=True)
+        with self._batches_lock:
+            batch = self._batches.pop((str(mirror), filename), None)
+        if batch is not None:
+            staged = batch.take(filename, sink.cancel)
+            if staged is not None:
+                try:
+                    _copy_into(staged, sink)  # brought by the batch: checked by the sink as any
+                    return
+                except TransferError:  # gone or not a regular file: fetched on its own below
+                    pass
+                finally:
+                    staged.unlink(missing_ok=True)
         source = mirror.url(filename)
         _retrying(lambda: self._once(source, sink), sink, self.policy, self.sleep, source)
 
-    def stage(self, mirror: Mirror, remotes: Iterable[str], into: Path) -> int:
-        """Bring ``remotes`` from ``mirror`` into the private directory ``into`` with one rsync
-        process (``--files-from``), for :meth:`__call__` to copy from: a process and a
-        connection per file cost ten times the transfer on a real mirror's 118 files. Best
-        effort: what did not arrive is fetched file by file, with the usual retries, and
-        what arrived is checked by the sink (size, sha256) like any transfer. Returns how
-        many files arrived."""
-        names = sorted(set(remotes))
+    def start_batch(self, mirror: Mirror, remotes: Iterable[str], into: Path) -> _Batch | None:
+        """Start one rsync process (``--files-from``) bringing ``remotes`` from ``mirror`` into
+        the private directory ``into``, in the background, for :meth:`__call__` to copy from
+        as each file arrives: a process and a connection per file cost ten times the transfer
+        on a real mirror's 118 files, and waiting for the whole batch before checking the first
+        file left the checks, fsyncs and renames to follow the transfer instead of overlapping
+        it. Best effort: what does not arrive is fetched file by file, with the usual retries,
+        and what arrives is checked by the sink (size, sha256) like any transfer. The caller
+        :meth:`_Batch.close`\\ s it."""
+        names = sorted(set(remotes))  # rsync's own order (its file list is sorted by name)
         if not names:
-            return 0
-        cmd = [*self.prefix, self.binary, "-q", "--no-motd", "-I", "--from0",
-               "--files-from=-", f"--timeout={int(self.policy.read_timeout)}",
+            return None
+        fd, where = tempfile.mkstemp(prefix=".reprocal-names-", dir=into)  # one per batch
+        listing = Path(where)
+        with os.fdopen(fd, "wb") as f:
+            f.write("\0".join(names).encode())
+        # --out-format: a line per file, so that a file is picked up the moment it is renamed
+        # into place (its final name appears only once rsync has it whole and checked)
+        cmd = [*self.prefix, self.binary, "--no-motd", "-I", "--from0",
+               f"--files-from={listing}", "--out-format=%n",
+               f"--timeout={int(self.policy.read_timeout)}",
                f"--contimeout={int(self.policy.connect_timeout)}", mirror.base, f"{into}/"]
         try:
-            subprocess.run(cmd, input="\0".join(names), capture_output=True, text=True,
-                           check=False, timeout=self.policy.deadline)
-        except subprocess.TimeoutExpired:
-            pass
-        arrived = 0
-        with self._staged_lock:
+            batch = _Batch(cmd, into, deadline=self.policy.deadline)
+        except OSError:  # rsync cannot be started: every file is tried on its own
+            return None
+        with self._batches_lock:
             for name in names:
-                path = into / name
-                if path.is_file() and not path.is_symlink():
-                    self._staged[(str(mirror), name)] = path
-                    arrived += 1
-        return arrived
+                self._batches[(str(mirror), name)] = batch
+        return batch
+
+    def end_batch(self, batch: _Batch) -> None:
+        """Forget the files ``batch`` was to bring that nobody took (they are fetched on their
+        own from now on) and close it."""
+        with self._batches_lock:
+            for key in [k for k, b in self._batches.items() if b is batch]:
+                del self._batches[key]
+        batch.close()
 
     def _once(self, source: str, sink: Sink) -> None:
         # --inplace: write into the .part file itself, using what it holds as the basis (resume);
@@ -455,20 +576,35 @@ class RsyncTransport:
                f"--timeout={int(self.policy.read_timeout)}",
                f"--contimeout={int(self.policy.connect_timeout)}", source, str(sink.path)]
         sink.flush()
-        left = max(1.0, self.policy.deadline - (time.monotonic() - sink.started))
+        now = time.monotonic()
+        end = now + max(1.0, self.policy.deadline - (now - sink.started))
+        proc = _start_rsync(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=left)
-        except subprocess.TimeoutExpired:
-            sink.reload()
-            raise TransferError("too-slow", f"{source}: past the per-file deadline of "
-                                f"{self.policy.deadline:g} s (--limit file-deadline)") from None
+            while True:  # wait, looking at the interrupt and the deadline every tenth second
+                try:
+                    _, stderr = proc.communicate(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if sink.cancel.is_set():
+                        raise Cancelled from None
+                    if time.monotonic() >= end:
+                        sink.reload()
+                        raise TransferError(
+                            "too-slow", f"{source}: past the per-file deadline of "
+                            f"{self.policy.deadline:g} s (--limit file-deadline)") from None
+        finally:
+            _kill_rsync(proc)  # done: its group's leftovers; stopped: all of it
+            proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()
         sink.reload()
         if proc.returncode == 0:
             return
-        err = " ".join(proc.stderr.split())[:300] or f"rsync exited with {proc.returncode}"
-        if any(s in proc.stderr for s in _RSYNC_UNREACHABLE):
+        err = " ".join(stderr.split())[:300] or f"rsync exited with {proc.returncode}"
+        if any(s in stderr for s in _RSYNC_UNREACHABLE):
             raise TransferError("unreachable", f"{source}: {err}")
-        if "No such file" in proc.stderr or "not found" in proc.stderr.lower():
+        if "No such file" in stderr or "not found" in stderr.lower():
             raise TransferError("not-found", f"{source}: {err}")
         if proc.returncode in (30, 35):
             raise TransferError("timeout", f"{source}: {err}", transient=True)
@@ -495,27 +631,35 @@ class Transports:
 
     @contextlib.contextmanager
     def staged(self, work: Iterable[tuple[str, Sequence[Mirror]]], where: Path
-               ) -> Iterator[None]:
+               ) -> Iterator[frozenset[str]]:
         """While in the block, the files of ``work`` (``(remote name, mirrors)``) whose first
-        mirror is an rsync one have been brought by one rsync process per mirror into a
-        private hidden directory below ``where`` (removed afterwards, whatever happens)."""
+        mirror is an rsync one are being brought by one rsync process per mirror into a
+        private hidden directory below ``where`` (removed afterwards, whatever happens); a
+        transfer of one of them waits for it there. Yields their remote names: the caller
+        takes them in name order, the order rsync brings them, so that each is checked and
+        installed while the next ones are still coming."""
         by_mirror: dict[str, tuple[Mirror, list[str]]] = {}
         for remote, mirrors in work:
             if mirrors and mirrors[0].kind == "rsync":
                 by_mirror.setdefault(str(mirrors[0]), (mirrors[0], []))[1].append(remote)
         if self.rsync is None or not isinstance(self.rsync, RsyncTransport) or not by_mirror:
-            yield
+            yield frozenset()
             return
         try:
             stage = Path(tempfile.mkdtemp(prefix=".reprocal-stage-", dir=where))
         except OSError:  # nowhere to stage (not made yet, read-only): file by file, as before
-            yield
+            yield frozenset()
             return
+        batches: list[_Batch] = []
         try:
             for mirror, remotes in by_mirror.values():
-                self.rsync.stage(mirror, remotes, stage)
-            yield
+                batch = self.rsync.start_batch(mirror, remotes, stage)
+                if batch is not None:
+                    batches.append(batch)
+            yield frozenset(r for _m, remotes in by_mirror.values() for r in remotes)
         finally:
+            for batch in batches:
+                self.rsync.end_batch(batch)
             shutil.rmtree(stage, ignore_errors=True)
 
     def __call__(self, mirror: Mirror, filename: str, sink: Sink) -> None:

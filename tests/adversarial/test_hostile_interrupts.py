@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.servers import Fault, MirrorServer, make_files, write_manifest
+from support.components import program
+from support.servers import Fault, MirrorServer, RsyncDaemon, make_files, write_manifest
 
 from reprocal.fetch._engine import part_path
 
@@ -112,6 +113,39 @@ def test_ctrl_c_in_the_middle_of_a_download_keeps_the_part_and_installs_nothing(
     assert "Traceback" not in done.stderr
     assert not (dest / items[0].filename).exists()
     assert part.is_file() and 0 < part.stat().st_size < items[0].size
+
+
+def test_ctrl_c_while_an_rsync_batch_brings_files(tmp_path):
+    """Ctrl-C while one rsync brings a mirror's files in the background and the workers wait
+    for them: exit 130 in one line, promptly; the rsync is gone, so is its staging directory,
+    and every file in the repository is whole (installed ones verified, the rest absent)."""
+    real = program("rsync")
+    items = make_files(tmp_path / "mirror", 6, size=100_000)
+    manifest = write_manifest(tmp_path / "m.json", items)
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    slow = tmp_path / "bin" / "rsync"  # the real rsync, at 50 KB/s: 12 s for the batch
+    slow.parent.mkdir()
+    slow.write_text(f'#!/bin/sh\nexec {real} --bwlimit=50 "$@"\n')
+    slow.chmod(0o755)
+    (tmp_path / "rsyncd").mkdir()
+    started = time.monotonic()
+    with RsyncDaemon(tmp_path / "mirror", tmp_path / "rsyncd") as daemon:
+        done = _interrupt([*_reprocal(), "fetch", str(manifest), "--ccf-path", str(dest),
+                           "--mirror", daemon.url], 0.0,
+                          env={"XDG_CACHE_HOME": str(tmp_path / "cache"),
+                               "PATH": f"{slow.parent}{os.pathsep}{os.environ['PATH']}"},
+                          when=lambda: any(dest.glob(".reprocal-stage-*/.*.CCF.*")))
+    assert done.returncode == 130, done.stderr
+    assert time.monotonic() - started < 15, "the interrupt was not prompt"
+    assert done.stderr.splitlines()[-1:] == ["reprocal: interrupted"]
+    assert "Traceback" not in done.stderr
+    assert not list(dest.glob(".reprocal-stage-*"))
+    left = subprocess.run(["pgrep", "-f", str(dest)], capture_output=True, text=True)
+    assert left.stdout == "", "an rsync outlived the fetch"
+    for item in items:
+        target = dest / item.filename
+        assert not target.exists() or target.stat().st_size == item.size
 
 
 def test_a_reader_closing_the_pipe_early_is_not_an_error(tmp_path, samples_or_cif):

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,8 +28,16 @@ from reprocal.fetch._engine import (
     repository_lock,
 )
 from reprocal.fetch._mirrors import parse_mirror
+from reprocal.fetch._partfile import PartFile
 from reprocal.fetch._script import script_text, write_script
-from reprocal.fetch._transports import RetryPolicy, RsyncTransport, Transports, copy_file
+from reprocal.fetch._transports import (
+    Cancelled,
+    RetryPolicy,
+    RsyncTransport,
+    Transports,
+    _Batch,
+    copy_file,
+)
 
 pytestmark = pytest.mark.network
 ROOT = Path(__file__).resolve().parent.parent
@@ -427,7 +436,7 @@ def test_rsync_brings_many_files_in_one_process(tmp_path, mirror_dir, rsyncd):
                            rsync=RsyncTransport(binary=str(wrapper)))
     report = fetch(items, tmp_path / "repo", [parse_mirror(rsyncd.url)], transport=transport)
     calls = log.read_text().splitlines()
-    assert len(items) > 2 and len(calls) == 1 and "--files-from=-" in calls[0]
+    assert len(items) > 2 and len(calls) == 1 and "--files-from=" in calls[0]
     assert report.ok and {r.mirror for r in report.results} == {rsyncd.url}
     assert verified(tmp_path / "repo", items)
     assert names_in(tmp_path / "repo") == {i.filename for i in items} | {LOCK_NAME}
@@ -455,6 +464,165 @@ def test_a_file_the_batch_got_wrong_is_refused_like_any(tmp_path, mirror_dir, rs
     assert by_name[items[2].filename].mirror == rsyncd.url
     assert sum("--files-from" in c for c in log.read_text().splitlines()) == 1
     assert names_in(tmp_path / "repo") == {i.filename for i in items} | {LOCK_NAME}
+
+
+def _gated_rsync(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A real rsync behind a wrapper that brings the batch's first file, then holds the rest
+    back until a gate file appears (20 s at most), then brings them: (wrapper, gate, log)."""
+    real, gate, log = program("rsync"), tmp_path / "gate", tmp_path / "gated.log"
+    wrapper = tmp_path / "bin" / "rsync"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f"""#!{sys.executable}
+import os, subprocess, sys, time
+args = sys.argv[1:]
+listing = next(a.split("=", 1)[1] for a in args if a.startswith("--files-from="))
+names = open(listing, "rb").read().split(b"\\0")
+def bring(some):
+    open(listing, "wb").write(b"\\0".join(some))
+    subprocess.run([{str(real)!r}, *args], check=True)
+bring(names[:1])
+end = time.monotonic() + 20
+while not os.path.exists({str(gate)!r}) and time.monotonic() < end:
+    time.sleep(0.01)
+open({str(log)!r}, "w").write("released" if os.path.exists({str(gate)!r}) else "timed out")
+bring(names[1:])
+""")
+    wrapper.chmod(0o755)
+    return wrapper, gate, log
+
+
+def test_a_batched_file_is_installed_while_the_batch_still_runs(tmp_path, mirror_dir, rsyncd):
+    """The first file rsync brings is checked and installed while the others are still to
+    come: the wrapper holds them back until that file is reported fetched (a fetch that waited
+    for the whole batch would sit out the wrapper's 20 s and it would log "timed out")."""
+    root, items = mirror_dir
+    wrapper, gate, log = _gated_rsync(tmp_path)
+    transport = Transports(http=None, file=copy_file,  # type: ignore[arg-type]
+                           rsync=RsyncTransport(binary=str(wrapper)))
+    done: list[str] = []
+
+    def on_done(result) -> None:  # type: ignore[no-untyped-def]
+        done.append(result.filename)
+        gate.touch()
+
+    report = fetch(items, tmp_path / "repo", [parse_mirror(rsyncd.url)], transport=transport,
+                   on_done=on_done)
+    assert log.read_text() == "released"
+    assert done[0] == min(i.filename for i in items)  # rsync's order: by name
+    assert report.ok and {r.mirror for r in report.results} == {rsyncd.url}
+    assert verified(tmp_path / "repo", items)
+    assert names_in(tmp_path / "repo") == {i.filename for i in items} | {LOCK_NAME}
+    assert transport.rsync._batches == {}  # type: ignore[union-attr]
+
+
+def _batch(tmp_path: Path, script: str, *, deadline: float = 30) -> _Batch:
+    """A batch whose process is ``script`` (sh), staging into ``tmp_path/stage``."""
+    (tmp_path / "stage").mkdir()
+    return _Batch(["sh", "-c", script], tmp_path / "stage", deadline=deadline)
+
+
+def test_a_batch_waiter_stops_when_the_fetch_is_interrupted(tmp_path):
+    """Ctrl-C while a thread waits for a file rsync has not brought: the thread stops
+    (Cancelled) instead of fetching the file on its own, and closing kills the process."""
+    batch = _batch(tmp_path, "exec sleep 60")
+    cancel = threading.Event()
+    raised: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            batch.take("EPN_X_0001.CCF", cancel)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
+            raised.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    cancel.set()
+    waiter.join(10)
+    assert not waiter.is_alive() and [type(e) for e in raised] == [Cancelled]
+    batch.close()
+    assert batch.proc.returncode is not None and batch.proc.returncode < 0  # killed
+
+
+def test_closing_a_batch_releases_its_waiters(tmp_path):
+    """The batch closed (the fetch ends on an error) while a thread waits: it stops too."""
+    batch = _batch(tmp_path, "exec sleep 60")
+    raised: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            batch.take("EPN_X_0001.CCF", threading.Event())
+        except BaseException as exc:  # noqa: BLE001
+            raised.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    batch.close()
+    waiter.join(10)
+    assert not waiter.is_alive() and [type(e) for e in raised] == [Cancelled]
+
+
+def test_a_batch_that_ends_settles_every_file(tmp_path):
+    """A file is taken as soon as its name is a regular file; one rsync never brought is
+    ``None`` once the process has ended, and so is one past the batch's deadline (the process
+    is killed): never a wait without end. A link or a temporary name is not an arrival."""
+    stage = tmp_path / "stage"
+    batch = _batch(tmp_path, f"printf abc > {stage}/A.CCF; ln -s A.CCF {stage}/L.CCF; "
+                             f"printf x > {stage}/.B.CCF.tmp; echo A.CCF")
+    cancel = threading.Event()
+    assert batch.take("A.CCF", cancel) == stage / "A.CCF"
+    assert batch.take("B.CCF", cancel) is None
+    assert batch.take("L.CCF", cancel) is None
+    batch.close()
+    late = _batch(tmp_path / "late", "exec sleep 60", deadline=0.2) if (
+        tmp_path / "late").mkdir() is None else None
+    assert late is not None and late.take("A.CCF", cancel) is None
+    late.close()
+    assert late.proc.returncode is not None and late.proc.returncode < 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for a reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_an_interrupted_single_rsync_is_stopped_with_its_children(tmp_path):
+    """Ctrl-C while one file comes through its own rsync: the transfer stops within a moment
+    (Cancelled) and the whole process group goes, the children rsync forks included (killed
+    alone, a parent left its receiver running on, reparented to init)."""
+    pidfile = tmp_path / "child.pid"
+    fake = tmp_path / "rsync"
+    fake.write_text(f"#!/bin/sh\nsleep 600 &\necho $! > {pidfile}\nwait\n")
+    fake.chmod(0o755)
+    item = FetchItem("EPN_X_0001.CCF", 3, hashlib.sha256(b"abc").hexdigest())
+    cancel = threading.Event()
+    part = PartFile(tmp_path / ".EPN_X_0001.CCF.part", item, progress=None, cancel=cancel)
+    transport = RsyncTransport(binary=str(fake))
+    raised: list[BaseException] = []
+
+    def fetch_it() -> None:
+        try:
+            transport(parse_mirror("rsync://127.0.0.1:9/ccf/"), item.filename, part)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
+            raised.append(exc)
+
+    worker = threading.Thread(target=fetch_it)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child = int(pidfile.read_text())
+    cancel.set()
+    worker.join(10)
+    part.discard()
+    assert not worker.is_alive() and [type(e) for e in raised] == [Cancelled]
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child)
 
 
 def test_nowhere_to_stage_means_file_by_file(tmp_path, mirror_dir, rsyncd):
