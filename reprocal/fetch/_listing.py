@@ -44,7 +44,13 @@ from reprocal.core._constituent import Constituent
 from reprocal.core._names import ConstituentName
 from reprocal.errors import ComponentUnavailable, InputError, NetworkError
 from reprocal.fetch._mirrors import Mirror
-from reprocal.fetch._transports import RetryPolicy, _no_connection, _short
+from reprocal.fetch._transports import (
+    RetryPolicy,
+    _kill_rsync,
+    _no_connection,
+    _short,
+    _start_rsync,
+)
 from reprocal.fs._limits import current_limits
 
 ListingKind = Literal["rsync", "http-index", "directory", "master-index"]
@@ -173,7 +179,7 @@ def _bounded_run(cmd: Sequence[str], env: dict[str, str], *, limit: int, deadlin
                  ) -> tuple[int, str, str]:
     """Run ``cmd``; its output is cut (and the process killed, code -1) past ``limit`` bytes
     or ``deadline`` seconds."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = _start_rsync(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert proc.stdout is not None and proc.stderr is not None
     started = time.monotonic()
     chunks: list[bytes] = []
@@ -182,7 +188,7 @@ def _bounded_run(cmd: Sequence[str], env: dict[str, str], *, limit: int, deadlin
         while chunk := proc.stdout.read1(1 << 16):  # type: ignore[attr-defined]
             got += len(chunk)
             if got > limit or time.monotonic() - started > deadline:
-                proc.kill()
+                _kill_rsync(proc)
                 proc.wait()
                 what = (f"more than {limit} bytes of listing (--limit document-size)"
                         if got > limit else f"past {deadline:g} s (--limit file-deadline)")
@@ -191,7 +197,7 @@ def _bounded_run(cmd: Sequence[str], env: dict[str, str], *, limit: int, deadlin
         err = proc.stderr.read(1 << 16)
         code = proc.wait()
     except BaseException:
-        proc.kill()
+        _kill_rsync(proc)
         proc.wait()
         raise
     finally:
