@@ -134,8 +134,8 @@ def _rsync_case(work: Path, items, mirror: Path) -> list[dict]:  # type: ignore[
              "reprocal_s": ours[1], "reprocal_range": (ours[0], ours[-1]),
              "baseline": "rsync --files-from (one process, no check)", "baseline_s": theirs[1],
              "baseline_range": (theirs[0], theirs[-1]),
-             "note": "reprocal: one rsync for the batch, then size+sha256, fsync and rename of "
-                     "each file; Python start-up included; medians of 3"}]
+             "note": "reprocal: one rsync for the batch; size+sha256, fsync and rename of "
+                     "each file as it arrives; Python start-up included; medians of 3"}]
 
 
 def run(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
